@@ -1,0 +1,3 @@
+"""btb: building-automation storage benchmark."""
+
+__version__ = "0.1.0"

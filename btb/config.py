@@ -1,0 +1,104 @@
+"""One configuration source for Python and compose: environment variables `BTB_*`, read from
+`config/btb.env` (shared with compose.workers.yml) and from the state dir's generated `secrets.env`.
+
+Secrets are generated once per machine on first use (0600 file) so nothing ships a default password,
+and they never appear in logs or result records (`Settings.public()` drops them).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "btb.env"
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "btb"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BTB_", env_file=(str(REPO_CONFIG),), extra="ignore")
+
+    state_dir: Path = Field(default_factory=default_state_dir)
+    node: str = Field(default_factory=lambda: socket.gethostname().split(".")[0])
+    bind: str = "127.0.0.1"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6390
+    redis_password: str = ""
+    broker_url: str = ""  # full redis:// URL; overrides host/port/password (second nodes)
+    flower_port: int = 5555
+    flower_user: str = "btb"
+    flower_password: str = ""
+    pg_port: int = 5440
+    pg_bin: str = ""  # directory of initdb/pg_ctl/postgres; auto-detected when empty
+    results_dir: Path = Path("results")
+    visibility_timeout_s: int = 6 * 3600  # above the longest task (a large ingest)
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.state_dir / "datasets"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_dir / "secrets.env"
+
+    @property
+    def redis_url(self) -> str:
+        if self.broker_url:
+            return self.broker_url
+        return f"redis://:{quote(self.redis_password, safe='')}@{self.redis_host}:{self.redis_port}/0"
+
+    def public(self) -> dict:
+        """Settings safe to print or store in results."""
+        d = self.model_dump(mode="json")
+        for k in ("redis_password", "flower_password", "broker_url"):
+            d.pop(k, None)
+        return d
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                k, _, v = line.partition("=")
+                out[k.strip()] = v.strip()
+    return out
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """Fill empty passwords from the state dir's secrets file, generating them the first time."""
+    if settings.broker_url or (settings.redis_password and settings.flower_password):
+        return settings
+    path = settings.secrets_file
+    stored = _read_env_file(path)
+    changed = False
+    for key in ("BTB_REDIS_PASSWORD", "BTB_FLOWER_PASSWORD"):
+        if not stored.get(key):
+            stored[key] = secrets.token_urlsafe(18)
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
+        path.chmod(0o600)
+    update = {}
+    if not settings.redis_password:
+        update["redis_password"] = stored["BTB_REDIS_PASSWORD"]
+    if not settings.flower_password:
+        update["flower_password"] = stored["BTB_FLOWER_PASSWORD"]
+    return settings.model_copy(update=update)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return ensure_secrets(Settings())

@@ -1,0 +1,92 @@
+"""On-disk dataset format: the one contract between the generator, the oracle and every ingester.
+
+A dataset is a directory::
+
+    manifest.json            Manifest (below): profile, seed, span, counts, fingerprint
+    nodes.parquet            one row per node, typed nullable attribute columns (NODE_SCHEMA)
+    edges.parquet            one row per directed relationship (EDGE_SCHEMA)
+    series/day-NNNN.parquet  samples of UTC day NNNN (0-based from `start`), sorted by (point_idx, time)
+    bindings.json            {"Q1": [{...params...}, ...], ..., "Q13": [...]}
+
+Readers must only rely on what is written here. Bump FORMAT_VERSION whenever the bytes a given
+(profile, seed) produces change, so cached datasets and fingerprints never mix versions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+FORMAT_VERSION = 1
+
+MANIFEST = "manifest.json"
+NODES = "nodes.parquet"
+EDGES = "edges.parquet"
+SERIES_DIR = "series"
+BINDINGS = "bindings.json"
+
+NODE_TYPES = ("Site", "Building", "Floor", "Space", "Zone", "Equipment", "Point", "Tenant")
+RELATIONS = ("CONTAINS", "LOCATED_IN", "HAS_POINT", "FEEDS", "SERVES", "HAS_PART", "IN_ZONE", "OCCUPIES")
+
+# Nullable attribute columns: a column is set only for the node types named in the comment.
+NODE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),  # stable string id, e.g. "bldg:1", "floor:1:3", "point:..."
+        ("type", pa.string()),  # one of NODE_TYPES
+        ("name", pa.string()),  # every type
+        ("area_m2", pa.float64()),  # Building, Space
+        ("carbon_kg_per_kwh", pa.float64()),  # Building: grid emission factor used by Q9
+        ("level", pa.int32()),  # Floor: basement < 0, ground 0, roof last
+        ("floor_type", pa.string()),  # Floor
+        ("space_type", pa.string()),  # Space
+        ("zone_kind", pa.string()),  # Zone: hvac, security, lighting, fire
+        ("equipment_type", pa.string()),  # Equipment: AHU, VAV, Meter, UPS, Server, ...
+        ("domain", pa.string()),  # Equipment: hvac, electrical, it, security, lighting, ...
+        ("meter_role", pa.string()),  # Equipment of type Meter: main / sub
+        ("point_kind", pa.string()),  # Point: sensor, setpoint, command, status, alarm, meter
+        ("quantity", pa.string()),  # Point: temperature, humidity, co2, power, energy, door, ...
+        ("unit", pa.string()),  # Point
+        ("interval_s", pa.int32()),  # Point: nominal sampling interval (event series: minimum gap)
+        ("point_idx", pa.int32()),  # Point: dense 0..n_points-1, the key used by the series files
+    ]
+)
+
+EDGE_SCHEMA = pa.schema([("src", pa.string()), ("rel", pa.string()), ("dst", pa.string())])
+
+# time: UTC microseconds; value: float32. point_idx refers to nodes.point_idx.
+SERIES_SCHEMA = pa.schema(
+    [
+        ("point_idx", pa.int32()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("value", pa.float32()),
+    ]
+)
+
+
+@dataclass
+class Manifest:
+    format_version: int
+    profile: str  # e.g. "small-1w"
+    seed: int
+    start: str  # ISO 8601 UTC, inclusive, e.g. "2024-01-01T00:00:00Z"
+    end: str  # ISO 8601 UTC, exclusive
+    days: int
+    counts: dict[str, int] = field(default_factory=dict)  # nodes, edges, points, samples, per type...
+    bytes: int = 0  # total bytes of the dataset files
+    fingerprint: str = ""  # sha256 over file *content* (independent of row-group layout)
+    generator: dict = field(default_factory=dict)  # informational: seconds, threads, btb version
+
+    def write(self, directory: Path) -> None:
+        (Path(directory) / MANIFEST).write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+
+    @classmethod
+    def read(cls, directory: Path) -> "Manifest":
+        return cls(**json.loads((Path(directory) / MANIFEST).read_text()))
+
+
+def series_files(directory: Path) -> list[Path]:
+    """Day files in time order."""
+    return sorted((Path(directory) / SERIES_DIR).glob("day-*.parquet"))

@@ -1,0 +1,25 @@
+"""Scenario lookup by id. Adapters are imported lazily, so a missing driver disables one scenario, not btb."""
+
+from __future__ import annotations
+
+import importlib
+
+from btb.engines.base import Scenario
+
+# id -> "module:Class". Add a scenario here and nowhere else.
+SCENARIOS: dict[str, str] = {
+    "P1": "btb.engines.postgres.relational:RelationalScenario",
+    "P2": "btb.engines.postgres.document:DocumentScenario",
+}
+
+# Scenarios that DESIGN.md defines but that have no adapter yet: named in errors so users know why.
+PLANNED = ("M1", "M2", "O1", "O2", "F1", "F2")
+
+
+def scenario_class(scenario_id: str) -> type[Scenario]:
+    try:
+        target = SCENARIOS[scenario_id]
+    except KeyError:
+        raise KeyError(f"unknown scenario {scenario_id!r}; available: {', '.join(SCENARIOS)}") from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
