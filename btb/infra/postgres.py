@@ -76,6 +76,7 @@ class LocalPostgres:
     user: str = "postgres"
     dbname: str = "btb"
     slot: CgroupSlot | None = None
+    owns_slot: bool = True  # False when the slot is shared with the trial's other engines
 
     @property
     def dsn(self) -> str:
@@ -106,10 +107,16 @@ class LocalPostgres:
         with open(self.data_dir / "postgresql.conf", "a") as f:
             f.write(f"\n# btb scratch settings\n{conf}\nunix_socket_directories = '{self.data_dir}'\n")
 
-    def start(self, memory_limit: int | None = None, slot_name: str | None = None) -> Endpoint:
-        """Start (inside a fresh cgroup carrying `memory_limit`) and create the database."""
+    def start(self, memory_limit: int | None = None, slot_name: str | None = None,
+              slot: CgroupSlot | None = None) -> Endpoint:
+        """Start inside a cgroup carrying the budget and create the database.
+
+        Pass `slot` to share one budget between several engines of a trial (hybrids); otherwise a fresh
+        slot named `slot_name` with `memory_limit` is made.
+        """
         self.init()
-        self.slot = create_slot(slot_name or f"btb-pg-{self.port}", memory_limit)
+        self.slot = slot or create_slot(slot_name or f"btb-pg-{self.port}", memory_limit)
+        self.owns_slot = slot is None
         log = self.data_dir.parent / f"{self.data_dir.name}.log"
         log.touch()
         self._chown(log)
@@ -170,7 +177,7 @@ class LocalPostgres:
             if not self.alive():
                 break
             time.sleep(0.1)
-        if self.slot:
+        if self.slot and self.owns_slot:
             self.slot.remove()
 
     def destroy(self) -> None:

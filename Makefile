@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Both set up a fresh machine first.
+VENV := .venv
+BTB := $(VENV)/bin/btb
+
+.PHONY: setup demo test bench clean
+
+setup:
+	./scripts/setup.sh
+
+# Start the local stack, run campaigns/demo.yaml end to end, print the summary, stop the stack.
+demo: setup
+	$(BTB) up
+	$(BTB) submit campaigns/demo.yaml --wait; status=$$?; $(BTB) down; exit $$status
+
+# The test suite on real services (Redis, PostgreSQL, Celery workers started by the tests themselves).
+test: setup
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# Benchmarks (on demand, not part of the tests).
+bench: setup
+	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) results build *.egg-info

@@ -1,0 +1,231 @@
+"""campaign.yaml → validated model → plan of trials.
+
+A trial is (dataset, scenario, memory level): it runs entirely on one node. Errors in a campaign file
+become one line that names the field and what is allowed (`CampaignError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from btb.engines.base import QUERY_IDS
+from btb.engines.registry import PLANNED, SCENARIOS
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$", re.I)
+_UNITS = {"b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+          "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
+class CampaignError(ValueError):
+    """A campaign file problem, phrased for the user in one line."""
+
+
+def parse_size(value: str | int) -> int:
+    """'256MiB' → bytes. Plain integers are bytes."""
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a size; use e.g. 256MiB, 2GiB or 'unlimited'")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "B").lower()])
+
+
+def format_size(n: int | None) -> str:
+    if n is None:
+        return "unlimited"
+    for unit, f in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= f and n % f == 0:
+            return f"{n // f}{unit}"
+    return f"{n}B"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetSpec(_Strict):
+    profile: str = Field(description="scale-duration, e.g. tiny-1d, small-1w")
+    seed: int = Field(0, ge=0)
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        from btb.dataset.profiles import parse_profile  # the generator owns the list of profiles
+
+        parse_profile(v)
+        return v
+
+    @property
+    def key(self) -> str:
+        return f"{self.profile}-s{self.seed}"
+
+
+class MemorySpec(_Strict):
+    levels: list[str | int] | Literal["auto"] = Field(["unlimited"], description="sizes, 'unlimited', or auto")
+    auto_count: int = Field(4, ge=1, le=12, description="number of levels when levels: auto")
+    plateau_stop: bool = Field(False, description="skip higher levels once the median stops improving")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v):
+        if v == "auto":
+            return v
+        if not v:
+            raise ValueError("give at least one level, e.g. [unlimited] or [256MiB, 1GiB], or auto")
+        for item in v:
+            if str(item).lower() != "unlimited":
+                if parse_size(item) < 16 * 2**20:
+                    raise ValueError(f"{item!r} is below 16MiB, too small for any engine")
+        return v
+
+    def resolved(self) -> list[str]:
+        """Level labels in ascending order ('unlimited' last); auto levels are labelled auto-i."""
+        if self.levels == "auto":
+            return [f"auto-{i}" for i in range(self.auto_count)]
+        sized = sorted({parse_size(x) for x in self.levels if str(x).lower() != "unlimited"})
+        out = [format_size(s) for s in sized]
+        if any(str(x).lower() == "unlimited" for x in self.levels):
+            out.append("unlimited")
+        return out
+
+
+class ProtocolSpec(_Strict):
+    warmups: int = Field(1, ge=0, le=100)
+    runs: int = Field(5, ge=1, le=10000)
+    timeout_s: float = Field(60.0, gt=0, le=86400, description="per query execution")
+    bindings: int = Field(3, ge=1, le=100, description="parameter bindings per query (from the dataset)")
+    validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Campaign(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    scenarios: list[str] = Field(min_length=1)
+    memory: MemorySpec = MemorySpec()
+    protocol: ProtocolSpec = ProtocolSpec()
+    queries: list[str] | None = Field(None, description="subset of Q1..Q13; all when omitted")
+    output_dir: str = "results"
+
+    @field_validator("scenarios")
+    @classmethod
+    def _scenarios(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if s not in SCENARIOS:
+                extra = f" ({s} is planned, not built yet)" if s in PLANNED else ""
+                raise ValueError(f"unknown scenario {s!r}{extra}; allowed: {', '.join(SCENARIOS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("scenarios are listed twice")
+        return v
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, v):
+        if v is None:
+            return v
+        bad = [q for q in v if q not in QUERY_IDS]
+        if bad:
+            raise ValueError(f"unknown queries {bad}; allowed: Q1..Q13")
+        return [q for q in QUERY_IDS if q in v]
+
+    @model_validator(mode="after")
+    def _datasets_unique(self):
+        keys = [d.key for d in self.datasets]
+        if len(set(keys)) != len(keys):
+            raise ValueError("datasets: the same profile and seed is listed twice")
+        return self
+
+    @property
+    def query_ids(self) -> list[str]:
+        return list(self.queries or QUERY_IDS)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()).hexdigest()
+
+
+def _format_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        msg = "missing required field"
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown field (check spelling; see campaigns/example.yaml)"
+    more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+    return f"{loc}: {msg}{more}"
+
+
+def load_campaign(path: Path | str) -> Campaign:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CampaignError(f"{path}: file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise CampaignError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise CampaignError(f"{path}: expected a mapping with name, datasets, scenarios, ...")
+    try:
+        return Campaign.model_validate(raw)
+    except ValidationError as e:
+        raise CampaignError(f"{path}: {_format_error(e)}") from None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One (dataset, scenario, memory level) — the unit a node runs from provisioning to teardown."""
+
+    campaign_id: str
+    index: int
+    dataset: str  # dataset key profile-sSEED
+    profile: str
+    seed: int
+    scenario: str
+    level: str  # "256MiB", "unlimited" or "auto-i"
+    level_rank: int  # position in the ascending gradient
+
+    @property
+    def id(self) -> str:
+        return f"{self.campaign_id}.t{self.index:03d}"
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"id": self.id}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Trial":
+        return cls(**{k: v for k, v in d.items() if k != "id"})
+
+
+def plan(campaign: Campaign, campaign_id: str) -> list[Trial]:
+    """Datasets × scenarios × levels, levels ascending so a gradient climbs from the smallest budget."""
+    trials: list[Trial] = []
+    levels = campaign.memory.resolved()
+    for ds in campaign.datasets:
+        for sc in campaign.scenarios:
+            for rank, level in enumerate(levels):
+                trials.append(Trial(campaign_id, len(trials), ds.key, ds.profile, ds.seed, sc, level, rank))
+    return trials
+
+
+def level_bytes(level: str, dataset_bytes: int | None = None, auto_count: int = 4) -> int | None:
+    """Budget in bytes for a level label (None = unlimited). auto-i needs the dataset's size."""
+    if level == "unlimited":
+        return None
+    if level.startswith("auto-"):
+        from btb.results.gradient import auto_levels
+
+        if dataset_bytes is None:
+            raise ValueError("auto memory levels need the dataset size")
+        return auto_levels(dataset_bytes, auto_count)[int(level.split("-")[1])]
+    return parse_size(level)

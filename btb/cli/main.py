@@ -1,0 +1,261 @@
+"""`btb` command line. Commands are thin: they parse, call the library and print."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from btb.config import get_settings
+
+app = typer.Typer(help="btb: which storage paradigm serves building data best, at what memory budget.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _require_broker():
+    from btb.infra.stack import redis_up
+
+    s = get_settings()
+    if not redis_up(s):
+        _fail(f"no broker at {s.redis_host}:{s.redis_port} — start the local stack with `btb up` "
+              "(or set BTB_BROKER_URL to a running one)")
+    return s
+
+
+def _version(value: bool) -> None:
+    if value:
+        from btb import __version__
+
+        console.print(f"btb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """btb: which storage paradigm serves building data best, at what memory budget."""
+
+
+@app.command()
+def up(workers: bool = typer.Option(True, help="also start this node's workers"),
+       flower: bool = typer.Option(True, help="also start Flower")) -> None:
+    """Start the local stack: Redis (loopback, password, AOF), this node's workers, Flower (basic auth)."""
+    from btb.infra import stack
+
+    s = get_settings()
+    try:
+        console.print(f"redis     {s.redis_host}:{s.redis_port}  {stack.start_redis(s)}")
+        if workers:
+            stack.start_workers(s, s.node)
+            for spec in stack.worker_specs(s.node, aggregator=True):
+                console.print(f"worker    {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
+        if flower:
+            console.print(f"flower    http://{s.bind}:{s.flower_port}  {stack.start_flower(s)} "
+                          f"(user {s.flower_user}, password in {s.secrets_file})")
+    except stack.StackError as e:
+        _fail(str(e))
+    console.print(f"state     {s.state_dir}   logs: {s.state_dir / 'logs'}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack: workers (warm shutdown), Flower, leftover trial engines, Redis."""
+    from btb.infra import stack
+    from btb.infra.local import LocalProvider
+
+    s = get_settings()
+    for name in stack.stop_pidfiles(s, "worker-*.pid") + stack.stop_pidfiles(s, "flower.pid"):
+        console.print(f"stopped   {name}")
+    LocalProvider(s.state_dir, s.node, s.pg_port, s.pg_bin).stop()
+    console.print(f"redis     {stack.stop_redis(s)}")
+
+
+@app.command()
+def worker(node: str = typer.Option(None, help="node name (default: BTB_NODE or the host name)"),
+           broker: str = typer.Option(None, help="redis://:PASSWORD@HOST:PORT/0 of the campaign's broker"),
+           aggregator: bool = typer.Option(False, help="also run an aggregator worker on this node")) -> None:
+    """Run this node's bench and monitor workers in the foreground (Ctrl-C stops them).
+
+    A second server joins a running campaign by running this against the same broker.
+    """
+    from btb.infra import stack
+
+    if broker:
+        os.environ["BTB_BROKER_URL"] = broker
+    if node:
+        os.environ["BTB_NODE"] = node
+    get_settings.cache_clear()
+    s = _require_broker()
+    procs = []
+    for spec in stack.worker_specs(s.node, aggregator):
+        console.print(f"worker {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
+        procs.append(subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node)))
+
+    def _stop(*_):
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        _stop()
+    _stop()
+    codes = [p.wait() for p in procs]
+    raise typer.Exit(max(codes) if any(codes) else 0)
+
+
+def _new_campaign_id(name: str) -> str:
+    return f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+@app.command()
+def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see campaigns/example.yaml)"),
+           wait: bool = typer.Option(False, "--wait", help="follow progress, then write and print the report"),
+           timeout: float = typer.Option(6 * 3600, help="with --wait: give up after this many seconds")) -> None:
+    """Validate a campaign, plan its trials and enqueue them; prints the campaign id."""
+    from btb.campaign import CampaignError, load_campaign, plan
+
+    try:
+        campaign = load_campaign(campaign_file)
+    except CampaignError as e:
+        _fail(str(e))
+    from btb.envinfo import environment_fingerprint
+    from btb.results.store import Ledger
+    from btb.workflow.tasks import enqueue_campaign
+
+    s = _require_broker()
+    cid = _new_campaign_id(campaign.name)
+    trials = plan(campaign, cid)
+    ledger = Ledger(s.redis_url)
+    ledger.create_campaign(cid, campaign.model_dump(mode="json", by_alias=True), [t.to_dict() for t in trials],
+                           {"file": str(campaign_file), "digest": campaign.digest(),
+                            "coordinator": environment_fingerprint({})})
+    enqueue_campaign(campaign, trials)
+    console.print(f"campaign {cid}: {len(trials)} trial(s) enqueued")
+    print(cid)
+    if wait:
+        _follow(ledger, cid, timeout)
+        report(cid, out=None)
+
+
+def _follow(ledger, cid: str, timeout: float) -> None:
+    from btb.results.aggregate import FINAL_TRIAL_STATES
+
+    t_end = time.time() + timeout
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console) as prog:
+        trials = ledger.trials(cid)
+        bar = prog.add_task(cid, total=len(trials), detail="")
+        while True:
+            trials = ledger.trials(cid)
+            done = sum(t.get("status") in FINAL_TRIAL_STATES for t in trials.values())
+            active = [f"{t['scenario']}@{t['level']}:{t.get('status')}" for t in trials.values()
+                      if t.get("status") not in FINAL_TRIAL_STATES and t.get("status") != "queued"]
+            prog.update(bar, completed=done, detail=" ".join(active)[:60])
+            if done == len(trials):
+                break
+            if time.time() > t_end:
+                _fail(f"campaign {cid} still running after {timeout:.0f}s; check `btb status {cid}`", 3)
+            time.sleep(0.5)
+    # the aggregator runs after each trial; wait until it has seen the last one
+    for _ in range(100):
+        summ = ledger.summary(cid)
+        if summ and summ.get("status") == "done":
+            break
+        time.sleep(0.2)
+
+
+@app.command()
+def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)")) -> None:
+    """Progress of a campaign: trials, their state, node and measured runs."""
+    from btb.results.aggregate import FINAL_TRIAL_STATES
+    from btb.results.store import Ledger
+
+    s = _require_broker()
+    ledger = Ledger(s.redis_url)
+    cid = campaign_id or ledger.latest_campaign()
+    if not cid or not ledger.campaign(cid):
+        _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
+    trials = ledger.trials(cid)
+    runs: dict[str, int] = {}
+    for r in ledger.records(cid, "run"):
+        runs[r["trial"]] = runs.get(r["trial"], 0) + 1
+    t = Table(title=f"campaign {cid}")
+    for col in ("trial", "dataset", "scenario", "level", "status", "node", "runs recorded"):
+        t.add_column(col)
+    for tid, tr in sorted(trials.items()):
+        t.add_row(tid, tr["dataset"], tr["scenario"], tr["level"], tr.get("status", ""), tr.get("node", ""),
+                  str(runs.get(tid, 0)))
+    console.print(t)
+    done = sum(tr.get("status") in FINAL_TRIAL_STATES for tr in trials.values())
+    console.print(f"{done}/{len(trials)} trials finished")
+
+
+@app.command()
+def report(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)"),
+           out: Optional[Path] = typer.Option(None, help="output dir (default: <output_dir>/<campaign id>)")) -> None:
+    """Aggregate a campaign's records and write summary.json, summary.csv and the raw records."""
+    from btb.results.aggregate import aggregate_campaign
+    from btb.results.report import print_summary, write_report
+    from btb.results.store import Ledger
+
+    s = _require_broker()
+    ledger = Ledger(s.redis_url)
+    cid = campaign_id or ledger.latest_campaign()
+    camp = ledger.campaign(cid) if cid else None
+    if not camp:
+        _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
+    summary = aggregate_campaign(ledger, cid)
+    out_dir = out or Path(camp["spec"].get("output_dir", "results")) / cid
+    trials = ledger.trials(cid)
+    paths = write_report(out_dir, summary, ledger.records(cid), {t: ledger.samples(t) for t in trials}, camp)
+    print_summary(summary, console)
+    if summary["status"] != "done":
+        console.print("[yellow]campaign still running: this report is partial[/]")
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+def _mount_optional() -> None:
+    """Command groups owned by other modules."""
+    from btb.cli.dataset import app as dataset_app
+    from btb.cli.doctor import doctor_cmd
+    from btb.cli.validate import validate_cmd
+
+    app.add_typer(dataset_app, name="dataset", help="Generate and inspect datasets.")
+    app.command(name="validate")(validate_cmd)
+    app.command(name="doctor")(doctor_cmd)
+
+
+try:  # TEMP-INTEGRATION: strict once the helpers' modules land
+    _mount_optional()
+except ImportError:
+    pass
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,68 @@
+"""`btb validate DATASET`: the answer gate as a command (logic lives in btb.validate)."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from btb.engines.base import QUERY_IDS
+from btb.validate import ValidationReport, validate
+
+STYLE = {"ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def render(report: ValidationReport, scenarios: list[str], console: Console) -> None:
+    """query × scenario table, then every failure with its binding and diff."""
+    summary = report.summary()
+    table = Table(title=f"validate {report.profile} seed={report.seed}")
+    table.add_column("query")
+    for sid in scenarios:
+        table.add_column(sid)
+    table.add_column("oracle rows (per binding)")
+    for qid in QUERY_IDS:
+        per = [c.expected_rows for c in report.checks if c.qid == qid and c.scenario == scenarios[0]]
+        cells = []
+        for sid in scenarios:
+            st = summary.get((qid, sid), "-")
+            cells.append(f"[{STYLE.get(st, 'white')}]{st}[/]")
+        table.add_row(qid, *cells, ",".join(map(str, per)))
+    console.print(table)
+    for sid, ing in report.ingests.items():
+        console.print(f"{sid}: ingest {ing.seconds:.2f} s, {sum(ing.rows.values()):,} rows "
+                      f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}")
+    for p in report.count_problems:
+        console.print(f"[red]count mismatch[/] {p}")
+    for qid, i in report.empty_oracle:
+        console.print(f"[yellow]empty oracle answer[/] {qid} binding {i}: this binding checks nothing")
+    for c in report.failures:
+        console.print(f"[red]{c.status}[/] {c.scenario} {c.qid} binding {c.binding} {c.params}\n{c.message}")
+
+
+def validate_cmd(
+    dataset: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory"),
+    scenarios: str = typer.Option("P1,P2", help="comma-separated scenario ids"),
+    port: int = typer.Option(0, help="port of the scratch PostgreSQL (0: any free port)"),
+    work_dir: Path | None = typer.Option(None, help="where the scratch cluster lives (default: a temp dir)"),
+    timeout_s: float = typer.Option(60.0, help="per-query statement timeout"),
+    allow_empty: bool = typer.Option(False, help="do not fail when the oracle answer of a binding is empty"),
+) -> None:
+    """Ingest the dataset into each scenario and compare every query × binding with the oracle."""
+    ids = [s.strip() for s in scenarios.split(",") if s.strip()]
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="btb-validate-") as tmp:
+        report = validate(dataset, ids, work_dir=work_dir or Path(tmp), port=port or free_port(), timeout_s=timeout_s)
+    render(report, ids, console)
+    failed = not report.ok or (report.empty_oracle and not allow_empty)
+    console.print("[red]VALIDATION FAILED[/]" if failed else "[green]all answers match the oracle[/]")
+    raise typer.Exit(1 if failed else 0)

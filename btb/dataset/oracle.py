@@ -1,0 +1,341 @@
+"""The reference answers of Q1–Q13, computed in plain Python/numpy straight from the dataset files.
+
+It is deliberately independent of every engine (no SQL, no graph library) so that `btb validate` has a
+judge that shares no code path with what it judges. Structure is loaded once per dataset directory;
+series are streamed from the day files, reading only the days of the window and the points asked for
+(row-group statistics skip the rest, because day files are sorted by point_idx).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from btb.dataset.answers import canonical_for
+from btb.dataset.format import EDGES, NODES, SERIES_DIR, Manifest
+
+MAX_HOPS = 10
+US_PER_DAY = 86_400_000_000
+
+
+@dataclass
+class Structure:
+    """The graph as dictionaries: attributes per node id, out/in adjacency per relation."""
+
+    start_us: int
+    days: int
+    attrs: dict[str, dict[str, Any]]
+    out: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    inc: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+
+    def typ(self, node: str) -> str | None:
+        a = self.attrs.get(node)
+        return a["type"] if a else None
+
+    def succ(self, rel: str, node: str, typ: str | None = None) -> list[str]:
+        return [d for d in self.out[rel].get(node, ()) if typ is None or self.typ(d) == typ]
+
+    def pred(self, rel: str, node: str, typ: str | None = None) -> list[str]:
+        return [s for s in self.inc[rel].get(node, ()) if typ is None or self.typ(s) == typ]
+
+    def of_type(self, typ: str) -> list[str]:
+        return [n for n, a in self.attrs.items() if a["type"] == typ]
+
+    def idx(self, point: str) -> int:
+        return int(self.attrs[point]["point_idx"])
+
+    # --- derived sets named in queries/README.md -------------------------------------------------
+    def building_spaces(self, building: str) -> set[str]:
+        return {s for f in self.succ("CONTAINS", building, "Floor") for s in self.succ("CONTAINS", f, "Space")}
+
+    def building_equipment(self, building: str) -> set[str]:
+        return {e for s in self.building_spaces(building) for e in self.pred("LOCATED_IN", s, "Equipment")}
+
+    def points_of(self, equipment: str, **where: str) -> set[str]:
+        pts = self.succ("HAS_POINT", equipment, "Point")
+        return {p for p in pts if all(self.attrs[p].get(k) == v for k, v in where.items())}
+
+    def downstream(self, start: str, min_hops: int = 1) -> dict[str, int]:
+        """Minimum FEEDS walk length (min_hops..10) to every reachable node: BFS by level."""
+        depth: dict[str, int] = {start: 0} if min_hops == 0 else {}
+        frontier, seen = {start}, set(depth)
+        for d in range(1, MAX_HOPS + 1):
+            nxt = {n for f in frontier for n in self.out["FEEDS"].get(f, ())} - seen
+            for n in nxt:
+                depth[n] = d
+            seen |= nxt
+            frontier = nxt
+            if not frontier:
+                break
+        return depth
+
+    def tenant_meter_points(self, tenant: str) -> dict[str, set[str]]:
+        """Q8/Q9: energy meter point -> buildings of the tenant spaces its Meter serves."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for s in self.succ("OCCUPIES", tenant, "Space"):
+            bldgs = {b for f in self.pred("CONTAINS", s, "Floor") for b in self.pred("CONTAINS", f, "Building")}
+            for e in self.pred("SERVES", s, "Equipment"):
+                if self.attrs[e].get("equipment_type") != "Meter":
+                    continue
+                for p in self.points_of(e, point_kind="meter", quantity="energy"):
+                    out[p] |= bldgs
+        return out
+
+
+def _epoch_us(iso: str | datetime) -> int:
+    dt = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+@lru_cache(maxsize=8)
+def load_structure(dataset_dir: str) -> Structure:
+    d = Path(dataset_dir)
+    m = Manifest.read(d)
+    nodes = pq.read_table(d / NODES).to_pylist()
+    st = Structure(start_us=_epoch_us(m.start), days=m.days, attrs={n["id"]: n for n in nodes})
+    edges = pq.read_table(d / EDGES)
+    for s, r, t in zip(*(edges.column(c).to_pylist() for c in ("src", "rel", "dst"))):
+        st.out[r][s].append(t)
+        st.inc[r][t].append(s)
+    return st
+
+
+@dataclass
+class Samples:
+    """Samples of some points, grouped per point_idx: {idx: (time_us int64[], value float32[])}."""
+
+    by_point: dict[int, tuple[np.ndarray, np.ndarray]]
+
+    def get(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.by_point.get(idx, (np.empty(0, np.int64), np.empty(0, np.float32)))
+
+
+def _day_file(d: Path, day: int) -> Path:
+    return d / SERIES_DIR / f"day-{day:04d}.parquet"
+
+
+def _read_day(d: Path, day: int, idxs: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    f = _day_file(d, day)
+    if not f.exists() or not idxs:
+        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float32)
+    t = pq.read_table(f, filters=[("point_idx", "in", idxs)])
+    return (t.column("point_idx").to_numpy().astype(np.int32),
+            t.column("time").cast("int64").to_numpy(), t.column("value").to_numpy().astype(np.float32))
+
+
+def load_samples(dataset_dir: str, st: Structure, idxs: Iterable[int], start_us: int, end_us: int) -> Samples:
+    """Samples with start <= time < end of the given points, reading only the days that overlap."""
+    idxs = sorted(set(int(i) for i in idxs))
+    first = max(0, (start_us - st.start_us) // US_PER_DAY)
+    last = min(st.days - 1, (end_us - 1 - st.start_us) // US_PER_DAY)
+    parts = [_read_day(Path(dataset_dir), day, idxs) for day in range(first, last + 1)]
+    if not parts:
+        return Samples({})
+    p = np.concatenate([x[0] for x in parts])
+    t = np.concatenate([x[1] for x in parts])
+    v = np.concatenate([x[2] for x in parts])
+    keep = (t >= start_us) & (t < end_us)
+    p, t, v = p[keep], t[keep], v[keep]
+    order = np.lexsort((t, p))
+    p, t, v = p[order], t[order], v[order]
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if len(p):
+        cuts = np.flatnonzero(np.diff(p)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(p)]):
+            out[int(p[lo])] = (t[lo:hi], v[lo:hi])
+    return Samples(out)
+
+
+def _window(st: Structure, params: Mapping[str, Any]) -> tuple[int, int]:
+    return _epoch_us(params["start"]), _epoch_us(params["end"])
+
+
+# --- one function per query: (dataset_dir, structure, params) -> rows ------------------------------
+
+def q1(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    return [(e, d) for e, d in st.downstream(p["meter"]).items()]
+
+
+def q2(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    rows = set()
+    for e in st.downstream(p["equipment"], min_hops=0):
+        for s in st.succ("SERVES", e):
+            floors = st.pred("CONTAINS", s, "Floor") or [None]
+            rows |= {(s, f) for f in floors}
+    return list(rows)
+
+
+def q3(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    s = p["space"]
+    return list({(e, "located_in") for e in st.pred("LOCATED_IN", s)} | {(e, "serves") for e in st.pred("SERVES", s)})
+
+
+def q4(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    rows = set()
+    for s in st.succ("CONTAINS", p["floor"], "Space"):
+        for e in st.pred("LOCATED_IN", s, "Equipment"):
+            rows |= {(pt, e, s) for pt in st.points_of(e, quantity="temperature")}
+    return list(rows)
+
+
+def q5(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    rows = [("equipment_without_location", e) for e in st.of_type("Equipment") if not st.out["LOCATED_IN"].get(e)]
+    rows += [("point_without_equipment", pt) for pt in st.of_type("Point") if not st.inc["HAS_POINT"].get(pt)]
+    return rows
+
+
+def q6(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    t, v = load_samples(ds, st, [st.idx(p["point"])], lo, hi).get(st.idx(p["point"]))
+    hours = t // 3_600_000_000
+    rows = []
+    for h in np.unique(hours):
+        x = v[hours == h]
+        rows.append((int(h) * 3600, float(x.astype(np.float64).mean()), float(x.min()), float(x.max()), len(x)))
+    return rows
+
+
+def q7(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    pts = {pt for e in st.building_equipment(p["building"]) for pt in st.points_of(e, quantity="temperature")}
+    smp = load_samples(ds, st, [st.idx(x) for x in pts], lo, hi)
+    rows = []
+    for pt in pts:
+        v = smp.get(st.idx(pt))[1].astype(np.float64)
+        if len(v) >= 2 and v.mean() != 0:
+            rows.append((pt, float(v.std(ddof=1) / v.mean())))
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return rows[:20]
+
+
+def _deltas(ds: str, st: Structure, points: Iterable[str], lo: int, hi: int) -> dict[str, float]:
+    points = list(points)
+    smp = load_samples(ds, st, [st.idx(x) for x in points], lo, hi)
+    out = {}
+    for pt in points:
+        v = smp.get(st.idx(pt))[1]
+        out[pt] = float(v.max()) - float(v.min()) if len(v) else 0.0
+    return out
+
+
+def q8(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    pts = st.tenant_meter_points(p["tenant"])
+    d = _deltas(ds, st, pts, lo, hi)
+    return [(p["tenant"], len(pts), math.fsum(d.values()))]
+
+
+def q9(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    per_tenant = {t: st.tenant_meter_points(t) for t in st.of_type("Tenant")}
+    d = _deltas(ds, st, {pt for m in per_tenant.values() for pt in m}, lo, hi)
+    rows = []
+    for t, m in per_tenant.items():
+        energy = math.fsum(d[pt] for pt in m)
+        co2 = math.fsum(d[pt] * st.attrs[b]["carbon_kg_per_kwh"] for pt, bs in m.items() for b in bs)
+        rows.append((t, energy, co2))
+    rows.sort(key=lambda r: (-r[2], r[0]))
+    return rows
+
+
+def q10(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    pairs = {(e, pt) for s in st.pred("IN_ZONE", p["zone"], "Space") for e in st.pred("LOCATED_IN", s, "Equipment")
+             if st.attrs[e].get("equipment_type") == "AccessController" for pt in st.points_of(e, quantity="door")}
+    smp = load_samples(ds, st, [st.idx(pt) for _, pt in pairs], lo, hi)
+    return [(e, pt, int(np.count_nonzero(smp.get(st.idx(pt))[1] == 1))) for e, pt in pairs]
+
+
+def _last_values(ds: str, st: Structure, points: set[str]) -> dict[str, tuple[int, float]]:
+    """Latest (time, value) per point over the whole dataset: read day files backwards until all found."""
+    found: dict[str, tuple[int, float]] = {}
+    todo = {st.idx(pt): pt for pt in points}
+    for day in range(st.days - 1, -1, -1):
+        if not todo:
+            break
+        pidx, t, v = _read_day(Path(ds), day, sorted(todo))
+        for i in np.unique(pidx):
+            sel = pidx == i
+            k = int(np.argmax(t[sel]))
+            ts, vs = t[sel], v[sel]
+            best = ts[k]
+            found[todo.pop(int(i))] = (int(best), float(vs[ts == best].max()))
+    return found
+
+
+def q11(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    ups = [e for e in st.building_equipment(p["building"]) if st.attrs[e].get("equipment_type") == "UPS"]
+    pairs = {(u, e) for u in ups for e in st.downstream(u)}
+    power = {e: st.points_of(e, quantity="power") for _, e in pairs}
+    last = _last_values(ds, st, {pt for pts in power.values() for pt in pts})
+    rows = []
+    for u, e in pairs:
+        cands = [last[pt] for pt in power[e] if pt in last]
+        val = max(cands)[1] if cands else None
+        rows.append((u, e, st.attrs[e].get("equipment_type"), val))
+    return rows
+
+
+def q12(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    eq = st.building_equipment(p["building"])
+    counts: dict[str, int] = defaultdict(int)
+    for e in eq:
+        counts[st.attrs[e].get("equipment_type")] += 1
+    dom_pts = {(st.attrs[e].get("domain"), pt) for e in eq for pt in st.points_of(e, quantity="power")}
+    smp = load_samples(ds, st, [st.idx(pt) for _, pt in dom_pts], lo, hi)
+    per_dom: dict[str, list[np.ndarray]] = defaultdict(list)
+    for dom, pt in dom_pts:
+        per_dom[dom].append(smp.get(st.idx(pt))[1])
+    rows: list[tuple] = [("count", k, n) for k, n in counts.items()]
+    for dom, arrs in per_dom.items():
+        v = np.concatenate(arrs).astype(np.float64)
+        if len(v):
+            rows.append(("mean_power", dom, float(v.mean())))
+    return rows
+
+
+def q13(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    lo, hi = _window(st, p)
+    spaces = [s for s in st.of_type("Space") if st.attrs[s].get("space_type") == p["space_type"]]
+    sp_pts = {s: {pt for e in st.pred("LOCATED_IN", s, "Equipment") for pt in st.points_of(e, quantity="temperature")}
+              for s in spaces}
+    smp = load_samples(ds, st, [st.idx(pt) for pts in sp_pts.values() for pt in pts], lo, hi)
+    rows = []
+    for s, pts in sp_pts.items():
+        n = inside = 0
+        for pt in pts:
+            t, v = smp.get(st.idx(pt))
+            secs = t // 1_000_000
+            dow = (secs // 86_400 + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
+            hour = (secs % 86_400) // 3600
+            office = (dow < 5) & (hour >= 8) & (hour < 19)
+            x = v[office]
+            n += len(x)
+            inside += int(np.count_nonzero((x >= np.float32(20.0)) & (x <= np.float32(24.0))))
+        if n:
+            rows.append((s, inside / n, n))
+    return rows
+
+
+QUERIES: dict[str, Callable[[str, Structure, Mapping[str, Any]], list[tuple]]] = {
+    "Q1": q1, "Q2": q2, "Q3": q3, "Q4": q4, "Q5": q5, "Q6": q6, "Q7": q7,
+    "Q8": q8, "Q9": q9, "Q10": q10, "Q11": q11, "Q12": q12, "Q13": q13,
+}
+
+
+def answer(dataset_dir: Path | str, qid: str, params: Mapping[str, Any]) -> list[tuple]:
+    """Canonical answer of one query × binding (queries/README.md)."""
+    ds = str(Path(dataset_dir).resolve())
+    st = load_structure(ds)
+    return canonical_for(qid, QUERIES[qid](ds, st, params))

@@ -1,0 +1,350 @@
+"""The building model: nodes and edges generated from a scale's rules with a seeded RNG.
+
+Topology follows practice: main meter → sub-meters → panels → loads (lighting, UPS → IT equipment);
+chillers/boilers → AHUs → VAVs/FCUs → spaces they serve; tenants lease whole floors or parts of them.
+The structure is cheap (pure Python, no series), so tests can check counts of every scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from btb.dataset.format import EDGE_SCHEMA, NODE_SCHEMA
+from btb.dataset.pointspecs import MODELS, POINTS, SHAPE_HVAC, SHAPE_OCC, PointSpec
+from btb.dataset.profiles import Scale
+
+OCCUPIED = ("office", "meeting")
+DOMAINS = {
+    "AHU": "hvac", "VAV": "hvac", "FCU": "hvac", "Chiller": "hvac", "Boiler": "hvac", "Pump": "hvac",
+    "Fan": "hvac", "Thermostat": "hvac", "Meter": "electrical", "ElectricalPanel": "electrical",
+    "UPS": "it", "Server": "it", "NetworkSwitch": "it", "AccessController": "security", "Camera": "security",
+    "Elevator": "transport", "LightingCircuit": "lighting",
+}
+NODE_COLUMNS = [f.name for f in NODE_SCHEMA]
+
+
+@dataclass
+class Structure:
+    """Nodes, edges and per-point series parameters, indexed by point_idx."""
+
+    nodes: list[dict] = field(default_factory=list)  # non-point nodes (sparse attribute dicts)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+    point_ids: list[str] = field(default_factory=list)  # creation order (before point_idx sort)
+    point_specs: list[PointSpec] = field(default_factory=list)
+    point_shape: list[int] = field(default_factory=list)
+    order: np.ndarray | None = None  # order[point_idx] = creation index
+    params: dict[str, np.ndarray] = field(default_factory=dict)  # per point_idx arrays for the series
+
+    @property
+    def n_points(self) -> int:
+        return len(self.point_ids)
+
+    def counts(self) -> dict[str, int]:
+        """Counts per node type and relation, plus totals (the manifest's `counts`)."""
+        out: dict[str, int] = {}
+        for n in self.nodes:
+            out[n["type"]] = out.get(n["type"], 0) + 1
+        out["Point"] = self.n_points
+        for _, rel, _ in self.edges:
+            out[rel] = out.get(rel, 0) + 1
+        out["nodes"] = len(self.nodes) + self.n_points
+        out["edges"] = len(self.edges)
+        out["points"] = self.n_points
+        return out
+
+    def nodes_table(self) -> pa.Table:
+        cols: dict[str, list] = {c: [None] * (len(self.nodes) + self.n_points) for c in NODE_COLUMNS}
+        for i, n in enumerate(self.nodes):
+            for k, v in n.items():
+                cols[k][i] = v
+        base = len(self.nodes)
+        assert self.order is not None
+        for idx, ci in enumerate(self.order.tolist()):
+            spec, pid = self.point_specs[ci], self.point_ids[ci]
+            r = base + idx
+            cols["id"][r] = pid
+            cols["type"][r] = "Point"
+            cols["name"][r] = spec.name
+            cols["point_kind"][r] = spec.kind
+            cols["quantity"][r] = spec.quantity
+            cols["unit"][r] = spec.unit
+            cols["interval_s"][r] = spec.interval_s
+            cols["point_idx"][r] = idx
+        return pa.table({c: pa.array(cols[c], type=NODE_SCHEMA.field(c).type) for c in NODE_COLUMNS},
+                        schema=NODE_SCHEMA)
+
+    def edges_table(self) -> pa.Table:
+        src, rel, dst = zip(*self.edges) if self.edges else ((), (), ())
+        return pa.table([pa.array(src, pa.string()), pa.array(rel, pa.string()), pa.array(dst, pa.string())],
+                        schema=EDGE_SCHEMA)
+
+
+class _Builder:
+    def __init__(self, scale: Scale, seed: int):
+        self.scale = scale
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5757]))
+        self.s = Structure()
+        self.equip_located: dict[str, str] = {}  # equipment id -> space id (for anomalies)
+        self.orphan_candidates: list[int] = []  # creation indices of points that may lose HAS_POINT
+        self.has_point_edge: dict[int, int] = {}  # creation idx -> edge index
+
+    # -- primitives -------------------------------------------------------------------------
+    def node(self, **attrs) -> str:
+        self.s.nodes.append(attrs)
+        return attrs["id"]
+
+    def edge(self, src: str, rel: str, dst: str) -> None:
+        self.s.edges.append((src, rel, dst))
+
+    def equipment(self, eid: str, etype: str, space: str | None, *, template: str | None = None,
+                  shape: int | None = None, meter_role: str | None = None, name: str | None = None) -> str:
+        self.node(id=eid, type="Equipment", name=name or eid.split(":", 1)[1], equipment_type=etype,
+                  domain=DOMAINS[etype], meter_role=meter_role)
+        if space is not None:
+            self.edge(eid, "LOCATED_IN", space)
+            self.equip_located[eid] = space
+        for spec in POINTS[template or etype]:
+            pid = f"point:{eid.split(':', 1)[1]}:{spec.name}"
+            ci = len(self.s.point_ids)
+            self.s.point_ids.append(pid)
+            self.s.point_specs.append(spec)
+            self.s.point_shape.append(shape if (shape is not None and spec.shape in (SHAPE_OCC, SHAPE_HVAC))
+                                      else spec.shape)
+            self.has_point_edge[ci] = len(self.s.edges)
+            self.edge(eid, "HAS_POINT", pid)
+            if etype == "Thermostat":
+                self.orphan_candidates.append(ci)
+        return eid
+
+    # -- building blocks --------------------------------------------------------------------
+    def space_mix(self, floor_kind: str, n: int) -> list[str]:
+        if floor_kind == "basement":
+            return ["corridor", "technical", "technical", "storage", "storage"] + ["parking"] * max(1, n // 5)
+        if floor_kind == "roof":
+            return ["technical", "technical"]
+        fixed = ["corridor", "restroom", "restroom", "technical", "it_room", "storage"]
+        if floor_kind == "ground":
+            fixed = ["lobby", "corridor", "restroom", "restroom", "technical", "it_room", "storage", "meeting", "meeting"]
+            n = max(len(fixed) + 2, n // 2 + len(fixed))
+        meetings = max(1, n // 7)
+        offices = max(1, n - len(fixed) - meetings)
+        return fixed + ["meeting"] * meetings + ["office"] * offices
+
+    def build(self) -> Structure:
+        sc, rng = self.scale, self.rng
+        n_sites = (sc.buildings + 2) // 3
+        site_carbon = {}
+        for si in range(1, n_sites + 1):
+            self.node(id=f"site:{si}", type="Site", name=f"Site {si}")
+            site_carbon[si] = float(np.round(rng.uniform(0.05, 0.45), 3))
+        tenant_no = 0
+        for b in range(1, sc.buildings + 1):
+            site = (b - 1) // 3 + 1
+            tenant_no = self.building(b, f"site:{site}", site_carbon[site], tenant_no)
+        self.anomalies()
+        self.finish()
+        return self.s
+
+    def building(self, b: int, site: str, carbon: float, tenant_no: int) -> int:
+        sc, rng = self.scale, self.rng
+        bid = f"bldg:{b}"
+        upper = max(1, sc.upper_floors + int(round(sc.upper_floors * rng.uniform(-0.06, 0.06))))
+        kinds = ["basement"] * sc.basements + ["ground"] + ["office"] * upper + ["roof"]
+        floors: list[tuple[str, str, list[tuple[str, str]]]] = []  # (floor id, kind, [(space id, type)])
+        total_area = 0.0
+        for k, fkind in enumerate(kinds, start=1):
+            fid = f"floor:{b}:{k}"
+            level = k - 1 - sc.basements
+            self.node(id=fid, type="Floor", name=f"Building {b} level {level}", level=level, floor_type=fkind)
+            self.edge(bid, "CONTAINS", fid)
+            n = max(4, int(round(sc.spaces_per_floor * rng.uniform(0.9, 1.1))))
+            spaces = []
+            for s, stype in enumerate(self.space_mix(fkind, n), start=1):
+                sid = f"space:{b}:{k}:{s}"
+                area = float(np.round(rng.uniform(*_AREA[stype]), 1))
+                total_area += area
+                self.node(id=sid, type="Space", name=f"{stype} {b}.{level}.{s}", space_type=stype, area_m2=area)
+                self.edge(fid, "CONTAINS", sid)
+                spaces.append((sid, stype))
+            floors.append((fid, fkind, spaces))
+        self.s.nodes.insert(len(self.s.nodes) - sum(1 + len(f[2]) for f in floors),
+                            dict(id=bid, type="Building", name=f"Building {b}", area_m2=float(np.round(total_area, 1)),
+                                 carbon_kg_per_kwh=carbon))
+        self.edge(site, "CONTAINS", bid)
+
+        def first(kind_: str, stype: str) -> tuple[str, str]:
+            for fid, fk, sp in floors:
+                if fk == kind_:
+                    for sid, st in sp:
+                        if st == stype:
+                            return fid, sid
+            raise LookupError(stype)
+
+        # plant: main meter, plant sub-meter + panel, chillers on the roof, boilers in the basement
+        bk = "basement" if sc.basements else "ground"
+        _, plant_room = first(bk, "technical")
+        _, roof_room = first("roof", "technical")
+        main = self.equipment(f"equip:{b}:meter:main", "Meter", plant_room, template="MainMeter", meter_role="main")
+        psub = self.equipment(f"equip:{b}:meter:plant", "Meter", plant_room, template="SubMeter", meter_role="sub",
+                              shape=SHAPE_HVAC)
+        self.edge(main, "FEEDS", psub)
+        ppanel = self.equipment(f"equip:{b}:panel:plant", "ElectricalPanel", plant_room, shape=SHAPE_HVAC)
+        self.edge(psub, "FEEDS", ppanel)
+        for fid, fk, sp in floors:
+            for sid, st in sp:
+                if st == "technical":
+                    self.edge(psub, "SERVES", sid)
+        plant = []
+        for i in range(1, 3):
+            ch = self.equipment(f"equip:{b}:chiller{i}", "Chiller", roof_room)
+            pu = self.equipment(f"equip:{b}:chiller{i}:pump", "Pump", roof_room)
+            self.edge(ch, "HAS_PART", pu)
+            bo = self.equipment(f"equip:{b}:boiler{i}", "Boiler", plant_room)
+            pb = self.equipment(f"equip:{b}:boiler{i}:pump", "Pump", plant_room)
+            self.edge(bo, "HAS_PART", pb)
+            for e in (ch, bo):
+                self.edge(ppanel, "FEEDS", e)
+            plant += [ch, bo]
+        _, lobby = first("ground", "lobby")
+        for i in range(1, 3):
+            el = self.equipment(f"equip:{b}:elevator{i}", "Elevator", lobby)
+            self.edge(ppanel, "FEEDS", el)
+
+        for fid, fk, sp in floors:
+            self.floor(b, fid, fk, sp, main, plant)
+        return self.tenants(b, floors, tenant_no)
+
+    def floor(self, b: int, fid: str, fk: str, spaces: list[tuple[str, str]], main: str, plant: list[str]) -> None:
+        rng = self.rng
+        k = fid.rsplit(":", 1)[1]
+        tech = next((sid for sid, st in spaces if st == "technical"), spaces[0][0])
+        sub = self.equipment(f"equip:{b}:{k}:submeter", "Meter", tech, template="SubMeter", meter_role="sub")
+        self.edge(main, "FEEDS", sub)
+        panel = self.equipment(f"equip:{b}:{k}:panel", "ElectricalPanel", tech)
+        self.edge(sub, "FEEDS", panel)
+        zones = {}
+        for zk in ("hvac", "security", "lighting", "fire"):
+            zid = f"zone:{b}:{k}:{zk}"
+            self.node(id=zid, type="Zone", name=f"{zk} zone {b}.{k}", zone_kind=zk)
+            zones[zk] = zid
+        ahu = None
+        if fk in ("ground", "office"):
+            ahu = self.equipment(f"equip:{b}:{k}:ahu", "AHU", tech)
+            for part in ("supply_fan", "return_fan"):
+                fan = self.equipment(f"equip:{b}:{k}:ahu:{part}", "Fan", tech)
+                self.edge(ahu, "HAS_PART", fan)
+            for p in plant:
+                self.edge(p, "FEEDS", ahu)
+        doors = 0
+        for sid, st in spaces:
+            s = sid.rsplit(":", 1)[1]
+            self.edge(sub, "SERVES", sid)
+            for zk in ("security", "lighting", "fire"):
+                self.edge(sid, "IN_ZONE", zones[zk])
+            occ_shape = SHAPE_OCC if st in OCCUPIED else SHAPE_HVAC
+            if ahu is not None and st in OCCUPIED:
+                vav = self.equipment(f"equip:{b}:{k}:{s}:vav", "VAV", sid, shape=occ_shape)
+                self.edge(ahu, "FEEDS", vav)
+                self.edge(vav, "SERVES", sid)
+                self.edge(sid, "IN_ZONE", zones["hvac"])
+            elif ahu is not None and st == "lobby":
+                for i in (1, 2):
+                    fcu = self.equipment(f"equip:{b}:{k}:{s}:fcu{i}", "FCU", sid)
+                    self.edge(ahu, "FEEDS", fcu)
+                    self.edge(fcu, "SERVES", sid)
+                self.edge(sid, "IN_ZONE", zones["hvac"])
+            elif st in ("corridor", "restroom", "storage", "technical"):
+                self.equipment(f"equip:{b}:{k}:{s}:tstat", "Thermostat", sid)
+            if st not in ("technical", "storage"):
+                lc = self.equipment(f"equip:{b}:{k}:{s}:light", "LightingCircuit", sid,
+                                    shape=SHAPE_OCC if st != "parking" else SHAPE_HVAC)
+                self.edge(panel, "FEEDS", lc)
+                self.edge(lc, "SERVES", sid)
+            if st in ("corridor", "lobby", "parking"):
+                self.equipment(f"equip:{b}:{k}:{s}:cam", "Camera", sid)
+            if st == "it_room":
+                ups = self.equipment(f"equip:{b}:{k}:{s}:ups", "UPS", sid)
+                self.edge(panel, "FEEDS", ups)
+                n_srv = 8 if fk in ("ground", "basement") else int(rng.integers(1, 4))
+                for i in range(1, n_srv + 1):
+                    srv = self.equipment(f"equip:{b}:{k}:{s}:server{i}", "Server", sid)
+                    self.edge(ups, "FEEDS", srv)
+                for i in range(1, 3 if n_srv > 3 else 2):
+                    sw = self.equipment(f"equip:{b}:{k}:{s}:switch{i}", "NetworkSwitch", sid)
+                    self.edge(ups, "FEEDS", sw)
+            if st in ("lobby", "it_room") or (st == "office" and rng.random() < 0.15):
+                doors += 1
+                ac = self.equipment(f"equip:{b}:{k}:{s}:access", "AccessController", sid)
+                self.edge(panel, "FEEDS", ac)
+        if doors == 0:  # every security zone gets at least one access point
+            sid = next((sid for sid, st in spaces if st == "corridor"), spaces[0][0])
+            ac = self.equipment(f"equip:{b}:{k}:{sid.rsplit(':', 1)[1]}:access", "AccessController", sid)
+            self.edge(panel, "FEEDS", ac)
+
+    def tenants(self, b: int, floors: list, tenant_no: int) -> int:
+        """Lease office floors: each tenant takes a contiguous run of occupied spaces (one building)."""
+        leasable = [sid for fid, fk, sp in floors if fk in ("ground", "office") for sid, st in sp if st in OCCUPIED]
+        n_t = min(self.scale.tenants_per_building, max(1, len(leasable) // 3))
+        # ~85 % of leasable space is let; cut points split it into n_t contiguous runs
+        let = leasable[: max(n_t, int(len(leasable) * 0.85))]
+        cuts = np.sort(self.rng.choice(np.arange(1, len(let)), size=n_t - 1, replace=False)) if n_t > 1 else []
+        for i, run in enumerate(np.split(np.array(let, dtype=object), cuts)):
+            tenant_no += 1
+            tid = f"tenant:{tenant_no}"
+            self.node(id=tid, type="Tenant", name=f"{_TENANT_NAMES[tenant_no % len(_TENANT_NAMES)]} {tenant_no}")
+            for sid in run:
+                self.edge(tid, "OCCUPIES", str(sid))
+        return tenant_no
+
+    def anomalies(self) -> None:
+        """Seeded integrity problems for Q5: unlocated cameras/thermostats, unmapped thermostat points."""
+        rng = self.rng
+        cands = sorted(e for e in self.equip_located if e.endswith((":cam", ":tstat")))
+        n = max(2, len(cands) // 200)
+        drop_edges = set()
+        loc_index = {(s, d): i for i, (s, r, d) in enumerate(self.s.edges) if r == "LOCATED_IN"}
+        for e in rng.choice(cands, size=min(n, len(cands)), replace=False):
+            drop_edges.add(loc_index[(str(e), self.equip_located[str(e)])])
+        n = max(2, len(self.orphan_candidates) // 200)
+        for ci in rng.choice(self.orphan_candidates, size=min(n, len(self.orphan_candidates)), replace=False):
+            drop_edges.add(self.has_point_edge[int(ci)])
+        self.s.edges = [e for i, e in enumerate(self.s.edges) if i not in drop_edges]
+
+    def finish(self) -> None:
+        """Assign point_idx grouped by (model, interval) and fill the per-point series parameters."""
+        s, rng = self.s, self.rng
+        specs = s.point_specs
+        key = np.array([MODELS.index(p.model) * 100_000 + p.interval_s for p in specs], dtype=np.int64)
+        s.order = np.argsort(key, kind="stable")
+        o = s.order
+        f32 = np.float32
+        s.params = {
+            "model": np.array([MODELS.index(specs[i].model) for i in o], dtype=np.int8),
+            "interval": np.array([specs[i].interval_s for i in o], dtype=np.int32),
+            "base": np.array([specs[i].base for i in o], dtype=np.float64),
+            "amp": np.array([specs[i].amp for i in o], dtype=f32),
+            "sigma": np.array([specs[i].sigma for i in o], dtype=f32),
+            "lo": np.array([specs[i].lo for i in o], dtype=f32),
+            "hi": np.array([specs[i].hi for i in o], dtype=f32),
+            "shape": np.array([s.point_shape[i] for i in o], dtype=np.int8),
+        }
+        jitter = np.array([specs[i].jitter for i in o], dtype=np.float64)
+        s.params["base"] = (s.params["base"] + rng.standard_normal(len(o)) * jitter).astype(f32)
+        # meters start from a realistic cumulative reading
+        s.params["init"] = (rng.uniform(1_000, 50_000, len(o)) * np.maximum(s.params["base"], 1.0)).astype(np.float64)
+
+
+_AREA = {
+    "office": (12, 60), "meeting": (15, 45), "corridor": (40, 150), "lobby": (80, 300), "technical": (20, 120),
+    "it_room": (10, 60), "storage": (6, 30), "restroom": (8, 25), "parking": (200, 800),
+}
+_TENANT_NAMES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne",
+                 "Soylent", "Wonka", "Aperture", "Massive", "Oscorp")
+
+
+def build_structure(scale: Scale, seed: int) -> Structure:
+    """Deterministic structure of a scale for a seed."""
+    return _Builder(scale, seed).build()

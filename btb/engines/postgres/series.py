@@ -1,0 +1,171 @@
+"""The shared series table `ts(point_id int, time timestamptz, value real)` and its fast bulk load.
+
+Why it looks like this (ENGINE-FACTS.md): binary COPY blocks are built whole by numpy (big-endian
+structured dtype, one `tobytes()` per Parquet batch) instead of per-row conversion; on plain PostgreSQL
+each day is its own range partition and the days are loaded into their *leaf* partitions on parallel
+connections (COPY into a partitioned parent only batches while rows hit one partition); indexes are
+built after the load, one partition per connection, then attached to the parent index.
+TimescaleDB, where the extension exists, gets a hypertable with 1-day chunks instead.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pyarrow.parquet as pq
+from psycopg import sql
+
+from btb.dataset.format import Manifest, series_files
+
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds: binary timestamptz origin
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+ROW_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("t", ">i8"),
+                      ("l3", ">i4"), ("v", ">f4")])  # 30 bytes a row
+BATCH_ROWS = 262_144
+
+
+@dataclass
+class SeriesLoad:
+    backend: str
+    rows: int
+    seconds: float
+    index_seconds: float
+    workers: int
+
+
+def day_name(day: int) -> str:
+    return f"ts_d{day:04d}"
+
+
+def encode_batch(point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray) -> bytes:
+    """Binary COPY rows (no header/trailer) for one batch of samples."""
+    rows = np.empty(len(point_idx), ROW_DTYPE)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 4, 8, 4
+    rows["pid"] = point_idx
+    rows["t"] = time_us - PG_EPOCH_US
+    rows["v"] = value
+    return rows.tobytes()
+
+
+def has_timescale(conn: psycopg.Connection) -> bool:
+    """True only if the extension can actually be created (it also needs shared_preload_libraries)."""
+    if not conn.execute("select 1 from pg_available_extensions where name = 'timescaledb'").fetchone():
+        return False
+    try:
+        with conn.transaction():
+            conn.execute("create extension if not exists timescaledb")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def create_ts(conn: psycopg.Connection, manifest: Manifest) -> str:
+    """Create the (empty) series table; returns the backend description."""
+    version = conn.execute("show server_version").fetchone()[0]
+    conn.execute("drop table if exists ts cascade")
+    if has_timescale(conn):
+        conn.execute("create table ts (point_id int not null, time timestamptz not null, value real not null)")
+        conn.execute("select create_hypertable('ts', 'time', chunk_time_interval => interval '1 day')")
+        tsv = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()[0]
+        return f"timescaledb {tsv} hypertable (1-day chunks) on PostgreSQL {version}"
+    conn.execute("create table ts (point_id int not null, time timestamptz not null, value real not null)"
+                 " partition by range (time)")
+    start = datetime.fromisoformat(manifest.start.replace("Z", "+00:00")).astimezone(timezone.utc)
+    for day in range(manifest.days):
+        lo, hi = start + timedelta(days=day), start + timedelta(days=day + 1)
+        # bounds are DDL, which takes no bind parameters: they are rendered as typed literals by psycopg
+        conn.execute(sql.SQL("create table {} partition of ts for values from ({}) to ({})").format(
+            sql.Identifier(day_name(day)), sql.Literal(lo), sql.Literal(hi)))
+    return f"postgresql {version} native daily range partitions"
+
+
+def _work_units(dataset_dir: Path) -> list[tuple[int, Path, int]]:
+    """(day, file, row_group): the unit of parallel loading, large enough to amortise a COPY."""
+    units = []
+    for f in series_files(dataset_dir):
+        day = int(f.stem.split("-")[1])
+        units += [(day, f, rg) for rg in range(pq.ParquetFile(f).num_row_groups)]
+    return units
+
+
+def _load_worker(dsn: str, units: "queue.Queue", timescale: bool, counts: list[int], errors: list[BaseException]):
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while True:
+                try:
+                    day, f, rg = units.get_nowait()
+                except queue.Empty:
+                    return
+                target = sql.Identifier("ts" if timescale else day_name(day))
+                stmt = sql.SQL("copy {} (point_id, time, value) from stdin (format binary)").format(target)
+                table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
+                with conn.cursor() as cur, cur.copy(stmt) as cp:
+                    cp.write(COPY_HEADER)
+                    for batch in table.to_batches(BATCH_ROWS):
+                        cp.write(encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
+                                              batch.column(2).to_numpy()))
+                    cp.write(COPY_TRAILER)
+                counts.append(table.num_rows)
+    except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+        errors.append(e)
+
+
+def load_series(dsn: str, dataset_dir: Path, timescale: bool, workers: int = 2) -> tuple[int, float]:
+    """COPY every day file into ts on `workers` connections; returns (rows, seconds)."""
+    q: queue.Queue = queue.Queue()
+    for u in _work_units(dataset_dir):
+        q.put(u)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=_load_worker, args=(dsn, q, timescale, counts, errors)) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return sum(counts), time.perf_counter() - t0
+
+
+def _index_worker(dsn: str, stmts: "queue.Queue", errors: list[BaseException]) -> None:
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while True:
+                try:
+                    stmt = stmts.get_nowait()
+                except queue.Empty:
+                    return
+                conn.execute(stmt)
+    except BaseException as e:  # noqa: BLE001
+        errors.append(e)
+
+
+def index_series(dsn: str, days: int, timescale: bool, workers: int = 2) -> float:
+    """(point_id, time) index: per leaf in parallel, then the parent index attaches them for free."""
+    t0 = time.perf_counter()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if not timescale:
+            q: queue.Queue = queue.Queue()
+            for day in range(days):
+                q.put(sql.SQL("create index {} on {} (point_id, time)").format(
+                    sql.Identifier(f"{day_name(day)}_point_time"), sql.Identifier(day_name(day))))
+            errors: list[BaseException] = []
+            threads = [threading.Thread(target=_index_worker, args=(dsn, q, errors)) for _ in range(workers)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                raise errors[0]
+        conn.execute("create index ts_point_time on ts (point_id, time)")
+        conn.execute("analyze ts")
+    return time.perf_counter() - t0

@@ -1,0 +1,129 @@
+"""Local provider: the engines of a trial as processes on this node, all inside ONE cgroup that carries
+the trial's budget (so a hybrid's two engines share it instead of getting it twice).
+
+Trial engine state is kept in a small JSON file per node, so the ingest task and the later query-batch
+tasks (possibly in another worker process, or after a worker restart) reattach to the same engines.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from btb.engines.base import Endpoint
+from btb.infra.cgroups import CgroupSlot, create_slot
+from btb.infra.postgres import LocalPostgres, find_pg_bin
+
+
+def free_port(start: int, host: str = "127.0.0.1", span: int = 200) -> int:
+    for port in range(start, start + span):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free TCP port in {start}..{start + span - 1}")
+
+
+class EngineUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class _PostgresKind:
+    """How to run kind 'postgres' here."""
+
+    base_port: int
+    bin_hint: str
+
+    def make(self, work: Path, port: int | None = None) -> LocalPostgres:
+        return LocalPostgres(work / "pgdata", port or free_port(self.base_port), find_pg_bin(self.bin_hint))
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, state_dir: Path, node: str, pg_port: int = 5440, pg_bin: str = ""):
+        self.root = Path(state_dir) / "nodes" / node
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.node = node
+        self.kinds = {"postgres": _PostgresKind(pg_port, pg_bin)}
+
+    @property
+    def _state_file(self) -> Path:
+        return self.root / "engines.json"
+
+    def supports(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    def _load(self) -> dict:
+        return json.loads(self._state_file.read_text()) if self._state_file.exists() else {}
+
+    def _engines(self, state: dict) -> dict[str, LocalPostgres]:
+        out = {}
+        for kind, info in state.get("engines", {}).items():
+            pg = self.kinds[kind].make(Path(info["work"]), info["port"])
+            pg.owns_slot = False
+            pg.slot = CgroupSlot(**{**state["slot"], "dirs": {k: Path(v) for k, v in state["slot"]["dirs"].items()}})
+            out[kind] = pg
+        return out
+
+    def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> dict[str, Endpoint]:
+        """Fresh engines for a trial (any previous trial's engines on this node are destroyed first)."""
+        self.stop()
+        missing = [k for k in kinds if k not in self.kinds]
+        if missing:
+            raise EngineUnavailable(f"engine(s) {missing} cannot run locally on node {self.node}")
+        slot = create_slot(f"btb-{trial_id.replace(':', '_')}", budget)
+        work = self.root / trial_id
+        state = {"trial": trial_id, "budget": budget, "engines": {},
+                 "slot": {"name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
+                          "dirs": {k: str(v) for k, v in slot.dirs.items()}}}
+        endpoints = {}
+        for kind in kinds:
+            eng = self.kinds[kind].make(work / kind)
+            endpoints[kind] = eng.start(slot=slot)
+            state["engines"][kind] = {"work": str(work / kind), "port": eng.port}
+        self._state_file.write_text(json.dumps(state))
+        return endpoints
+
+    def current(self, trial_id: str) -> dict[str, Endpoint] | None:
+        """Endpoints of the trial's engines if they are all still running here, else None."""
+        state = self._load()
+        if state.get("trial") != trial_id:
+            return None
+        engines = self._engines(state)
+        if not engines or not all(e.alive() for e in engines.values()):
+            return None
+        return {k: e.endpoint() for k, e in engines.items()}
+
+    def restart(self, trial_id: str) -> dict[str, Endpoint]:
+        """Restart a trial's engines in place (after an OOM kill), same data dirs and cgroup."""
+        state = self._load()
+        if state.get("trial") != trial_id:
+            raise EngineUnavailable(f"trial {trial_id} has no engines on node {self.node}")
+        slot = None
+        out = {}
+        for kind, eng in self._engines(state).items():
+            slot = slot or eng.slot
+            eng.stop("immediate")
+            out[kind] = eng.start(slot=slot)
+        return out
+
+    def stop(self) -> None:
+        """Destroy whatever trial engines this node holds (data dirs included)."""
+        state = self._load()
+        engines = self._engines(state) if state else {}
+        for eng in engines.values():
+            eng.destroy()
+        if state.get("slot"):
+            CgroupSlot(state["slot"]["name"], state["slot"]["version"],
+                       {k: Path(v) for k, v in state["slot"]["dirs"].items()}).remove()
+        if state.get("trial"):
+            import shutil
+
+            shutil.rmtree(self.root / state["trial"], ignore_errors=True)
+        self._state_file.unlink(missing_ok=True)

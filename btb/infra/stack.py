@@ -1,0 +1,213 @@
+"""The local stack: Redis (broker + result backend + ledger, AOF on), a node's Celery workers, Flower.
+
+Processes are tracked by pid files under `<state>/run/`; secrets go to the processes through the
+environment or 0600 config files, never through argv (visible in `ps`) or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from btb.config import Settings
+from btb.workflow.app import QUEUE_AGGREGATE, QUEUE_DATASET, monitor_queue, node_queue
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _run_dir(s: Settings) -> Path:
+    d = s.state_dir / "run"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _log_dir(s: Settings) -> Path:
+    d = s.state_dir / "logs"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie child counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return True
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+# --- Redis -------------------------------------------------------------------------------------
+def redis_client(s: Settings) -> redis.Redis:
+    return redis.Redis.from_url(s.redis_url, socket_connect_timeout=2)
+
+
+def redis_up(s: Settings) -> bool:
+    try:
+        return bool(redis_client(s).ping())
+    except redis.RedisError:
+        return False
+
+
+def start_redis(s: Settings) -> str:
+    if redis_up(s):
+        return "already running"
+    exe = shutil.which("redis-server")
+    if not exe:
+        raise StackError("redis-server not found: install it (Debian: apt-get install -y redis-server)")
+    data = s.state_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    conf = data / "redis.conf"
+    conf.write_text("\n".join([
+        f"port {s.redis_port}", f"bind {s.redis_host}", f"requirepass {s.redis_password}",
+        f"dir {data}", "appendonly yes", "appendfsync everysec", 'save ""', "daemonize yes",
+        f"pidfile {_run_dir(s) / 'redis.pid'}", f"logfile {_log_dir(s) / 'redis.log'}",
+        "protected-mode yes", ""]))
+    conf.chmod(0o600)
+    r = subprocess.run([exe, str(conf)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise StackError(f"redis-server failed: {r.stderr.strip() or r.stdout.strip()}")
+    for _ in range(100):
+        if redis_up(s):
+            return "started"
+        time.sleep(0.05)
+    raise StackError(f"redis-server did not answer on {s.redis_host}:{s.redis_port}; see {_log_dir(s) / 'redis.log'}")
+
+
+def stop_redis(s: Settings) -> str:
+    if not redis_up(s):
+        return "not running"
+    try:
+        redis_client(s).shutdown(nosave=False)
+    except redis.ConnectionError:
+        pass  # shutdown closes the connection
+    return "stopped"
+
+
+# --- Celery workers ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerSpec:
+    role: str  # bench | monitor | aggregator
+    queues: tuple[str, ...]
+    concurrency: int
+
+    def hostname(self, node: str) -> str:
+        return f"{self.role}@{node}"
+
+
+def engine_queues() -> list[str]:
+    """Engine queues this node can serve (the engines its provider can start here)."""
+    from btb.infra.postgres import PostgresNotFound, find_pg_bin
+
+    out = []
+    try:
+        find_pg_bin(os.environ.get("BTB_PG_BIN", ""))
+        out.append("postgres")
+    except PostgresNotFound:
+        pass
+    return out
+
+
+def worker_specs(node: str, aggregator: bool) -> list[WorkerSpec]:
+    specs = [
+        # node-own queue first: a trial this node started finishes before it takes another
+        WorkerSpec("bench", (node_queue(node), QUEUE_DATASET, *engine_queues()), 1),
+        WorkerSpec("monitor", (monitor_queue(node),), 2),
+    ]
+    if aggregator:
+        specs.append(WorkerSpec("aggregator", (QUEUE_AGGREGATE,), 1))
+    return specs
+
+
+def worker_env(s: Settings, node: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BTB_NODE=node, BTB_STATE_DIR=str(s.state_dir), BTB_BROKER_URL=s.redis_url,
+               BTB_RESULTS_DIR=str(s.results_dir))
+    return env
+
+
+def worker_argv(spec: WorkerSpec, node: str, s: Settings) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "btb.workflow.app", "worker", "-Q", ",".join(spec.queues),
+            "-c", str(spec.concurrency), "--pool", "prefork", "-n", spec.hostname(node), "-E",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+
+
+def start_workers(s: Settings, node: str, aggregator: bool = True) -> list[subprocess.Popen]:
+    """Start the node's workers in the background (pid files) — used by `btb up`."""
+    procs = []
+    for spec in worker_specs(node, aggregator):
+        pidfile = _run_dir(s) / f"worker-{spec.role}-{node}.pid"
+        pid = _read_pid(pidfile)
+        if pid and _pid_alive(pid):
+            continue
+        log = open(_log_dir(s) / f"worker-{spec.role}-{node}.log", "ab")
+        p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        pidfile.write_text(str(p.pid))
+        procs.append(p)
+    return procs
+
+
+def start_flower(s: Settings) -> str:
+    pidfile = _run_dir(s) / "flower.pid"
+    pid = _read_pid(pidfile)
+    if pid and _pid_alive(pid):
+        return "already running"
+    env = worker_env(s, s.node) | {"FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
+    log = open(_log_dir(s) / "flower.log", "ab")
+    p = subprocess.Popen([sys.executable, "-m", "celery", "-A", "btb.workflow.app", "flower",
+                          f"--address={s.bind}", f"--port={s.flower_port}", "--purge_offline_workers=60"],
+                         env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    pidfile.write_text(str(p.pid))
+    return "started"
+
+
+def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[str]:
+    """SIGTERM (Celery: warm shutdown) the processes of matching pid files, SIGKILL after timeout."""
+    stopped = []
+    for pidfile in sorted(_run_dir(s).glob(pattern)):
+        pid = _read_pid(pidfile)
+        if pid and _pid_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except OSError:
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.time() + timeout_s
+            while _pid_alive(pid) and time.time() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            stopped.append(pidfile.stem)
+        pidfile.unlink(missing_ok=True)
+    return stopped
+
+
+def running(s: Settings) -> dict[str, bool]:
+    out = {"redis": redis_up(s)}
+    for pidfile in sorted(_run_dir(s).glob("*.pid")):
+        if pidfile.stem != "redis":
+            pid = _read_pid(pidfile)
+            out[pidfile.stem] = bool(pid and _pid_alive(pid))
+    return out

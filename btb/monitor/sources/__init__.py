@@ -1,0 +1,81 @@
+"""Monitor sources, tried in the order of DESIGN §6: cgroup v2 → cgroup v1 → Docker SDK → psutil.
+
+`select_source` returns the first that works for a target and keeps, on the source, why each earlier
+one was skipped (`source.skipped`), so every record can say what it was measured with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from btb.infra.cgroups import CGROUP_ROOT, proc_cgroups, v2_mount
+from btb.monitor.sources.base import PeakScope, Sample, Source, SourceUnavailable, Target
+from btb.monitor.sources.cgroup_v1 import CgroupV1Source
+from btb.monitor.sources.cgroup_v2 import CgroupV2Source
+from btb.monitor.sources.docker_stats import DockerStatsSource
+from btb.monitor.sources.psutil_tree import PsutilTreeSource
+
+ORDER = ("cgroup_v2", "cgroup_v1", "docker", "psutil")
+
+
+def _dedicated(root: Path, rel: str | None, own_rel: str | None) -> Path | None:
+    """The pid's cgroup dir, unless it is the hierarchy root or our own (that would not be the engine alone)."""
+    if rel is None or rel in ("/", "") or rel == own_rel:
+        return None
+    d = root / rel.lstrip("/")
+    return d if d.is_dir() else None
+
+
+def cgroup_of_pids(pids: tuple[int, ...]) -> tuple[str | None, str | None]:
+    """(v2 dir, v1 memory dir) that hold the first live pid, when dedicated to it."""
+    mine = proc_cgroups()
+    for pid in pids:
+        theirs = proc_cgroups(pid)
+        if not theirs:
+            continue
+        mnt = v2_mount()
+        v2 = _dedicated(mnt, theirs.get(""), mine.get("")) if mnt else None
+        v1 = _dedicated(CGROUP_ROOT / "memory", theirs.get("memory"), mine.get("memory"))
+        return (str(v2) if v2 else None, str(v1) if v1 else None)
+    return None, None
+
+
+def as_target(obj: Any, name: str | None = None) -> Target:
+    if isinstance(obj, Target):
+        return obj
+    return Target.from_endpoint(name or getattr(obj, "kind", "engine"), obj)
+
+
+def select_source(target: Any, *, reset_peak: bool = True, docker_client: Any = None) -> Source:
+    """First working source for an endpoint-like target; `source.skipped` lists the reasons for the rest."""
+    t = as_target(target)
+    skipped: list[str] = []
+    v2_dir = v1_dir = None
+    if t.cgroup:
+        v2_dir = v1_dir = t.cgroup
+    elif t.pids:
+        v2_dir, v1_dir = cgroup_of_pids(t.pids)
+    attempts = [
+        ("cgroup_v2", lambda: CgroupV2Source(v2_dir, reset_peak) if v2_dir else _no("no v2 cgroup for target")),
+        ("cgroup_v1", lambda: CgroupV1Source(v1_dir, t.pids, reset_peak) if v1_dir else _no("no v1 cgroup for target")),
+        ("docker", lambda: DockerStatsSource(t.container, docker_client) if t.container else _no("no container")),
+        ("psutil", lambda: PsutilTreeSource(t.pids) if t.pids else _no("no pids")),
+    ]
+    for name, make in attempts:
+        try:
+            src = make()
+        except (SourceUnavailable, OSError) as e:
+            skipped.append(f"{name}: {e}")
+            continue
+        src.skipped = skipped
+        return src
+    raise SourceUnavailable(f"target {t.name!r}: no source works: " + "; ".join(skipped))
+
+
+def _no(reason: str):
+    raise SourceUnavailable(reason)
+
+
+__all__ = ["ORDER", "PeakScope", "Sample", "Source", "SourceUnavailable", "Target", "select_source", "as_target",
+           "cgroup_of_pids", "CgroupV1Source", "CgroupV2Source", "DockerStatsSource", "PsutilTreeSource"]

@@ -1,0 +1,94 @@
+"""Records → summaries: latency statistics and resource use per (dataset, scenario, level, query),
+ingest figures per trial, and each scenario's minimum viable RAM.
+
+`summarize_records` is pure (lists of dicts in, dict out); `aggregate_campaign` is the I/O shell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+from btb.campaign import parse_size
+from btb.results.stats import summarize
+
+FINAL_TRIAL_STATES = {"completed", "completed-with-errors", "oom", "invalid", "error", "skipped"}
+
+
+def _window_resources(samples: list[dict], t0: float, t1: float) -> dict:
+    """Peak/mean memory and CPU seconds of the engines in [t0, t1] (samples of all targets summed)."""
+    from btb.monitor.attribution import attribute
+
+    return attribute(samples, [("w", t0, t1)]).get("w", {})
+
+
+def level_sort_key(level: str, budget: int | None) -> float:
+    if budget is not None:
+        return float(budget)
+    if level == "unlimited":
+        return float("inf")
+    try:
+        return float(parse_size(level))
+    except ValueError:
+        return float("inf")
+
+
+def summarize_records(records: list[dict], trials: dict[str, dict], samples: dict[str, list[dict]]) -> dict:
+    runs = [r for r in records if r.get("kind") == "run" and not r.get("warmup")]
+    batches = {(r["trial"], r["query"]): r for r in records if r.get("kind") == "batch"}
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in runs:
+        groups[(r["dataset"], r["scenario"], r["level"], r["trial"], r["query"])].append(r)
+    rows = []
+    for (ds, sc, level, trial_id, qid), rs in sorted(groups.items()):
+        statuses: dict[str, int] = defaultdict(int)
+        for r in rs:
+            statuses[r["status"]] += 1
+        lat = summarize(r["seconds"] for r in rs if r["status"] == "ok")
+        row = {"dataset": ds, "scenario": sc, "level": level, "trial": trial_id, "query": qid,
+               "budget": trials.get(trial_id, {}).get("budget"), "n_runs": len(rs), "statuses": dict(statuses),
+               **({k: v for k, v in lat.to_dict().items()} if lat else {"n": 0})}
+        b = batches.get((trial_id, qid))
+        if b and samples.get(trial_id):
+            res = _window_resources(samples[trial_id], b["t_start"], b["t_end"])
+            row.update({f"res_{k}": v for k, v in res.items()})
+        rows.append(row)
+    ingests = [{k: r.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status", "message",
+                                      "seconds", "rows_per_s", "bytes_on_disk", "backend", "node", "fingerprint")}
+               for r in records if r.get("kind") == "ingest"]
+    validation = defaultdict(lambda: {"checked": 0, "matched": 0})
+    for r in records:
+        if r.get("kind") == "validation":
+            v = validation[(r["trial"], r["query"])]
+            v["checked"] += 1
+            v["matched"] += int(bool(r["match"]))
+    # minimum viable RAM: the lowest level whose trial completed with every run ok
+    viable: dict[tuple, list] = defaultdict(list)
+    for tid, t in trials.items():
+        viable[(t.get("dataset"), t.get("scenario"))].append(
+            (level_sort_key(t.get("level", ""), t.get("budget")), t.get("level"), t.get("budget"), t.get("status")))
+    min_viable = []
+    for (ds, sc), lv in sorted(viable.items()):
+        ok = [x for x in sorted(lv) if x[3] == "completed"]
+        min_viable.append({"dataset": ds, "scenario": sc,
+                           "minimum_viable_level": ok[0][1] if ok else None,
+                           "minimum_viable_bytes": ok[0][2] if ok else None,
+                           "levels": {x[1]: x[3] for x in sorted(lv)}})
+    done = all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()) if trials else False
+    return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable,
+            "validation": [{"trial": k[0], "query": k[1], **v} for k, v in sorted(validation.items())],
+            "status": "done" if done else "running",
+            "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
+                                                     "message")} for k, t in trials.items()}}
+
+
+def aggregate_campaign(ledger, campaign_id: str) -> dict:
+    trials = ledger.trials(campaign_id)
+    records = ledger.records(campaign_id)
+    samples = {tid: ledger.samples(tid) for tid in trials}
+    summary = summarize_records(records, trials, samples)
+    summary.update(campaign=campaign_id, generated=time.time())
+    ledger.put_summary(campaign_id, summary)
+    if summary["status"] == "done":
+        ledger.set_campaign_status(campaign_id, "done")
+    return summary

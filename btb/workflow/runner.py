@@ -1,0 +1,237 @@
+"""What a node does for a trial, as plain functions (the Celery tasks are thin shells over these).
+
+ingest → (validation gate) → one query batch per query → finish. Every step writes keyed records to
+the ledger, so a redelivered task skips what is already recorded and never counts anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from btb.campaign import Campaign, Trial, level_bytes
+from btb.config import Settings
+from btb.dataset.format import BINDINGS, Manifest
+from btb.engines.base import Endpoint, Scenario
+from btb.engines.registry import scenario_class
+from btb.infra.local import LocalProvider
+from btb.results.store import Ledger
+
+
+@dataclass
+class NodeContext:
+    """Everything a task needs on this node."""
+
+    settings: Settings
+    node: str
+    ledger: Ledger
+    provider: LocalProvider
+
+    @classmethod
+    def from_settings(cls, settings: Settings, node: str | None = None) -> "NodeContext":
+        node = node or settings.node
+        return cls(settings, node, Ledger(settings.redis_url),
+                   LocalProvider(settings.state_dir, node, settings.pg_port, settings.pg_bin))
+
+
+def _now() -> float:
+    return time.time()
+
+
+def dataset_dir(ctx: NodeContext, profile: str, seed: int) -> Path:
+    from btb.dataset.generator import ensure_dataset
+
+    return ensure_dataset(profile, seed, ctx.settings.datasets_dir)
+
+
+def prepare_dataset(ctx: NodeContext, campaign_id: str, profile: str, seed: int) -> dict:
+    t0 = _now()
+    path = dataset_dir(ctx, profile, seed)
+    m = Manifest.read(path)
+    rec = {"kind": "dataset", "campaign": campaign_id, "dataset": f"{profile}-s{seed}", "node": ctx.node,
+           "fingerprint": m.fingerprint, "counts": m.counts, "bytes": m.bytes, "seconds": _now() - t0,
+           "format_version": m.format_version}
+    ctx.ledger.add(campaign_id, f"dataset/{profile}-s{seed}/{ctx.node}", rec)
+    return {"fingerprint": m.fingerprint, "bytes": m.bytes, "path": str(path)}
+
+
+def load_bindings(path: Path, qid: str, n: int) -> list[dict]:
+    return json.loads((path / BINDINGS).read_text()).get(qid, [])[:n]
+
+
+def scenario_for(trial: Trial, endpoints: dict[str, Endpoint]) -> Scenario:
+    return scenario_class(trial.scenario)(endpoints)
+
+
+def _engine_targets(endpoints: dict[str, Endpoint]) -> list[dict]:
+    return [{"name": k, "cgroup": e.cgroup, "pids": list(e.pids), "container": e.container} for k, e in endpoints.items()]
+
+
+def oom_count(endpoints: dict[str, Endpoint]) -> int:
+    """Kernel OOM kills so far in the trial's cgroup(s)."""
+    from btb.monitor.oom import oom_kill_count
+
+    return sum(oom_kill_count(e.cgroup) for e in endpoints.values() if e.cgroup)
+
+
+def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerprint: str | None) -> dict:
+    """Provision engines under the trial budget, load the dataset, verify counts, run the validation gate."""
+    from btb.envinfo import environment_fingerprint
+
+    ledger = ctx.ledger
+    path = dataset_dir(ctx, trial.profile, trial.seed)
+    manifest = Manifest.read(path)
+    if expected_fingerprint and manifest.fingerprint != expected_fingerprint:
+        raise RuntimeError(f"dataset {trial.dataset} on node {ctx.node} has fingerprint {manifest.fingerprint[:12]}, "
+                           f"campaign expects {expected_fingerprint[:12]}: generator versions differ between nodes")
+    budget = level_bytes(trial.level, manifest.bytes, campaign.memory.auto_count)
+    cls = scenario_class(trial.scenario)
+    endpoints = ctx.provider.start(trial.id, cls.engines, budget)
+    applied = {k: e.extra.get("memory_limit") for k, e in endpoints.items()}
+    ledger.update_trial(trial.campaign_id, trial.id, status="ingesting", node=ctx.node, budget=budget,
+                        applied_limit=next(iter(applied.values()), None), targets=_engine_targets(endpoints))
+    scenario = cls(endpoints)
+    t0 = _now()
+    oom_before = oom_count(endpoints)
+    try:
+        report = scenario.ingest(path)
+        status, message = "ok", ""
+    except Exception as e:  # noqa: BLE001 - recorded as the ingest's status
+        report, status = None, ("oom" if oom_count(endpoints) > oom_before or not ctx.provider.current(trial.id) else "error")
+        message = f"{type(e).__name__}: {e}"[:1000]
+    t1 = _now()
+    counts = scenario.counts() if status == "ok" else {}
+    mismatched = {k: (v, manifest.counts.get(k)) for k, v in counts.items()
+                  if k in manifest.counts and manifest.counts[k] != v}
+    if status == "ok" and mismatched:
+        status, message = "error", f"stored counts differ from the dataset: {mismatched}"
+    rec = {"kind": "ingest", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
+           "dataset": trial.dataset, "level": trial.level, "budget": budget, "node": ctx.node, "status": status,
+           "message": message, "t_start": t0, "t_end": t1, "fingerprint": manifest.fingerprint,
+           "seconds": report.seconds if report else t1 - t0,
+           "rows": report.rows if report else {}, "rows_per_s": report.rows_per_s if report else 0.0,
+           "bytes_on_disk": report.bytes_on_disk if report else 0, "backend": report.backend if report else "",
+           "details": report.details if report else {}, "counts": counts,
+           "engines": {k: {"version": e.version, "memory_limit": e.extra.get("memory_limit"),
+                           "cgroup_version": e.extra.get("cgroup_version"),
+                           "settings": e.extra.get("settings", {})} for k, e in endpoints.items()},
+           "environment": environment_fingerprint({k: e.version for k, e in endpoints.items()})}
+    ledger.add(trial.campaign_id, f"{trial.id}/ingest", rec)
+    valid = None
+    if status == "ok" and campaign.protocol.validate_answers:
+        valid = validate_trial(ctx, trial, campaign, scenario, path)
+    scenario.close()
+    ledger.update_trial(trial.campaign_id, trial.id, status="measuring" if status == "ok" and valid is not False
+                        else ("invalid" if valid is False else status), ingest_status=status, valid=valid)
+    return {"status": status, "valid": valid, "message": message}
+
+
+def validate_trial(ctx: NodeContext, trial: Trial, campaign: Campaign, scenario: Scenario, path: Path) -> bool:
+    """The gate: every query × binding once, compared with the oracle. A mismatch stops the trial."""
+    from btb.dataset.answers import same_answer
+    from btb.dataset.oracle import answer
+
+    ok_all = True
+    for qid in campaign.query_ids:
+        for bi, params in enumerate(load_bindings(path, qid, campaign.protocol.bindings)):
+            out = scenario.run(qid, params, campaign.protocol.timeout_s)
+            expected = answer(path, qid, params)
+            same, diff = (same_answer(expected, out.rows) if out.status == "ok" else (False, out.message))
+            ok_all &= same
+            ctx.ledger.add(trial.campaign_id, f"{trial.id}/validate/{qid}/b{bi}", {
+                "kind": "validation", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
+                "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "params": params,
+                "status": out.status, "match": same, "diff": diff[:2000], "n_rows": len(out.rows or []),
+                "n_expected": len(expected)})
+    return ok_all
+
+
+def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> dict:
+    """Warm-ups then measured runs of one query over the trial's bindings; OOM → status oom + restart."""
+    ledger = ctx.ledger
+    state = ledger.trials(trial.campaign_id).get(trial.id, {})
+    if state.get("status") != "measuring":  # ingest failed, OOM-killed or failed validation
+        return {"status": "skipped", "reason": state.get("status")}
+    endpoints = ctx.provider.current(trial.id)
+    if endpoints is None:
+        # the engine died between tasks (OOM or crash): restart in place, data dir is intact
+        endpoints = ctx.provider.restart(trial.id)
+    scenario = scenario_for(trial, endpoints)
+    path = dataset_dir(ctx, trial.profile, trial.seed)
+    p = campaign.protocol
+    t_batch0 = _now()
+    statuses: dict[str, int] = {}
+    for bi, params in enumerate(load_bindings(path, qid, p.bindings)):
+        for ri in range(p.warmups + p.runs):
+            warm = ri < p.warmups
+            rid = f"{trial.id}/run/{qid}/b{bi}/{'w' if warm else 'r'}{ri if warm else ri - p.warmups}"
+            if ledger.has(trial.campaign_id, rid):
+                continue  # redelivered batch: keep what was recorded, never count twice
+            before = oom_count(endpoints)
+            t0 = _now()
+            out = scenario.run(qid, params, p.timeout_s)
+            status, message = out.status, out.message
+            if status == "error" and (oom_count(endpoints) > before or ctx.provider.current(trial.id) is None):
+                status, message = "oom", f"engine OOM-killed under {trial.level}: {message}"
+            ledger.add(trial.campaign_id, rid, {
+                "kind": "run", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
+                "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "warmup": warm,
+                "run": ri, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
+                "phases": out.phases, "message": message, "t_start": t0, "t_end": _now(), "node": ctx.node})
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == "oom":
+                scenario.close()
+                endpoints = ctx.provider.current(trial.id) or ctx.provider.restart(trial.id)
+                scenario = scenario_for(trial, endpoints)
+                break  # the next binding gets a fresh engine; this binding is recorded as oom
+    scenario.close()
+    ledger.add(trial.campaign_id, f"{trial.id}/batch/{qid}", {
+        "kind": "batch", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
+        "dataset": trial.dataset, "level": trial.level, "query": qid, "t_start": t_batch0, "t_end": _now(),
+        "statuses": statuses, "node": ctx.node})
+    return {"status": "done", "statuses": statuses}
+
+
+def finish(ctx: NodeContext, trial: Trial, monitor_wait_s: float = 10.0) -> dict:
+    """Stop the monitor, tear the engines down, free the node for the next trial."""
+    ledger = ctx.ledger
+    ledger.set_flag(f"stop:{trial.id}", ttl_s=7 * 24 * 3600)
+    deadline = _now() + monitor_wait_s
+    while _now() < deadline and not ledger.flag(f"monitor-done:{trial.id}"):
+        time.sleep(0.1)
+    ctx.provider.stop()
+    runs = [r for r in ledger.records(trial.campaign_id, "run") if r["trial"] == trial.id]
+    bad = sorted({r["status"] for r in runs if r["status"] != "ok"})
+    state = ledger.trials(trial.campaign_id).get(trial.id, {})
+    final = state.get("status", "")
+    if final == "measuring":
+        final = "oom" if "oom" in bad else ("completed" if not bad else "completed-with-errors")
+    ledger.update_trial(trial.campaign_id, trial.id, status=final, finished=_now(),
+                        monitor=bool(ledger.flag(f"monitor-done:{trial.id}")))
+    ledger.release_node(ctx.node, trial.id)
+    return {"status": final}
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+
+
+def monitor(ctx: NodeContext, trial_id: str, targets: list[dict[str, Any]], hz: float, max_seconds: float) -> dict:
+    """Sample the trial's engines until the finish step raises the stop flag; store samples as we go."""
+    from btb.monitor.sampler import Sampler, Target
+
+    ledger = ctx.ledger
+    sampler = Sampler([Target(t["name"], t.get("cgroup"), tuple(t.get("pids", ())), t.get("container"))
+                       for t in targets], hz=hz)
+    t_end = _now() + max_seconds
+    n = 0
+    while _now() < t_end and not ledger.flag(f"stop:{trial_id}"):
+        rows = sampler.run(stop=lambda: bool(ledger.flag(f"stop:{trial_id}")), max_seconds=1.0)
+        ledger.push_samples(trial_id, [r if isinstance(r, dict) else r.to_dict() for r in rows])
+        n += len(rows)
+    ledger.set_flag(f"monitor-done:{trial_id}", ttl_s=7 * 24 * 3600)
+    return {"samples": n}

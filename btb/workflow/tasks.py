@@ -1,0 +1,112 @@
+"""Celery tasks: thin shells over `btb.workflow.runner` and `btb.results.aggregate`.
+
+Routing (DESIGN §7): dataset tasks on `dataset`; a trial's ingest on its engine queue (any node that can
+run that engine takes it); the trial's query batches and teardown on the node-own queue of whichever
+node ingested it (the engine holds the data there); sampling on `monitor.<node>`; reduction on
+`aggregate`. A node runs one trial at a time: an ingest that finds its node busy is re-queued.
+"""
+
+from __future__ import annotations
+
+from celery import chain, group
+from celery.utils.log import get_task_logger
+
+from btb.campaign import Campaign, Trial
+from btb.config import get_settings
+from btb.workflow import runner
+from btb.workflow.app import QUEUE_AGGREGATE, QUEUE_DATASET, app, monitor_queue, node_queue
+
+log = get_task_logger(__name__)
+MONITOR_HZ = 10.0
+
+
+def _ctx() -> runner.NodeContext:
+    return runner.NodeContext.from_settings(get_settings())
+
+
+def _campaign(ctx: runner.NodeContext, campaign_id: str) -> Campaign:
+    c = ctx.ledger.campaign(campaign_id)
+    if c is None:
+        raise RuntimeError(f"campaign {campaign_id} is not in the ledger")
+    return Campaign.model_validate(c["spec"])
+
+
+def engine_queue(scenario_id: str) -> str:
+    """Queue of a scenario's first engine kind: nodes subscribe to the engines they can run."""
+    from btb.engines.registry import scenario_class
+
+    return scenario_class(scenario_id).engines[0]
+
+
+@app.task(name="btb.dataset", bind=True)
+def dataset_task(self, campaign_id: str, profile: str, seed: int) -> dict:
+    return runner.prepare_dataset(_ctx(), campaign_id, profile, seed)
+
+
+@app.task(name="btb.ingest", bind=True, max_retries=None)
+def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
+    ctx = _ctx()
+    trial = Trial.from_dict(trial_d)
+    s = ctx.settings
+    if not ctx.ledger.acquire_node(ctx.node, trial.id, ttl_s=s.visibility_timeout_s):
+        # another trial holds this node's engines: hand this one back so a free node can take it
+        raise self.retry(countdown=3)
+    campaign = _campaign(ctx, trial.campaign_id)
+    fingerprint = (dataset_result or {}).get("fingerprint")
+    try:
+        out = runner.ingest(ctx, trial, campaign, fingerprint)
+    except Exception as e:
+        ctx.provider.stop()
+        ctx.ledger.update_trial(trial.campaign_id, trial.id, status="error", message=f"{type(e).__name__}: {e}"[:1000])
+        ctx.ledger.release_node(ctx.node, trial.id)
+        aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+        raise
+    state = ctx.ledger.trials(trial.campaign_id)[trial.id]
+    monitor_task.apply_async(args=[trial.id, state.get("targets", []), MONITOR_HZ],
+                             queue=monitor_queue(ctx.node))
+    q = node_queue(ctx.node)
+    steps = [query_batch_task.si(trial_d, qid).set(queue=q) for qid in campaign.query_ids]
+    chain(*steps, finish_trial_task.si(trial_d).set(queue=q)).apply_async()
+    return out
+
+
+@app.task(name="btb.query_batch", bind=True)
+def query_batch_task(self, trial_d: dict, qid: str) -> dict:
+    ctx = _ctx()
+    trial = Trial.from_dict(trial_d)
+    return runner.run_batch(ctx, trial, _campaign(ctx, trial.campaign_id), qid)
+
+
+@app.task(name="btb.finish_trial", bind=True)
+def finish_trial_task(self, trial_d: dict) -> dict:
+    ctx = _ctx()
+    trial = Trial.from_dict(trial_d)
+    out = runner.finish(ctx, trial)
+    aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+    return out
+
+
+@app.task(name="btb.monitor", bind=True)
+def monitor_task(self, trial_id: str, targets: list[dict], hz: float = MONITOR_HZ) -> dict:
+    ctx = _ctx()
+    return runner.monitor(ctx, trial_id, targets, hz, max_seconds=ctx.settings.visibility_timeout_s)
+
+
+@app.task(name="btb.aggregate", bind=True)
+def aggregate_task(self, campaign_id: str) -> dict:
+    from btb.results.aggregate import aggregate_campaign
+
+    summary = aggregate_campaign(_ctx().ledger, campaign_id)
+    return {"campaign": campaign_id, "rows": len(summary["rows"]), "status": summary["status"]}
+
+
+def enqueue_campaign(campaign: Campaign, trials: list[Trial]) -> None:
+    """Coordinator side: per dataset, one dataset task chained into the ingests of its trials."""
+    by_ds: dict[str, list[Trial]] = {}
+    for t in trials:
+        by_ds.setdefault(t.dataset, []).append(t)
+    for ds in campaign.datasets:
+        ts = by_ds.get(ds.key, [])
+        ds_sig = dataset_task.si(trials[0].campaign_id, ds.profile, ds.seed).set(queue=QUEUE_DATASET)
+        ingests = [ingest_task.s(t.to_dict()).set(queue=engine_queue(t.scenario)) for t in ts]
+        chain(ds_sig, group(ingests)).apply_async()

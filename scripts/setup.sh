@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up btb on a fresh Debian/Ubuntu machine, idempotently: system services btb runs as local
+# processes (Redis, PostgreSQL server binaries), then a virtualenv in .venv with btb and its test deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+if ((${#need[@]})); then
+  echo "setup: installing ${need[*]} (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+echo "setup: ok ($(.venv/bin/btb --version 2>/dev/null || echo btb installed) in .venv)"

@@ -1,0 +1,84 @@
+"""Shared fixtures. Services are real: a Redis server, Celery workers and PostgreSQL servers started by
+btb's own code (btb.infra), in a throw-away state dir with free loopback ports.
+
+The environment is set at import time, before any btb module reads its settings, so the test process,
+the workers it starts and the CLI all agree on one configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_STATE = Path(tempfile.mkdtemp(prefix="btb-test-state-"))
+os.environ.update(
+    BTB_STATE_DIR=str(_STATE),
+    BTB_REDIS_PORT=str(_free_port()),
+    BTB_FLOWER_PORT=str(_free_port()),
+    BTB_PG_PORT=str(_free_port()),
+    BTB_NODE="testnode",
+    BTB_RESULTS_DIR=str(_STATE / "results"),
+)
+os.environ.pop("BTB_BROKER_URL", None)
+os.environ.pop("BTB_REDIS_PASSWORD", None)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from btb.config import get_settings
+
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def redis_server(settings):
+    """A real redis-server (password, loopback, AOF) started by btb's stack code."""
+    from btb.infra import stack
+
+    stack.start_redis(settings)
+    yield settings
+    stack.stop_redis(settings)
+
+
+@pytest.fixture(scope="session")
+def workers(redis_server):
+    """The node's real Celery workers (bench, monitor, aggregator), started as `btb up` does."""
+    from btb.infra import stack
+
+    s = redis_server
+    stack.start_workers(s, s.node)
+    yield s
+    stack.stop_pidfiles(s, "worker-*.pid")
+
+
+@pytest.fixture(scope="session")
+def datasets_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("datasets")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from btb.infra import stack
+    from btb.infra.local import LocalProvider
+
+    try:
+        from btb.config import get_settings
+
+        s = get_settings()
+        stack.stop_pidfiles(s, "*.pid", timeout_s=10)
+        LocalProvider(s.state_dir, s.node).stop()
+        stack.stop_redis(s)
+    except Exception:  # noqa: BLE001 - best-effort cleanup of a throw-away state dir
+        pass
+    shutil.rmtree(_STATE, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""Campaign files: valid ones plan the right trials; bad ones fail with one line naming the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from btb.campaign import CampaignError, load_campaign, parse_size, plan
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+GOOD = """
+name: t
+datasets: [{profile: tiny-1d, seed: 3}]
+scenarios: [P1, P2]
+memory: {levels: [1GiB, 256MiB, unlimited]}
+protocol: {warmups: 0, runs: 2}
+queries: [Q6, Q1]
+"""
+
+
+def test_shipped_campaigns_are_valid():
+    for name in ("demo.yaml", "example.yaml"):
+        c = load_campaign(REPO / "campaigns" / name)
+        assert plan(c, "x"), name
+
+
+def test_plan_is_datasets_by_scenarios_by_ascending_levels(tmp_path):
+    c = load_campaign(_write(tmp_path, GOOD))
+    trials = plan(c, "cid")
+    assert [(t.scenario, t.level) for t in trials] == [
+        ("P1", "256MiB"), ("P1", "1GiB"), ("P1", "unlimited"),
+        ("P2", "256MiB"), ("P2", "1GiB"), ("P2", "unlimited")]
+    assert len({t.id for t in trials}) == 6
+    assert c.query_ids == ["Q1", "Q6"]  # canonical order
+
+
+def test_sizes():
+    assert parse_size("256MiB") == 256 * 2**20
+    assert parse_size("1.5GiB") == int(1.5 * 2**30)
+    with pytest.raises(ValueError):
+        parse_size("lots")
+
+
+@pytest.mark.parametrize("text,field", [
+    (GOOD.replace("[P1, P2]", "[P1, X9]"), "scenarios"),
+    (GOOD.replace("runs: 2", "runs: -1"), "protocol.runs"),
+    (GOOD.replace("name: t\n", ""), "name"),
+    (GOOD.replace("tiny-1d", "huge-1d"), "datasets.0.profile"),
+    (GOOD.replace("[Q6, Q1]", "[Q6, Q99]"), "queries"),
+    (GOOD.replace("[1GiB, 256MiB, unlimited]", "[1MiB]"), "memory.levels"),
+    (GOOD + "colour: blue\n", "colour"),
+    ("name: [unclosed\n", "not valid YAML"),
+])
+def test_bad_campaign_names_the_field(tmp_path, text, field):
+    with pytest.raises(CampaignError) as e:
+        load_campaign(_write(tmp_path, text))
+    msg = str(e.value)
+    assert field in msg and "\n" not in msg
+
+
+def test_cli_rejects_bad_campaign_with_one_line_and_nonzero_exit(tmp_path):
+    p = _write(tmp_path, GOOD.replace("[P1, P2]", "[P1, NOPE]"))
+    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(p)], capture_output=True, text=True)
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "scenarios" in lines[0] and "NOPE" in lines[0] and "Traceback" not in r.stderr
