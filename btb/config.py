@@ -40,12 +40,21 @@ class Settings(BaseSettings):
     flower_password: str = ""
     pg_port: int = 5440
     pg_bin: str = ""  # directory of initdb/pg_ctl/postgres; auto-detected when empty
+    engines_dir: Path | None = None  # engine data dirs; must be reachable by the engines' OS user
     results_dir: Path = Path("results")
     visibility_timeout_s: int = 6 * 3600  # above the longest task (a large ingest)
 
     @property
     def datasets_dir(self) -> Path:
         return self.state_dir / "datasets"
+
+    @property
+    def engine_root(self) -> Path:
+        """Where local engines keep their data. As root, engines run as another OS user (PostgreSQL
+        refuses root) who cannot enter /root or a 0700 state dir, so the default moves to /var/lib/btb."""
+        if self.engines_dir:
+            return self.engines_dir
+        return Path("/var/lib/btb/engines") if os.geteuid() == 0 else self.state_dir / "engines"
 
     @property
     def secrets_file(self) -> Path:

@@ -23,6 +23,8 @@ def _free_port() -> int:
 
 
 _STATE = Path(tempfile.mkdtemp(prefix="btb-test-state-"))
+_ENGINES = Path(tempfile.mkdtemp(prefix="btb-test-engines-"))
+_ENGINES.chmod(0o755)  # engines run as the 'postgres' OS user when tests run as root
 os.environ.update(
     BTB_STATE_DIR=str(_STATE),
     BTB_REDIS_PORT=str(_free_port()),
@@ -30,6 +32,7 @@ os.environ.update(
     BTB_PG_PORT=str(_free_port()),
     BTB_NODE="testnode",
     BTB_RESULTS_DIR=str(_STATE / "results"),
+    BTB_ENGINES_DIR=str(_ENGINES),
 )
 os.environ.pop("BTB_BROKER_URL", None)
 os.environ.pop("BTB_REDIS_PASSWORD", None)
@@ -64,6 +67,22 @@ def workers(redis_server):
 
 
 @pytest.fixture(scope="session")
+def flower_get():
+    """GET a Flower API URL with the stack's basic-auth credentials → parsed JSON."""
+    import base64
+    import json
+    import urllib.request
+
+    def get(url: str, s) -> dict:
+        token = base64.b64encode(f"{s.flower_user}:{s.flower_password}".encode()).decode()
+        req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def datasets_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("datasets")
 
@@ -77,8 +96,9 @@ def pytest_sessionfinish(session, exitstatus):
 
         s = get_settings()
         stack.stop_pidfiles(s, "*.pid", timeout_s=10)
-        LocalProvider(s.state_dir, s.node).stop()
+        LocalProvider(s.engine_root, s.node).stop()
         stack.stop_redis(s)
     except Exception:  # noqa: BLE001 - best-effort cleanup of a throw-away state dir
         pass
     shutil.rmtree(_STATE, ignore_errors=True)
+    shutil.rmtree(_ENGINES, ignore_errors=True)

@@ -84,7 +84,7 @@ def down() -> None:
     s = get_settings()
     for name in stack.stop_pidfiles(s, "worker-*.pid") + stack.stop_pidfiles(s, "flower.pid"):
         console.print(f"stopped   {name}")
-    LocalProvider(s.state_dir, s.node, s.pg_port, s.pg_bin).stop()
+    LocalProvider(s.engine_root, s.node, s.pg_port, s.pg_bin).stop()
     console.print(f"redis     {stack.stop_redis(s)}")
 
 
@@ -156,6 +156,12 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
     if wait:
         _follow(ledger, cid, timeout)
         report(cid, out=None)
+        failed = {tid: t for tid, t in ledger.trials(cid).items() if t.get("status") in ("error", "invalid")}
+        for tid, t in sorted(failed.items()):
+            err.print(f"trial {tid} ({t['scenario']} @ {t['level']}): {t['status']} {t.get('message', '')}",
+                      soft_wrap=True, highlight=False)
+        if failed:
+            raise typer.Exit(1)
 
 
 def _follow(ledger, cid: str, timeout: float) -> None:

@@ -46,9 +46,11 @@ class _PostgresKind:
 class LocalProvider:
     name = "local"
 
-    def __init__(self, state_dir: Path, node: str, pg_port: int = 5440, pg_bin: str = ""):
-        self.root = Path(state_dir) / "nodes" / node
+    def __init__(self, engine_root: Path, node: str, pg_port: int = 5440, pg_bin: str = ""):
+        self.root = Path(engine_root) / node
         self.root.mkdir(parents=True, exist_ok=True)
+        for d in (self.root, self.root.parent):  # engines may run as another OS user: let it traverse
+            d.chmod(d.stat().st_mode | 0o755)
         self.node = node
         self.kinds = {"postgres": _PostgresKind(pg_port, pg_bin)}
 

@@ -98,11 +98,13 @@ class LocalPostgres:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._chown(self.data_dir)
-        subprocess.run(
+        r = subprocess.run(
             self._as_user([str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", self.user,
                            "-E", "UTF8", "--locale=C"]),
-            check=True, capture_output=True, text=True,
+            capture_output=True, text=True,
         )
+        if r.returncode != 0:
+            raise RuntimeError(f"initdb failed for {self.data_dir}: {(r.stderr or r.stdout).strip()[-800:]}")
         conf = "\n".join(f"{k} = '{v}'" for k, v in SCRATCH_SETTINGS.items())
         with open(self.data_dir / "postgresql.conf", "a") as f:
             f.write(f"\n# btb scratch settings\n{conf}\nunix_socket_directories = '{self.data_dir}'\n")

@@ -15,11 +15,23 @@ from btb.results.stats import summarize
 FINAL_TRIAL_STATES = {"completed", "completed-with-errors", "oom", "invalid", "error", "skipped"}
 
 
-def _window_resources(samples: list[dict], t0: float, t1: float) -> dict:
-    """Peak/mean memory and CPU seconds of the engines in [t0, t1] (samples of all targets summed)."""
-    from btb.monitor.attribution import attribute
+def trial_resources(samples: list[dict], phases: list[tuple[str, float, float]]) -> dict[str, dict]:
+    """Per phase: engine peak/mean memory, CPU seconds, IO bytes (all engines of the trial together)."""
+    from btb.monitor.attribution import attribute, combine_targets
+    from btb.monitor.sources.base import Sample
 
-    return attribute(samples, [("w", t0, t1)]).get("w", {})
+    fields = set(Sample.__dataclass_fields__)
+    rows = [(d["target"], Sample(**{k: v for k, v in d.items() if k in fields})) for d in samples]
+    if len({t for t, _ in rows}) > 1:
+        rows = combine_targets(rows)
+    out = {}
+    for st in attribute(rows, phases):
+        out[st.phase] = {"peak_bytes": st.peak_bytes, "peak_from": st.peak_from, "mean_bytes": st.mean_bytes,
+                         "baseline_bytes": st.baseline_bytes, "peak_over_baseline_bytes": st.peak_over_baseline_bytes,
+                         "peak_anon_bytes": st.peak_anon_bytes, "cpu_s": st.cpu_s, "io_read_bytes": st.io_read_bytes,
+                         "io_write_bytes": st.io_write_bytes, "oom_kills": st.oom_kills, "source": st.source,
+                         "n_samples": st.n_samples}
+    return out
 
 
 def level_sort_key(level: str, budget: int | None) -> float:
@@ -35,10 +47,16 @@ def level_sort_key(level: str, budget: int | None) -> float:
 
 def summarize_records(records: list[dict], trials: dict[str, dict], samples: dict[str, list[dict]]) -> dict:
     runs = [r for r in records if r.get("kind") == "run" and not r.get("warmup")]
-    batches = {(r["trial"], r["query"]): r for r in records if r.get("kind") == "batch"}
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in runs:
         groups[(r["dataset"], r["scenario"], r["level"], r["trial"], r["query"])].append(r)
+    phases: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for r in records:
+        if r.get("kind") == "ingest":
+            phases[r["trial"]].append(("ingest", r["t_start"], r["t_end"]))
+        elif r.get("kind") == "batch":
+            phases[r["trial"]].append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+    resources = {tid: trial_resources(samples[tid], ph) for tid, ph in phases.items() if samples.get(tid)}
     rows = []
     for (ds, sc, level, trial_id, qid), rs in sorted(groups.items()):
         statuses: dict[str, int] = defaultdict(int)
@@ -48,13 +66,13 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
         row = {"dataset": ds, "scenario": sc, "level": level, "trial": trial_id, "query": qid,
                "budget": trials.get(trial_id, {}).get("budget"), "n_runs": len(rs), "statuses": dict(statuses),
                **({k: v for k, v in lat.to_dict().items()} if lat else {"n": 0})}
-        b = batches.get((trial_id, qid))
-        if b and samples.get(trial_id):
-            res = _window_resources(samples[trial_id], b["t_start"], b["t_end"])
+        res = resources.get(trial_id, {}).get(f"batch:{qid}")
+        if res:
             row.update({f"res_{k}": v for k, v in res.items()})
         rows.append(row)
-    ingests = [{k: r.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status", "message",
-                                      "seconds", "rows_per_s", "bytes_on_disk", "backend", "node", "fingerprint")}
+    ingests = [{**{k: r.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status", "message",
+                                         "seconds", "rows_per_s", "bytes_on_disk", "backend", "node", "fingerprint")},
+                **{f"res_{k}": v for k, v in resources.get(r["trial"], {}).get("ingest", {}).items()}}
                for r in records if r.get("kind") == "ingest"]
     validation = defaultdict(lambda: {"checked": 0, "matched": 0})
     for r in records:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from btb.campaign import Campaign, Trial, level_bytes
 from btb.config import Settings
@@ -35,7 +35,7 @@ class NodeContext:
     def from_settings(cls, settings: Settings, node: str | None = None) -> "NodeContext":
         node = node or settings.node
         return cls(settings, node, Ledger(settings.redis_url),
-                   LocalProvider(settings.state_dir, node, settings.pg_port, settings.pg_bin))
+                   LocalProvider(settings.engine_root, node, settings.pg_port, settings.pg_bin))
 
 
 def _now() -> float:
@@ -75,11 +75,16 @@ def oom_count(endpoints: dict[str, Endpoint]) -> int:
     """Kernel OOM kills so far in the trial's cgroup(s)."""
     from btb.monitor.oom import oom_kill_count
 
-    return sum(oom_kill_count(e.cgroup) for e in endpoints.values() if e.cgroup)
+    return sum(oom_kill_count(e) or 0 for e in endpoints.values())
 
 
-def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerprint: str | None) -> dict:
-    """Provision engines under the trial budget, load the dataset, verify counts, run the validation gate."""
+def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerprint: str | None,
+           on_engines: Callable[[list[dict]], None] | None = None) -> dict:
+    """Provision engines under the trial budget, load the dataset, verify counts, run the validation gate.
+
+    `on_engines(targets)` runs once the engines are up and before loading starts: the task layer starts
+    the monitor there, so the ingest phase is sampled too.
+    """
     from btb.envinfo import environment_fingerprint
 
     ledger = ctx.ledger
@@ -94,6 +99,9 @@ def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerpr
     applied = {k: e.extra.get("memory_limit") for k, e in endpoints.items()}
     ledger.update_trial(trial.campaign_id, trial.id, status="ingesting", node=ctx.node, budget=budget,
                         applied_limit=next(iter(applied.values()), None), targets=_engine_targets(endpoints))
+    if on_engines:
+        on_engines(_engine_targets(endpoints))
+        time.sleep(0.5)  # a few idle samples first: the engine's baseline before the first phase
     scenario = cls(endpoints)
     t0 = _now()
     oom_before = oom_count(endpoints)
@@ -229,9 +237,23 @@ def monitor(ctx: NodeContext, trial_id: str, targets: list[dict[str, Any]], hz: 
                        for t in targets], hz=hz)
     t_end = _now() + max_seconds
     n = 0
-    while _now() < t_end and not ledger.flag(f"stop:{trial_id}"):
-        rows = sampler.run(stop=lambda: bool(ledger.flag(f"stop:{trial_id}")), max_seconds=1.0)
-        ledger.push_samples(trial_id, [r if isinstance(r, dict) else r.to_dict() for r in rows])
-        n += len(rows)
-    ledger.set_flag(f"monitor-done:{trial_id}", ttl_s=7 * 24 * 3600)
+    t0 = _now()
+    try:
+        while _now() < t_end and not ledger.flag(f"stop:{trial_id}"):
+            rows = sampler.run(stop=lambda: bool(ledger.flag(f"stop:{trial_id}")), max_seconds=1.0)
+            ledger.push_samples(trial_id, [r.as_dict() for r in rows])
+            sampler.rows.clear()  # pushed: keep memory flat over long trials
+            n += len(rows)
+        # one last sample after the stop: its interval peak covers the tail of the final phase
+        final = sampler.sample_once()
+        ledger.push_samples(trial_id, [r.as_dict() for r in final])
+        n += len(final)
+    finally:
+        sampler.close()
+        campaign_id = trial_id.rsplit(".", 1)[0]
+        ledger.add(campaign_id, f"{trial_id}/monitor", {
+            "kind": "monitor", "campaign": campaign_id, "trial": trial_id, "node": ctx.node, "hz": hz,
+            "samples": n, "t_start": t0, "t_end": _now(), "ticks": sampler.ticks, "missed_ticks": sampler.missed_ticks,
+            "sources": {k: asdict(v) for k, v in sampler.info.items()}})
+        ledger.set_flag(f"monitor-done:{trial_id}", ttl_s=7 * 24 * 3600)
     return {"samples": n}

@@ -53,17 +53,17 @@ def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
         raise self.retry(countdown=3)
     campaign = _campaign(ctx, trial.campaign_id)
     fingerprint = (dataset_result or {}).get("fingerprint")
+    def start_monitor(targets: list[dict]) -> None:
+        monitor_task.apply_async(args=[trial.id, targets, MONITOR_HZ], queue=monitor_queue(ctx.node))
+
     try:
-        out = runner.ingest(ctx, trial, campaign, fingerprint)
+        out = runner.ingest(ctx, trial, campaign, fingerprint, on_engines=start_monitor)
     except Exception as e:
         ctx.provider.stop()
         ctx.ledger.update_trial(trial.campaign_id, trial.id, status="error", message=f"{type(e).__name__}: {e}"[:1000])
         ctx.ledger.release_node(ctx.node, trial.id)
         aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
         raise
-    state = ctx.ledger.trials(trial.campaign_id)[trial.id]
-    monitor_task.apply_async(args=[trial.id, state.get("targets", []), MONITOR_HZ],
-                             queue=monitor_queue(ctx.node))
     q = node_queue(ctx.node)
     steps = [query_batch_task.si(trial_d, qid).set(queue=q) for qid in campaign.query_ids]
     chain(*steps, finish_trial_task.si(trial_d).set(queue=q)).apply_async()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import base64
-import json
 import urllib.error
 import urllib.request
 
@@ -13,14 +11,6 @@ import pytest
 import redis
 
 pytestmark = pytest.mark.integration
-
-
-def flower_get(url: str, s) -> dict:
-    """GET a Flower API URL with the stack's basic-auth credentials."""
-    token = base64.b64encode(f"{s.flower_user}:{s.flower_password}".encode()).decode()
-    req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
 
 
 def test_redis_requires_the_password(redis_server):
@@ -32,7 +22,7 @@ def test_redis_requires_the_password(redis_server):
     assert redis.Redis.from_url(s.redis_url).ping()
 
 
-def test_flower_lists_bench_and_monitor_workers_with_queues(workers):
+def test_flower_lists_bench_and_monitor_workers_with_queues(workers, flower_get):
     from btb.infra import stack
 
     s = workers
