@@ -16,10 +16,11 @@ import time
 
 from btb.infra.cgroups import create_slot
 from btb.monitor.sampler import Sampler, Target
+from btb.monitor.sources import ORDER
 
 
-def measure(targets: list[Target], hz: float, seconds: float) -> dict:
-    with Sampler(targets, hz=hz) as s:
+def measure(targets: list[Target], hz: float, seconds: float, order: tuple[str, ...]) -> dict:
+    with Sampler(targets, hz=hz, order=order) as s:
         c0, w0 = time.process_time(), time.monotonic()
         rows = s.run(lambda: False, seconds)
         cpu, wall = time.process_time() - c0, time.monotonic() - w0
@@ -41,11 +42,11 @@ def main() -> None:
             slots.append(slot)
             procs.append(subprocess.Popen(slot.wrap(["sleep", str(3 * a.seconds + 30)])))
         time.sleep(0.3)
-        targets = [Target(f"engine{i}", None if a.source == "psutil" else str(s.memory_dir), (p.pid,))
+        targets = [Target(f"engine{i}", str(s.memory_dir), (p.pid,))
                    for i, (s, p) in enumerate(zip(slots, procs))]
         print(f"{a.engines} engines, cgroup {slots[0].version}, limit {slots[0].applied_limit}, source {a.source}")
         for hz in (10.0, 1.0):
-            r = measure(targets, hz, a.seconds)
+            r = measure(targets, hz, a.seconds, ("psutil",) if a.source == "psutil" else ORDER)
             print(f"{r['hz']:>5.1f} Hz: monitor CPU {r['cpu_s']:.3f} s over {r['wall_s']:.1f} s wall = "
                   f"{r['pct_core']:.3f} % of one core  ({r['rows']} samples, {r['ticks_per_s']:.2f} ticks/s, "
                   f"sources {r['sources']})")

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from btb.dataset import oracle
-from btb.dataset.answers import same_answer
+from btb.dataset.answers import same_answer_for
 from btb.dataset.format import BINDINGS, Manifest
 from btb.engines.base import QUERY_IDS, IngestReport, Scenario
 from btb.engines.registry import scenario_class
@@ -100,7 +100,7 @@ def check_scenario(scenario: Scenario, dataset_dir: Path, bindings: dict[str, li
             if out.status != "ok":
                 checks.append(Check(scenario.id, qid, i, params, out.status, len(exp), None, out.seconds, out.message))
                 continue
-            same, diff = same_answer(exp, out.rows or [])
+            same, diff = same_answer_for(qid, exp, out.rows or [])
             if same:
                 checks.append(Check(scenario.id, qid, i, params, "ok", len(exp), len(out.rows), out.seconds))
             else:

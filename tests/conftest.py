@@ -83,6 +83,33 @@ def flower_get():
 
 
 @pytest.fixture(scope="session")
+def flower(workers, flower_get):
+    """Flower as `btb up` starts it, once it is connected and sees the node's workers.
+
+    Flower only records tasks sent after it joined the event stream, so tests wait for this first.
+    """
+    import time
+    import urllib.error
+
+    from btb.infra import stack
+
+    s = workers
+    stack.start_flower(s)
+    url = f"http://{s.bind}:{s.flower_port}/api/workers?refresh=1"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            seen = flower_get(url, s)
+            if {f"bench@{s.node}", f"monitor@{s.node}"} <= set(seen) and all(
+                    v.get("active_queues") for v in seen.values()):
+                return s
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(1)
+    raise RuntimeError("Flower did not list the node's workers within 90 s")
+
+
+@pytest.fixture(scope="session")
 def datasets_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("datasets")
 

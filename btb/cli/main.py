@@ -253,10 +253,7 @@ def _mount_optional() -> None:
     app.command(name="doctor")(doctor_cmd)
 
 
-try:  # TEMP-INTEGRATION: strict once the helpers' modules land
-    _mount_optional()
-except ImportError:
-    pass
+_mount_optional()
 
 
 def main() -> None:  # pragma: no cover - entry point

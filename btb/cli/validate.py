@@ -61,6 +61,7 @@ def validate_cmd(
     ids = [s.strip() for s in scenarios.split(",") if s.strip()]
     console = Console()
     with tempfile.TemporaryDirectory(prefix="btb-validate-") as tmp:
+        Path(tmp).chmod(0o755)  # the server runs as OS user 'postgres' when btb runs as root
         report = validate(dataset, ids, work_dir=work_dir or Path(tmp), port=port or free_port(), timeout_s=timeout_s)
     render(report, ids, console)
     failed = not report.ok or (report.empty_oracle and not allow_empty)

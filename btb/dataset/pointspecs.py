@@ -14,6 +14,7 @@ MODELS = ("ou", "meter", "door", "status", "alarm")
 
 # Daily shapes (btb.dataset.series.day_shapes); index stored per point.
 SHAPE_FLAT, SHAPE_OCC, SHAPE_HVAC, SHAPE_OUTDOOR, SHAPE_IT = 0, 1, 2, 3, 4
+SHAPES = ("flat", "occupancy", "hvac", "outdoor", "it")
 
 
 @dataclass(frozen=True)

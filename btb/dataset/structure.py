@@ -127,7 +127,8 @@ class _Builder:
             return ["technical", "technical"]
         fixed = ["corridor", "restroom", "restroom", "technical", "it_room", "storage"]
         if floor_kind == "ground":
-            fixed = ["lobby", "corridor", "restroom", "restroom", "technical", "it_room", "storage", "meeting", "meeting"]
+            fixed = ["lobby", "corridor", "restroom", "restroom", "technical", "it_room", "storage", "meeting",
+                     "meeting"]
             n = max(len(fixed) + 2, n // 2 + len(fixed))
         meetings = max(1, n // 7)
         offices = max(1, n - len(fixed) - meetings)
@@ -317,7 +318,9 @@ class _Builder:
         """Assign point_idx grouped by (model, interval) and fill the per-point series parameters."""
         s, rng = self.s, self.rng
         specs = s.point_specs
-        key = np.array([MODELS.index(p.model) * 100_000 + p.interval_s for p in specs], dtype=np.int64)
+        # (model, interval) groups the series tasks; shape inside a group lets a task add levels per run
+        key = np.array([(MODELS.index(p.model) * 100_000 + p.interval_s) * 10 + sh
+                        for p, sh in zip(specs, s.point_shape)], dtype=np.int64)
         s.order = np.argsort(key, kind="stable")
         o = s.order
         f32 = np.float32
@@ -333,6 +336,10 @@ class _Builder:
         }
         jitter = np.array([specs[i].jitter for i in o], dtype=np.float64)
         s.params["base"] = (s.params["base"] + rng.standard_normal(len(o)) * jitter).astype(f32)
+        # noise std in value units: meters' sigma is relative to their power range
+        rel = np.abs(s.params["base"]) + np.abs(s.params["amp"])
+        s.params["noise"] = np.where(s.params["model"] == MODELS.index("meter"), s.params["sigma"] * rel,
+                                     s.params["sigma"]).astype(f32)
         # meters start from a realistic cumulative reading
         s.params["init"] = (rng.uniform(1_000, 50_000, len(o)) * np.maximum(s.params["base"], 1.0)).astype(np.float64)
 

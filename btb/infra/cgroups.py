@@ -216,6 +216,8 @@ class CgroupsV2(CgroupBackend):
             slot.applied_limit = _read_int(d / "memory.max")
             if slot.applied_limit is None:
                 slot.notes.append("memory.max could not be written")
+        elif limit_bytes:
+            slot.notes.append("v2 memory controller not delegated here: the budget is NOT enforced (unlimited)")
         return slot
 
     def oom_kill_count(self, memory_dir: Path) -> int | None:

@@ -85,11 +85,12 @@ class LocalProvider:
                  "slot": {"name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
                           "dirs": {k: str(v) for k, v in slot.dirs.items()}}}
         endpoints = {}
+        self._state_file.write_text(json.dumps(state))
         for kind in kinds:
             eng = self.kinds[kind].make(work / kind)
-            endpoints[kind] = eng.start(slot=slot)
             state["engines"][kind] = {"work": str(work / kind), "port": eng.port}
-        self._state_file.write_text(json.dumps(state))
+            self._state_file.write_text(json.dumps(state))  # before start: a failed start is still cleaned up
+            endpoints[kind] = eng.start(slot=slot)
         return endpoints
 
     def current(self, trial_id: str) -> dict[str, Endpoint] | None:
@@ -101,6 +102,23 @@ class LocalProvider:
         if not engines or not all(e.alive() for e in engines.values()):
             return None
         return {k: e.endpoint() for k, e in engines.items()}
+
+    def applied_limit(self, trial_id: str) -> int | None:
+        """The limit actually written to the trial's cgroup (None: unlimited or no cgroup)."""
+        state = self._load()
+        return state.get("slot", {}).get("applied_limit") if state.get("trial") == trial_id else None
+
+    def oom_kills(self, trial_id: str) -> int | None:
+        """Kernel OOM kills so far in the trial's cgroup (None: no counter on this machine)."""
+        from btb.monitor.oom import oom_kill_count
+        from btb.monitor.sources import Target
+
+        state = self._load()
+        if state.get("trial") != trial_id or not state.get("slot", {}).get("dirs"):
+            return None
+        dirs = state["slot"]["dirs"]
+        mem = dirs.get("memory") or dirs.get("unified")
+        return oom_kill_count(Target("trial", mem, (), None)) if mem else None
 
     def restart(self, trial_id: str) -> dict[str, Endpoint]:
         """Restart a trial's engines in place (after an OOM kill), same data dirs and cgroup."""

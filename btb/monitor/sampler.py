@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
-from btb.monitor.sources import Sample, Source, SourceUnavailable, Target, as_target, select_source
+from btb.monitor.sources import ORDER, Sample, Source, SourceUnavailable, Target, as_target, select_source
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,35 @@ class SourceInfo:
     errors: list[str] = field(default_factory=list)
 
 
+def merge_shared_cgroups(targets: list[Target]) -> list[Target]:
+    """Engines sharing one cgroup (a hybrid in one budget slot) are watched once, as "a+b": two sources
+    on one cgroup would count it twice and reset each other's kernel peak."""
+    out: dict[str, Target] = {}
+    for t in targets:
+        key = t.cgroup or f"\0{t.name}"
+        if key in out:
+            o = out[key]
+            out[key] = Target(f"{o.name}+{t.name}", o.cgroup, o.pids + t.pids, o.container or t.container)
+        else:
+            out[key] = t
+    return list(out.values())
+
+
 class Sampler:
-    def __init__(self, targets: Sequence[Any], hz: float = 10.0, reset_peak: bool = True):
+    """Watches `targets` (Target or endpoint-like) at `hz`; `run()` blocks, so a monitor runs it in its
+    own thread or process. `info[name]` says which source measures each target and what it lacks."""
+
+    def __init__(self, targets: Sequence[Any], hz: float = 10.0, reset_peak: bool = True,
+                 order: Sequence[str] = ORDER):
         if hz <= 0:
             raise ValueError("hz must be > 0")
         self.period = 1.0 / hz
-        self.targets: list[Target] = [as_target(t, f"engine{i}") for i, t in enumerate(targets)]
+        self.targets: list[Target] = merge_shared_cgroups([as_target(t, f"engine{i}") for i, t in enumerate(targets)])
         self.sources: dict[str, Source] = {}
         self.info: dict[str, SourceInfo] = {}
         for t in self.targets:
             try:
-                src = select_source(t, reset_peak=reset_peak)
+                src = select_source(t, reset_peak=reset_peak, order=order)
             except SourceUnavailable as e:
                 self.info[t.name] = SourceInfo(t.name, None, [str(e)])
                 continue
@@ -71,14 +89,19 @@ class Sampler:
         return out
 
     def run(self, stop: Callable[[], bool], max_seconds: float) -> list[SampleRow]:
-        """Sample until `stop()` is true or `max_seconds` passed; returns the rows of this run."""
+        """Sample until `stop()` is true (then once more, closing the last phase) or `max_seconds` passed;
+        returns the rows of this run."""
         first = len(self.rows)
         start = time.monotonic()
         deadline = start + max_seconds
         nxt = start
         while True:
             now = time.monotonic()
-            if now >= deadline or stop():
+            if now >= deadline:
+                break
+            if stop():
+                # closing sample: a phase that ended after the last tick still gets a sample after its end
+                self.sample_once()
                 break
             if now >= nxt:
                 self.sample_once()

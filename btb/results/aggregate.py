@@ -80,18 +80,21 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
             v = validation[(r["trial"], r["query"])]
             v["checked"] += 1
             v["matched"] += int(bool(r["match"]))
-    # minimum viable RAM: the lowest level whose trial completed with every run ok
-    viable: dict[tuple, list] = defaultdict(list)
-    for tid, t in trials.items():
-        viable[(t.get("dataset"), t.get("scenario"))].append(
-            (level_sort_key(t.get("level", ""), t.get("budget")), t.get("level"), t.get("budget"), t.get("status")))
+    # minimum viable RAM: the lowest level from which every level upwards completed every run
+    from btb.results.gradient import minimum_viable
+
+    viable: dict[tuple, dict[float, tuple]] = defaultdict(dict)
+    for t in trials.values():
+        key = level_sort_key(t.get("level", ""), t.get("budget"))
+        viable[(t.get("dataset"), t.get("scenario"))][key] = (t.get("level"), t.get("budget"), t.get("status"))
     min_viable = []
     for (ds, sc), lv in sorted(viable.items()):
-        ok = [x for x in sorted(lv) if x[3] == "completed"]
+        finished = {k: v[2] == "completed" for k, v in lv.items() if v[2] != "skipped"}
+        mv = minimum_viable(finished) if finished else None
         min_viable.append({"dataset": ds, "scenario": sc,
-                           "minimum_viable_level": ok[0][1] if ok else None,
-                           "minimum_viable_bytes": ok[0][2] if ok else None,
-                           "levels": {x[1]: x[3] for x in sorted(lv)}})
+                           "minimum_viable_level": lv[mv][0] if mv is not None else None,
+                           "minimum_viable_bytes": lv[mv][1] if mv is not None else None,
+                           "levels": {v[0]: v[2] for _, v in sorted(lv.items())}})
     done = all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()) if trials else False
     return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable,
             "validation": [{"trial": k[0], "query": k[1], **v} for k, v in sorted(validation.items())],

@@ -66,11 +66,11 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(t)
     if summary.get("ingest"):
         t = Table(title="ingest")
-        for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "backend"):
+        for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "peak MiB"):
             t.add_column(col)
         for r in summary["ingest"]:
             t.add_row(r["dataset"], r["scenario"], r["level"], r["status"], f"{r['seconds'] or 0:.2f}",
-                      f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")), r.get("backend") or "")
+                      f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")), _mib(r.get("res_peak_bytes")))
         console.print(t)
     if summary.get("minimum_viable"):
         t = Table(title="minimum viable RAM (lowest level where every run completed)")

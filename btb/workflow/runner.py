@@ -71,11 +71,14 @@ def _engine_targets(endpoints: dict[str, Endpoint]) -> list[dict]:
     return [{"name": k, "cgroup": e.cgroup, "pids": list(e.pids), "container": e.container} for k, e in endpoints.items()]
 
 
-def oom_count(endpoints: dict[str, Endpoint]) -> int:
-    """Kernel OOM kills so far in the trial's cgroup(s)."""
-    from btb.monitor.oom import oom_kill_count
-
-    return sum(oom_kill_count(e) or 0 for e in endpoints.values())
+def _failure_status(ctx: NodeContext, trial: Trial, oom_before: int) -> tuple[str, str]:
+    """After an exception: was it the kernel's OOM killer (cgroup counter rose) or a plain error?"""
+    after = ctx.provider.oom_kills(trial.id)
+    if after is not None and after > oom_before:
+        return "oom", f"OOM-killed under {trial.level} (cgroup oom_kill {oom_before}→{after})"
+    if after is None and ctx.provider.current(trial.id) is None and trial.level != "unlimited":
+        return "oom", f"engine died under {trial.level}; no OOM counter here to confirm the cause"
+    return "error", ""
 
 
 def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerprint: str | None,
@@ -83,7 +86,8 @@ def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerpr
     """Provision engines under the trial budget, load the dataset, verify counts, run the validation gate.
 
     `on_engines(targets)` runs once the engines are up and before loading starts: the task layer starts
-    the monitor there, so the ingest phase is sampled too.
+    the monitor there, so the ingest phase is sampled too. An OOM kill at any step (even while the
+    engine starts) makes the trial's result `oom`: a budget too small is a finding, not a crash.
     """
     from btb.envinfo import environment_fingerprint
 
@@ -95,30 +99,34 @@ def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerpr
                            f"campaign expects {expected_fingerprint[:12]}: generator versions differ between nodes")
     budget = level_bytes(trial.level, manifest.bytes, campaign.memory.auto_count)
     cls = scenario_class(trial.scenario)
-    endpoints = ctx.provider.start(trial.id, cls.engines, budget)
-    applied = {k: e.extra.get("memory_limit") for k, e in endpoints.items()}
-    ledger.update_trial(trial.campaign_id, trial.id, status="ingesting", node=ctx.node, budget=budget,
-                        applied_limit=next(iter(applied.values()), None), targets=_engine_targets(endpoints))
-    if on_engines:
-        on_engines(_engine_targets(endpoints))
-        time.sleep(0.5)  # a few idle samples first: the engine's baseline before the first phase
-    scenario = cls(endpoints)
-    t0 = _now()
-    oom_before = oom_count(endpoints)
+    ledger.update_trial(trial.campaign_id, trial.id, status="provisioning", node=ctx.node, budget=budget)
+    endpoints: dict[str, Endpoint] = {}
+    report, counts, scenario = None, {}, None
+    status, message = "ok", ""
+    t0 = t1 = _now()
     try:
+        endpoints = ctx.provider.start(trial.id, cls.engines, budget)
+        ledger.update_trial(trial.campaign_id, trial.id, status="ingesting", targets=_engine_targets(endpoints),
+                            applied_limit=next(iter(e.extra.get("memory_limit") for e in endpoints.values()), None))
+        if on_engines:
+            on_engines(_engine_targets(endpoints))
+            time.sleep(0.5)  # a few idle samples first: the engine's baseline before the first phase
+        scenario = cls(endpoints)
+        t0 = _now()
         report = scenario.ingest(path)
-        status, message = "ok", ""
-    except Exception as e:  # noqa: BLE001 - recorded as the ingest's status
-        report, status = None, ("oom" if oom_count(endpoints) > oom_before or not ctx.provider.current(trial.id) else "error")
-        message = f"{type(e).__name__}: {e}"[:1000]
-    t1 = _now()
-    counts = scenario.counts() if status == "ok" else {}
+        t1 = _now()
+        counts = scenario.counts()
+    except Exception as e:  # noqa: BLE001 - recorded as the trial's status, never as a result
+        t1 = _now()
+        status, why = _failure_status(ctx, trial, 0)
+        message = f"{why}: {type(e).__name__}: {e}"[:1000] if why else f"{type(e).__name__}: {e}"[:1000]
     mismatched = {k: (v, manifest.counts.get(k)) for k, v in counts.items()
                   if k in manifest.counts and manifest.counts[k] != v}
     if status == "ok" and mismatched:
-        status, message = "error", f"stored counts differ from the dataset: {mismatched}"
+        status, message = "error", f"stored counts differ from the dataset (stored, expected): {mismatched}"
     rec = {"kind": "ingest", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
            "dataset": trial.dataset, "level": trial.level, "budget": budget, "node": ctx.node, "status": status,
+           "applied_limit": ctx.provider.applied_limit(trial.id),
            "message": message, "t_start": t0, "t_end": t1, "fingerprint": manifest.fingerprint,
            "seconds": report.seconds if report else t1 - t0,
            "rows": report.rows if report else {}, "rows_per_s": report.rows_per_s if report else 0.0,
@@ -131,31 +139,40 @@ def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerpr
     ledger.add(trial.campaign_id, f"{trial.id}/ingest", rec)
     valid = None
     if status == "ok" and campaign.protocol.validate_answers:
-        valid = validate_trial(ctx, trial, campaign, scenario, path)
-    scenario.close()
-    ledger.update_trial(trial.campaign_id, trial.id, status="measuring" if status == "ok" and valid is not False
-                        else ("invalid" if valid is False else status), ingest_status=status, valid=valid)
+        valid, status = validate_trial(ctx, trial, campaign, scenario, path)
+    if scenario:
+        scenario.close()
+    final = "measuring" if status == "ok" and valid is not False else ("invalid" if status == "ok" else status)
+    ledger.update_trial(trial.campaign_id, trial.id, status=final, ingest_status=status, valid=valid,
+                        message=message)
     return {"status": status, "valid": valid, "message": message}
 
 
-def validate_trial(ctx: NodeContext, trial: Trial, campaign: Campaign, scenario: Scenario, path: Path) -> bool:
-    """The gate: every query × binding once, compared with the oracle. A mismatch stops the trial."""
-    from btb.dataset.answers import same_answer
+def validate_trial(ctx: NodeContext, trial: Trial, campaign: Campaign, scenario: Scenario,
+                   path: Path) -> tuple[bool | None, str]:
+    """The gate: every query × binding once, compared with the oracle. A mismatch stops the trial.
+
+    Returns (all answers matched, ingest status): an OOM kill during the gate ends it with status oom.
+    """
+    from btb.dataset.answers import same_answer_for
     from btb.dataset.oracle import answer
 
     ok_all = True
     for qid in campaign.query_ids:
         for bi, params in enumerate(load_bindings(path, qid, campaign.protocol.bindings)):
+            oom_before = ctx.provider.oom_kills(trial.id) or 0
             out = scenario.run(qid, params, campaign.protocol.timeout_s)
+            if out.status == "error" and _failure_status(ctx, trial, oom_before)[0] == "oom":
+                return None, "oom"  # the budget, not the answer, failed: the trial is an OOM result
             expected = answer(path, qid, params)
-            same, diff = (same_answer(expected, out.rows) if out.status == "ok" else (False, out.message))
+            same, diff = (same_answer_for(qid, expected, out.rows) if out.status == "ok" else (False, out.message))
             ok_all &= same
             ctx.ledger.add(trial.campaign_id, f"{trial.id}/validate/{qid}/b{bi}", {
                 "kind": "validation", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
                 "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "params": params,
                 "status": out.status, "match": same, "diff": diff[:2000], "n_rows": len(out.rows or []),
                 "n_expected": len(expected)})
-    return ok_all
+    return ok_all, "ok"
 
 
 def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> dict:
@@ -179,12 +196,14 @@ def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> d
             rid = f"{trial.id}/run/{qid}/b{bi}/{'w' if warm else 'r'}{ri if warm else ri - p.warmups}"
             if ledger.has(trial.campaign_id, rid):
                 continue  # redelivered batch: keep what was recorded, never count twice
-            before = oom_count(endpoints)
+            before = ctx.provider.oom_kills(trial.id) or 0
             t0 = _now()
             out = scenario.run(qid, params, p.timeout_s)
             status, message = out.status, out.message
-            if status == "error" and (oom_count(endpoints) > before or ctx.provider.current(trial.id) is None):
-                status, message = "oom", f"engine OOM-killed under {trial.level}: {message}"
+            if status == "error":
+                failure, why = _failure_status(ctx, trial, before)
+                if failure == "oom":
+                    status, message = "oom", f"{why}: {message}"
             ledger.add(trial.campaign_id, rid, {
                 "kind": "run", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
                 "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "warmup": warm,

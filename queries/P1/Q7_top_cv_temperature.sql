@@ -1,4 +1,5 @@
 -- Q7: top-20 temperature points of a building by coefficient of variation over [start, end).
+-- One aggregate grouped by the point id (unique per idx): no re-join a misestimate could turn into a loop.
 WITH pts AS (
     SELECT DISTINCT p.idx, p.id
     FROM building_floors bf
@@ -7,14 +8,11 @@ WITH pts AS (
     JOIN equipment_points ep ON ep.equipment_id = el.equipment_id
     JOIN points p ON p.idx = ep.point_idx
     WHERE bf.building_id = %(building)s AND p.quantity = 'temperature'
-), stats AS (
-    SELECT t.point_id, stddev_samp(t.value) AS sd, avg(t.value) AS mean, count(*) AS n
-    FROM ts t
-    WHERE t.point_id IN (SELECT idx FROM pts) AND t.time >= %(start)s AND t.time < %(end)s
-    GROUP BY t.point_id
 )
-SELECT pts.id AS point_id, s.sd / s.mean AS cv
-FROM stats s JOIN pts ON pts.idx = s.point_id
-WHERE s.n >= 2 AND s.mean <> 0
+SELECT pts.id AS point_id, stddev_samp(t.value) / avg(t.value) AS cv
+FROM pts JOIN ts t ON t.point_id = pts.idx
+WHERE t.time >= %(start)s AND t.time < %(end)s
+GROUP BY pts.id
+HAVING count(*) >= 2 AND avg(t.value) <> 0
 ORDER BY cv DESC, point_id
 LIMIT 20

@@ -1,10 +1,11 @@
-"""Fixtures for engine tests: a real PostgreSQL (LocalPostgres) on a free port under pytest's tmp dir,
+"""Fixtures for engine tests: a real PostgreSQL (LocalPostgres) on a free port in a fresh directory,
 and a generated tiny dataset. Everything is torn down by the fixtures."""
 
 from __future__ import annotations
 
-import os
+import shutil
 import socket
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,21 +18,21 @@ from btb.infra.postgres import LocalPostgres, find_pg_bin
 SEED = 11
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def traversable(path: Path) -> Path:
-    """Let the server's OS user (postgres, when we are root) reach a dir below pytest's 0700 tmp root."""
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        p = path
-        while p != p.parent and str(p).startswith("/tmp/pytest-of-"):
-            p.chmod(p.stat().st_mode | 0o755)
-            p = p.parent
-    return path
+def _server_dir(prefix: str) -> Path:
+    """A directory the server's OS user ('postgres' when we are root) can reach.
+
+    Not under pytest's tmp_path: pytest keeps /tmp/pytest-of-<user> at mode 0700 and re-tightens it
+    whenever any pytest session starts on the machine, which breaks a server running below it.
+    """
+    d = Path(tempfile.mkdtemp(prefix=f"btb-test-{prefix}-"))
+    d.chmod(0o755)
+    return d
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +45,44 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    work = traversable(tmp_path_factory.mktemp("pg"))
-    server = LocalPostgres(data_dir=work / "data", port=free_port(), bin_dir=find_pg_bin())
-    endpoint = server.start(slot_name=f"btb-test-{server.port}")
-    yield server, endpoint
-    server.destroy()
+def pg():
+    work = _server_dir("pg")
+    server = LocalPostgres(data_dir=work / "data", port=_free_port(), bin_dir=find_pg_bin())
+    try:
+        endpoint = server.start(slot_name=f"btb-test-{server.port}")
+        yield server, endpoint
+    finally:
+        server.destroy()
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def database(pg, name: str):
-    """A fresh database on the test server and an Endpoint pointing at it."""
+@pytest.fixture
+def free_port():
+    """A function returning a free loopback port (tests start their own servers on it)."""
+    return _free_port
+
+
+@pytest.fixture
+def server_dir():
+    """A function returning a fresh directory the server can use; all are removed after the test."""
+    made: list[Path] = []
+
+    def make() -> Path:
+        made.append(_server_dir("work"))
+        return made[-1]
+
+    yield make
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def database(pg):
+    """A function creating a fresh database on the module's server; returns an Endpoint for it."""
+    return lambda name: _database(pg, name)
+
+
+def _database(pg, name: str):
     server, endpoint = pg
     with psycopg.connect(server.dsn.replace(f"dbname={server.dbname}", "dbname=postgres"), autocommit=True) as c:
         c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

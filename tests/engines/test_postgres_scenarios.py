@@ -15,15 +15,13 @@ from btb.engines.postgres.document import DocumentScenario
 from btb.engines.postgres.relational import RelationalScenario
 from btb.validate import check_scenario, load_bindings
 
-from .conftest import database
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module", params=[RelationalScenario, DocumentScenario], ids=["P1", "P2"])
-def loaded(request, pg, tiny_dataset):
+def loaded(request, database, tiny_dataset):
     cls = request.param
-    scenario = cls({"postgres": database(pg, f"test_{cls.id.lower()}")})
+    scenario = cls({"postgres": database(f"test_{cls.id.lower()}")})
     report = scenario.ingest(tiny_dataset)
     yield scenario, report
     scenario.close()
@@ -99,3 +97,16 @@ def test_a_wrong_answer_is_detected(loaded, tiny_dataset):
     assert same
     same, diff = same_answer(expected, got[:-1])
     assert not same and "missing" in diff
+
+
+def test_a_killed_backend_is_an_error_and_the_next_query_reconnects(loaded, tiny_dataset):
+    scenario, _ = loaded
+    params = load_bindings(tiny_dataset)["Q3"][0]
+    assert scenario.run("Q3", params, 30).status == "ok"
+    pid = scenario.conn().info.backend_pid
+    with psycopg.connect(scenario.dsn, autocommit=True) as c:
+        c.execute("select pg_terminate_backend(%(pid)s)", {"pid": pid})
+    out = scenario.run("Q3", params, 30)
+    assert out.status == "error" and out.rows is None and out.message
+    again = scenario.run("Q3", params, 30)
+    assert again.status == "ok" and again.rows == oracle.answer(tiny_dataset, "Q3", params)

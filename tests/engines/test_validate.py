@@ -12,13 +12,11 @@ from typer.testing import CliRunner
 from btb.cli.validate import validate_cmd
 from btb.validate import validate
 
-from .conftest import free_port, traversable
-
 pytestmark = pytest.mark.integration
 
 
-def test_validate_tiny_all_match(tiny_dataset, tmp_path):
-    report = validate(tiny_dataset, ["P1", "P2"], work_dir=traversable(tmp_path / "v"), port=free_port())
+def test_validate_tiny_all_match(tiny_dataset, tmp_path, free_port, server_dir):
+    report = validate(tiny_dataset, ["P1", "P2"], work_dir=server_dir(), port=free_port())
     assert report.ok, [(c.scenario, c.qid, c.status, c.message) for c in report.failures]
     assert not report.empty_oracle
     assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
@@ -26,17 +24,32 @@ def test_validate_tiny_all_match(tiny_dataset, tmp_path):
     assert set(report.ingests) == {"P1", "P2"}
 
 
-def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_path):
-    """A binding whose oracle answer cannot match (a tampered copy of bindings) must fail the gate."""
+def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_path, monkeypatch, free_port,
+                                                               server_dir):
+    """A judge that drops one Q3 row makes the engines' (correct) answers disagree: exit 1, diff printed."""
+    from btb.dataset import oracle
+
+    real = oracle.QUERIES["Q3"]
+    monkeypatch.setitem(oracle.QUERIES, "Q3", lambda ds, st, p: sorted(real(ds, st, p))[1:])
+    app = typer.Typer()
+    app.command()(validate_cmd)
+    r = CliRunner().invoke(app, [str(tiny_dataset), "--scenarios", "P1", "--port", str(free_port()),
+                                 "--work-dir", str(server_dir())], terminal_width=200)
+    assert r.exit_code == 1, r.output
+    assert "mismatch" in r.output and "Q3" in r.output and "unexpected" in r.output
+    assert "VALIDATION FAILED" in r.output
+
+
+def test_cli_flags_an_empty_oracle_answer(tiny_dataset, tmp_path, free_port, server_dir):
+    """A binding that checks nothing (space that does not exist) fails the gate unless --allow-empty."""
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds)
     b = json.loads((ds / "bindings.json").read_text())
-    # Q3 of a space that does not exist: both sides empty -> flagged as empty oracle, exit 1
     b["Q3"] = [{"space": "space:does-not-exist"}]
     (ds / "bindings.json").write_text(json.dumps(b))
     app = typer.Typer()
     app.command()(validate_cmd)
-    traversable(tmp_path)
-    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P1", "--work-dir", str(traversable(tmp_path / "w"))])
+    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P2", "--port", str(free_port()),
+                                 "--work-dir", str(server_dir())], terminal_width=200)
     assert r.exit_code == 1, r.output
-    assert "empty oracle answer" in r.output and "Q3" in r.output
+    assert "empty oracle answer" in r.output

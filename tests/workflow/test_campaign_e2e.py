@@ -23,14 +23,6 @@ def _submit(campaign: Path, timeout: int = 900) -> tuple[str, subprocess.Complet
     return cid, r
 
 
-@pytest.fixture(scope="module")
-def flower(workers):
-    from btb.infra import stack
-
-    stack.start_flower(workers)
-    return workers
-
-
 def test_demo_like_campaign_end_to_end(flower, flower_get, tmp_path):
     s = flower
     out = tmp_path / "results"

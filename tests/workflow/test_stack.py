@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import urllib.error
 import urllib.request
 
@@ -22,26 +20,14 @@ def test_redis_requires_the_password(redis_server):
     assert redis.Redis.from_url(s.redis_url).ping()
 
 
-def test_flower_lists_bench_and_monitor_workers_with_queues(workers, flower_get):
-    from btb.infra import stack
-
-    s = workers
-    stack.start_flower(s)
+def test_flower_lists_bench_and_monitor_workers_with_queues(flower, flower_get):
+    s = flower
     url = f"http://{s.bind}:{s.flower_port}/api/workers?refresh=1"
-    deadline = time.time() + 60
-    found = {}
-    while time.time() < deadline:
-        try:
-            data = flower_get(url, s)
-            found = {k: [q["name"] for q in v.get("active_queues") or []] for k, v in data.items()}
-            if {f"bench@{s.node}", f"monitor@{s.node}"} <= set(found) and all(found.values()):
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(1)
-    assert found.get(f"bench@{s.node}", [])[:2] == [f"node.{s.node}", "dataset"]
+    found = {k: [q["name"] for q in v.get("active_queues") or []] for k, v in flower_get(url, s).items()}
+    assert found[f"bench@{s.node}"][:2] == [f"node.{s.node}", "dataset"]
     assert "postgres" in found[f"bench@{s.node}"]
-    assert found.get(f"monitor@{s.node}") == [f"monitor.{s.node}"]
+    assert found[f"monitor@{s.node}"] == [f"monitor.{s.node}"]
+    assert found[f"aggregator@{s.node}"] == ["aggregate"]
     with pytest.raises(urllib.error.HTTPError) as e:  # no credentials, no API
         urllib.request.urlopen(url, timeout=10)
     assert e.value.code == 401

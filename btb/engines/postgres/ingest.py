@@ -48,7 +48,6 @@ class PostgresScenario(Scenario):
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
         self._queries = load_queries(self.id)
-        self._days = 0
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:
@@ -72,7 +71,7 @@ class PostgresScenario(Scenario):
         """Indexes/constraints chosen for Q1–Q13, created after the load."""
 
     def structure_counts(self, conn: psycopg.Connection) -> dict[str, int]:
-        """Rows per table, plus the 'nodes' and 'edges' totals the manifest states."""
+        """Rows per structure table; subclasses add the 'nodes'/'edges' totals the manifest states."""
         return {t: conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(t))).fetchone()[0]
                 for t in self.structure_tables}
 
@@ -80,7 +79,6 @@ class PostgresScenario(Scenario):
     def ingest(self, dataset_dir: Path) -> IngestReport:
         dataset_dir = Path(dataset_dir)
         manifest = Manifest.read(dataset_dir)
-        self._days = manifest.days
         conn = self.conn()
         phases: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -98,17 +96,19 @@ class PostgresScenario(Scenario):
         phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
         phases["series_total_s"] = time.perf_counter() - t1
         phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
-        t3 = time.perf_counter()
+        t2 = time.perf_counter()
         self.index_structure(conn)
-        conn.execute("analyze")
-        phases["structure_index_analyze_s"] = time.perf_counter() - t3
+        for t in self.structure_tables:  # visibility map set: index-only scans on the link tables
+            conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(t)))
+        conn.execute("analyze ts")
+        phases["structure_index_analyze_s"] = time.perf_counter() - t2
         seconds = time.perf_counter() - t0
         version = conn.execute("show server_version").fetchone()[0]
         return IngestReport(
             seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn), backend=backend,
             details={"phases": phases, "settings": schema.settings(conn, RECORDED_SETTINGS),
                      "server_version": version, "series_workers": self.series_workers,
-                     "ts_bytes": schema.table_bytes(conn, "ts"), "copy_format": "binary (numpy-built)"},
+                     "ts_bytes": series.ts_bytes(conn, timescale), "copy_format": "binary (numpy-built)"},
         )
 
     def counts(self) -> dict[str, int]:
@@ -125,7 +125,13 @@ class PostgresScenario(Scenario):
             rows = conn.execute(self._queries[qid], bind(params)).fetchall()
         except pgerr.QueryCanceled as e:
             raise QueryTimeout(f"{qid}: statement_timeout {ms} ms exceeded ({str(e).strip()})") from e
+        except psycopg.OperationalError:
+            self.close()  # server gone (OOM kill, restart): the next query reconnects; this one is an error
+            raise
         finally:
-            if not conn.closed:
-                conn.execute("select set_config('statement_timeout', '0', false)")
+            if self._conn is not None and not self._conn.closed:
+                try:
+                    self._conn.execute("select set_config('statement_timeout', '0', false)")
+                except psycopg.Error:
+                    self.close()
         return canonical_for(qid, rows)

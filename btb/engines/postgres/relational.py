@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import psycopg
+from psycopg import sql
 
 from btb.engines.postgres.ingest import PostgresScenario
 from btb.engines.postgres.schema import copy_rows, read_edges, read_nodes
@@ -34,7 +35,8 @@ ENTITY_DDL = {
     "spaces": "id text not null, name text, space_type text, area_m2 double precision",
     "zones": "id text not null, name text, zone_kind text",
     "equipment": "id text not null, name text, equipment_type text, domain text, meter_role text",
-    "points": "idx int not null, id text not null, name text, point_kind text, quantity text, unit text, interval_s int",
+    "points": "idx int not null, id text not null, name text, point_kind text, quantity text, unit text,"
+              " interval_s int",
     "tenants": "id text not null, name text",
 }
 TABLE_OF_TYPE = {typ: table for table, (typ, _) in ENTITIES.items()}
@@ -68,11 +70,12 @@ class RelationalScenario(PostgresScenario):
         types = {n["id"]: n["type"] for n in nodes}
         point_idx = {n["id"]: int(n["point_idx"]) for n in nodes if n["type"] == "Point"}
         rows: dict[str, int] = {}
-        for table, ddl in ENTITY_DDL.items():
-            conn.execute(f"create table {table} ({ddl})")
-        for (_, s, d), (table, a, b) in LINKS.items():
-            btype = "int" if b == "point_idx" else "text"
-            conn.execute(f"create table {table} ({a} text not null, {b} {btype} not null)")
+        for table, ddl in ENTITY_DDL.items():  # column lists are constants of this module, not values
+            conn.execute(sql.SQL("create table {} ({})").format(sql.Identifier(table), sql.SQL(ddl)))
+        for table, a, b in LINKS.values():
+            btype = sql.SQL("int" if b == "point_idx" else "text")
+            conn.execute(sql.SQL("create table {} ({} text not null, {} {} not null)").format(
+                sql.Identifier(table), sql.Identifier(a), sql.Identifier(b), btype))
         for table, (typ, cols) in ENTITIES.items():
             sel = [n for n in nodes if n["type"] == typ]
             if table == "points":
@@ -94,17 +97,21 @@ class RelationalScenario(PostgresScenario):
         return rows
 
     def index_structure(self, conn: psycopg.Connection) -> None:
+        ident = sql.Identifier
         for table in ENTITIES:
-            conn.execute(f"alter table {table} add primary key ({_key(table)})")
+            conn.execute(sql.SQL("alter table {} add primary key ({})").format(ident(table), ident(_key(table))))
         conn.execute("alter table points add unique (id)")
         conn.execute("create index on points (quantity)")
         conn.execute("create index on equipment (equipment_type)")
         conn.execute("create index on spaces (space_type)")
         for (_, s, d), (table, a, b) in LINKS.items():
-            conn.execute(f"alter table {table} add primary key ({a}, {b})")
-            conn.execute(f"create index on {table} ({b})")
-            conn.execute(f"alter table {table} add foreign key ({a}) references {TABLE_OF_TYPE[s]} ({_key(TABLE_OF_TYPE[s])})")
-            conn.execute(f"alter table {table} add foreign key ({b}) references {TABLE_OF_TYPE[d]} ({_key(TABLE_OF_TYPE[d])})")
+            t = ident(table)
+            conn.execute(sql.SQL("alter table {} add primary key ({}, {})").format(t, ident(a), ident(b)))
+            conn.execute(sql.SQL("create index on {} ({})").format(t, ident(b)))
+            for col, typ in ((a, s), (b, d)):
+                ref = TABLE_OF_TYPE[typ]
+                conn.execute(sql.SQL("alter table {} add foreign key ({}) references {} ({})").format(
+                    t, ident(col), ident(ref), ident(_key(ref))))
 
     def structure_counts(self, conn: psycopg.Connection) -> dict[str, int]:
         out = super().structure_counts(conn)

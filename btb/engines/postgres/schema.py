@@ -19,7 +19,8 @@ from btb.dataset.format import EDGES, NODES
 
 def read_nodes(dataset_dir: Path) -> list[dict[str, Any]]:
     """Every node as a dict of its non-null attributes (plus id and type)."""
-    return [{k: v for k, v in n.items() if v is not None} for n in pq.read_table(Path(dataset_dir) / NODES).to_pylist()]
+    nodes = pq.read_table(Path(dataset_dir) / NODES).to_pylist()
+    return [{k: v for k, v in n.items() if v is not None} for n in nodes]
 
 
 def read_edges(dataset_dir: Path) -> list[tuple[str, str, str]]:
@@ -29,7 +30,8 @@ def read_edges(dataset_dir: Path) -> list[tuple[str, str, str]]:
 
 def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """COPY (text protocol, values converted by psycopg) into one table; returns rows written."""
-    stmt = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    stmt = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(table), cols)
     n = 0
     with conn.cursor() as cur, cur.copy(stmt) as cp:
         for r in rows:
@@ -47,13 +49,7 @@ def bytes_on_disk(conn: psycopg.Connection) -> int:
         " and n.nspname not like 'pg_toast%'").fetchone()[0])
 
 
-def table_bytes(conn: psycopg.Connection, table: str) -> int:
-    """Size of one table including its partitions (pg_partition_tree) and their indexes."""
-    return int(conn.execute(
-        "select coalesce(sum(pg_total_relation_size(relid)), 0) from pg_partition_tree(%(t)s::regclass)",
-        {"t": table}).fetchone()[0])
-
-
 def settings(conn: psycopg.Connection, names: Sequence[str]) -> dict[str, str]:
-    rows = conn.execute("select name, current_setting(name) from pg_settings where name = any(%(n)s)", {"n": list(names)}).fetchall()
+    rows = conn.execute("select name, current_setting(name) from pg_settings where name = any(%(n)s)",
+                        {"n": list(names)}).fetchall()
     return dict(rows)

@@ -167,5 +167,12 @@ def index_series(dsn: str, days: int, timescale: bool, workers: int = 2) -> floa
             if errors:
                 raise errors[0]
         conn.execute("create index ts_point_time on ts (point_id, time)")
-        conn.execute("analyze ts")
     return time.perf_counter() - t0
+
+
+def ts_bytes(conn: psycopg.Connection, timescale: bool) -> int:
+    """On-disk bytes of the series table: leaf partitions (or hypertable chunks) with their indexes."""
+    if timescale:
+        return int(conn.execute("select hypertable_size('ts')").fetchone()[0])
+    return int(conn.execute("select coalesce(sum(pg_total_relation_size(relid)), 0) from pg_partition_tree('ts')")
+               .fetchone()[0])

@@ -7,7 +7,7 @@ one was skipped (`source.skipped`), so every record can say what it was measured
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from btb.infra.cgroups import CGROUP_ROOT, proc_cgroups, v2_mount
 from btb.monitor.sources.base import PeakScope, Sample, Source, SourceUnavailable, Target
@@ -47,8 +47,10 @@ def as_target(obj: Any, name: str | None = None) -> Target:
     return Target.from_endpoint(name or getattr(obj, "kind", "engine"), obj)
 
 
-def select_source(target: Any, *, reset_peak: bool = True, docker_client: Any = None) -> Source:
-    """First working source for an endpoint-like target; `source.skipped` lists the reasons for the rest."""
+def select_source(target: Any, *, reset_peak: bool = True, docker_client: Any = None,
+                  order: Sequence[str] = ORDER) -> Source:
+    """First working source for an endpoint-like target; `source.skipped` lists the reasons for the rest.
+    `order` may restrict or reorder the candidates (e.g. ("psutil",) to measure the fallback itself)."""
     t = as_target(target)
     skipped: list[str] = []
     v2_dir = v1_dir = None
@@ -62,7 +64,9 @@ def select_source(target: Any, *, reset_peak: bool = True, docker_client: Any = 
         ("docker", lambda: DockerStatsSource(t.container, docker_client) if t.container else _no("no container")),
         ("psutil", lambda: PsutilTreeSource(t.pids) if t.pids else _no("no pids")),
     ]
-    for name, make in attempts:
+    by_name = dict(attempts)
+    for name in order:
+        make = by_name[name]
         try:
             src = make()
         except (SourceUnavailable, OSError) as e:

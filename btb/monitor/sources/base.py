@@ -91,7 +91,7 @@ class PFile:
     def read(self) -> bytes:
         return os.pread(self.fd, 65536, 0)
 
-    def int(self) -> int | None:
+    def as_int(self) -> int | None:
         raw = self.read().strip()
         return None if raw in (b"max", b"") else int(raw)
 

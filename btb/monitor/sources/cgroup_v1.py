@@ -63,7 +63,7 @@ class CgroupV1Source(Source):
         self.blkio = open_optional(f"{bl}/blkio.throttle.io_service_bytes") if bl else None
         self.psi = {k: (open_optional(f"{u}/{k}.pressure") if u else None) for k in ("memory", "cpu", "io")}
         lim = open_optional(f"{d}/memory.limit_in_bytes")
-        v = lim.int() if lim else None
+        v = lim.as_int() if lim else None
         self.limit = v if v is not None and v < (1 << 62) else None
         close_all([lim])
         self.resettable = bool(reset_peak and self.peak is not None and self.peak.write(b"0"))
@@ -72,9 +72,9 @@ class CgroupV1Source(Source):
             self.notes["cpu"] = "no dedicated cpuacct cgroup found for this target"
 
     def read(self, t: float) -> Sample:
-        s = Sample(t=t, source=self.name, mem_bytes=self.usage.int(), mem_limit_bytes=self.limit)
+        s = Sample(t=t, source=self.name, mem_bytes=self.usage.as_int(), mem_limit_bytes=self.limit)
         if self.peak is not None:
-            s.mem_peak_bytes = self.peak.int()
+            s.mem_peak_bytes = self.peak.as_int()
             s.peak_scope = "interval" if self.resettable else "cumulative"
             if self.resettable:
                 self.peak.write(b"0")
@@ -87,7 +87,7 @@ class CgroupV1Source(Source):
         if self.oom is not None:
             s.oom_kills = self.oom.keyed().get(b"oom_kill")
         if self.cpu is not None:
-            s.cpu_s = self.cpu.int() / 1e9
+            s.cpu_s = self.cpu.as_int() / 1e9
         if self.blkio is not None:
             s.io_read_bytes, s.io_write_bytes = parse_blkio(self.blkio.read())
         s.psi_mem_some_us, s.psi_mem_full_us = psi_totals(self.psi["memory"])

@@ -28,14 +28,14 @@ class CgroupV2Source(Source):
         self.io = open_optional(f"{d}/io.stat")
         self.psi = {k: open_optional(f"{d}/{k}.pressure") for k in ("memory", "cpu", "io")}
         lim = open_optional(f"{d}/memory.max")
-        self.limit = lim.int() if lim else None
+        self.limit = lim.as_int() if lim else None
         close_all([lim])
         self.resettable = bool(reset_peak and self.peak is not None and self.peak.write(b"reset\n"))
 
     def read(self, t: float) -> Sample:
-        s = Sample(t=t, source=self.name, mem_bytes=self.current.int(), mem_limit_bytes=self.limit)
+        s = Sample(t=t, source=self.name, mem_bytes=self.current.as_int(), mem_limit_bytes=self.limit)
         if self.peak is not None:
-            s.mem_peak_bytes = self.peak.int()
+            s.mem_peak_bytes = self.peak.as_int()
             s.peak_scope = "interval" if self.resettable else "cumulative"
             if self.resettable:
                 self.peak.write(b"reset\n")

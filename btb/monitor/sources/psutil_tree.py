@@ -3,19 +3,59 @@
 Honest limits, recorded in `notes`: summed RSS counts shared memory (PostgreSQL shared_buffers) once per
 process that touched it, so it over-states; there is no kernel peak; CPU and IO are sums over the
 processes alive now plus the reaped children of the roots, so they can drop when a child exits.
+
+Cost: finding descendants means reading /proc/*/stat for every process on the host, so the tree is
+re-listed at most every `tree_refresh_s` (shared by all targets); in between, the known processes are
+re-read. A process born in between is seen up to that much later.
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import psutil
 
 from btb.monitor.sources.base import Sample, Source, SourceUnavailable
 
 
+_ppid_cache: tuple[float, dict[int, list[int]]] = (-1e9, {})
+
+
+def children_map(max_age_s: float) -> dict[int, list[int]]:
+    """pid -> child pids for the whole host, cached for `max_age_s` across all sources."""
+    global _ppid_cache
+    now = time.monotonic()
+    if now - _ppid_cache[0] < max_age_s:
+        return _ppid_cache[1]
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        ppid = int(raw[raw.rfind(b")") + 2:].split(b" ", 2)[1])
+        kids.setdefault(ppid, []).append(int(name))
+    _ppid_cache = (now, kids)
+    return kids
+
+
+def descendants(pid: int, kids: dict[int, list[int]]) -> list[int]:
+    out, todo = [], list(kids.get(pid, ()))
+    while todo:
+        c = todo.pop()
+        out.append(c)
+        todo.extend(kids.get(c, ()))
+    return out
+
+
 class PsutilTreeSource(Source):
     name = "psutil"
 
-    def __init__(self, pids: tuple[int, ...], uss: bool = False):
+    def __init__(self, pids: tuple[int, ...], uss: bool = False, tree_refresh_s: float = 1.0):
         if not pids:
             raise SourceUnavailable("no pids to follow")
         self.roots: list[psutil.Process] = []
@@ -27,22 +67,28 @@ class PsutilTreeSource(Source):
         if not self.roots:
             raise SourceUnavailable(f"none of the pids {pids} is alive")
         self.uss = uss  # USS reads smaps of every process: precise but ~100x dearer
+        self.tree_refresh_s = tree_refresh_s
         self._cache: dict[int, psutil.Process] = {r.pid: r for r in self.roots}
+        self._root_pids = {r.pid for r in self.roots}
         self.notes = {"mem": "sum of RSS over the process tree (shared memory counted per process)",
                       "peak": "no kernel peak: max of samples"}
 
     def _tree(self) -> list[psutil.Process]:
+        kids = children_map(self.tree_refresh_s)
         procs: dict[int, psutil.Process] = {}
         for r in self.roots:
-            try:
-                if not r.is_running():
-                    continue
-                procs[r.pid] = r
-                for c in r.children(recursive=True):
-                    procs[c.pid] = self._cache.setdefault(c.pid, c)  # keep objects: cpu_times stay cheap
-            except psutil.Error:
-                pass
-        self._cache = {pid: p for pid, p in self._cache.items() if pid in procs}
+            if not r.is_running():
+                continue
+            procs[r.pid] = r
+            for c in descendants(r.pid, kids):
+                p = self._cache.get(c)
+                if p is None:
+                    try:
+                        p = psutil.Process(c)  # keep objects: a pid reused later is detected by create time
+                    except psutil.Error:
+                        continue
+                procs[c] = p
+        self._cache = procs
         return list(procs.values())
 
     def read(self, t: float) -> Sample:
@@ -58,7 +104,7 @@ class PsutilTreeSource(Source):
                     rss += mi.rss
                     shared += getattr(mi, "shared", 0)
                     cpu += ct.user + ct.system
-                    if p in self.roots:
+                    if p.pid in self._root_pids:
                         cpu += ct.children_user + ct.children_system
                     try:
                         io = p.io_counters()

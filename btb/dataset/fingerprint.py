@@ -1,0 +1,139 @@
+"""Content fingerprint of a dataset: sha256 over the *logical* data, not the file bytes.
+
+Each table column is hashed as a stream of canonical values (validity, lengths, bytes, little-endian
+numbers), so row-group layout, chunking, thread count and Parquet compression do not change it; any
+change to a value, an id or a binding does. The generator computes the same digest while writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from btb.dataset.format import BINDINGS, EDGES, NODES, series_files
+
+SERIES_COLUMNS = ("point_idx", "time", "value")
+_TAG = b"btb-fingerprint-v1"
+
+
+def hash_table(table: pa.Table) -> bytes:
+    """Digest of a table's columns (names, types, values) independent of its chunk layout."""
+    h = hashlib.sha256()
+    for name in table.column_names:
+        col = table.column(name).combine_chunks() if table.num_rows else pa.array([], table.schema.field(name).type)
+        h.update(name.encode() + b"\0" + str(col.type).encode() + b"\0")
+        h.update(_column_digest(col))
+    return h.digest()
+
+
+def _column_digest(arr: pa.Array) -> bytes:
+    h = hashlib.sha256()
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8)
+    h.update(valid.tobytes())
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string()).fill_null("")
+        offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+        h.update(np.diff(offs).astype("<i8").tobytes())
+        data = arr.buffers()[2]
+        if data is not None and len(arr):
+            h.update(memoryview(data)[int(offs[0]): int(offs[-1])])
+    else:
+        if pa.types.is_timestamp(arr.type):
+            arr = arr.cast(pa.int64())
+        vals = arr.fill_null(0).to_numpy(zero_copy_only=False)
+        h.update(np.ascontiguousarray(vals).tobytes())
+    return h.digest()
+
+
+class SeriesHasher:
+    """Streams the (point_idx, time, value) rows of one day file into a digest, chunk layout agnostic.
+
+    point_idx is hashed as runs (value, length) — sorted files make it a few runs per point — which
+    the generator knows without scanning; time and value are hashed as little-endian buffers.
+    """
+
+    def __init__(self) -> None:
+        self._run_val, self._run_len, self._time, self._value = (hashlib.sha256() for _ in range(4))
+        self._pending: tuple[int, int] | None = None
+        self.rows = 0
+
+    def update(self, point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray,
+               runs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        if not len(point_idx):
+            return
+        if runs is None:
+            runs = _runs(np.asarray(point_idx))
+        self._add_runs(*runs)
+        self._time.update(np.ascontiguousarray(time_us, dtype="<i8").data)
+        self._value.update(np.ascontiguousarray(value, dtype="<f4").data)
+        self.rows += len(point_idx)
+
+    def _add_runs(self, vals: np.ndarray, lens: np.ndarray) -> None:
+        vals, lens = np.asarray(vals, dtype="<i4"), np.array(lens, dtype="<i8")
+        if self._pending is not None:
+            pv, pl = self._pending
+            if vals[0] == pv:
+                lens[0] += pl
+            else:
+                self._emit(np.array([pv], "<i4"), np.array([pl], "<i8"))
+        self._emit(vals[:-1], lens[:-1])
+        self._pending = (int(vals[-1]), int(lens[-1]))
+
+    def _emit(self, vals: np.ndarray, lens: np.ndarray) -> None:
+        if len(vals):
+            self._run_val.update(np.ascontiguousarray(vals).data)
+            self._run_len.update(np.ascontiguousarray(lens).data)
+
+    def digest(self) -> bytes:
+        if self._pending is not None:
+            self._emit(np.array([self._pending[0]], "<i4"), np.array([self._pending[1]], "<i8"))
+            self._pending = None
+        parts = (self._run_val, self._run_len, self._time, self._value)
+        return hashlib.sha256(b"".join(h.digest() for h in parts) + str(self.rows).encode()).digest()
+
+
+def _runs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.concatenate([[0], np.flatnonzero(p[1:] != p[:-1]) + 1])
+    return p[starts], np.diff(np.concatenate([starts, [len(p)]]))
+
+
+def hash_series_file(path: Path) -> bytes:
+    """Digest of one day file, read one row group at a time (bounded memory)."""
+    hs = SeriesHasher()
+    pf = pq.ParquetFile(path)
+    for rg in range(pf.num_row_groups):
+        t = pf.read_row_group(rg, columns=list(SERIES_COLUMNS))
+        cols = [t.column(c).combine_chunks() for c in SERIES_COLUMNS]
+        hs.update(cols[0].to_numpy(), cols[1].cast(pa.int64()).to_numpy(), cols[2].to_numpy())
+    return hs.digest()
+
+
+def hash_bindings(bindings: dict) -> bytes:
+    return hashlib.sha256(json.dumps(bindings, sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+def combine(parts: list[tuple[str, bytes]]) -> str:
+    """Final fingerprint from (part name, digest) pairs in canonical order."""
+    h = hashlib.sha256(_TAG)
+    for name, d in parts:
+        h.update(name.encode() + b"\0" + d)
+    return h.hexdigest()
+
+
+def fingerprint_parts(directory: Path) -> list[tuple[str, bytes]]:
+    d = Path(directory)
+    parts = [(NODES, hash_table(pq.read_table(d / NODES))), (EDGES, hash_table(pq.read_table(d / EDGES)))]
+    for f in series_files(d):
+        parts.append((f"series/{f.name}", hash_series_file(f)))
+    parts.append((BINDINGS, hash_bindings(json.loads((d / BINDINGS).read_text()))))
+    return parts
+
+
+def fingerprint(directory: Path) -> str:
+    """sha256 hex over the dataset's logical content (nodes, edges, every day file, bindings)."""
+    return combine(fingerprint_parts(Path(directory)))

@@ -1,0 +1,30 @@
+"""`btb dataset generate|info` through typer's runner (the CLI is a thin shell over the library)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from btb.cli.dataset import app
+from btb.dataset.format import Manifest
+
+
+def test_generate_and_info(tmp_path: Path) -> None:
+    r = CliRunner()
+    out = tmp_path / "d"
+    res = r.invoke(app, ["generate", "tiny-1d", "--seed", "4", "--out", str(out), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    fp = Manifest.read(out).fingerprint
+    assert fp in res.output.replace("\n", "")
+    res = r.invoke(app, ["info", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "tiny-1d" in res.output and fp in res.output and "samples" in res.output
+    assert "2024-01-01T00:00:00Z" in res.output
+
+
+def test_bad_profile_names_allowed_values(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["generate", "tiny-9d", "--seed", "1", "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0
+    assert "9d" in res.output and "1w" in res.output
+    assert not (tmp_path / "x").exists()

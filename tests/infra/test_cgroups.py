@@ -1,0 +1,131 @@
+"""cgroup slots on this machine's real cgroups (no mocks): limits read back, processes start inside,
+the kernel enforces the limit, peaks reset, everything is removed again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from btb.infra.cgroups import BACKENDS, CgroupsV2, capabilities, create_slot
+
+MiB = 1 << 20
+CAPS = capabilities()
+needs_limit = pytest.mark.skipif(CAPS["limit_version"] == "none", reason="no writable memory controller here")
+
+
+@pytest.fixture
+def slot_name() -> str:
+    return f"btb-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def slots():
+    made = []
+    yield made
+    for s in made:
+        s.kill()
+        s.remove()
+
+
+def _py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+@needs_limit
+def test_limit_is_read_back_and_the_process_starts_inside(slot_name, slots):
+    slot = create_slot(slot_name, 64 * MiB)
+    slots.append(slot)
+    assert slot.version == CAPS["limit_version"]
+    assert slot.applied_limit == 64 * MiB
+    if CAPS["v1_swap_accounting"] or slot.version == "v2":
+        assert slot.swap_limited is True
+    out = subprocess.run(slot.wrap(["cat", "/proc/self/cgroup"]), capture_output=True, text=True, check=True).stdout
+    mem_line = next(line for line in out.splitlines() if (":memory:" in line) or slot.version == "v2")
+    assert mem_line.endswith("/" + slot_name)
+    assert slot.memory_dir is not None and slot.memory_dir.name == slot_name
+    assert slot.remove()
+    assert not any(d.exists() for d in slot.dirs.values())
+
+
+@needs_limit
+def test_no_limit_requested_means_unlimited_not_pretend(slot_name, slots):
+    slot = create_slot(slot_name, None)
+    slots.append(slot)
+    assert slot.applied_limit is None and slot.swap_limited is None
+    assert slot.memory_dir is not None and slot.memory_dir.is_dir()
+
+
+@needs_limit
+def test_kernel_enforces_the_limit_with_a_real_oom_kill(slot_name, slots):
+    slot = create_slot(slot_name, 64 * MiB)
+    slots.append(slot)
+    assert slot.oom_kill_count() == 0
+    p = subprocess.run(slot.wrap(_py("b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])")),
+                       capture_output=True)
+    assert p.returncode == -9, p.stderr[-500:]
+    assert slot.oom_kill_count() == 1
+
+
+@needs_limit
+def test_peak_reset_where_the_kernel_allows_it(slot_name, slots):
+    slot = create_slot(slot_name, 256 * MiB)
+    slots.append(slot)
+    p = subprocess.Popen(slot.wrap(_py(
+        "import time; a = bytearray(40 << 20); a[::4096] = b'x' * len(a[::4096]); del a; print('freed', flush=True);"
+        " time.sleep(30)")), stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "freed"
+        md = slot.memory_dir
+        peak_file = md / ("memory.max_usage_in_bytes" if slot.version == "v1" else "memory.peak")
+        assert int(peak_file.read_text()) >= 40 * MiB
+        if slot.version == "v1":
+            assert slot.reset_peak() is True  # v1: reset to the current usage
+            assert int(peak_file.read_text()) < 40 * MiB
+        else:
+            assert slot.reset_peak() is False  # v2: only per file descriptor (done by the v2 source)
+    finally:
+        p.kill()
+        p.wait()
+
+
+@needs_limit
+def test_kill_empties_the_slot_so_it_can_be_removed(slot_name, slots):
+    slot = create_slot(slot_name, 64 * MiB)
+    slots.append(slot)
+    p = subprocess.Popen(slot.wrap(["sleep", "60"]))
+    time.sleep(0.2)
+    assert p.pid in slot.pids()
+    assert slot.remove(timeout_s=0.3) is False  # busy while the process lives
+    assert slot.kill() >= 1
+    assert p.wait(timeout=5) == -9
+    assert slot.remove()
+
+
+def test_v2_backend_reads_cpu_and_never_pretends_a_limit(slot_name, slots):
+    v2 = BACKENDS["v2"]
+    if "unified" not in v2.own_dirs():
+        pytest.skip("no writable cgroup v2 hierarchy here")
+    slot = v2.create(slot_name, 64 * MiB)
+    slots.append(slot)
+    d = slot.dirs["unified"]
+    if not (d / "memory.max").exists():  # hybrid host: v2 without the memory controller
+        assert slot.applied_limit is None
+        assert any("NOT enforced" in n for n in slot.notes)
+    else:
+        assert slot.applied_limit == 64 * MiB
+    subprocess.run(slot.wrap(_py("sum(range(3_000_000))")), check=True)
+    usage = int(next(line for line in (d / "cpu.stat").read_text().splitlines() if line.startswith("usage_usec")).split()[1])
+    assert usage > 10_000  # the busy child was charged here, not to our own cgroup
+
+
+def test_capabilities_match_a_real_attempt(slot_name, slots):
+    slot = create_slot(slot_name, 128 * MiB)
+    slots.append(slot)
+    assert slot.version == CAPS["limit_version"]
+    assert (slot.applied_limit is None) == (slot.version == "none")
+    assert isinstance(CgroupsV2().own_dirs(), dict)

@@ -1,0 +1,55 @@
+"""Fingerprint and doctor on this machine: they report what is really here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from typer.testing import CliRunner
+
+from btb.doctor import run_checks
+from btb.envinfo import environment_fingerprint
+
+
+def test_fingerprint_has_what_a_result_needs():
+    fp = environment_fingerprint({"postgres": "PostgreSQL 15.18"})
+    for key in ("host", "kernel", "cpu_model", "cpu_logical", "ram_bytes", "cgroup", "python", "btb_version", "git"):
+        assert fp[key] not in (None, ""), key
+    assert fp["kernel"] == os.uname().release
+    assert fp["cpu_logical"] == os.cpu_count() and fp["ram_bytes"] > 0
+    assert fp["engines"] == {"postgres": "PostgreSQL 15.18"}
+    head = subprocess.run(["git", "-C", os.path.dirname(__file__), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:
+        assert fp["git"]["revision"] == head.stdout.strip() and isinstance(fp["git"]["dirty"], bool)
+
+
+def test_doctor_probes_for_real_and_explains_every_gap():
+    checks = {c.name: c for c in run_checks("redis://127.0.0.1:1/0")}
+    cg = checks["cgroup limit"]
+    limit_version = environment_fingerprint()["cgroup"]["limit_version"]
+    assert (cg.status == "missing") == (limit_version == "none")
+    if limit_version != "none":
+        assert "process joined: True" in cg.detail and "67108864" in cg.detail
+    assert checks["broker"].status == "missing" and "refused" in checks["broker"].detail.lower()
+    assert checks["postgres"].status == "ok"
+    for c in checks.values():
+        assert c.status in ("ok", "degraded", "missing")
+        assert c.status == "ok" or c.impact, c  # every gap says what it costs
+    from btb.infra.cgroups import BACKENDS
+
+    for b in BACKENDS.values():
+        for d in b.own_dirs().values():
+            assert not list(d.glob("btb-doctor-*")), d  # the probe cgroup was removed
+
+
+def test_doctor_command_prints_a_table():
+    import typer
+
+    from btb.cli.doctor import doctor_cmd
+
+    app = typer.Typer()
+    app.command("doctor")(doctor_cmd)
+    app.command("other")(lambda: None)
+    r = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "btb doctor" in r.output and "cgroup limit" in r.output and "docker" in r.output

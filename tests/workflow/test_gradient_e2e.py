@@ -1,0 +1,52 @@
+"""A memory gradient on real cgroups: every level is a trial under an enforced budget; a level too small
+for the engine is recorded as `oom` (never as a fast result) and the campaign goes on to the next."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_gradient_records_oom_and_continues(workers, tmp_path):
+    out = tmp_path / "results"
+    camp = tmp_path / "gradient.yaml"
+    camp.write_text(f"""
+name: gradient
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [P1]
+memory: {{levels: [24MiB, 160MiB, unlimited]}}
+protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
+queries: [Q6, Q7]
+output_dir: {out}
+""")
+    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(camp), "--wait"],
+                       capture_output=True, text=True, timeout=900, env=os.environ.copy())
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[:3000]
+    assert "minimum viable" in r.stdout
+    cid = r.stdout.split()[1].rstrip(":")
+    summary = json.loads((out / cid / "summary.json").read_text())
+    by_level = {t["level"]: t for t in summary["trials"].values()}
+    assert set(by_level) == {"24MiB", "160MiB", "unlimited"}
+    # 24 MiB cannot hold PostgreSQL's shared memory once it loads: the engine is OOM-killed
+    assert by_level["24MiB"]["status"] == "oom", by_level
+    assert by_level["24MiB"]["budget"] == 24 * 2**20
+    # ... and the campaign went on: the larger levels completed every run
+    assert by_level["160MiB"]["status"] == "completed" and by_level["unlimited"]["status"] == "completed"
+    (mv,) = summary["minimum_viable"]
+    assert mv["minimum_viable_level"] == "160MiB"
+    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    ing = {x["level"]: x for x in records if x["kind"] == "ingest"}
+    assert ing["24MiB"]["status"] == "oom" and ing["24MiB"]["applied_limit"] == 24 * 2**20
+    assert "oom_kill" in ing["24MiB"]["message"]  # the kernel's counter, not a guess
+    assert ing["160MiB"]["engines"]["postgres"]["memory_limit"] == 160 * 2**20
+    # the budget was enforced: at 160 MiB the engine's sampled peak stayed below the limit
+    rows160 = [x for x in summary["rows"] if x["level"] == "160MiB"]
+    assert rows160 and all(0 < x["res_peak_bytes"] <= 160 * 2**20 for x in rows160)
+    ingest160 = next(x for x in summary["ingest"] if x["level"] == "160MiB")
+    assert 0 < ingest160["res_peak_bytes"] <= 160 * 2**20  # the ingest phase was sampled too
