@@ -108,6 +108,13 @@ class _Samples:
         self.p = np.concatenate(ps) if ps else np.empty(0, np.int32)
         self.t = np.concatenate(ts) if ts else np.empty(0, np.int64)
 
+    @classmethod
+    def from_arrays(cls, parts: list[tuple[np.ndarray, np.ndarray]]) -> "_Samples":
+        self = cls.__new__(cls)
+        self.p = np.concatenate([p for p, _ in parts]) if parts else np.empty(0, np.int32)
+        self.t = np.concatenate([t for _, t in parts]) if parts else np.empty(0, np.int64)
+        return self
+
     def any_in(self, idx: list[int], start: str, end: str) -> bool:
         s, e = (int(_parse(x).timestamp()) * 1_000_000 for x in (start, end))
         m = np.isin(self.p, idx) & (self.t >= s) & (self.t < e)
@@ -210,11 +217,14 @@ class BindingDraw:
         out["Q13"] = [{"space_type": t, **win(office_hours=True)} for t in (preferred + _pick(rng, stypes, n))[:n]]
         self.out = out
 
-    def finalize(self, directory: Path, *, regular: bool = True) -> dict[str, list[dict]]:
+    def finalize(self, directory: Path, *, regular: bool = True,
+                 door_opens: list[tuple[np.ndarray, np.ndarray]] | None = None) -> dict[str, list[dict]]:
         """Keep the first n Q6/Q10 candidates whose windows hold samples (Q10: door openings).
 
         `regular=True` (no deadband) means every sensor point has a sample every interval, so Q6's
-        windows (≥ 6 h) cannot be empty and reading the series to prove it is skipped.
+        windows (≥ 6 h) cannot be empty and reading the series to prove it is skipped. `door_opens`:
+        the (point_idx, time) of every door sample with value 1, when the caller has them (the generator
+        collects them while writing), instead of reading them back.
         """
         out = dict(self.out)
         if regular:
@@ -223,7 +233,7 @@ class BindingDraw:
             s6 = _Samples(directory, set(self.q6_idx.values()))
             out["Q6"] = [b for b in self.q6 if s6.any_in([self.q6_idx[b["point"]]], b["start"], b["end"])][: self.n]
         doors = {i for d in self.zone_doors.values() for i in d}
-        s10 = _Samples(directory, doors, value=1.0)
+        s10 = _Samples.from_arrays(door_opens) if door_opens is not None else _Samples(directory, doors, value=1.0)
         out["Q10"] = [b for b in self.q10 if s10.any_in(self.zone_doors[b["zone"]], b["start"], b["end"])][: self.n]
         for q in ("Q6", "Q10"):
             if len(out[q]) < 3:

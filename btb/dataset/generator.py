@@ -31,7 +31,7 @@ from btb.dataset.bindings import START, BindingDraw, iso
 from btb.dataset.format import (BINDINGS, EDGES, FORMAT_VERSION, MANIFEST, NODES, SERIES_DIR, SERIES_SCHEMA,
                                 Manifest)
 from btb.dataset.profiles import parse_profile
-from btb.dataset.series import Chunk, SeriesState, Task, generate_task, plan_tasks
+from btb.dataset.series import M_DOOR, Chunk, SeriesState, Task, generate_task, plan_tasks
 from btb.dataset.structure import build_structure
 
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
@@ -108,6 +108,7 @@ class _SeriesPipeline:
         self.state = SeriesState.initial(seed, params)
         self.slots = threading.BoundedSemaphore(2 * threads + 2 * self.WRITERS + 2)
         self.lock = threading.Lock()
+        self.door_opens: list[tuple[np.ndarray, np.ndarray]] = []  # (point_idx, time) of value 1, for bindings
         self.done = 0
         self.samples = 0
         self.seconds = 0.0
@@ -118,11 +119,16 @@ class _SeriesPipeline:
             before.result()  # same points, previous day: its state must be final
         return generate_task(task, day, self.seed, self.params, self.state, self.deadband)
 
-    def _write_day(self, day: int, futures: "queue.SimpleQueue[Future | None]") -> tuple[str, bytes]:
+    def _write_day(self, day: int, futures: "queue.SimpleQueue[tuple[Task, Future] | None]") -> tuple[str, bytes]:
         name = f"day-{day:04d}.parquet"
         w = _DayWriter(self.dir / name)
-        while (f := futures.get()) is not None:
+        while (item := futures.get()) is not None:
+            task, f = item
             chunk = f.result()
+            if task.model == M_DOOR:  # Q10 bindings need door openings; keep them instead of re-reading
+                opened = chunk.value == 1.0
+                with self.lock:
+                    self.door_opens.append((chunk.point_idx[opened], chunk.time[opened]))
             self.slots.release()
             w.add(chunk)
             with self.lock:
@@ -168,7 +174,7 @@ class _SeriesPipeline:
                         while not self.slots.acquire(timeout=1.0):
                             _raise_failed(day_jobs)
                         prev[i] = gen.submit(self._gen, self.tasks[i], d, prev[i])
-                        queues[d].put(prev[i])
+                        queues[d].put((self.tasks[i], prev[i]))
                     for q in queues.values():
                         q.put(None)
                 return [j.result() for j in day_jobs]
@@ -234,7 +240,7 @@ def generate(profile: str, seed: int, out: Path, *, threads: int | None = None, 
             parts += series_job.result()
         samples, t_series = pipe.samples, pipe.seconds
 
-        bindings = draw.finalize(tmp, regular=deadband <= 0)
+        bindings = draw.finalize(tmp, regular=deadband <= 0, door_opens=pipe.door_opens)
         (tmp / BINDINGS).write_text(json.dumps(bindings, indent=1, sort_keys=True))
         parts.append((BINDINGS, fp.hash_bindings(bindings)))
 

@@ -106,17 +106,19 @@ class _Builder:
         if space is not None:
             self.edge(eid, "LOCATED_IN", space)
             self.equip_located[eid] = space
-        for spec in POINTS[template or etype]:
-            pid = f"point:{eid.split(':', 1)[1]}:{spec.name}"
-            ci = len(self.s.point_ids)
-            self.s.point_ids.append(pid)
-            self.s.point_specs.append(spec)
-            self.s.point_shape.append(shape if (shape is not None and spec.shape in (SHAPE_OCC, SHAPE_HVAC))
-                                      else spec.shape)
-            self.has_point_edge[ci] = len(self.s.edges)
-            self.edge(eid, "HAS_POINT", pid)
-            if etype == "Thermostat":
-                self.orphan_candidates.append(ci)
+        s, key = self.s, eid.split(":", 1)[1]
+        specs = POINTS[template or etype]
+        ids = [f"point:{key}:{sp.name}" for sp in specs]
+        ci0, e0 = len(s.point_ids), len(s.edges)
+        s.point_ids.extend(ids)
+        s.point_specs.extend(specs)
+        s.point_shape.extend([shape if shape is not None and sp.shape in (SHAPE_OCC, SHAPE_HVAC) else sp.shape
+                              for sp in specs])
+        s.edges.extend([(eid, "HAS_POINT", p) for p in ids])
+        if etype == "Thermostat":  # the only points that may lose their HAS_POINT edge (anomalies)
+            for j in range(len(ids)):
+                self.orphan_candidates.append(ci0 + j)
+                self.has_point_edge[ci0 + j] = e0 + j
         return eid
 
     # -- building blocks --------------------------------------------------------------------

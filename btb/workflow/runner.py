@@ -71,6 +71,29 @@ def _engine_targets(endpoints: dict[str, Endpoint]) -> list[dict]:
     return [{"name": k, "cgroup": e.cgroup, "pids": list(e.pids), "container": e.container} for k, e in endpoints.items()]
 
 
+def plateau_skip(ctx: NodeContext, trial: Trial, campaign: Campaign) -> str | None:
+    """With `memory.plateau_stop`: a reason to skip this level when the two levels below it both
+    completed and no query's median improved beyond the lower level's confidence interval."""
+    from btb.results.gradient import plateau_reached
+
+    if not campaign.memory.plateau_stop or trial.level_rank < 2:
+        return None
+    trials = ctx.ledger.trials(trial.campaign_id)
+    lower = sorted((t for t in trials.values() if t["dataset"] == trial.dataset and t["scenario"] == trial.scenario
+                    and t["level_rank"] < trial.level_rank), key=lambda t: t["level_rank"])[-2:]
+    if len(lower) < 2 or any(t.get("status") != "completed" for t in lower):
+        return None  # not known yet (or a level failed): keep climbing
+    lat: dict[tuple[str, str], list[float]] = {}
+    for r in ctx.ledger.records(trial.campaign_id, "run"):
+        if r["trial"] in (lower[0]["id"], lower[1]["id"]) and not r["warmup"] and r["status"] == "ok":
+            lat.setdefault((r["trial"], r["query"]), []).append(r["seconds"])
+    for qid in campaign.query_ids:
+        if not plateau_reached(lat.get((lower[0]["id"], qid), []), lat.get((lower[1]["id"], qid), [])):
+            return None
+    return (f"plateau: no query's median improved from {lower[0]['level']} to {lower[1]['level']} "
+            "beyond its 95% confidence interval")
+
+
 def _failure_status(ctx: NodeContext, trial: Trial, oom_before: int) -> tuple[str, str]:
     """After an exception: was it the kernel's OOM killer (cgroup counter rose) or a plain error?"""
     after = ctx.provider.oom_kills(trial.id)

@@ -52,6 +52,12 @@ def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
         # another trial holds this node's engines: hand this one back so a free node can take it
         raise self.retry(countdown=3)
     campaign = _campaign(ctx, trial.campaign_id)
+    skip = runner.plateau_skip(ctx, trial, campaign)
+    if skip:
+        ctx.ledger.update_trial(trial.campaign_id, trial.id, status="skipped", message=skip)
+        ctx.ledger.release_node(ctx.node, trial.id)
+        aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+        return {"status": "skipped", "message": skip}
     fingerprint = (dataset_result or {}).get("fingerprint")
     def start_monitor(targets: list[dict]) -> None:
         monitor_task.apply_async(args=[trial.id, targets, MONITOR_HZ], queue=monitor_queue(ctx.node))

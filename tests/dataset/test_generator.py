@@ -171,3 +171,13 @@ def test_deadband_thins_sensor_series(tmp_path: Path) -> None:
     gaps = np.diff(tm)[same]
     ivl = np.array([pts[i]["interval_s"] for i in range(len(pts))])[p[1:][same]]
     assert np.all(gaps >= ivl)
+
+
+def test_bindings_reproducible_from_the_files(tiny2d: Path) -> None:
+    """The generator checks Q10 with door openings it kept while writing; reading them back agrees."""
+    from btb.dataset.bindings import draw_bindings
+
+    nodes, edges = pq.read_table(tiny2d / NODES), pq.read_table(tiny2d / EDGES)
+    stored = json.loads((tiny2d / BINDINGS).read_text())
+    assert draw_bindings(nodes, edges, tiny2d, 7, 2) == stored
+    assert draw_bindings(nodes, edges, tiny2d, 7, 2, regular=False) == stored
