@@ -18,6 +18,8 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+# (pip's notes about unreachable extra index locations are noise: filtered, real errors still show)
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+quiet .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+quiet .venv/bin/python -m pip install -q -e '.[test]'
 echo "setup: ok ($(.venv/bin/btb --version 2>/dev/null || echo btb installed) in .venv)"

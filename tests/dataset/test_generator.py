@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from btb.dataset.format import (BINDINGS, EDGES, FORMAT_VERSION, NODES, SERIES_SCHEMA, Manifest, series_files)
 from btb.dataset.fingerprint import fingerprint
@@ -181,3 +182,19 @@ def test_bindings_reproducible_from_the_files(tiny2d: Path) -> None:
     stored = json.loads((tiny2d / BINDINGS).read_text())
     assert draw_bindings(nodes, edges, tiny2d, 7, 2) == stored
     assert draw_bindings(nodes, edges, tiny2d, 7, 2, regular=False) == stored
+
+
+def test_failure_mid_series_raises_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    from btb.dataset import generator as gen_mod
+
+    real = gen_mod.generate_task
+
+    def boom(task, day, *a, **kw):
+        if day == 1 and task.start > 100:
+            raise OSError("disk full (simulated)")
+        return real(task, day, *a, **kw)
+
+    monkeypatch.setattr(gen_mod, "generate_task", boom)
+    with pytest.raises(OSError, match="simulated"):
+        generate("tiny-2d", 1, tmp_path / "broken", chunk_points=64)
+    assert list(tmp_path.iterdir()) == []
