@@ -21,7 +21,8 @@ from btb.config import get_settings
 
 app = typer.Typer(help="btb: which storage paradigm serves building data best, at what memory budget.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(soft_wrap=True)
+# pipes and CI logs get a wide console (rich would assume 80 columns and squeeze the tables)
+console = Console(soft_wrap=True) if sys.stdout.isatty() else Console(soft_wrap=True, width=160)
 err = Console(stderr=True)
 
 

@@ -203,7 +203,9 @@ class BindingDraw:
                          if g.etype[e] == "AccessController" for p in g.points(e, "door")]
                 if doors:
                     self.zone_doors[z] = doors
-        self.q10 = [{"zone": z, **win(office_hours=True)} for z in _pick(rng, list(self.zone_doors), 20 * n)]
+        zones = list(self.zone_doors)  # every zone once (shuffled), then more tries with repeats
+        tries = _pick(rng, zones, len(zones)) + _pick(rng, zones, 20 * n)
+        self.q10 = [{"zone": z, **win(office_hours=True)} for z in tries]
 
         def ups_ok(b: str) -> bool:
             return any(g.etype[d] in ("Server", "NetworkSwitch") and g.points(d, "power")
@@ -234,7 +236,10 @@ class BindingDraw:
             out["Q6"] = [b for b in self.q6 if s6.any_in([self.q6_idx[b["point"]]], b["start"], b["end"])][: self.n]
         doors = {i for d in self.zone_doors.values() for i in d}
         s10 = _Samples.from_arrays(door_opens) if door_opens is not None else _Samples(directory, doors, value=1.0)
-        out["Q10"] = [b for b in self.q10 if s10.any_in(self.zone_doors[b["zone"]], b["start"], b["end"])][: self.n]
+        ok = [b for b in self.q10 if s10.any_in(self.zone_doors[b["zone"]], b["start"], b["end"])]
+        seen: set[str] = set()
+        distinct = [b for b in ok if not (b["zone"] in seen or seen.add(b["zone"]))]  # first hit per zone
+        out["Q10"] = (distinct + [b for b in ok if b not in distinct])[: self.n]
         for q in ("Q6", "Q10"):
             if len(out[q]) < 3:
                 raise ValueError(f"could not find {q} bindings with samples in their windows")

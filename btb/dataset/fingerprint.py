@@ -50,54 +50,82 @@ def _column_digest(arr: pa.Array) -> bytes:
     return h.digest()
 
 
-class SeriesHasher:
-    """Streams the (point_idx, time, value) rows of one day file into a digest, chunk layout agnostic.
+class _RunHasher:
+    """Hashes a column as run-length pairs (value, length), merging runs split across chunks, so the
+    digest depends on the column's values only, never on where chunks or row groups break it."""
 
-    point_idx is hashed as runs (value, length) — sorted files make it a few runs per point — which
-    the generator knows without scanning; time and value are hashed as little-endian buffers.
-    """
-
-    def __init__(self) -> None:
-        self._run_val, self._run_len, self._time, self._value = (hashlib.sha256() for _ in range(4))
+    def __init__(self, dtype: str):
+        self.dtype = dtype
+        self._val, self._len = hashlib.sha256(), hashlib.sha256()
         self._pending: tuple[int, int] | None = None
-        self.rows = 0
 
-    def update(self, point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray,
-               runs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        if not len(point_idx):
+    def add(self, vals: np.ndarray, lens: np.ndarray) -> None:
+        if not len(vals):
             return
-        if runs is None:
-            runs = _runs(np.asarray(point_idx))
-        self._add_runs(*runs)
-        self._time.update(np.ascontiguousarray(time_us, dtype="<i8").data)
-        self._value.update(np.ascontiguousarray(value, dtype="<f4").data)
-        self.rows += len(point_idx)
-
-    def _add_runs(self, vals: np.ndarray, lens: np.ndarray) -> None:
-        vals, lens = np.asarray(vals, dtype="<i4"), np.array(lens, dtype="<i8")
+        vals, lens = np.asarray(vals, dtype=self.dtype), np.array(lens, dtype="<i8")
         if self._pending is not None:
             pv, pl = self._pending
             if vals[0] == pv:
                 lens[0] += pl
             else:
-                self._emit(np.array([pv], "<i4"), np.array([pl], "<i8"))
+                self._emit(np.array([pv], self.dtype), np.array([pl], "<i8"))
         self._emit(vals[:-1], lens[:-1])
         self._pending = (int(vals[-1]), int(lens[-1]))
 
     def _emit(self, vals: np.ndarray, lens: np.ndarray) -> None:
         if len(vals):
-            self._run_val.update(np.ascontiguousarray(vals).data)
-            self._run_len.update(np.ascontiguousarray(lens).data)
+            self._val.update(np.ascontiguousarray(vals).data)
+            self._len.update(np.ascontiguousarray(lens).data)
+
+    def digests(self) -> bytes:
+        if self._pending is not None:
+            self._emit(np.array([self._pending[0]], self.dtype), np.array([self._pending[1]], "<i8"))
+            self._pending = None
+        return self._val.digest() + self._len.digest()
+
+
+class SeriesHasher:
+    """Streams the (point_idx, time, value) rows of one day file into a digest, chunk layout agnostic.
+
+    point_idx is hashed as runs, and time as its first value plus the runs of its successive
+    differences (a regular series is one run per point): both are exact encodings of the columns, and
+    the generator knows them without scanning, so hashing costs ~4 bytes (the values) per sample.
+    """
+
+    def __init__(self) -> None:
+        self._pidx, self._dt = _RunHasher("<i4"), _RunHasher("<i8")
+        self._value = hashlib.sha256()
+        self._first: int | None = None
+        self._last: int | None = None
+        self.rows = 0
+
+    def update(self, point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray,
+               runs: tuple[np.ndarray, np.ndarray] | None = None,
+               time_runs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`runs`: point_idx as (values, lengths); `time_runs`: np.diff(time_us) as runs. Either may be
+        None, and is then computed from the column."""
+        n = len(point_idx)
+        if not n:
+            return
+        self._pidx.add(*(runs if runs is not None else _runs(np.asarray(point_idx))))
+        first = int(time_us[0])
+        if self._last is None:
+            self._first = first
+        else:
+            self._dt.add(np.array([first - self._last], "<i8"), np.ones(1, "<i8"))
+        self._dt.add(*(time_runs if time_runs is not None else _runs(np.diff(np.asarray(time_us, dtype=np.int64)))))
+        self._last = int(time_us[-1])
+        self._value.update(np.ascontiguousarray(value, dtype="<f4").data)
+        self.rows += n
 
     def digest(self) -> bytes:
-        if self._pending is not None:
-            self._emit(np.array([self._pending[0]], "<i4"), np.array([self._pending[1]], "<i8"))
-            self._pending = None
-        parts = (self._run_val, self._run_len, self._time, self._value)
-        return hashlib.sha256(b"".join(h.digest() for h in parts) + str(self.rows).encode()).digest()
+        head = f"{self.rows}:{self._first}".encode()
+        return hashlib.sha256(head + self._pidx.digests() + self._dt.digests() + self._value.digest()).digest()
 
 
 def _runs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(p):
+        return p, np.empty(0, np.int64)
     starts = np.concatenate([[0], np.flatnonzero(p[1:] != p[:-1]) + 1])
     return p[starts], np.diff(np.concatenate([starts, [len(p)]]))
 

@@ -36,7 +36,7 @@ from btb.dataset.structure import build_structure
 
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
 # generator's own history); ensure_dataset regenerates datasets written by another revision.
-CONTENT_REVISION = 4
+CONTENT_REVISION = 6
 ROW_GROUP_ROWS = 1 << 20  # fixed, so file bytes do not depend on task size
 PARQUET_OPTIONS = dict(compression={"point_idx": "lz4", "time": "lz4", "value": "none"},  # noisy floats: lz4 saves <5 %
                        use_dictionary=False, write_statistics=["point_idx", "time"],
@@ -67,7 +67,7 @@ class _DayWriter:
     def add(self, c: Chunk) -> None:
         if not len(c.point_idx):
             return
-        self.hasher.update(c.point_idx, c.time, c.value, c.runs)
+        self.hasher.update(c.point_idx, c.time, c.value, c.runs, c.time_runs)
         self.pending.append(_series_table(c.point_idx, c.time, c.value))
         self.pending_rows += len(c.point_idx)
         if self.pending_rows >= ROW_GROUP_ROWS:

@@ -52,6 +52,7 @@ class Chunk:
     time: np.ndarray  # int64 UTC epoch µs
     value: np.ndarray  # float32
     runs: tuple[np.ndarray, np.ndarray] | None = None  # (point_idx int32, run length int64)
+    time_runs: tuple[np.ndarray, np.ndarray] | None = None  # np.diff(time) as (delta µs, run length)
 
 
 @dataclass
@@ -217,7 +218,13 @@ def _regular_output(task: Task, day: int, v: np.ndarray, keep: np.ndarray | None
     if keep is not None:
         m = np.ascontiguousarray(keep.T).reshape(-1)
         return Chunk(pidx[m], times[m], values[m])
-    return Chunk(pidx, times, values, (np.arange(task.start, task.stop, dtype=np.int32), np.full(n, steps, np.int64)))
+    # every point holds the same full day: deltas are `interval` within a point, then one jump back
+    dt = np.int64(task.interval) * 1_000_000
+    tv, tl = np.empty(2 * n - 1, np.int64), np.empty(2 * n - 1, np.int64)
+    tv[0::2], tl[0::2] = dt, steps - 1
+    tv[1::2], tl[1::2] = -(steps - 1) * dt, 1
+    return Chunk(pidx, times, values, (np.arange(task.start, task.stop, dtype=np.int32), np.full(n, steps, np.int64)),
+                 (tv, tl))
 
 
 def _deadband(task: Task, v: np.ndarray, params: dict[str, np.ndarray], state: SeriesState, deadband: float):

@@ -53,17 +53,25 @@ def _mib(x) -> str:
     return "—" if x is None else f"{x / 2**20:.1f}"
 
 
+def _qkey(q: str) -> int:
+    return int(q[1:]) if q[1:].isdigit() else 0
+
+
 def print_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console()
-    t = Table(title=f"campaign {summary.get('campaign', '')}: latency (ms) and engine memory per query")
-    for col in ("dataset", "scenario", "level", "query", "ok/runs", "p50", "p95", "p99", "peak MiB", "status"):
-        t.add_column(col, justify="right" if col in ("p50", "p95", "p99", "peak MiB", "ok/runs") else "left")
+    groups: dict[tuple[str, str], list[dict]] = {}
     for r in summary["rows"]:
-        st = r.get("statuses", {})
-        t.add_row(r["dataset"], r["scenario"], r["level"], r["query"], f"{st.get('ok', 0)}/{r['n_runs']}",
-                  _ms(r.get("p50")), _ms(r.get("p95")), _ms(r.get("p99")), _mib(r.get("res_peak_bytes")),
-                  ",".join(f"{k}:{v}" for k, v in sorted(st.items()) if k != "ok") or "ok")
-    console.print(t)
+        groups.setdefault((r["dataset"], r["level"]), []).append(r)
+    for (ds, level), rows in groups.items():
+        t = Table(title=f"{ds} @ {level}: latency (ms), engine peak memory during the query's batch")
+        for col in ("scenario", "query", "ok/runs", "p50", "p95", "p99", "peak MiB", "other statuses"):
+            t.add_column(col, justify="left" if col in ("scenario", "query", "other statuses") else "right")
+        for r in sorted(rows, key=lambda r: (r["scenario"], _qkey(r["query"]))):
+            st = r.get("statuses", {})
+            t.add_row(r["scenario"], r["query"], f"{st.get('ok', 0)}/{r['n_runs']}", _ms(r.get("p50")),
+                      _ms(r.get("p95")), _ms(r.get("p99")), _mib(r.get("res_peak_bytes")),
+                      ",".join(f"{k}:{v}" for k, v in sorted(st.items()) if k != "ok") or "—")
+        console.print(t)
     if summary.get("ingest"):
         t = Table(title="ingest")
         for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "peak MiB"):
@@ -73,7 +81,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
                       f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")), _mib(r.get("res_peak_bytes")))
         console.print(t)
     if summary.get("minimum_viable"):
-        t = Table(title="minimum viable RAM (lowest level where every run completed)")
+        t = Table(title="minimum viable RAM: lowest level from which every level upwards completed every run")
         for col in ("dataset", "scenario", "minimum viable", "levels"):
             t.add_column(col)
         for r in summary["minimum_viable"]:

@@ -25,19 +25,20 @@ def monitor_queue(node: str) -> str:
 
 def make_app() -> Celery:
     s = get_settings()
-    app = Celery("btb", broker=s.redis_url, backend=s.redis_url, include=["btb.workflow.tasks"])
+    # No result backend: every result is a keyed record in the ledger (btb.results.store); Flower follows
+    # tasks through events. (A Redis result backend also leaves pub/sub listeners in `btb submit`.)
+    app = Celery("btb", broker=s.redis_url, backend=None, include=["btb.workflow.tasks"])
     transport = {"visibility_timeout": s.visibility_timeout_s}
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_transport_options=transport,
-        result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
         task_track_started=True,
         task_send_sent_event=True,
         worker_send_task_events=True,
-        result_expires=7 * 24 * 3600,
+        task_ignore_result=True,
         task_default_queue=QUEUE_DATASET,
         task_serializer="json",
         result_serializer="json",

@@ -115,4 +115,4 @@ def enqueue_campaign(campaign: Campaign, trials: list[Trial]) -> None:
         ts = by_ds.get(ds.key, [])
         ds_sig = dataset_task.si(trials[0].campaign_id, ds.profile, ds.seed).set(queue=QUEUE_DATASET)
         ingests = [ingest_task.s(t.to_dict()).set(queue=engine_queue(t.scenario)) for t in ts]
-        chain(ds_sig, group(ingests)).apply_async()
+        chain(ds_sig, group(ingests)).apply_async(ignore_result=True)  # results live in the ledger

@@ -43,7 +43,8 @@ output_dir: {out}
     killed = None
     cid = None
     while time.time() < deadline and killed is None:
-        cid = cid or ledger.latest_campaign()
+        if not (cid or "").startswith("crash-"):
+            cid = ledger.latest_campaign()  # until our submit has created its campaign
         if cid and cid.startswith("crash-"):
             n = sum(1 for r in ledger.records(cid, "run") if r["query"] == "Q7")
             if 3 <= n < runs * bindings - 5:  # mid-batch
