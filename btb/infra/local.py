@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,9 @@ class LocalProvider:
         for d in (self.root, self.root.parent):  # engines may run as another OS user: let it traverse
             d.chmod(d.stat().st_mode | 0o755)
         self.node = node
-        self.kinds = {"postgres": _PostgresKind(pg_port, pg_bin)}
+        # nodes sharing a machine (tests, a second worker set) start their port search apart
+        offset = (zlib.crc32(node.encode()) % 64) * 3
+        self.kinds = {"postgres": _PostgresKind(pg_port + offset, pg_bin)}
 
     @property
     def _state_file(self) -> Path:

@@ -1,0 +1,68 @@
+"""A second node joins a *running* campaign by starting `btb worker` against the same broker, and takes
+trials the first node has not claimed; every trial still runs wholly on one node."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from btb.results.aggregate import FINAL_TRIAL_STATES
+from btb.results.store import Ledger
+
+pytestmark = pytest.mark.integration
+
+
+def test_second_node_joins_a_running_campaign(workers, tmp_path):
+    s = workers
+    ledger = Ledger(s.redis_url)
+    out = tmp_path / "results"
+    camp = tmp_path / "two.yaml"
+    camp.write_text(f"""
+name: two
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [P1, P2]
+memory: {{levels: [192MiB, 256MiB, unlimited]}}
+protocol: {{warmups: 0, runs: 15, timeout_s: 30, bindings: 2, validate: false}}
+queries: [Q7, Q12]
+output_dir: {out}
+""")
+    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(camp)], capture_output=True,
+                       text=True, timeout=120, env=os.environ.copy())
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.split()[1].rstrip(":")
+    env = os.environ.copy()
+    env.pop("BTB_NODE", None)
+    node2 = subprocess.Popen([sys.executable, "-m", "btb.cli.main", "worker", "--node", "node2",
+                              "--broker", s.redis_url], env=env, stdout=subprocess.DEVNULL,
+                             stderr=open(tmp_path / "node2.log", "w"), start_new_session=True)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            trials = ledger.trials(cid)
+            if all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()):
+                break
+            time.sleep(0.5)
+        r = subprocess.run([sys.executable, "-m", "btb.cli.main", "report", cid], capture_output=True, text=True,
+                           timeout=120, env=os.environ.copy())
+        assert r.returncode == 0, r.stderr
+        summary = json.loads((out / cid / "summary.json").read_text())
+        nodes = {t["node"] for t in summary["trials"].values()}
+        assert nodes == {s.node, "node2"}, summary["trials"]
+        assert all(t["status"] == "completed" for t in summary["trials"].values()), summary["trials"]
+        # a trial's runs all come from the node that ingested it
+        records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+        ingest_node = {x["trial"]: x["node"] for x in records if x["kind"] == "ingest"}
+        assert all(x["node"] == ingest_node[x["trial"]] for x in records if x["kind"] == "run")
+        assert ledger.node_trial("node2") is None  # released after its last trial
+    finally:
+        os.killpg(node2.pid, signal.SIGTERM)
+        try:
+            node2.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(node2.pid, signal.SIGKILL)
