@@ -67,6 +67,22 @@ def workers(redis_server):
 
 
 @pytest.fixture(scope="session")
+def btb_cli():
+    """Run the real `btb` CLI in a child process with the test configuration → CompletedProcess."""
+    import subprocess
+    import sys
+
+    def run(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+        r = subprocess.run([sys.executable, "-m", "btb.cli.main", *map(str, args)], capture_output=True, text=True,
+                           timeout=timeout, env=os.environ.copy())
+        if check:
+            assert r.returncode == 0, f"btb {' '.join(map(str, args))} → {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+        return r
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def flower_get():
     """GET a Flower API URL with the stack's basic-auth credentials → parsed JSON."""
     import base64

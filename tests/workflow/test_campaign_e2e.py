@@ -4,26 +4,14 @@ aggregator → report files. Nothing is mocked: the workers are the ones `btb up
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from btbtest import campaign_id
 
 pytestmark = pytest.mark.integration
 
 
-def _submit(campaign: Path, timeout: int = 900) -> tuple[str, subprocess.CompletedProcess]:
-    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(campaign), "--wait"],
-                       capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    cid = [ln for ln in r.stdout.splitlines() if ln.strip()][0].split()[1].rstrip(":")
-    return cid, r
-
-
-def test_demo_like_campaign_end_to_end(flower, flower_get, tmp_path):
+def test_demo_like_campaign_end_to_end(flower, flower_get, btb_cli, tmp_path):
     s = flower
     out = tmp_path / "results"
     camp = tmp_path / "e2e.yaml"
@@ -36,7 +24,8 @@ protocol: {{warmups: 1, runs: 3, timeout_s: 30, bindings: 2}}
 queries: [Q1, Q6]
 output_dir: {out}
 """)
-    cid, r = _submit(camp)
+    r = btb_cli("submit", camp, "--wait")
+    cid = campaign_id(r.stdout)
     assert "Q1" in r.stdout and "Q6" in r.stdout and "p95" in r.stdout
     summary = json.loads((out / cid / "summary.json").read_text())
     assert summary["status"] == "done"
@@ -60,14 +49,11 @@ output_dir: {out}
     assert {"btb.dataset", "btb.ingest", "btb.query_batch", "btb.finish_trial"} <= names, names
 
 
-def test_status_and_report_commands(flower, tmp_path):
+def test_status_and_report_commands(flower, btb_cli, tmp_path):
     from btb.results.store import Ledger
 
     cid = Ledger(flower.redis_url).latest_campaign()
     assert cid
-    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "status", cid], capture_output=True, text=True)
-    assert r.returncode == 0 and "completed" in r.stdout, r.stdout + r.stderr
-    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "report", cid, "--out", str(tmp_path / "rep")],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert "completed" in btb_cli("status", cid).stdout
+    btb_cli("report", cid, "--out", tmp_path / "rep")
     assert (tmp_path / "rep" / "summary.json").exists() and (tmp_path / "rep" / "records.jsonl").exists()

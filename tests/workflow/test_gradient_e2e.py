@@ -4,16 +4,14 @@ for the engine is recorded as `oom` (never as a fast result) and the campaign go
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from btbtest import campaign_id
 
 pytestmark = pytest.mark.integration
 
 
-def test_gradient_records_oom_and_continues(workers, tmp_path):
+def test_gradient_records_oom_and_continues(workers, btb_cli, tmp_path):
     out = tmp_path / "results"
     camp = tmp_path / "gradient.yaml"
     camp.write_text(f"""
@@ -25,11 +23,9 @@ protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
 queries: [Q6, Q7]
 output_dir: {out}
 """)
-    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(camp), "--wait"],
-                       capture_output=True, text=True, timeout=900, env=os.environ.copy())
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[:3000]
+    r = btb_cli("submit", camp, "--wait")
     assert "minimum viable" in r.stdout
-    cid = r.stdout.split()[1].rstrip(":")
+    cid = campaign_id(r.stdout)
     summary = json.loads((out / cid / "summary.json").read_text())
     by_level = {t["level"]: t for t in summary["trials"].values()}
     assert set(by_level) == {"24MiB", "160MiB", "unlimited"}

@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+from btbtest import campaign_id
 
 from btb.results.aggregate import FINAL_TRIAL_STATES
 from btb.results.store import Ledger
@@ -18,7 +19,7 @@ from btb.results.store import Ledger
 pytestmark = pytest.mark.integration
 
 
-def test_second_node_joins_a_running_campaign(workers, tmp_path):
+def test_second_node_joins_a_running_campaign(workers, btb_cli, tmp_path):
     s = workers
     ledger = Ledger(s.redis_url)
     out = tmp_path / "results"
@@ -32,10 +33,7 @@ protocol: {{warmups: 0, runs: 15, timeout_s: 30, bindings: 2, validate: false}}
 queries: [Q7, Q12]
 output_dir: {out}
 """)
-    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(camp)], capture_output=True,
-                       text=True, timeout=120, env=os.environ.copy())
-    assert r.returncode == 0, r.stderr
-    cid = r.stdout.split()[1].rstrip(":")
+    cid = campaign_id(btb_cli("submit", camp).stdout)
     env = os.environ.copy()
     env.pop("BTB_NODE", None)
     node2 = subprocess.Popen([sys.executable, "-m", "btb.cli.main", "worker", "--node", "node2",
@@ -48,9 +46,7 @@ output_dir: {out}
             if all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()):
                 break
             time.sleep(0.5)
-        r = subprocess.run([sys.executable, "-m", "btb.cli.main", "report", cid], capture_output=True, text=True,
-                           timeout=120, env=os.environ.copy())
-        assert r.returncode == 0, r.stderr
+        btb_cli("report", cid)
         summary = json.loads((out / cid / "summary.json").read_text())
         nodes = {t["node"] for t in summary["trials"].values()}
         assert nodes == {s.node, "node2"}, summary["trials"]

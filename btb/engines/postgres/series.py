@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import psycopg
@@ -96,76 +97,67 @@ def _work_units(dataset_dir: Path) -> list[tuple[int, Path, int]]:
     return units
 
 
-def _load_worker(dsn: str, units: "queue.Queue", timescale: bool, counts: list[int], errors: list[BaseException]):
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            while True:
-                try:
-                    day, f, rg = units.get_nowait()
-                except queue.Empty:
-                    return
-                target = sql.Identifier("ts" if timescale else day_name(day))
-                stmt = sql.SQL("copy {} (point_id, time, value) from stdin (format binary)").format(target)
-                table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
-                with conn.cursor() as cur, cur.copy(stmt) as cp:
-                    cp.write(COPY_HEADER)
-                    for batch in table.to_batches(BATCH_ROWS):
-                        cp.write(encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
-                                              batch.column(2).to_numpy()))
-                    cp.write(COPY_TRAILER)
-                counts.append(table.num_rows)
-    except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-        errors.append(e)
+def _drain(dsn: str, items: list, workers: int, handle: Callable[[psycopg.Connection, Any], None]) -> None:
+    """Process `items` on `workers` threads, one autocommit connection each; the first error is raised.
 
-
-def load_series(dsn: str, dataset_dir: Path, timescale: bool, workers: int = 2) -> tuple[int, float]:
-    """COPY every day file into ts on `workers` connections; returns (rows, seconds)."""
-    q: queue.Queue = queue.Queue()
-    for u in _work_units(dataset_dir):
-        q.put(u)
-    counts: list[int] = []
+    Threads suffice: psycopg and pyarrow release the GIL while the server or the decoder works.
+    """
+    work: queue.Queue = queue.Queue()
+    for item in items:
+        work.put(item)
     errors: list[BaseException] = []
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=_load_worker, args=(dsn, q, timescale, counts, errors)) for _ in range(workers)]
+
+    def run() -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                while True:
+                    try:
+                        item = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    handle(conn, item)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if errors:
         raise errors[0]
+
+
+def load_series(dsn: str, dataset_dir: Path, timescale: bool, workers: int = 2) -> tuple[int, float]:
+    """COPY every day file into ts on `workers` connections; returns (rows, seconds)."""
+    counts: list[int] = []
+
+    def copy_unit(conn: psycopg.Connection, unit: tuple[int, Path, int]) -> None:
+        day, f, rg = unit
+        target = sql.Identifier("ts" if timescale else day_name(day))
+        stmt = sql.SQL("copy {} (point_id, time, value) from stdin (format binary)").format(target)
+        table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
+        with conn.cursor() as cur, cur.copy(stmt) as cp:
+            cp.write(COPY_HEADER)
+            for batch in table.to_batches(BATCH_ROWS):
+                cp.write(encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
+                                      batch.column(2).to_numpy()))
+            cp.write(COPY_TRAILER)
+        counts.append(table.num_rows)
+
+    t0 = time.perf_counter()
+    _drain(dsn, _work_units(dataset_dir), workers, copy_unit)
     return sum(counts), time.perf_counter() - t0
-
-
-def _index_worker(dsn: str, stmts: "queue.Queue", errors: list[BaseException]) -> None:
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            while True:
-                try:
-                    stmt = stmts.get_nowait()
-                except queue.Empty:
-                    return
-                conn.execute(stmt)
-    except BaseException as e:  # noqa: BLE001
-        errors.append(e)
 
 
 def index_series(dsn: str, days: int, timescale: bool, workers: int = 2) -> float:
     """(point_id, time) index: per leaf in parallel, then the parent index attaches them for free."""
     t0 = time.perf_counter()
+    if not timescale:
+        stmts = [sql.SQL("create index {} on {} (point_id, time)").format(
+            sql.Identifier(f"{day_name(day)}_point_time"), sql.Identifier(day_name(day))) for day in range(days)]
+        _drain(dsn, stmts, workers, lambda conn, stmt: conn.execute(stmt))
     with psycopg.connect(dsn, autocommit=True) as conn:
-        if not timescale:
-            q: queue.Queue = queue.Queue()
-            for day in range(days):
-                q.put(sql.SQL("create index {} on {} (point_id, time)").format(
-                    sql.Identifier(f"{day_name(day)}_point_time"), sql.Identifier(day_name(day))))
-            errors: list[BaseException] = []
-            threads = [threading.Thread(target=_index_worker, args=(dsn, q, errors)) for _ in range(workers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0]
         conn.execute("create index ts_point_time on ts (point_id, time)")
     return time.perf_counter() - t0
 
