@@ -57,6 +57,7 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
         elif r.get("kind") == "batch":
             phases[r["trial"]].append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
     resources = {tid: trial_resources(samples[tid], ph) for tid, ph in phases.items() if samples.get(tid)}
+    fingerprints = {r["trial"]: r.get("fingerprint") for r in records if r.get("kind") == "ingest"}
     rows = []
     for (ds, sc, level, trial_id, qid), rs in sorted(groups.items()):
         statuses: dict[str, int] = defaultdict(int)
@@ -65,6 +66,7 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
         lat = summarize(r["seconds"] for r in rs if r["status"] == "ok")
         row = {"dataset": ds, "scenario": sc, "level": level, "trial": trial_id, "query": qid,
                "budget": trials.get(trial_id, {}).get("budget"), "n_runs": len(rs), "statuses": dict(statuses),
+               "fingerprint": fingerprints.get(trial_id),
                **({k: v for k, v in lat.to_dict().items()} if lat else {"n": 0})}
         res = resources.get(trial_id, {}).get(f"batch:{qid}")
         if res:
@@ -96,7 +98,8 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
                            "minimum_viable_bytes": lv[mv][1] if mv is not None else None,
                            "levels": {v[0]: v[2] for _, v in sorted(lv.items())}})
     done = all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()) if trials else False
-    return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable,
+    environments = {r["node"]: r.get("environment") for r in records if r.get("kind") == "ingest"}
+    return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable, "environment": environments,
             "validation": [{"trial": k[0], "query": k[1], **v} for k, v in sorted(validation.items())],
             "status": "done" if done else "running",
             "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",

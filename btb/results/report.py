@@ -13,7 +13,8 @@ from btb.campaign import format_size
 
 CSV_FIELDS = ["dataset", "scenario", "level", "budget", "query", "n", "n_runs", "statuses", "p50", "p95", "p99",
               "mean", "stdev", "min", "max", "median_ci_low", "median_ci_high", "res_peak_bytes", "res_mean_bytes",
-              "res_cpu_s", "res_io_read_bytes", "res_io_write_bytes", "res_source", "trial"]
+              "res_cpu_s", "res_io_read_bytes", "res_io_write_bytes", "res_source", "res_peak_from", "trial",
+              "fingerprint"]
 
 
 def write_report(out_dir: Path, summary: dict, records: list[dict], samples: dict[str, list[dict]],

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -264,10 +263,6 @@ def finish(ctx: NodeContext, trial: Trial, monitor_wait_s: float = 10.0) -> dict
                         monitor=bool(ledger.flag(f"monitor-done:{trial.id}")))
     ledger.release_node(ctx.node, trial.id)
     return {"status": final}
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
 def monitor(ctx: NodeContext, trial_id: str, targets: list[dict[str, Any]], hz: float, max_seconds: float) -> dict:

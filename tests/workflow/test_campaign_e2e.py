@@ -37,11 +37,14 @@ output_dir: {out}
         assert row["res_peak_bytes"] > 0  # the monitor sampled the engine during the batch
     assert all(v["matched"] == v["checked"] == 2 for v in summary["validation"]), summary["validation"]
     (ing,) = summary["ingest"]
+    env = summary["environment"][s.node]  # host, kernel, CPU, cgroups, engine versions, btb revision
+    assert env and "PostgreSQL" in json.dumps(env)
     assert ing["status"] == "ok" and ing["rows_per_s"] > 0 and ing["bytes_on_disk"] > 0
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
     runs = [x for x in records if x["kind"] == "run"]
     assert len(runs) == len({x["record_id"] for x in runs}) == 2 * 2 * (1 + 3)
-    assert (out / cid / "summary.csv").read_text().count("\n") == 3
+    csv_text = (out / cid / "summary.csv").read_text()
+    assert csv_text.count("\n") == 3 and ing["fingerprint"] in csv_text
 
     # Flower saw the campaign's tasks of every kind
     tasks = flower_get(f"http://{s.bind}:{s.flower_port}/api/tasks?limit=500", s)
