@@ -38,9 +38,28 @@ def engine_queue(scenario_id: str) -> str:
     return scenario_class(scenario_id).engines[0]
 
 
+def _end_trial(ctx: runner.NodeContext, trial: Trial, status: str, message: str) -> None:
+    """A trial that ends before its batches (skipped, failed to provision): say why, stop its monitor,
+    free the node, refresh the summary."""
+    ctx.ledger.update_trial(trial.campaign_id, trial.id, status=status, message=message[:1000])
+    ctx.ledger.set_flag(f"stop:{trial.id}", ttl_s=7 * 24 * 3600)
+    ctx.ledger.release_node(ctx.node, trial.id)
+    aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+
+
 @app.task(name="btb.dataset", bind=True)
 def dataset_task(self, campaign_id: str, profile: str, seed: int) -> dict:
-    return runner.prepare_dataset(_ctx(), campaign_id, profile, seed)
+    ctx = _ctx()
+    try:
+        return runner.prepare_dataset(ctx, campaign_id, profile, seed)
+    except Exception as e:
+        # the chained ingests will never run: their trials end here, visibly, instead of waiting forever
+        for tid, t in ctx.ledger.trials(campaign_id).items():
+            if t["dataset"] == f"{profile}-s{seed}" and t.get("status") == "queued":
+                ctx.ledger.update_trial(campaign_id, tid, status="error",
+                                        message=f"dataset {profile} seed {seed}: {type(e).__name__}: {e}"[:1000])
+        aggregate_task.apply_async(args=[campaign_id], queue=QUEUE_AGGREGATE)
+        raise
 
 
 @app.task(name="btb.ingest", bind=True, max_retries=None)
@@ -54,11 +73,10 @@ def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
     campaign = _campaign(ctx, trial.campaign_id)
     skip = runner.plateau_skip(ctx, trial, campaign)
     if skip:
-        ctx.ledger.update_trial(trial.campaign_id, trial.id, status="skipped", message=skip)
-        ctx.ledger.release_node(ctx.node, trial.id)
-        aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+        _end_trial(ctx, trial, "skipped", skip)
         return {"status": "skipped", "message": skip}
     fingerprint = (dataset_result or {}).get("fingerprint")
+
     def start_monitor(targets: list[dict]) -> None:
         monitor_task.apply_async(args=[trial.id, targets, MONITOR_HZ], queue=monitor_queue(ctx.node))
 
@@ -66,9 +84,7 @@ def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
         out = runner.ingest(ctx, trial, campaign, fingerprint, on_engines=start_monitor)
     except Exception as e:
         ctx.provider.stop()
-        ctx.ledger.update_trial(trial.campaign_id, trial.id, status="error", message=f"{type(e).__name__}: {e}"[:1000])
-        ctx.ledger.release_node(ctx.node, trial.id)
-        aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
+        _end_trial(ctx, trial, "error", f"{type(e).__name__}: {e}")
         raise
     q = node_queue(ctx.node)
     steps = [query_batch_task.si(trial_d, qid).set(queue=q) for qid in campaign.query_ids]
