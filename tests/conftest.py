@@ -84,45 +84,22 @@ def btb_cli():
 
 @pytest.fixture(scope="session")
 def flower_get():
-    """GET a Flower API URL with the stack's basic-auth credentials → parsed JSON."""
-    import base64
-    import json
-    import urllib.request
+    """GET a Flower API URL path with the stack's basic-auth credentials → parsed JSON."""
+    from btb.infra.stack import flower_api
 
-    def get(url: str, s) -> dict:
-        token = base64.b64encode(f"{s.flower_user}:{s.flower_password}".encode()).decode()
-        req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    return get
+    return flower_api
 
 
 @pytest.fixture(scope="session")
-def flower(workers, flower_get):
-    """Flower as `btb up` starts it, once it is connected and sees the node's workers.
-
-    Flower only records tasks sent after it joined the event stream, so tests wait for this first.
-    """
-    import time
-    import urllib.error
-
+def flower(workers):
+    """Flower as `btb up` starts it, once it is connected and sees the node's workers."""
     from btb.infra import stack
 
     s = workers
     stack.start_flower(s)
-    url = f"http://{s.bind}:{s.flower_port}/api/workers?refresh=1"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            seen = flower_get(url, s)
-            if {f"bench@{s.node}", f"monitor@{s.node}"} <= set(seen) and all(
-                    v.get("active_queues") for v in seen.values()):
-                return s
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(1)
-    raise RuntimeError("Flower did not list the node's workers within 90 s")
+    hosts = [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)]
+    assert stack.wait_flower(s, hosts, timeout_s=90), "Flower did not list the node's workers within 90 s"
+    return s
 
 
 @pytest.fixture(scope="session")

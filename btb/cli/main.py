@@ -71,6 +71,11 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
         if flower:
             console.print(f"flower    http://{s.bind}:{s.flower_port}  {stack.start_flower(s)} "
                           f"(user {s.flower_user}, password in {s.secrets_file})")
+            if workers:
+                hosts = [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)]
+                ready = stack.wait_flower(s, hosts)
+                console.print("ready     workers registered in Flower" if ready else
+                              f"[yellow]warning[/]: Flower does not list the workers yet; see {s.state_dir / 'logs'}")
     except stack.StackError as e:
         _fail(str(e))
     console.print(f"state     {s.state_dir}   logs: {s.state_dir / 'logs'}")

@@ -181,6 +181,35 @@ def start_flower(s: Settings) -> str:
     return "started"
 
 
+def flower_api(s: Settings, path: str, timeout_s: float = 10.0):
+    """GET Flower's API with the stack's basic-auth credentials → parsed JSON."""
+    import base64
+    import json
+    import urllib.request
+
+    token = base64.b64encode(f"{s.flower_user}:{s.flower_password}".encode()).decode()
+    req = urllib.request.Request(f"http://{s.bind}:{s.flower_port}{path}", headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(req, timeout=timeout_s) as r:
+        return json.loads(r.read())
+
+
+def wait_flower(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> bool:
+    """Until Flower answers and lists these workers with their queues: only then does it see every task
+    a campaign sends (Flower records tasks sent after it joined the event stream)."""
+    import urllib.error
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            seen = flower_api(s, "/api/workers?refresh=1")
+            if set(hostnames) <= set(seen) and all(seen[h].get("active_queues") for h in hostnames):
+                return True
+        except (urllib.error.URLError, ConnectionError, ValueError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[str]:
     """SIGTERM (Celery: warm shutdown) the processes of matching pid files, SIGKILL after timeout."""
     stopped = []

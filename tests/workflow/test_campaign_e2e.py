@@ -47,7 +47,7 @@ output_dir: {out}
     assert csv_text.count("\n") == 3 and ing["fingerprint"] in csv_text
 
     # Flower saw the campaign's tasks of every kind
-    tasks = flower_get(f"http://{s.bind}:{s.flower_port}/api/tasks?limit=500", s)
+    tasks = flower_get(s, "/api/tasks?limit=500")
     names = {t["name"] for t in tasks.values() if cid in str(t.get("args", ""))}
     assert {"btb.dataset", "btb.ingest", "btb.query_batch", "btb.finish_trial"} <= names, names
 

@@ -22,12 +22,12 @@ def test_redis_requires_the_password(redis_server):
 
 def test_flower_lists_bench_and_monitor_workers_with_queues(flower, flower_get):
     s = flower
-    url = f"http://{s.bind}:{s.flower_port}/api/workers?refresh=1"
-    found = {k: [q["name"] for q in v.get("active_queues") or []] for k, v in flower_get(url, s).items()}
+    found = {k: [q["name"] for q in v.get("active_queues") or []]
+             for k, v in flower_get(s, "/api/workers?refresh=1").items()}
     assert found[f"bench@{s.node}"][:2] == [f"node.{s.node}", "dataset"]
     assert "postgres" in found[f"bench@{s.node}"]
     assert found[f"monitor@{s.node}"] == [f"monitor.{s.node}"]
     assert found[f"aggregator@{s.node}"] == ["aggregate"]
     with pytest.raises(urllib.error.HTTPError) as e:  # no credentials, no API
-        urllib.request.urlopen(url, timeout=10)
+        urllib.request.urlopen(f"http://{s.bind}:{s.flower_port}/api/workers", timeout=10)
     assert e.value.code == 401
