@@ -197,17 +197,24 @@ def _follow(ledger, cid: str, timeout: float) -> None:
         time.sleep(0.2)
 
 
+def _ledger_campaign(campaign_id: str | None):
+    """(ledger, id, campaign) for an id or, without one, the latest campaign; a clear error otherwise."""
+    from btb.results.store import Ledger
+
+    ledger = Ledger(_require_broker().redis_url)
+    cid = campaign_id or ledger.latest_campaign()
+    camp = ledger.campaign(cid) if cid else None
+    if not camp:
+        _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
+    return ledger, cid, camp
+
+
 @app.command()
 def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)")) -> None:
     """Progress of a campaign: trials, their state, node and measured runs."""
     from btb.results.aggregate import FINAL_TRIAL_STATES
-    from btb.results.store import Ledger
 
-    s = _require_broker()
-    ledger = Ledger(s.redis_url)
-    cid = campaign_id or ledger.latest_campaign()
-    if not cid or not ledger.campaign(cid):
-        _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
+    ledger, cid, _ = _ledger_campaign(campaign_id)
     trials = ledger.trials(cid)
     runs: dict[str, int] = {}
     for r in ledger.records(cid, "run"):
@@ -227,20 +234,14 @@ def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (
 def report(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)"),
            out: Optional[Path] = typer.Option(None, help="output dir (default: <output_dir>/<campaign id>)")) -> None:
     """Aggregate a campaign's records and write summary.json, summary.csv and the raw records."""
-    from btb.results.aggregate import aggregate_campaign
+    from btb.results.aggregate import aggregate_campaign, load_campaign_data
     from btb.results.report import print_summary, write_report
-    from btb.results.store import Ledger
 
-    s = _require_broker()
-    ledger = Ledger(s.redis_url)
-    cid = campaign_id or ledger.latest_campaign()
-    camp = ledger.campaign(cid) if cid else None
-    if not camp:
-        _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
-    summary = aggregate_campaign(ledger, cid)
+    ledger, cid, camp = _ledger_campaign(campaign_id)
+    data = load_campaign_data(ledger, cid)  # read once: samples can be large
+    summary = aggregate_campaign(ledger, cid, data)
     out_dir = out or Path(camp["spec"].get("output_dir", "results")) / cid
-    trials = ledger.trials(cid)
-    paths = write_report(out_dir, summary, ledger.records(cid), {t: ledger.samples(t) for t in trials}, camp)
+    paths = write_report(out_dir, summary, data.records, data.samples, camp)
     print_summary(summary, console)
     if summary["status"] != "done":
         console.print("[yellow]campaign still running: this report is partial[/]")
@@ -248,8 +249,8 @@ def report(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (
         console.print(f"wrote {p}")
 
 
-def _mount_optional() -> None:
-    """Command groups owned by other modules."""
+def _mount_subcommands() -> None:
+    """Command groups whose code lives with their library (dataset, validation, doctor)."""
     from btb.cli.dataset import app as dataset_app
     from btb.cli.doctor import doctor_cmd
     from btb.cli.validate import validate_cmd
@@ -259,7 +260,7 @@ def _mount_optional() -> None:
     app.command(name="doctor")(doctor_cmd)
 
 
-_mount_optional()
+_mount_subcommands()
 
 
 def main() -> None:  # pragma: no cover - entry point

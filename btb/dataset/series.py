@@ -243,7 +243,7 @@ def _deadband(task: Task, v: np.ndarray, params: dict[str, np.ndarray], state: S
 
 def _events(task: Task, day: int, seed: int, params: dict[str, np.ndarray]):
     """Sparse event series on a slot grid of the point's interval, so gaps are ≥ interval."""
-    steps, n = DAY_S // task.interval, task.stop - task.start
+    steps = DAY_S // task.interval
     sl = slice(task.start, task.stop)
     day_us = (START_S + np.int64(day) * DAY_S) * 1_000_000
     dt_us = np.int64(task.interval) * 1_000_000

@@ -8,6 +8,7 @@ tasks (possibly in another worker process, or after a worker restart) reattach t
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import zlib
 from dataclasses import dataclass
@@ -61,18 +62,23 @@ class LocalProvider:
     def _state_file(self) -> Path:
         return self.root / "engines.json"
 
-    def supports(self, kind: str) -> bool:
-        return kind in self.kinds
-
     def _load(self) -> dict:
         return json.loads(self._state_file.read_text()) if self._state_file.exists() else {}
 
+    @staticmethod
+    def _slot(state: dict) -> CgroupSlot | None:
+        """The trial's cgroup slot as recorded in the state file."""
+        if not state.get("slot"):
+            return None
+        return CgroupSlot(**{**state["slot"], "dirs": {k: Path(v) for k, v in state["slot"]["dirs"].items()}})
+
     def _engines(self, state: dict) -> dict[str, LocalPostgres]:
         out = {}
+        slot = self._slot(state)
         for kind, info in state.get("engines", {}).items():
             pg = self.kinds[kind].make(Path(info["work"]), info["port"])
             pg.owns_slot = False
-            pg.slot = CgroupSlot(**{**state["slot"], "dirs": {k: Path(v) for k, v in state["slot"]["dirs"].items()}})
+            pg.slot = slot
             out[kind] = pg
         return out
 
@@ -113,15 +119,9 @@ class LocalProvider:
 
     def oom_kills(self, trial_id: str) -> int | None:
         """Kernel OOM kills so far in the trial's cgroup (None: no counter on this machine)."""
-        from btb.monitor.oom import oom_kill_count
-        from btb.monitor.sources import Target
-
         state = self._load()
-        if state.get("trial") != trial_id or not state.get("slot", {}).get("dirs"):
-            return None
-        dirs = state["slot"]["dirs"]
-        mem = dirs.get("memory") or dirs.get("unified")
-        return oom_kill_count(Target("trial", mem, (), None)) if mem else None
+        slot = self._slot(state) if state.get("trial") == trial_id else None
+        return slot.oom_kill_count() if slot else None
 
     def restart(self, trial_id: str) -> dict[str, Endpoint]:
         """Restart a trial's engines in place (after an OOM kill), same data dirs and cgroup."""
@@ -142,11 +142,8 @@ class LocalProvider:
         engines = self._engines(state) if state else {}
         for eng in engines.values():
             eng.destroy()
-        if state.get("slot"):
-            CgroupSlot(state["slot"]["name"], state["slot"]["version"],
-                       {k: Path(v) for k, v in state["slot"]["dirs"].items()}).remove()
+        if slot := self._slot(state):
+            slot.remove()
         if state.get("trial"):
-            import shutil
-
             shutil.rmtree(self.root / state["trial"], ignore_errors=True)
         self._state_file.unlink(missing_ok=True)

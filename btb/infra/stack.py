@@ -231,12 +231,3 @@ def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[st
             stopped.append(pidfile.stem)
         pidfile.unlink(missing_ok=True)
     return stopped
-
-
-def running(s: Settings) -> dict[str, bool]:
-    out = {"redis": redis_up(s)}
-    for pidfile in sorted(_run_dir(s).glob("*.pid")):
-        if pidfile.stem != "redis":
-            pid = _read_pid(pidfile)
-            out[pidfile.stem] = bool(pid and _pid_alive(pid))
-    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from btb.campaign import parse_size
 from btb.results.stats import summarize
@@ -106,11 +107,24 @@ def summarize_records(records: list[dict], trials: dict[str, dict], samples: dic
                                                      "message")} for k, t in trials.items()}}
 
 
-def aggregate_campaign(ledger, campaign_id: str) -> dict:
+@dataclass(frozen=True)
+class CampaignData:
+    """Everything the ledger holds for one campaign, read once."""
+
+    trials: dict[str, dict]
+    records: list[dict]
+    samples: dict[str, list[dict]]
+
+
+def load_campaign_data(ledger, campaign_id: str) -> CampaignData:
     trials = ledger.trials(campaign_id)
-    records = ledger.records(campaign_id)
-    samples = {tid: ledger.samples(tid) for tid in trials}
-    summary = summarize_records(records, trials, samples)
+    return CampaignData(trials, ledger.records(campaign_id), {tid: ledger.samples(tid) for tid in trials})
+
+
+def aggregate_campaign(ledger, campaign_id: str, data: CampaignData | None = None) -> dict:
+    """Summarise (from `data` when the caller already read it) and store the summary in the ledger."""
+    data = data or load_campaign_data(ledger, campaign_id)
+    summary = summarize_records(data.records, data.trials, data.samples)
     summary.update(campaign=campaign_id, generated=time.time())
     ledger.put_summary(campaign_id, summary)
     if summary["status"] == "done":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import redis
 
@@ -78,9 +78,6 @@ class Ledger:
         if kind:
             out = [r for r in out if r.get("kind") == kind]
         return sorted(out, key=lambda r: r["record_id"])
-
-    def iter_record_ids(self, campaign_id: str) -> Iterator[str]:
-        return self.r.hscan_iter(_k("campaign", campaign_id, "records"), no_values=True)
 
     # --- monitor samples -----------------------------------------------------------------------
     def push_samples(self, trial_id: str, rows: list[dict]) -> None:

@@ -14,7 +14,7 @@ EXPECTED = {"v1": "cgroup_v1", "v2": "cgroup_v2", "none": "psutil"}[capabilities
 
 
 def test_several_targets_at_10_hz_each_with_its_recorded_source(slotted):
-    (s1, p1), (s2, p2) = slotted(), slotted(limit_bytes=128 * MiB)
+    (s1, p1), (_, p2) = slotted(), slotted(limit_bytes=128 * MiB)
     plain = subprocess.Popen(["sleep", "30"])  # not in a cgroup of its own: psutil
     try:
         targets = [Target("a", str(s1.memory_dir), (p1.pid,)), Target("b", None, (p2.pid,)),
