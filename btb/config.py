@@ -1,5 +1,5 @@
 """One configuration source for Python and compose: environment variables `BTB_*`, read from
-`config/btb.env` (shared with compose.workers.yml) and from the state dir's generated `secrets.env`.
+`btb/conf/btb.env` (shared with compose.workers.yml) and from the state dir's generated `secrets.env`.
 
 Secrets are generated once per machine on first use (0600 file) so nothing ships a default password,
 and they never appear in logs or result records (`Settings.public()` drops them).
@@ -17,7 +17,7 @@ from urllib.parse import quote
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "btb.env"
+REPO_CONFIG = Path(__file__).resolve().parent / "conf" / "btb.env"
 
 
 def default_state_dir() -> Path:

@@ -21,7 +21,7 @@ from btb.dataset.answers import canonical_for
 from btb.dataset.format import Manifest
 from btb.engines.base import IngestReport, QueryTimeout, Scenario
 from btb.engines.postgres import schema, series
-from btb.engines.postgres.sqlfiles import load_queries
+from btb.engines.querytexts import load_queries
 
 RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
                      "maintenance_work_mem", "max_wal_size", "max_parallel_workers_per_gather", "jit")
@@ -47,7 +47,7 @@ class PostgresScenario(Scenario):
         super().__init__(endpoints)
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
-        self._queries = load_queries(self.id)
+        self._queries = load_queries(self.id, ".sql")
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:

@@ -1,0 +1,85 @@
+"""The provider interface: how a node starts, finds, restarts and stops the engines of a trial.
+
+The workflow only talks to this interface (never to a concrete engine process), keyed by trial id, so
+the local provider (processes in cgroups) and the Docker provider (containers via the SDK) are
+interchangeable and a node never touches another trial's engines. Engines are known *by kind*
+(postgres, falkordb, oxigraph, timescaledb, memgraph); what a node can run is its capabilities.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+from btb.engines.base import Endpoint
+
+BudgetMode = Literal["shared-cgroup", "split", "none"]
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine the trial needs cannot be started or reached on this node."""
+
+
+@dataclass(frozen=True)
+class EngineCaps:
+    """What this node can do with one engine kind (shown by `btb doctor`, used for routing)."""
+
+    kind: str
+    available: bool  # binaries / image present: the node can run it at all
+    can_limit: bool  # a memory budget is enforced (cgroup or container limit)
+    can_restart: bool  # restart in place from its data (after an OOM kill, or under another budget)
+    can_measure: bool  # the monitor has a cgroup / container / process to sample
+    why: str = ""  # when something is False: the reason, in one line
+
+
+@dataclass
+class Started:
+    """What `Provider.start` gives back: the endpoints and how the trial's budget was applied."""
+
+    endpoints: dict[str, Endpoint]
+    budget: int | None  # bytes asked for (None: unlimited)
+    budget_mode: BudgetMode  # one cgroup for all engines / a stated split / not enforced
+    applied_limit: int | None  # the limit read back from the cgroup or container (None: none applied)
+    split: Mapping[str, int] = field(default_factory=dict)  # per engine, when budget_mode == "split"
+
+
+class Provider(ABC):
+    name: str
+
+    @abstractmethod
+    def capabilities(self) -> dict[str, EngineCaps]:
+        """Every engine kind this provider knows, with what it can do on this node."""
+
+    def can_run(self, kinds: tuple[str, ...] | list[str]) -> bool:
+        caps = self.capabilities()
+        return all(k in caps and caps[k].available for k in kinds)
+
+    @abstractmethod
+    def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> Started:
+        """Fresh engines of these kinds for the trial, all under one budget. Raises EngineUnavailable."""
+
+    @abstractmethod
+    def current(self, trial_id: str, wait_s: float = 0.0) -> dict[str, Endpoint] | None:
+        """The trial's endpoints if all its engines run here *and accept clients* (waiting up to `wait_s`
+        for one that is recovering, e.g. PostgreSQL after a backend was killed); else None."""
+
+    @abstractmethod
+    def restart(self, trial_id: str) -> dict[str, Endpoint]:
+        """Restart the trial's engines in place (same data, same budget). Raises EngineUnavailable."""
+
+    @abstractmethod
+    def stop(self, trial_id: str) -> None:
+        """Stop the trial's engines and remove their data. Idempotent; never touches other trials."""
+
+    @abstractmethod
+    def oom_kills(self, trial_id: str) -> int | None:
+        """Kernel OOM kills so far in the trial's cgroup/containers (None: no counter here)."""
+
+    @abstractmethod
+    def applied_limit(self, trial_id: str) -> int | None:
+        """The limit in force for the trial (read back), None when unlimited or not enforced."""
+
+    @abstractmethod
+    def trials(self) -> list[str]:
+        """Trial ids that have engines (or leftovers) on this node: the workflow stops the orphans."""
