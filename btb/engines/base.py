@@ -9,6 +9,7 @@ declare two engine kinds; the provider starts both inside one trial budget.
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -45,11 +46,32 @@ class IngestReport:
         return sum(self.rows.values()) / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How queries are run: one protocol for every engine, recorded with every figure.
+
+    The timeout is applied *once per session* (or inside the statement), never by a round trip inside the
+    timed window; `prepare` makes plan caching an explicit choice for engines that have the notion.
+    """
+
+    timeout_s: float = 60.0
+    prepare: Literal["never", "auto", "always"] = "never"
+    connect_timeout_s: float = 10.0
+
+
+@dataclass
+class Answer:
+    """What `Scenario.execute` returns: canonical rows and, for federated scenarios, per-phase seconds."""
+
+    rows: list[tuple]
+    phases: dict[str, float] = field(default_factory=dict)  # e.g. graph / transfer / sql / decode
+
+
 @dataclass
 class QueryOutcome:
     status: Status
     seconds: float  # wall time of the whole query as the client sees it, post-processing included
-    rows: list[tuple] | None = None  # canonical answer form (queries/README.md); None unless ok
+    rows: list[tuple] | None = None  # canonical answer form (btb/queries/README.md); None unless ok
     message: str = ""  # error / timeout text
     phases: dict[str, float] = field(default_factory=dict)  # hybrids: graph / transfer / sql seconds
 
@@ -61,12 +83,12 @@ class Scenario(ABC):
     engines: ClassVar[tuple[str, ...]]  # engine kinds needed, all started under one trial budget
     description: ClassVar[str] = ""
 
-    def __init__(self, endpoints: Mapping[str, Endpoint]):
+    def __init__(self, endpoints: Mapping[str, Endpoint], options: RunOptions | None = None):
         missing = [k for k in self.engines if k not in endpoints]
         if missing:
             raise ValueError(f"scenario {self.id} needs engines {missing}")
         self.endpoints = dict(endpoints)
-        self.last_phases: dict[str, float] = {}  # hybrids fill per-phase seconds in execute()
+        self.options = options or RunOptions()
 
     @abstractmethod
     def ingest(self, dataset_dir: Path) -> IngestReport:
@@ -77,21 +99,45 @@ class Scenario(ABC):
         """Row/object counts actually stored, compared with the manifest after ingest."""
 
     @abstractmethod
-    def execute(self, qid: str, params: Mapping[str, Any], timeout_s: float) -> list[tuple]:
-        """Run one query and return its canonical rows. Raise on error; raise QueryTimeout on timeout."""
+    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
+        """Run one query under `self.options` and return its canonical rows (+ phases).
+        Raise on error; raise QueryTimeout on timeout; raise Unsupported when it cannot answer."""
 
-    def run(self, qid: str, params: Mapping[str, Any], timeout_s: float) -> QueryOutcome:
-        """Time one execution and turn exceptions into a status: errors are never results."""
+    def cancel(self) -> None:
+        """Abort the query in flight (called by the watchdog from another thread). Engines with a
+        server-side timeout rarely need it; those without must implement it (e.g. close the socket)."""
+
+    def run(self, qid: str, params: Mapping[str, Any]) -> QueryOutcome:
+        """Time one execution and turn exceptions into a status: errors are never results.
+
+        A client-side watchdog fires `cancel()` when the query outlives its timeout by a grace period,
+        so no query is left running whatever the engine does with its own timeout.
+        """
+        limit = self.options.timeout_s
+        watchdog = threading.Timer(limit + max(1.0, 0.1 * limit), self._watchdog_fire)
+        watchdog.daemon = True
+        self._watchdog_fired = False
+        watchdog.start()
         t0 = time.perf_counter()
         try:
-            rows = self.execute(qid, params, timeout_s)
+            answer = self.execute(qid, params)
+            seconds = time.perf_counter() - t0
         except QueryTimeout as e:
             return QueryOutcome("timeout", time.perf_counter() - t0, message=str(e)[:500])
         except Unsupported as e:
             return QueryOutcome("unsupported", 0.0, message=str(e)[:500])
         except Exception as e:  # noqa: BLE001 - any driver error becomes a recorded status
-            return QueryOutcome("error", time.perf_counter() - t0, message=f"{type(e).__name__}: {e}"[:500])
-        return QueryOutcome("ok", time.perf_counter() - t0, rows=rows, phases=dict(self.last_phases))
+            seconds = time.perf_counter() - t0
+            if self._watchdog_fired:
+                return QueryOutcome("timeout", seconds, message=f"{qid}: client watchdog cancelled after {limit:g} s")
+            return QueryOutcome("error", seconds, message=f"{type(e).__name__}: {e}"[:500])
+        finally:
+            watchdog.cancel()
+        return QueryOutcome("ok", seconds, rows=answer.rows, phases=dict(answer.phases))
+
+    def _watchdog_fire(self) -> None:
+        self._watchdog_fired = True
+        self.cancel()
 
     def close(self) -> None:
         """Release client connections (the engine itself is the provider's)."""
