@@ -19,7 +19,7 @@ from psycopg import sql
 from btb.dataset import oracle
 from btb.dataset.answers import same_answer_for
 from btb.dataset.format import BINDINGS, Manifest
-from btb.engines.base import QUERY_IDS, IngestReport, Scenario
+from btb.engines.base import QUERY_IDS, IngestReport, RunOptions, Scenario
 from btb.engines.registry import scenario_class
 from btb.infra.postgres import LocalPostgres, find_pg_bin
 
@@ -96,7 +96,7 @@ def check_scenario(scenario: Scenario, dataset_dir: Path, bindings: dict[str, li
     for qid in QUERY_IDS:
         for i, params in enumerate(bindings[qid]):
             exp = expected[(qid, i)]
-            out = scenario.run(qid, params, timeout_s)
+            out = scenario.run(qid, params)
             if out.status != "ok":
                 checks.append(Check(scenario.id, qid, i, params, out.status, len(exp), None, out.seconds, out.message))
                 continue
@@ -136,7 +136,7 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, work_dir: Path, port
             db = f"validate_{sid.lower()}"
             _fresh_database(admin, db)
             ep = replace(endpoint, dsn=pg.dsn.replace(f"dbname={pg.dbname}", f"dbname={db}"))
-            scenario = cls({"postgres": ep})
+            scenario = cls({"postgres": ep}, RunOptions(timeout_s=timeout_s))
             try:
                 report.ingests[sid] = scenario.ingest(dataset_dir)
                 report.counts[sid] = scenario.counts()

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from btb.campaign import Campaign, Trial, level_bytes
 from btb.config import Settings
 from btb.dataset.format import BINDINGS, Manifest
-from btb.engines.base import Endpoint, Scenario
+from btb.engines.base import Endpoint, RunOptions, Scenario
 from btb.engines.registry import scenario_class
 from btb.infra.local import LocalProvider
 from btb.results.store import Ledger
@@ -62,8 +62,8 @@ def load_bindings(path: Path, qid: str, n: int) -> list[dict]:
     return json.loads((path / BINDINGS).read_text()).get(qid, [])[:n]
 
 
-def scenario_for(trial: Trial, endpoints: dict[str, Endpoint]) -> Scenario:
-    return scenario_class(trial.scenario)(endpoints)
+def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], options: RunOptions) -> Scenario:
+    return scenario_class(trial.scenario)(endpoints, options)
 
 
 def _engine_targets(endpoints: dict[str, Endpoint]) -> list[dict]:
@@ -133,7 +133,7 @@ def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerpr
         if on_engines:
             on_engines(_engine_targets(endpoints))
             time.sleep(0.5)  # a few idle samples first: the engine's baseline before the first phase
-        scenario = cls(endpoints)
+        scenario = cls(endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
         t0 = _now()
         report = scenario.ingest(path)
         t1 = _now()
@@ -183,7 +183,7 @@ def validate_trial(ctx: NodeContext, trial: Trial, campaign: Campaign, scenario:
     for qid in campaign.query_ids:
         for bi, params in enumerate(load_bindings(path, qid, campaign.protocol.bindings)):
             oom_before = ctx.provider.oom_kills(trial.id) or 0
-            out = scenario.run(qid, params, campaign.protocol.timeout_s)
+            out = scenario.run(qid, params)
             if out.status == "error" and _failure_status(ctx, trial, oom_before)[0] == "oom":
                 return None, "oom"  # the budget, not the answer, failed: the trial is an OOM result
             expected = answer(path, qid, params)
@@ -207,7 +207,7 @@ def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> d
     if endpoints is None:
         # the engine died between tasks (OOM or crash): restart in place, data dir is intact
         endpoints = ctx.provider.restart(trial.id)
-    scenario = scenario_for(trial, endpoints)
+    scenario = scenario_for(trial, endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
     path = dataset_dir(ctx, trial.profile, trial.seed)
     p = campaign.protocol
     t_batch0 = _now()
@@ -220,7 +220,7 @@ def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> d
                 continue  # redelivered batch: keep what was recorded, never count twice
             before = ctx.provider.oom_kills(trial.id) or 0
             t0 = _now()
-            out = scenario.run(qid, params, p.timeout_s)
+            out = scenario.run(qid, params)
             status, message = out.status, out.message
             if status == "error":
                 failure, why = _failure_status(ctx, trial, before)
@@ -235,7 +235,7 @@ def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> d
             if status == "oom":
                 scenario.close()
                 endpoints = ctx.provider.current(trial.id) or ctx.provider.restart(trial.id)
-                scenario = scenario_for(trial, endpoints)
+                scenario = scenario_for(trial, endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
                 break  # the next binding gets a fresh engine; this binding is recorded as oom
     scenario.close()
     ledger.add(trial.campaign_id, f"{trial.id}/batch/{qid}", {

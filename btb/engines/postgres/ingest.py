@@ -19,7 +19,7 @@ from psycopg import sql
 
 from btb.dataset.answers import canonical_for
 from btb.dataset.format import Manifest
-from btb.engines.base import IngestReport, QueryTimeout, Scenario
+from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Scenario
 from btb.engines.postgres import schema, series
 from btb.engines.querytexts import load_queries
 
@@ -43,17 +43,24 @@ class PostgresScenario(Scenario):
     structure_tables: ClassVar[tuple[str, ...]]  # counted by counts(), dropped before ingest
     series_workers: ClassVar[int] = 2
 
-    def __init__(self, endpoints):
-        super().__init__(endpoints)
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self._timeout_ms = max(1, int(self.options.timeout_s * 1000))
+        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
         self._queries = load_queries(self.id, ".sql")
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:
+        """One session per scenario; timezone and statement_timeout are set once here, at connect time,
+        so no round trip to set them ever falls inside a timed query."""
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.dsn, autocommit=True)
-            self._conn.execute("set timezone = 'UTC'")
+            opts = f"-c timezone=UTC -c statement_timeout={self._timeout_ms}"
+            self._conn = psycopg.connect(self.dsn, autocommit=True, options=opts,
+                                         connect_timeout=max(1, int(self.options.connect_timeout_s)))
+            # plan caching is a protocol choice: never (custom plans), auto (psycopg's default: after 5), always
+            self._conn.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
         return self._conn
 
     def close(self) -> None:
@@ -117,21 +124,22 @@ class PostgresScenario(Scenario):
         out["samples"] = out["ts"] = conn.execute("select count(*) from ts").fetchone()[0]
         return out
 
-    def execute(self, qid: str, params: Mapping[str, Any], timeout_s: float) -> list[tuple]:
+    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
         conn = self.conn()
-        ms = max(1, int(timeout_s * 1000))
         try:
-            conn.execute("select set_config('statement_timeout', %(ms)s, false)", {"ms": str(ms)})
-            rows = conn.execute(self._queries[qid], bind(params)).fetchall()
+            rows = conn.execute(self._queries[qid], bind(params), prepare=self._prepare).fetchall()
         except pgerr.QueryCanceled as e:
+            ms = self._timeout_ms
             raise QueryTimeout(f"{qid}: statement_timeout {ms} ms exceeded ({str(e).strip()})") from e
         except psycopg.OperationalError:
             self.close()  # server gone (OOM kill, restart): the next query reconnects; this one is an error
             raise
-        finally:
-            if self._conn is not None and not self._conn.closed:
-                try:
-                    self._conn.execute("select set_config('statement_timeout', '0', false)")
-                except psycopg.Error:
-                    self.close()
-        return canonical_for(qid, rows)
+        return Answer(canonical_for(qid, rows))
+
+    def cancel(self) -> None:
+        c = self._conn
+        if c is not None and not c.closed:
+            try:
+                c.cancel()
+            except psycopg.Error:
+                pass
