@@ -103,6 +103,8 @@ class ProtocolSpec(_Strict):
     timeout_s: float = Field(60.0, gt=0, le=86400, description="per query execution")
     bindings: int = Field(3, ge=1, le=100, description="parameter bindings per query (from the dataset)")
     validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
+    prepare: Literal["never", "auto", "always"] = Field(
+        "never", description="plan caching: never (custom plans each run), auto (driver default), always")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

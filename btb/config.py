@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     pg_bin: str = ""  # directory of initdb/pg_ctl/postgres; auto-detected when empty
     engines_dir: Path | None = None  # engine data dirs; must be reachable by the engines' OS user
     results_dir: Path = Path("results")
-    visibility_timeout_s: int = 6 * 3600  # above the longest task (a large ingest)
+    visibility_timeout_s: int = 6 * 3600  # Redis redelivers an unacked message after this (tokens only)
+    lease_ttl_s: float = 30.0  # a trial whose node stops renewing its lease this long is re-run elsewhere
+    monitor_hz: float = 10.0
 
     @property
     def datasets_dir(self) -> Path:

@@ -1,5 +1,5 @@
 """Cross-engine answer validation, the gate before any measurement: every query × binding of every
-scenario is compared with the oracle (btb.dataset.oracle), on a scratch PostgreSQL started for the run.
+scenario is compared with the oracle (btb.dataset.oracle), on engines started by the node's provider.
 
 Errors and timeouts are outcomes of their own, never an empty answer; an empty answer where the oracle
 has rows is a mismatch; an empty oracle answer is flagged, because a query that can only be checked on
@@ -9,19 +9,16 @@ has rows is a mismatch; an empty oracle answer is flagged, because a query that 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-import psycopg
-from psycopg import sql
 
 from btb.dataset import oracle
 from btb.dataset.answers import same_answer_for
 from btb.dataset.format import BINDINGS, Manifest
 from btb.engines.base import QUERY_IDS, IngestReport, RunOptions, Scenario
 from btb.engines.registry import scenario_class
-from btb.infra.postgres import LocalPostgres, find_pg_bin
+from btb.infra.provider import EngineUnavailable, Provider
 
 CheckStatus = Literal["ok", "mismatch", "error", "timeout", "unsupported", "oom"]
 
@@ -69,15 +66,10 @@ class ValidationReport:
         return out
 
 
-def load_bindings(dataset_dir: Path) -> dict[str, list[dict[str, Any]]]:
+def load_bindings(dataset_dir: Path, n: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every query's bindings (Q5 has no parameter: one empty binding), at most `n` each."""
     raw = json.loads((Path(dataset_dir) / BINDINGS).read_text())
-    return {q: (raw.get(q) or ([{}] if q == "Q5" else [])) for q in QUERY_IDS}
-
-
-def _fresh_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as c:
-        c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return {q: (raw.get(q) or ([{}] if q == "Q5" else []))[:n] for q in QUERY_IDS}
 
 
 def _check_counts(sid: str, manifest: Manifest, counts: dict[str, int]) -> list[str]:
@@ -89,29 +81,32 @@ def _check_counts(sid: str, manifest: Manifest, counts: dict[str, int]) -> list[
     return problems
 
 
+def check_query(scenario: Scenario, qid: str, binding: int, params: dict[str, Any],
+                expected: list[tuple]) -> Check:
+    """THE answer check (CLI and trial gate alike): run once, compare with the oracle's rows.
+
+    Only a real difference is a mismatch; timeout, error and unsupported keep their own status."""
+    out = scenario.run(qid, params)
+    if out.status != "ok":
+        return Check(scenario.id, qid, binding, params, out.status, len(expected), None, out.seconds, out.message)
+    same, diff = same_answer_for(qid, expected, out.rows or [])
+    if same:
+        return Check(scenario.id, qid, binding, params, "ok", len(expected), len(out.rows), out.seconds)
+    msg = "empty answer where the oracle has rows\n" + diff if expected and not out.rows else diff
+    return Check(scenario.id, qid, binding, params, "mismatch", len(expected), len(out.rows), out.seconds, msg)
+
+
 def check_scenario(scenario: Scenario, dataset_dir: Path, bindings: dict[str, list[dict]],
-                   expected: dict[tuple[str, int], list[tuple]], timeout_s: float) -> list[Check]:
+                   expected: dict[tuple[str, int], list[tuple]]) -> list[Check]:
     """Run every query × binding on an ingested scenario and compare with the oracle answers."""
-    checks = []
-    for qid in QUERY_IDS:
-        for i, params in enumerate(bindings[qid]):
-            exp = expected[(qid, i)]
-            out = scenario.run(qid, params)
-            if out.status != "ok":
-                checks.append(Check(scenario.id, qid, i, params, out.status, len(exp), None, out.seconds, out.message))
-                continue
-            same, diff = same_answer_for(qid, exp, out.rows or [])
-            if same:
-                checks.append(Check(scenario.id, qid, i, params, "ok", len(exp), len(out.rows), out.seconds))
-            else:
-                msg = "empty answer where the oracle has rows\n" + diff if exp and not out.rows else diff
-                checks.append(Check(scenario.id, qid, i, params, "mismatch", len(exp), len(out.rows), out.seconds, msg))
-    return checks
+    return [check_query(scenario, qid, i, params, expected[(qid, i)])
+            for qid in QUERY_IDS for i, params in enumerate(bindings[qid])]
 
 
-def validate(dataset_dir: Path, scenario_ids: list[str], *, work_dir: Path, port: int,
-             timeout_s: float = 60) -> ValidationReport:
-    """Start a scratch PostgreSQL under work_dir, ingest each scenario into its own database, compare."""
+def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, timeout_s: float = 60) -> ValidationReport:
+    """Start each scenario's engines through the node's provider (as a trial would), ingest, compare."""
+    import uuid
+
     dataset_dir = Path(dataset_dir).resolve()
     manifest = Manifest.read(dataset_dir)
     bindings = load_bindings(dataset_dir)
@@ -126,17 +121,14 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, work_dir: Path, port
                 report.empty_oracle.append((qid, i))
     classes = {sid: scenario_class(sid) for sid in scenario_ids}
     for sid, cls in classes.items():
-        if tuple(cls.engines) != ("postgres",):
-            raise ValueError(f"validate can start PostgreSQL only; scenario {sid} needs {cls.engines}")
-    pg = LocalPostgres(data_dir=Path(work_dir) / f"pg-{port}", port=port, bin_dir=find_pg_bin())
-    endpoint = pg.start(slot_name=f"btb-validate-{port}")
-    try:
-        admin = pg.dsn.replace(f"dbname={pg.dbname}", "dbname=postgres")
-        for sid, cls in classes.items():
-            db = f"validate_{sid.lower()}"
-            _fresh_database(admin, db)
-            ep = replace(endpoint, dsn=pg.dsn.replace(f"dbname={pg.dbname}", f"dbname={db}"))
-            scenario = cls({"postgres": ep}, RunOptions(timeout_s=timeout_s))
+        if not provider.can_run(cls.engines):
+            raise EngineUnavailable(f"scenario {sid} needs engines {', '.join(cls.engines)}; this node can run "
+                                    f"{', '.join(k for k, c in provider.capabilities().items() if c.available)}")
+    for sid, cls in classes.items():
+        run_id = f"validate-{sid}-{uuid.uuid4().hex[:8]}"
+        try:
+            endpoints = provider.start(run_id, tuple(cls.engines), None).endpoints
+            scenario = cls(endpoints, RunOptions(timeout_s=timeout_s))
             try:
                 report.ingests[sid] = scenario.ingest(dataset_dir)
                 report.counts[sid] = scenario.counts()
@@ -148,9 +140,9 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, work_dir: Path, port
                 continue
             try:
                 report.count_problems += _check_counts(sid, manifest, report.counts[sid])
-                report.checks += check_scenario(scenario, dataset_dir, bindings, expected, timeout_s)
+                report.checks += check_scenario(scenario, dataset_dir, bindings, expected)
             finally:
                 scenario.close()
-    finally:
-        pg.destroy()
+        finally:
+            provider.stop(run_id)
     return report

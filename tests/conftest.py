@@ -62,6 +62,8 @@ def workers(redis_server):
 
     s = redis_server
     stack.start_workers(s, s.node)
+    silent = stack.wait_workers(s, [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)])
+    assert not silent, f"workers did not answer: {silent}"
     yield s
     stack.stop_pidfiles(s, "worker-*.pid")
 
@@ -109,14 +111,16 @@ def datasets_root(tmp_path_factory) -> Path:
 
 def pytest_sessionfinish(session, exitstatus):
     from btb.infra import stack
-    from btb.infra.local import LocalProvider
+    from btb.providers import make_provider
 
     try:
         from btb.config import get_settings
 
         s = get_settings()
         stack.stop_pidfiles(s, "*.pid", timeout_s=10)
-        LocalProvider(s.engine_root, s.node).stop()
+        p = make_provider(s, s.node)
+        for tid in p.trials():
+            p.stop(tid)
         stack.stop_redis(s)
     except Exception:  # noqa: BLE001 - best-effort cleanup of a throw-away state dir
         pass

@@ -65,17 +65,24 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
     try:
         console.print(f"redis     {s.redis_host}:{s.redis_port}  {stack.start_redis(s)}")
         if workers:
+            from btb.workflow.state import TrialBoard
+
+            TrialBoard(s.redis_url).clear_flag(f"drain:{s.node}")  # `btb down` drained it: take trials again
+            specs = stack.worker_specs(s.node, aggregator=True)
             stack.start_workers(s, s.node)
-            for spec in stack.worker_specs(s.node, aggregator=True):
+            for spec in specs:
                 console.print(f"worker    {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
+            silent = stack.wait_workers(s, [w.hostname(s.node) for w in specs])
+            if silent:
+                _fail(f"worker(s) {', '.join(silent)} did not answer within 60 s; see {s.state_dir / 'logs'}")
         if flower:
             console.print(f"flower    http://{s.bind}:{s.flower_port}  {stack.start_flower(s)} "
                           f"(user {s.flower_user}, password in {s.secrets_file})")
             if workers:
                 hosts = [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)]
-                ready = stack.wait_flower(s, hosts)
-                console.print("ready     workers registered in Flower" if ready else
-                              f"[yellow]warning[/]: Flower does not list the workers yet; see {s.state_dir / 'logs'}")
+                if not stack.wait_flower(s, hosts):
+                    _fail(f"Flower does not list the workers after 60 s; see {s.state_dir / 'logs'}")
+        console.print("ready     every worker answers" + (" and Flower lists them" if flower and workers else ""))
     except stack.StackError as e:
         _fail(str(e))
     console.print(f"state     {s.state_dir}   logs: {s.state_dir / 'logs'}")
@@ -83,14 +90,21 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
 
 @app.command()
 def down() -> None:
-    """Stop the local stack: workers (warm shutdown), Flower, leftover trial engines, Redis."""
+    """Stop the local stack: drain this node (a running trial stops between two runs and is queued again,
+    so `btb up` resumes it), workers (warm shutdown), Flower, leftover trial engines, Redis."""
     from btb.infra import stack
-    from btb.infra.local import LocalProvider
+    from btb.providers import make_provider
+    from btb.workflow.state import TrialBoard
 
     s = get_settings()
-    for name in stack.stop_pidfiles(s, "worker-*.pid") + stack.stop_pidfiles(s, "flower.pid"):
+    if stack.redis_up(s):
+        TrialBoard(s.redis_url).set_flag(f"drain:{s.node}")
+    for name in stack.stop_pidfiles(s, "worker-*.pid", timeout_s=120) + stack.stop_pidfiles(s, "flower.pid"):
         console.print(f"stopped   {name}")
-    LocalProvider(s.engine_root, s.node, s.pg_port, s.pg_bin).stop()
+    provider = make_provider(s, s.node)
+    for tid in provider.trials():
+        provider.stop(tid)
+        console.print(f"engines   {tid} stopped")
     console.print(f"redis     {stack.stop_redis(s)}")
 
 
@@ -113,7 +127,8 @@ def worker(node: str = typer.Option(None, help="node name (default: BTB_NODE or 
     procs = []
     for spec in stack.worker_specs(s.node, aggregator):
         console.print(f"worker {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
-        procs.append(subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node)))
+        procs.append(subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node),
+                                      cwd=stack.worker_cwd(s)))
 
     def _stop(*_):
         for p in procs:
@@ -147,22 +162,32 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
         _fail(str(e))
     from btb.envinfo import environment_fingerprint
     from btb.results.store import Ledger
+    from btb.routing import scenario_engine_set
+    from btb.workflow.state import TrialBoard, engine_sets_for
     from btb.workflow.tasks import enqueue_campaign
 
     s = _require_broker()
+    board = TrialBoard(s.redis_url)
+    nodes = board.nodes()
+    served = {e for n in nodes.values() for e in n.get("engine_sets", [])}
+    for sc in campaign.scenarios:
+        if scenario_engine_set(sc) not in served:
+            live = ", ".join(f"{n} ({'; '.join(i.get('engine_sets', [])) or 'nothing'})" for n, i in sorted(nodes.items()))
+            _fail(f"scenarios: no live worker can run {sc} (needs engines {scenario_engine_set(sc)}); live nodes: "
+                  f"{live or 'none'} — start `btb up`, or `btb worker` on a node that has those engines")
     cid = _new_campaign_id(campaign.name)
-    trials = plan(campaign, cid)
+    trials = [t.to_dict() for t in plan(campaign, cid)]
     ledger = Ledger(s.redis_url)
-    ledger.create_campaign(cid, campaign.model_dump(mode="json", by_alias=True), [t.to_dict() for t in trials],
+    ledger.create_campaign(cid, campaign.model_dump(mode="json", by_alias=True), len(trials),
                            {"file": str(campaign_file), "digest": campaign.digest(),
                             "coordinator": environment_fingerprint({})})
-    enqueue_campaign(campaign, trials)
+    enqueue_campaign(board, campaign, trials, engine_sets_for(trials))
     console.print(f"campaign {cid}: {len(trials)} trial(s) enqueued")
     print(cid)
     if wait:
-        _follow(ledger, cid, timeout)
+        _follow(board, ledger, cid, timeout)
         report(cid, out=None)
-        failed = {tid: t for tid, t in ledger.trials(cid).items() if t.get("status") in ("error", "invalid")}
+        failed = {tid: t for tid, t in board.trials(cid).items() if t.get("status") in ("error", "invalid")}
         for tid, t in sorted(failed.items()):
             err.print(f"trial {tid} ({t['scenario']} @ {t['level']}): {t['status']} {t.get('message', '')}",
                       soft_wrap=True, highlight=False)
@@ -170,23 +195,23 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
             raise typer.Exit(1)
 
 
-def _follow(ledger, cid: str, timeout: float) -> None:
-    from btb.results.aggregate import FINAL_TRIAL_STATES
+def _follow(board, ledger, cid: str, timeout: float) -> None:
+    from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
 
-    t_end = time.time() + timeout
+    t_end = time.monotonic() + timeout
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console) as prog:
-        trials = ledger.trials(cid)
+        trials = board.trials(cid)
         bar = prog.add_task(cid, total=len(trials), detail="")
         while True:
-            trials = ledger.trials(cid)
+            trials = board.trials(cid)
             done = sum(t.get("status") in FINAL_TRIAL_STATES for t in trials.values())
             active = [f"{t['scenario']}@{t['level']}:{t.get('status')}" for t in trials.values()
                       if t.get("status") not in FINAL_TRIAL_STATES and t.get("status") != "queued"]
             prog.update(bar, completed=done, detail=" ".join(active)[:60])
             if done == len(trials):
                 break
-            if time.time() > t_end:
+            if time.monotonic() > t_end:
                 _fail(f"campaign {cid} still running after {timeout:.0f}s; check `btb status {cid}`", 3)
             time.sleep(0.5)
     # the aggregator runs after each trial; wait until it has seen the last one
@@ -198,33 +223,34 @@ def _follow(ledger, cid: str, timeout: float) -> None:
 
 
 def _ledger_campaign(campaign_id: str | None):
-    """(ledger, id, campaign) for an id or, without one, the latest campaign; a clear error otherwise."""
+    """(ledger, board, id, campaign) for an id or, without one, the latest campaign; a clear error otherwise."""
     from btb.results.store import Ledger
+    from btb.workflow.state import TrialBoard
 
-    ledger = Ledger(_require_broker().redis_url)
+    url = _require_broker().redis_url
+    ledger = Ledger(url)
     cid = campaign_id or ledger.latest_campaign()
     camp = ledger.campaign(cid) if cid else None
     if not camp:
         _fail(f"no campaign {cid!r} in the ledger" if cid else "no campaigns submitted yet")
-    return ledger, cid, camp
+    return ledger, TrialBoard(url), cid, camp
 
 
 @app.command()
 def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)")) -> None:
     """Progress of a campaign: trials, their state, node and measured runs."""
-    from btb.results.aggregate import FINAL_TRIAL_STATES
+    from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
 
-    ledger, cid, _ = _ledger_campaign(campaign_id)
-    trials = ledger.trials(cid)
-    runs: dict[str, int] = {}
-    for r in ledger.records(cid, "run"):
-        runs[r["trial"]] = runs.get(r["trial"], 0) + 1
+    ledger, board, cid, camp = _ledger_campaign(campaign_id)
+    trials = board.trials(cid)
+    n_queries = len(camp["spec"].get("queries") or []) or 13
     t = Table(title=f"campaign {cid}")
-    for col in ("trial", "dataset", "scenario", "level", "status", "node", "runs recorded"):
+    for col in ("trial", "dataset", "scenario", "level", "status", "node", "attempt", "batches", "message"):
         t.add_column(col)
     for tid, tr in sorted(trials.items()):
         t.add_row(tid, tr["dataset"], tr["scenario"], tr["level"], tr.get("status", ""), tr.get("node", ""),
-                  str(runs.get(tid, 0)))
+                  str(tr.get("attempt", 0)), f"{tr.get('batches_done', 0)}/{n_queries}",
+                  str(tr.get("message", ""))[:80], style=None)
     console.print(t)
     done = sum(tr.get("status") in FINAL_TRIAL_STATES for tr in trials.values())
     console.print(f"{done}/{len(trials)} trials finished")
@@ -237,9 +263,9 @@ def report(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (
     from btb.results.aggregate import aggregate_campaign, load_campaign_data
     from btb.results.report import print_summary, write_report
 
-    ledger, cid, camp = _ledger_campaign(campaign_id)
-    data = load_campaign_data(ledger, cid)  # read once: samples can be large
-    summary = aggregate_campaign(ledger, cid, data)
+    ledger, board, cid, camp = _ledger_campaign(campaign_id)
+    summary = aggregate_campaign(ledger, board, cid)
+    data = load_campaign_data(ledger, board, cid)  # raw records and samples for the files
     out_dir = out or Path(camp["spec"].get("output_dir", "results")) / cid
     paths = write_report(out_dir, summary, data.records, data.samples, camp)
     print_summary(summary, console)

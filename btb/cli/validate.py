@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import tempfile
 from pathlib import Path
 
 import typer
@@ -14,12 +12,6 @@ from btb.engines.base import QUERY_IDS
 from btb.validate import ValidationReport, validate
 
 STYLE = {"ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def render(report: ValidationReport, scenarios: list[str], console: Console) -> None:
@@ -52,17 +44,29 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
 def validate_cmd(
     dataset: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory"),
     scenarios: str = typer.Option("P1,P2", help="comma-separated scenario ids"),
-    port: int = typer.Option(0, help="port of the scratch PostgreSQL (0: any free port)"),
-    work_dir: Path | None = typer.Option(None, help="where the scratch cluster lives (default: a temp dir)"),
     timeout_s: float = typer.Option(60.0, help="per-query statement timeout"),
     allow_empty: bool = typer.Option(False, help="do not fail when the oracle answer of a binding is empty"),
 ) -> None:
     """Ingest the dataset into each scenario and compare every query × binding with the oracle."""
+    from btb.config import get_settings
+    from btb.engines.registry import PLANNED, SCENARIOS
+    from btb.infra.provider import EngineUnavailable
+    from btb.providers import make_provider
+
     ids = [s.strip() for s in scenarios.split(",") if s.strip()]
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="btb-validate-") as tmp:
-        Path(tmp).chmod(0o755)  # the server runs as OS user 'postgres' when btb runs as root
-        report = validate(dataset, ids, work_dir=work_dir or Path(tmp), port=port or free_port(), timeout_s=timeout_s)
+    unknown = [i for i in ids if i not in SCENARIOS]
+    if unknown or not ids:
+        planned = [i for i in unknown if i in PLANNED]
+        hint = f" ({', '.join(planned)}: planned, not built yet)" if planned else ""
+        Console(stderr=True).print(f"error: --scenarios: unknown scenario(s) {', '.join(unknown) or '(none given)'}"
+                                   f"{hint}; available: {', '.join(SCENARIOS)}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    try:
+        report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s)
+    except EngineUnavailable as e:
+        Console(stderr=True).print(f"error: {e}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     render(report, ids, console)
     failed = not report.ok or (report.empty_oracle and not allow_empty)
     console.print("[red]VALIDATION FAILED[/]" if failed else "[green]all answers match the oracle[/]")

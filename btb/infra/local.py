@@ -16,7 +16,8 @@ from pathlib import Path
 
 from btb.engines.base import Endpoint
 from btb.infra.cgroups import CgroupSlot, create_slot
-from btb.infra.postgres import LocalPostgres, find_pg_bin
+from btb.infra.postgres import LocalPostgres, PostgresNotFound, find_pg_bin
+from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started
 
 
 def free_port(start: int, host: str = "127.0.0.1", span: int = 200) -> int:
@@ -30,10 +31,6 @@ def free_port(start: int, host: str = "127.0.0.1", span: int = 200) -> int:
     raise RuntimeError(f"no free TCP port in {start}..{start + span - 1}")
 
 
-class EngineUnavailable(RuntimeError):
-    pass
-
-
 @dataclass
 class _PostgresKind:
     """How to run kind 'postgres' here."""
@@ -45,7 +42,7 @@ class _PostgresKind:
         return LocalPostgres(work / "pgdata", port or free_port(self.base_port), find_pg_bin(self.bin_hint))
 
 
-class LocalProvider:
+class LocalProvider(Provider):
     name = "local"
 
     def __init__(self, engine_root: Path, node: str, pg_port: int = 5440, pg_bin: str = ""):
@@ -82,9 +79,20 @@ class LocalProvider:
             out[kind] = pg
         return out
 
-    def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> dict[str, Endpoint]:
+    def capabilities(self) -> dict[str, EngineCaps]:
+        try:
+            find_pg_bin(self.kinds["postgres"].bin_hint)
+            return {"postgres": EngineCaps("postgres", True, True, True, True)}
+        except PostgresNotFound as e:
+            return {"postgres": EngineCaps("postgres", False, False, False, False, str(e))}
+
+    def trials(self) -> list[str]:
+        t = self._load().get("trial")
+        return [t] if t else []
+
+    def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> Started:
         """Fresh engines for a trial (any previous trial's engines on this node are destroyed first)."""
-        self.stop()
+        self.stop(trial_id)
         missing = [k for k in kinds if k not in self.kinds]
         if missing:
             raise EngineUnavailable(f"engine(s) {missing} cannot run locally on node {self.node}")
@@ -100,17 +108,25 @@ class LocalProvider:
             state["engines"][kind] = {"work": str(work / kind), "port": eng.port}
             self._state_file.write_text(json.dumps(state))  # before start: a failed start is still cleaned up
             endpoints[kind] = eng.start(slot=slot)
-        return endpoints
+        return Started(endpoints, budget, "shared-cgroup" if slot.applied_limit else "none", slot.applied_limit)
 
-    def current(self, trial_id: str) -> dict[str, Endpoint] | None:
+    def current(self, trial_id: str, wait_s: float = 0.0) -> dict[str, Endpoint] | None:
         """Endpoints of the trial's engines if they are all still running here, else None."""
         state = self._load()
         if state.get("trial") != trial_id:
             return None
         engines = self._engines(state)
-        if not engines or not all(e.alive() for e in engines.values()):
-            return None
-        return {k: e.endpoint() for k, e in engines.items()}
+        import time
+        deadline = time.monotonic() + wait_s
+        while True:
+            if not engines or not all(e.alive() for e in engines.values()):
+                return None
+            try:
+                return {k: e.endpoint() for k, e in engines.items()}
+            except Exception:  # noqa: BLE001 - recovering
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.2)
 
     def applied_limit(self, trial_id: str) -> int | None:
         """The limit actually written to the trial's cgroup (None: unlimited or no cgroup)."""
@@ -136,7 +152,7 @@ class LocalProvider:
             out[kind] = eng.start(slot=slot)
         return out
 
-    def stop(self) -> None:
+    def stop(self, trial_id: str) -> None:
         """Destroy whatever trial engines this node holds (data dirs included)."""
         state = self._load()
         engines = self._engines(state) if state else {}

@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 
 from btb.config import Settings
-from btb.workflow.app import QUEUE_AGGREGATE, QUEUE_DATASET, monitor_queue, node_queue
+from btb.routing import QUEUE_AGGREGATE, engine_set_queue, monitor_queue, node_queue, runnable_engine_sets
 
 
 class StackError(RuntimeError):
@@ -114,23 +114,25 @@ class WorkerSpec:
         return f"{self.role}@{node}"
 
 
-def engine_queues() -> list[str]:
-    """Engine queues this node can serve (the engines its provider can start here)."""
-    from btb.infra.postgres import PostgresNotFound, find_pg_bin
+def engine_queues(settings: Settings | None = None) -> list[str]:
+    """Queues of every engine set this node can run whole (its provider's available engine kinds)."""
+    from btb.providers import make_provider
 
-    out = []
-    try:
-        find_pg_bin(os.environ.get("BTB_PG_BIN", ""))
-        out.append("postgres")
-    except PostgresNotFound:
-        pass
-    return out
+    s = settings or _settings()
+    caps = make_provider(s, s.node).capabilities()
+    return [engine_set_queue(e) for e in runnable_engine_sets(k for k, c in caps.items() if c.available)]
 
 
-def worker_specs(node: str, aggregator: bool) -> list[WorkerSpec]:
+def _settings() -> Settings:
+    from btb.config import get_settings
+
+    return get_settings()
+
+
+def worker_specs(node: str, aggregator: bool, settings: Settings | None = None) -> list[WorkerSpec]:
     specs = [
-        # node-own queue first: a trial this node started finishes before it takes another
-        WorkerSpec("bench", (node_queue(node), QUEUE_DATASET, *engine_queues()), 1),
+        # one trial at a time per node: the bench worker runs a whole trial in one task
+        WorkerSpec("bench", (*engine_queues(settings), node_queue(node)), 1),
         WorkerSpec("monitor", (monitor_queue(node),), 2),
     ]
     if aggregator:
@@ -139,10 +141,18 @@ def worker_specs(node: str, aggregator: bool) -> list[WorkerSpec]:
 
 
 def worker_env(s: Settings, node: str) -> dict[str, str]:
-    env = dict(os.environ)
+    """Workers import btb from the installed package, never from the caller's directory (PYTHONSAFEPATH
+    and a cwd in the state dir): a folder named `btb/` where `btb up` runs cannot shadow it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(BTB_NODE=node, BTB_STATE_DIR=str(s.state_dir), BTB_BROKER_URL=s.redis_url,
-               BTB_RESULTS_DIR=str(s.results_dir))
+               BTB_RESULTS_DIR=str(s.results_dir.resolve()), PYTHONSAFEPATH="1")
     return env
+
+
+def worker_cwd(s: Settings) -> Path:
+    d = s.state_dir / "run"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 def worker_argv(spec: WorkerSpec, node: str, s: Settings) -> list[str]:
@@ -161,7 +171,7 @@ def start_workers(s: Settings, node: str, aggregator: bool = True) -> list[subpr
             continue
         log = open(_log_dir(s) / f"worker-{spec.role}-{node}.log", "ab")
         p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=worker_cwd(s))
         pidfile.write_text(str(p.pid))
         procs.append(p)
     return procs
@@ -174,9 +184,10 @@ def start_flower(s: Settings) -> str:
         return "already running"
     env = worker_env(s, s.node) | {"FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
     log = open(_log_dir(s) / "flower.log", "ab")
-    p = subprocess.Popen([sys.executable, "-m", "celery", "-A", "btb.workflow.app", "flower",
+    p = subprocess.Popen([sys.executable, "-m", "btb.workflow.flower", "-A", "btb.workflow.app", "flower",
                           f"--address={s.bind}", f"--port={s.flower_port}", "--purge_offline_workers=60"],
-                         env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+                         env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                         cwd=worker_cwd(s))
     pidfile.write_text(str(p.pid))
     return "started"
 
@@ -198,8 +209,8 @@ def wait_flower(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> b
     a campaign sends (Flower records tasks sent after it joined the event stream)."""
     import urllib.error
 
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         try:
             seen = flower_api(s, "/api/workers?refresh=1")
             if set(hostnames) <= set(seen) and all(seen[h].get("active_queues") for h in hostnames):
@@ -208,6 +219,30 @@ def wait_flower(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> b
             pass
         time.sleep(0.5)
     return False
+
+
+def wait_workers(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> list[str]:
+    """Until every named worker answers a Celery ping; returns those that never did."""
+    from btb.workflow.app import app
+
+    missing = set(hostnames)
+    deadline = time.monotonic() + timeout_s
+    while missing and time.monotonic() < deadline:
+        try:
+            for reply in app.control.ping(destination=sorted(missing), timeout=1.0) or []:
+                missing -= set(reply)
+        except Exception:  # noqa: BLE001 - broker still starting
+            time.sleep(0.5)
+    if not missing and any(h.startswith("bench@") for h in hostnames):
+        # ... and the bench worker has registered what it can run (submit checks that)
+        from btb.workflow.state import TrialBoard
+
+        board = TrialBoard(s.redis_url)
+        while s.node not in board.nodes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if s.node not in board.nodes():
+            missing.add(f"bench@{s.node} (not registered)")
+    return sorted(missing)
 
 
 def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[str]:
@@ -220,8 +255,8 @@ def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[st
                 os.killpg(pid, signal.SIGTERM)
             except OSError:
                 os.kill(pid, signal.SIGTERM)
-            deadline = time.time() + timeout_s
-            while _pid_alive(pid) and time.time() < deadline:
+            deadline = time.monotonic() + timeout_s
+            while _pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
             if _pid_alive(pid):
                 try:

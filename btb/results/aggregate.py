@@ -1,7 +1,6 @@
-"""Records → summaries: latency statistics and resource use per (dataset, scenario, level, query),
-ingest figures per trial, and each scenario's minimum viable RAM.
-
-`summarize_records` is pure (lists of dicts in, dict out); `aggregate_campaign` is the I/O shell.
+"""Records → summaries. Each trial is reduced once, at its end, from its own records and samples
+(`summarize_trial`, pure); the campaign summary merges trial summaries (`merge_summaries`, pure) and
+adds each scenario's minimum viable RAM. `reduce_trial` / `aggregate_campaign` are the I/O shells.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from dataclasses import dataclass
 
 from btb.campaign import parse_size
 from btb.results.stats import summarize
+from btb.workflow.lifecycle import is_final
 
-FINAL_TRIAL_STATES = {"completed", "completed-with-errors", "oom", "invalid", "error", "skipped"}
 
 
 def trial_resources(samples: list[dict], phases: list[tuple[str, float, float]]) -> dict[str, dict]:
@@ -46,85 +45,117 @@ def level_sort_key(level: str, budget: int | None) -> float:
         return float("inf")
 
 
-def summarize_records(records: list[dict], trials: dict[str, dict], samples: dict[str, list[dict]]) -> dict:
-    runs = [r for r in records if r.get("kind") == "run" and not r.get("warmup")]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in runs:
-        groups[(r["dataset"], r["scenario"], r["level"], r["trial"], r["query"])].append(r)
-    phases: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> dict:
+    """One trial's records and samples → its summary (latency per query, resources per phase, ingest,
+    validation). Reads nothing else: the cost of reducing a trial does not grow with the campaign."""
+    tid = trial["id"]
+    phases: list[tuple[str, float, float]] = []
     for r in records:
         if r.get("kind") == "ingest":
-            phases[r["trial"]].append(("ingest", r["t_start"], r["t_end"]))
+            phases.append(("ingest", r["t_start"], r["t_end"]))
         elif r.get("kind") == "batch":
-            phases[r["trial"]].append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
-    resources = {tid: trial_resources(samples[tid], ph) for tid, ph in phases.items() if samples.get(tid)}
-    fingerprints = {r["trial"]: r.get("fingerprint") for r in records if r.get("kind") == "ingest"}
+            phases.append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+    resources = trial_resources(samples, phases) if samples and phases else {}
+    ingest = next((r for r in records if r.get("kind") == "ingest"), None)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("kind") == "run" and not r.get("warmup"):
+            groups[r["query"]].append(r)
     rows = []
-    for (ds, sc, level, trial_id, qid), rs in sorted(groups.items()):
+    for qid, rs in sorted(groups.items(), key=lambda kv: int(kv[0][1:])):
         statuses: dict[str, int] = defaultdict(int)
         for r in rs:
             statuses[r["status"]] += 1
         lat = summarize(r["seconds"] for r in rs if r["status"] == "ok")
-        row = {"dataset": ds, "scenario": sc, "level": level, "trial": trial_id, "query": qid,
-               "budget": trials.get(trial_id, {}).get("budget"), "n_runs": len(rs), "statuses": dict(statuses),
-               "fingerprint": fingerprints.get(trial_id),
-               **({k: v for k, v in lat.to_dict().items()} if lat else {"n": 0})}
-        res = resources.get(trial_id, {}).get(f"batch:{qid}")
+        row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
+               "trial": tid, "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
+               "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
+               "prepare": rs[0].get("prepare"), **(lat.to_dict() if lat else {"n": 0})}
+        res = resources.get(f"batch:{qid}")
         if res:
             row.update({f"res_{k}": v for k, v in res.items()})
         rows.append(row)
-    ingests = [{**{k: r.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status", "message",
-                                         "seconds", "rows_per_s", "bytes_on_disk", "backend", "node", "fingerprint")},
-                **{f"res_{k}": v for k, v in resources.get(r["trial"], {}).get("ingest", {}).items()}}
-               for r in records if r.get("kind") == "ingest"]
+    ingest_row = None
+    if ingest:
+        ingest_row = {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status",
+                                                    "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
+                                                    "node", "fingerprint", "applied_limit", "budget_mode")},
+                      **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}
     validation = defaultdict(lambda: {"checked": 0, "matched": 0})
     for r in records:
         if r.get("kind") == "validation":
-            v = validation[(r["trial"], r["query"])]
+            v = validation[r["query"]]
             v["checked"] += 1
             v["matched"] += int(bool(r["match"]))
-    # minimum viable RAM: the lowest level from which every level upwards completed every run
+    monitor = next((r for r in records if r.get("kind") == "monitor"), None)
+    return {"trial": tid, "status": trial.get("status"), "rows": rows, "ingest": ingest_row,
+            "validation": [{"trial": tid, "query": q, **v} for q, v in sorted(validation.items())],
+            "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
+            "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
+            "generated": time.time()}
+
+
+def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
+    """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
     from btb.results.gradient import minimum_viable
 
+    rows, ingests, validation, environments = [], [], [], {}
+    for tid in sorted(per_trial):
+        ts = per_trial[tid]
+        rows += ts["rows"]
+        if ts.get("ingest"):
+            ingests.append(ts["ingest"])
+        validation += ts["validation"]
+        environments.update(ts.get("environment") or {})
     viable: dict[tuple, dict[float, tuple]] = defaultdict(dict)
     for t in trials.values():
         key = level_sort_key(t.get("level", ""), t.get("budget"))
         viable[(t.get("dataset"), t.get("scenario"))][key] = (t.get("level"), t.get("budget"), t.get("status"))
     min_viable = []
     for (ds, sc), lv in sorted(viable.items()):
-        finished = {k: v[2] == "completed" for k, v in lv.items() if v[2] != "skipped"}
+        finished = {k: v[2] == "completed" for k, v in lv.items() if v[2] not in ("skipped", "cancelled")}
         mv = minimum_viable(finished) if finished else None
         min_viable.append({"dataset": ds, "scenario": sc,
                            "minimum_viable_level": lv[mv][0] if mv is not None else None,
                            "minimum_viable_bytes": lv[mv][1] if mv is not None else None,
                            "levels": {v[0]: v[2] for _, v in sorted(lv.items())}})
-    done = all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()) if trials else False
-    environments = {r["node"]: r.get("environment") for r in records if r.get("kind") == "ingest"}
+    done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
     return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable, "environment": environments,
-            "validation": [{"trial": k[0], "query": k[1], **v} for k, v in sorted(validation.items())],
-            "status": "done" if done else "running",
+            "validation": validation, "status": "done" if done else "running",
             "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
-                                                     "message")} for k, t in trials.items()}}
+                                                     "message", "attempt", "resources")} for k, t in trials.items()}}
 
 
 @dataclass(frozen=True)
 class CampaignData:
-    """Everything the ledger holds for one campaign, read once."""
+    """Everything the ledger holds for one campaign, read once (reports)."""
 
     trials: dict[str, dict]
     records: list[dict]
     samples: dict[str, list[dict]]
 
 
-def load_campaign_data(ledger, campaign_id: str) -> CampaignData:
-    trials = ledger.trials(campaign_id)
+def load_campaign_data(ledger, board, campaign_id: str) -> CampaignData:
+    trials = board.trials(campaign_id)
     return CampaignData(trials, ledger.records(campaign_id), {tid: ledger.samples(tid) for tid in trials})
 
 
-def aggregate_campaign(ledger, campaign_id: str, data: CampaignData | None = None) -> dict:
-    """Summarise (from `data` when the caller already read it) and store the summary in the ledger."""
-    data = data or load_campaign_data(ledger, campaign_id)
-    summary = summarize_records(data.records, data.trials, data.samples)
+def reduce_trial(ledger, board, trial_id: str) -> dict:
+    """Reduce one trial (its own records and samples only) and store its summary."""
+    trial = board.trial(trial_id)
+    summary = summarize_trial(trial, ledger.trial_records(trial_id), ledger.samples(trial_id))
+    ledger.put_trial_summary(trial_id, summary)
+    return summary
+
+
+def aggregate_campaign(ledger, board, campaign_id: str) -> dict:
+    """Merge the stored trial summaries (reducing a finished trial that has none yet) into the campaign's."""
+    trials = board.trials(campaign_id)
+    per_trial = ledger.trial_summaries(list(trials))
+    for tid, t in trials.items():
+        if tid not in per_trial and is_final(t.get("status")):
+            per_trial[tid] = reduce_trial(ledger, board, tid)
+    summary = merge_summaries(trials, per_trial)
     summary.update(campaign=campaign_id, generated=time.time())
     ledger.put_summary(campaign_id, summary)
     if summary["status"] == "done":

@@ -1,38 +1,39 @@
-"""The results ledger: append-only, keyed records in Redis (AOF on), next to the broker.
+"""The results ledger in Redis (AOF on), next to the broker: campaigns, append-only keyed records per
+trial, compact monitor samples, and summaries (one per trial, merged into one per campaign).
 
-Every record has a deterministic key (trial/query/binding/run…); `add` uses HSETNX, so a task that is
-redelivered after a worker crash can write again without ever duplicating or overwriting a result.
-State that legitimately changes (trial status, campaign status) lives in separate hashes.
+Records are keyed deterministically (trial/query/binding/run…) and stored with HSETNX (through the
+trial board's fenced write while a trial runs), so a redelivered or retried write never duplicates or
+overwrites a result. Everything of one trial lives under that trial's keys: reducing a trial reads
+that trial only, whatever the size of the campaign.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-import redis
+from btb.redisconn import connect
+from btb.results.samples import decode_block, encode_block
+from btb.workflow.state import campaign_trials_key, records_key
 
-PREFIX = "btb"
+P = "btb"
 
 
 def _k(*parts: str) -> str:
-    return ":".join((PREFIX, *parts))
+    return ":".join((P, *parts))
 
 
 class Ledger:
     def __init__(self, url: str):
-        self.r = redis.Redis.from_url(url, decode_responses=True)
+        self.r = connect(url)
+        self.rb = connect(url, binary=True)  # sample blocks are bytes
 
     # --- campaigns -------------------------------------------------------------------------------
-    def create_campaign(self, campaign_id: str, spec: dict, trials: list[dict], meta: dict) -> None:
+    def create_campaign(self, campaign_id: str, spec: dict, n_trials: int, meta: dict) -> None:
         pipe = self.r.pipeline()
         pipe.hset(_k("campaign", campaign_id), mapping={
             "spec": json.dumps(spec), "meta": json.dumps(meta), "created": time.time(),
-            "n_trials": len(trials), "status": "submitted",
-        })
-        for t in trials:
-            pipe.hset(_k("campaign", campaign_id, "trials"), t["id"], json.dumps(t | {"status": "queued"}))
+            "n_trials": n_trials, "status": "submitted"})
         pipe.zadd(_k("campaigns"), {campaign_id: time.time()})
         pipe.execute()
 
@@ -53,68 +54,57 @@ class Ledger:
     def set_campaign_status(self, campaign_id: str, status: str) -> None:
         self.r.hset(_k("campaign", campaign_id), "status", status)
 
-    # --- trials (mutable state) ----------------------------------------------------------------
-    def trials(self, campaign_id: str) -> dict[str, dict]:
-        return {k: json.loads(v) for k, v in self.r.hgetall(_k("campaign", campaign_id, "trials")).items()}
+    def first_fingerprint(self, campaign_id: str, dataset: str, fingerprint: str) -> str:
+        """The campaign's fingerprint for a dataset: the first node to prepare it sets it, others compare."""
+        key = _k("campaign", campaign_id, "fingerprints")
+        self.r.hsetnx(key, dataset, fingerprint)
+        return self.r.hget(key, dataset)
 
-    def update_trial(self, campaign_id: str, trial_id: str, **fields: Any) -> dict:
-        key = _k("campaign", campaign_id, "trials")
-        cur = json.loads(self.r.hget(key, trial_id) or "{}")
-        cur.update(fields, updated=time.time())
-        self.r.hset(key, trial_id, json.dumps(cur))
-        return cur
-
-    # --- records (append-only) -----------------------------------------------------------------
-    def add(self, campaign_id: str, record_id: str, record: dict) -> bool:
-        """Store once. Returns False when a record with this key already exists (redelivered task)."""
-        return bool(self.r.hsetnx(_k("campaign", campaign_id, "records"), record_id,
-                                  json.dumps(record | {"record_id": record_id})))
-
-    def has(self, campaign_id: str, record_id: str) -> bool:
-        return bool(self.r.hexists(_k("campaign", campaign_id, "records"), record_id))
-
-    def records(self, campaign_id: str, kind: str | None = None) -> list[dict]:
-        out = [json.loads(v) for v in self.r.hvals(_k("campaign", campaign_id, "records"))]
+    # --- records ---------------------------------------------------------------------------------
+    def trial_records(self, trial_id: str, kind: str | None = None) -> list[dict]:
+        out = [json.loads(v) for v in self.r.hvals(records_key(trial_id))]
         if kind:
             out = [r for r in out if r.get("kind") == kind]
         return sorted(out, key=lambda r: r["record_id"])
 
-    # --- monitor samples -----------------------------------------------------------------------
+    def records(self, campaign_id: str, kind: str | None = None) -> list[dict]:
+        """Every record of a campaign (reports, tests): reads each trial's hash once."""
+        out: list[dict] = []
+        for tid in self.r.zrange(campaign_trials_key(campaign_id), 0, -1):
+            out += self.trial_records(tid, kind)
+        return out
+
+    def add_unfenced(self, trial_id: str, record_id: str, record: dict) -> bool:
+        """Store once, outside a lease (a trial that ends before it was ever claimed, e.g. cancelled)."""
+        return bool(self.r.hsetnx(records_key(trial_id), record_id, json.dumps(record | {"record_id": record_id})))
+
+    # --- monitor samples -------------------------------------------------------------------------
     def push_samples(self, trial_id: str, rows: list[dict]) -> None:
         if rows:
-            self.r.rpush(_k("samples", trial_id), *[json.dumps(r) for r in rows])
+            self.rb.rpush(_k("trial", trial_id, "samples"), encode_block(rows))
 
     def samples(self, trial_id: str) -> list[dict]:
-        return [json.loads(x) for x in self.r.lrange(_k("samples", trial_id), 0, -1)]
+        out: list[dict] = []
+        for blob in self.rb.lrange(_k("trial", trial_id, "samples"), 0, -1):
+            out += decode_block(blob)
+        return out
 
-    def set_flag(self, name: str, value: str = "1", ttl_s: int | None = None) -> None:
-        self.r.set(_k("flag", name), value, ex=ttl_s)
+    def samples_bytes(self, trial_id: str) -> int:
+        return sum(len(b) for b in self.rb.lrange(_k("trial", trial_id, "samples"), 0, -1))
 
-    def flag(self, name: str) -> str | None:
-        return self.r.get(_k("flag", name))
+    # --- summaries -------------------------------------------------------------------------------
+    def put_trial_summary(self, trial_id: str, summary: dict) -> None:
+        self.r.set(_k("trial", trial_id, "summary"), json.dumps(summary))
 
-    # --- summaries -----------------------------------------------------------------------------
+    def trial_summaries(self, trial_ids: list[str]) -> dict[str, dict]:
+        if not trial_ids:
+            return {}
+        vals = self.r.mget([_k("trial", t, "summary") for t in trial_ids])
+        return {t: json.loads(v) for t, v in zip(trial_ids, vals) if v}
+
     def put_summary(self, campaign_id: str, summary: dict) -> None:
         self.r.set(_k("campaign", campaign_id, "summary"), json.dumps(summary))
 
     def summary(self, campaign_id: str) -> dict | None:
         s = self.r.get(_k("campaign", campaign_id, "summary"))
         return json.loads(s) if s else None
-
-    # --- node locks: one trial at a time per node ---------------------------------------------
-    def acquire_node(self, node: str, trial_id: str, ttl_s: int) -> bool:
-        key = _k("node", node, "trial")
-        if self.r.set(key, trial_id, nx=True, ex=ttl_s):
-            return True
-        if self.r.get(key) == trial_id:  # re-entrant for the same trial (redelivered task)
-            self.r.expire(key, ttl_s)
-            return True
-        return False
-
-    def node_trial(self, node: str) -> str | None:
-        return self.r.get(_k("node", node, "trial"))
-
-    def release_node(self, node: str, trial_id: str) -> None:
-        key = _k("node", node, "trial")
-        if self.r.get(key) == trial_id:
-            self.r.delete(key)

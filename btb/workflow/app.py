@@ -1,8 +1,9 @@
 """The Celery app: broker, result backend and long-task settings in one place.
 
-Trials run for minutes to hours, so: late acks (a killed worker's task is redelivered, not lost),
-prefetch 1 (a node never hoards trials another node could run), reject on worker loss, and a Redis
-visibility timeout above the longest task (else Redis redelivers a task that is still running).
+Trials run for minutes to hours, so: late acks and prefetch 1 (a busy node never holds a token another
+node could use), reject on worker loss. Losing a worker never loses a trial: its lease lapses and the
+sweeper re-queues it (btb.workflow.state); a token redelivered after the visibility timeout claims
+nothing. No result backend: every result is a keyed record in the ledger.
 """
 
 from __future__ import annotations
@@ -10,17 +11,7 @@ from __future__ import annotations
 from celery import Celery
 
 from btb.config import get_settings
-
-QUEUE_DATASET = "dataset"
-QUEUE_AGGREGATE = "aggregate"
-
-
-def node_queue(node: str) -> str:
-    return f"node.{node}"
-
-
-def monitor_queue(node: str) -> str:
-    return f"monitor.{node}"
+from btb.routing import QUEUE_AGGREGATE
 
 
 def make_app() -> Celery:
@@ -35,11 +26,13 @@ def make_app() -> Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,  # a broker restart is waited out, never fatal to a worker
         task_track_started=True,
         task_send_sent_event=True,
         worker_send_task_events=True,
         task_ignore_result=True,
-        task_default_queue=QUEUE_DATASET,
+        task_default_queue=QUEUE_AGGREGATE,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

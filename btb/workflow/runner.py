@@ -1,296 +1,304 @@
-"""What a node does for a trial, as plain functions (the Celery tasks are thin shells over these).
+"""What a node does for a trial, as plain functions (the Celery tasks in `tasks.py` are thin shells).
 
-ingest → (validation gate) → one query batch per query → finish. Every step writes keyed records to
-the ledger, so a redelivered task skips what is already recorded and never counts anything twice.
+One attempt of a trial runs wholly in one call of `run_trial`, under a lease renewed by a heartbeat:
+prepare the dataset → start the engines under the budget → ingest → answer gate → one batch per query
+→ stop. Every path out of it, whatever raised, ends the trial visibly in `finally`: monitor stopped,
+*that trial's* engines stopped, trial reduced, status final (or queued again when the node was drained),
+lease released. A lost lease means another attempt owns the trial: this one stops writing at once.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from btb.campaign import Campaign, Trial, level_bytes
 from btb.config import Settings
-from btb.dataset.format import BINDINGS, Manifest
 from btb.engines.base import Endpoint, RunOptions, Scenario
 from btb.engines.registry import scenario_class
-from btb.infra.local import LocalProvider
+from btb.infra.provider import Provider
 from btb.results.store import Ledger
+from btb.workflow import lifecycle
+from btb.workflow.lifecycle import TrialStatus as S
+from btb.workflow.state import Claim, LeaseLost, TrialBoard
+
+
+class Interrupted(RuntimeError):
+    """The node is being drained (`btb down`) or the campaign cancelled: stop this attempt cleanly."""
+
+    def __init__(self, why: str, requeue: bool):
+        super().__init__(why)
+        self.requeue = requeue
 
 
 @dataclass
 class NodeContext:
-    """Everything a task needs on this node."""
+    """Everything a task needs on this node; `start_monitor`/`after_trial` are given by the task layer."""
 
     settings: Settings
     node: str
     ledger: Ledger
-    provider: LocalProvider
+    board: TrialBoard
+    provider: Provider
+    start_monitor: Callable[[str, int, list[dict], float], None] = lambda *a: None
+    after_trial: Callable[[str], None] = lambda cid: None
 
     @classmethod
-    def from_settings(cls, settings: Settings, node: str | None = None) -> "NodeContext":
+    def from_settings(cls, settings: Settings, node: str | None = None, **kw) -> "NodeContext":
+        from btb.providers import make_provider
+
         node = node or settings.node
-        return cls(settings, node, Ledger(settings.redis_url),
-                   LocalProvider(settings.engine_root, node, settings.pg_port, settings.pg_bin))
+        return cls(settings, node, Ledger(settings.redis_url), TrialBoard(settings.redis_url),
+                   make_provider(settings, node), **kw)
 
 
-def _now() -> float:
-    return time.time()
+def campaign_of(ctx: NodeContext, campaign_id: str) -> Campaign:
+    c = ctx.ledger.campaign(campaign_id)
+    if c is None:
+        raise RuntimeError(f"campaign {campaign_id} is not in the ledger")
+    return Campaign.model_validate(c["spec"])
 
 
-def dataset_dir(ctx: NodeContext, profile: str, seed: int) -> Path:
-    from btb.dataset.generator import ensure_dataset
-
-    return ensure_dataset(profile, seed, ctx.settings.datasets_dir)
-
-
-def prepare_dataset(ctx: NodeContext, campaign_id: str, profile: str, seed: int) -> dict:
-    t0 = _now()
-    path = dataset_dir(ctx, profile, seed)
-    m = Manifest.read(path)
-    rec = {"kind": "dataset", "campaign": campaign_id, "dataset": f"{profile}-s{seed}", "node": ctx.node,
-           "fingerprint": m.fingerprint, "counts": m.counts, "bytes": m.bytes, "seconds": _now() - t0,
-           "format_version": m.format_version}
-    ctx.ledger.add(campaign_id, f"dataset/{profile}-s{seed}/{ctx.node}", rec)
-    return {"fingerprint": m.fingerprint, "bytes": m.bytes, "path": str(path)}
-
-
-def load_bindings(path: Path, qid: str, n: int) -> list[dict]:
-    return json.loads((path / BINDINGS).read_text()).get(qid, [])[:n]
-
-
-def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], options: RunOptions) -> Scenario:
-    return scenario_class(trial.scenario)(endpoints, options)
-
-
-def _engine_targets(endpoints: dict[str, Endpoint]) -> list[dict]:
+def _targets(endpoints: dict[str, Endpoint]) -> list[dict]:
     return [{"name": k, "cgroup": e.cgroup, "pids": list(e.pids), "container": e.container} for k, e in endpoints.items()]
 
 
-def plateau_skip(ctx: NodeContext, trial: Trial, campaign: Campaign) -> str | None:
-    """With `memory.plateau_stop`: a reason to skip this level when the two levels below it both
-    completed and no query's median improved beyond the lower level's confidence interval."""
-    from btb.results.gradient import plateau_reached
+class Heartbeat(threading.Thread):
+    """Renews the trial's lease every ttl/3; notices when it was lost (then the attempt must stop)."""
 
+    def __init__(self, board: TrialBoard, claim: Claim, ttl_s: float):
+        super().__init__(daemon=True, name=f"lease-{claim.trial_id}")
+        self.board, self.claim, self.ttl_s = board, claim, ttl_s
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.ttl_s / 3):
+            try:
+                if not self.board.renew(self.claim, self.ttl_s):
+                    self.lost = True
+                    return
+            except Exception:  # noqa: BLE001 - broker away: keep trying; the TTL decides
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+@dataclass
+class Attempt:
+    """One attempt of one trial on this node: the lease, the trial, and how to record under the lease."""
+
+    ctx: NodeContext
+    claim: Claim
+    trial: Trial
+    campaign: Campaign
+    heartbeat: Heartbeat
+    monitor_started: float | None = None
+    monitor_restarts: int = 0
+    targets: list[dict] = field(default_factory=list)
+
+    @property
+    def tid(self) -> str:
+        return self.trial.id
+
+    def checkpoint(self) -> None:
+        """Between steps and runs: stop at once if the lease is gone, the node drains or the campaign is cancelled."""
+        if self.heartbeat.lost:
+            raise LeaseLost(f"trial {self.tid}: lease lost")
+        b = self.ctx.board
+        if b.flag(f"drain:{self.ctx.node}"):
+            raise Interrupted(f"node {self.ctx.node} drained (btb down) during attempt {self.claim.attempt}: "
+                              "queued again", requeue=True)
+        if b.flag(f"cancel:{self.trial.campaign_id}"):
+            raise Interrupted("campaign cancelled", requeue=False)
+
+    def status(self, status: S, **fields: Any) -> None:
+        if self.heartbeat.lost:
+            raise LeaseLost(f"trial {self.tid}: lease lost")
+        self.ctx.board.set(self.tid, status=status, **fields)
+
+    def record(self, rid: str, rec: dict) -> bool:
+        base = {"campaign": self.trial.campaign_id, "trial": self.tid, "scenario": self.trial.scenario,
+                "dataset": self.trial.dataset, "level": self.trial.level, "node": self.ctx.node,
+                "attempt": self.claim.attempt}
+        return self.ctx.board.add_record(self.claim, rid, base | rec)
+
+    def oom_kills(self) -> int:
+        return self.ctx.provider.oom_kills(self.tid) or 0
+
+    def oom_since(self, before: int) -> str | None:
+        """Why this failure is an OOM kill (the cgroup counter rose), or None."""
+        after = self.ctx.provider.oom_kills(self.tid)
+        if after is not None and after > before:
+            return f"OOM-killed under {self.trial.level} (cgroup oom_kill {before}→{after})"
+        return None
+
+    # --- the monitor belongs to the trial ----------------------------------------------------------
+    def start_monitor(self, targets: list[dict]) -> None:
+        self.targets = targets
+        self.monitor_started = time.monotonic()
+        self.ctx.start_monitor(self.tid, self.claim.attempt, targets, self.ctx.settings.monitor_hz)
+
+    def ensure_monitor(self) -> None:
+        """A monitor that stopped heart-beating is started again (counted: the trial's resources are then
+        flagged incomplete, never silently complete)."""
+        if self.monitor_started is None or time.monotonic() - self.monitor_started < 10:
+            return
+        if not self.ctx.board.r.exists(monitor_lease_key(self.tid, self.claim.attempt)):
+            self.monitor_restarts = self.ctx.board.incr(self.tid, "monitor_restarts")
+            self.start_monitor(self.targets)
+
+
+def monitor_lease_key(tid: str, attempt: int) -> str:
+    return f"btb:monlease:{tid}:{attempt}"
+
+
+def dataset_path(ctx: NodeContext, trial: Trial) -> Path:
+    """The trial's dataset on this node, generated if missing, verified against its fingerprint."""
+    from btb.dataset.generator import ensure_dataset
+
+    return ensure_dataset(trial.profile, trial.seed, ctx.settings.datasets_dir)
+
+
+def plateau_skip(ctx: NodeContext, trial: Trial, campaign: Campaign) -> str | None:
+    """With `memory.plateau_stop`: a reason to skip this level when the two levels below it both completed
+    and no query's median improved beyond the lower level's confidence interval (from trial summaries)."""
     if not campaign.memory.plateau_stop or trial.level_rank < 2:
         return None
-    trials = ctx.ledger.trials(trial.campaign_id)
+    trials = ctx.board.trials(trial.campaign_id)
     lower = sorted((t for t in trials.values() if t["dataset"] == trial.dataset and t["scenario"] == trial.scenario
                     and t["level_rank"] < trial.level_rank), key=lambda t: t["level_rank"])[-2:]
     if len(lower) < 2 or any(t.get("status") != "completed" for t in lower):
         return None  # not known yet (or a level failed): keep climbing
-    lat: dict[tuple[str, str], list[float]] = {}
-    for r in ctx.ledger.records(trial.campaign_id, "run"):
-        if r["trial"] in (lower[0]["id"], lower[1]["id"]) and not r["warmup"] and r["status"] == "ok":
-            lat.setdefault((r["trial"], r["query"]), []).append(r["seconds"])
+    sums = ctx.ledger.trial_summaries([lower[0]["id"], lower[1]["id"]])
+    if len(sums) < 2:
+        return None
+    prev = {r["query"]: r for r in sums[lower[0]["id"]]["rows"]}
+    cur = {r["query"]: r for r in sums[lower[1]["id"]]["rows"]}
     for qid in campaign.query_ids:
-        if not plateau_reached(lat.get((lower[0]["id"], qid), []), lat.get((lower[1]["id"], qid), [])):
+        p, c = prev.get(qid), cur.get(qid)
+        if not p or not c or not p.get("n") or not c.get("n") or c["p50"] < p["median_ci_low"]:
             return None
     return (f"plateau: no query's median improved from {lower[0]['level']} to {lower[1]['level']} "
             "beyond its 95% confidence interval")
 
 
-def _failure_status(ctx: NodeContext, trial: Trial, oom_before: int) -> tuple[str, str]:
-    """After an exception: was it the kernel's OOM killer (cgroup counter rose) or a plain error?"""
-    after = ctx.provider.oom_kills(trial.id)
-    if after is not None and after > oom_before:
-        return "oom", f"OOM-killed under {trial.level} (cgroup oom_kill {oom_before}→{after})"
-    if after is None and ctx.provider.current(trial.id) is None and trial.level != "unlimited":
-        return "oom", f"engine died under {trial.level}; no OOM counter here to confirm the cause"
-    return "error", ""
+# --- one attempt ---------------------------------------------------------------------------------
+def run_trial(ctx: NodeContext, claim: Claim) -> dict:
+    """Run one claimed attempt to its end. Never leaves the trial open, whatever raises."""
+    from btb.workflow.measure import measure
 
-
-def ingest(ctx: NodeContext, trial: Trial, campaign: Campaign, expected_fingerprint: str | None,
-           on_engines: Callable[[list[dict]], None] | None = None) -> dict:
-    """Provision engines under the trial budget, load the dataset, verify counts, run the validation gate.
-
-    `on_engines(targets)` runs once the engines are up and before loading starts: the task layer starts
-    the monitor there, so the ingest phase is sampled too. An OOM kill at any step (even while the
-    engine starts) makes the trial's result `oom`: a budget too small is a finding, not a crash.
-    """
-    from btb.envinfo import environment_fingerprint
-
-    ledger = ctx.ledger
-    path = dataset_dir(ctx, trial.profile, trial.seed)
-    manifest = Manifest.read(path)
-    if expected_fingerprint and manifest.fingerprint != expected_fingerprint:
-        raise RuntimeError(f"dataset {trial.dataset} on node {ctx.node} has fingerprint {manifest.fingerprint[:12]}, "
-                           f"campaign expects {expected_fingerprint[:12]}: generator versions differ between nodes")
-    budget = level_bytes(trial.level, manifest.bytes, campaign.memory.auto_count)
-    cls = scenario_class(trial.scenario)
-    ledger.update_trial(trial.campaign_id, trial.id, status="provisioning", node=ctx.node, budget=budget)
-    endpoints: dict[str, Endpoint] = {}
-    report, counts, scenario = None, {}, None
-    status, message = "ok", ""
-    t0 = t1 = _now()
+    state = ctx.board.trial(claim.trial_id)
+    trial = Trial.from_dict({k: state[k] for k in Trial.__dataclass_fields__})
+    s = ctx.settings
+    hb = Heartbeat(ctx.board, claim, s.lease_ttl_s)
+    hb.start()
+    final: tuple[S, str] | None = None
+    requeue_why = ""
     try:
-        endpoints = ctx.provider.start(trial.id, cls.engines, budget)
-        ledger.update_trial(trial.campaign_id, trial.id, status="ingesting", targets=_engine_targets(endpoints),
-                            applied_limit=next(iter(e.extra.get("memory_limit") for e in endpoints.values()), None))
-        if on_engines:
-            on_engines(_engine_targets(endpoints))
-            time.sleep(0.5)  # a few idle samples first: the engine's baseline before the first phase
-        scenario = cls(endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
-        t0 = _now()
-        report = scenario.ingest(path)
-        t1 = _now()
-        counts = scenario.counts()
-    except Exception as e:  # noqa: BLE001 - recorded as the trial's status, never as a result
-        t1 = _now()
-        status, why = _failure_status(ctx, trial, 0)
-        message = f"{why}: {type(e).__name__}: {e}"[:1000] if why else f"{type(e).__name__}: {e}"[:1000]
-    mismatched = {k: (v, manifest.counts.get(k)) for k, v in counts.items()
-                  if k in manifest.counts and manifest.counts[k] != v}
-    if status == "ok" and mismatched:
-        status, message = "error", f"stored counts differ from the dataset (stored, expected): {mismatched}"
-    rec = {"kind": "ingest", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
-           "dataset": trial.dataset, "level": trial.level, "budget": budget, "node": ctx.node, "status": status,
-           "applied_limit": ctx.provider.applied_limit(trial.id),
-           "message": message, "t_start": t0, "t_end": t1, "fingerprint": manifest.fingerprint,
-           "seconds": report.seconds if report else t1 - t0,
-           "rows": report.rows if report else {}, "rows_per_s": report.rows_per_s if report else 0.0,
-           "bytes_on_disk": report.bytes_on_disk if report else 0, "backend": report.backend if report else "",
-           "details": report.details if report else {}, "counts": counts,
-           "engines": {k: {"version": e.version, "memory_limit": e.extra.get("memory_limit"),
-                           "cgroup_version": e.extra.get("cgroup_version"),
-                           "settings": e.extra.get("settings", {})} for k, e in endpoints.items()},
-           "environment": environment_fingerprint({k: e.version for k, e in endpoints.items()})}
-    ledger.add(trial.campaign_id, f"{trial.id}/ingest", rec)
-    valid = None
-    if status == "ok" and campaign.protocol.validate_answers:
-        valid, status = validate_trial(ctx, trial, campaign, scenario, path)
-    if scenario:
-        scenario.close()
-    final = "measuring" if status == "ok" and valid is not False else ("invalid" if status == "ok" else status)
-    ledger.update_trial(trial.campaign_id, trial.id, status=final, ingest_status=status, valid=valid,
-                        message=message)
-    return {"status": status, "valid": valid, "message": message}
-
-
-def validate_trial(ctx: NodeContext, trial: Trial, campaign: Campaign, scenario: Scenario,
-                   path: Path) -> tuple[bool | None, str]:
-    """The gate: every query × binding once, compared with the oracle. A mismatch stops the trial.
-
-    Returns (all answers matched, ingest status): an OOM kill during the gate ends it with status oom.
-    """
-    from btb.dataset.answers import same_answer_for
-    from btb.dataset.oracle import answer
-
-    ok_all = True
-    for qid in campaign.query_ids:
-        for bi, params in enumerate(load_bindings(path, qid, campaign.protocol.bindings)):
-            oom_before = ctx.provider.oom_kills(trial.id) or 0
-            out = scenario.run(qid, params)
-            if out.status == "error" and _failure_status(ctx, trial, oom_before)[0] == "oom":
-                return None, "oom"  # the budget, not the answer, failed: the trial is an OOM result
-            expected = answer(path, qid, params)
-            same, diff = (same_answer_for(qid, expected, out.rows) if out.status == "ok" else (False, out.message))
-            ok_all &= same
-            ctx.ledger.add(trial.campaign_id, f"{trial.id}/validate/{qid}/b{bi}", {
-                "kind": "validation", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
-                "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "params": params,
-                "status": out.status, "match": same, "diff": diff[:2000], "n_rows": len(out.rows or []),
-                "n_expected": len(expected)})
-    return ok_all, "ok"
-
-
-def run_batch(ctx: NodeContext, trial: Trial, campaign: Campaign, qid: str) -> dict:
-    """Warm-ups then measured runs of one query over the trial's bindings; OOM → status oom + restart."""
-    ledger = ctx.ledger
-    state = ledger.trials(trial.campaign_id).get(trial.id, {})
-    if state.get("status") != "measuring":  # ingest failed, OOM-killed or failed validation
-        return {"status": "skipped", "reason": state.get("status")}
-    endpoints = ctx.provider.current(trial.id)
-    if endpoints is None:
-        # the engine died between tasks (OOM or crash): restart in place, data dir is intact
-        endpoints = ctx.provider.restart(trial.id)
-    scenario = scenario_for(trial, endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
-    path = dataset_dir(ctx, trial.profile, trial.seed)
-    p = campaign.protocol
-    t_batch0 = _now()
-    statuses: dict[str, int] = {}
-    for bi, params in enumerate(load_bindings(path, qid, p.bindings)):
-        for ri in range(p.warmups + p.runs):
-            warm = ri < p.warmups
-            rid = f"{trial.id}/run/{qid}/b{bi}/{'w' if warm else 'r'}{ri if warm else ri - p.warmups}"
-            if ledger.has(trial.campaign_id, rid):
-                continue  # redelivered batch: keep what was recorded, never count twice
-            before = ctx.provider.oom_kills(trial.id) or 0
-            t0 = _now()
-            out = scenario.run(qid, params)
-            status, message = out.status, out.message
-            if status == "error":
-                failure, why = _failure_status(ctx, trial, before)
-                if failure == "oom":
-                    status, message = "oom", f"{why}: {message}"
-            ledger.add(trial.campaign_id, rid, {
-                "kind": "run", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
-                "dataset": trial.dataset, "level": trial.level, "query": qid, "binding": bi, "warmup": warm,
-                "run": ri, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
-                "phases": out.phases, "message": message, "t_start": t0, "t_end": _now(), "node": ctx.node})
-            statuses[status] = statuses.get(status, 0) + 1
-            if status == "oom":
-                scenario.close()
-                endpoints = ctx.provider.current(trial.id) or ctx.provider.restart(trial.id)
-                scenario = scenario_for(trial, endpoints, RunOptions(timeout_s=campaign.protocol.timeout_s))
-                break  # the next binding gets a fresh engine; this binding is recorded as oom
-    scenario.close()
-    ledger.add(trial.campaign_id, f"{trial.id}/batch/{qid}", {
-        "kind": "batch", "campaign": trial.campaign_id, "trial": trial.id, "scenario": trial.scenario,
-        "dataset": trial.dataset, "level": trial.level, "query": qid, "t_start": t_batch0, "t_end": _now(),
-        "statuses": statuses, "node": ctx.node})
-    return {"status": "done", "statuses": statuses}
-
-
-def finish(ctx: NodeContext, trial: Trial, monitor_wait_s: float = 10.0) -> dict:
-    """Stop the monitor, tear the engines down, free the node for the next trial."""
-    ledger = ctx.ledger
-    ledger.set_flag(f"stop:{trial.id}", ttl_s=7 * 24 * 3600)
-    deadline = _now() + monitor_wait_s
-    while _now() < deadline and not ledger.flag(f"monitor-done:{trial.id}"):
-        time.sleep(0.1)
-    ctx.provider.stop()
-    runs = [r for r in ledger.records(trial.campaign_id, "run") if r["trial"] == trial.id]
-    bad = sorted({r["status"] for r in runs if r["status"] != "ok"})
-    state = ledger.trials(trial.campaign_id).get(trial.id, {})
-    final = state.get("status", "")
-    if final == "measuring":
-        final = "oom" if "oom" in bad else ("completed" if not bad else "completed-with-errors")
-    ledger.update_trial(trial.campaign_id, trial.id, status=final, finished=_now(),
-                        monitor=bool(ledger.flag(f"monitor-done:{trial.id}")))
-    ledger.release_node(ctx.node, trial.id)
-    return {"status": final}
-
-
-def monitor(ctx: NodeContext, trial_id: str, targets: list[dict[str, Any]], hz: float, max_seconds: float) -> dict:
-    """Sample the trial's engines until the finish step raises the stop flag; store samples as we go."""
-    from btb.monitor.sampler import Sampler, Target
-
-    ledger = ctx.ledger
-    sampler = Sampler([Target(t["name"], t.get("cgroup"), tuple(t.get("pids", ())), t.get("container"))
-                       for t in targets], hz=hz)
-    t_end = _now() + max_seconds
-    n = 0
-    t0 = _now()
-    try:
-        while _now() < t_end and not ledger.flag(f"stop:{trial_id}"):
-            rows = sampler.run(stop=lambda: bool(ledger.flag(f"stop:{trial_id}")), max_seconds=1.0)
-            ledger.push_samples(trial_id, [r.as_dict() for r in rows])
-            sampler.rows.clear()  # pushed: keep memory flat over long trials
-            n += len(rows)
-        # one last sample after the stop: its interval peak covers the tail of the final phase
-        final = sampler.sample_once()
-        ledger.push_samples(trial_id, [r.as_dict() for r in final])
-        n += len(final)
+        campaign = campaign_of(ctx, trial.campaign_id)
+        att = Attempt(ctx, claim, trial, campaign, hb)
+        _stop_orphans(ctx, keep=trial.id)
+        if claim.attempt > 1:  # a lost attempt's partial runs would mix two engine lifetimes: start clean
+            ctx.board.set(trial.id, dropped_records=ctx.board.drop_records(trial.id))
+        final = measure(att)
+    except LeaseLost:
+        final = None  # another attempt owns the trial now: write nothing more
+    except Interrupted as e:
+        if e.requeue:
+            requeue_why = str(e)
+        else:
+            final = (S.CANCELLED, str(e))
+    except Exception as e:  # noqa: BLE001 - any failure ends the trial visibly
+        oom = None
+        try:
+            kills = ctx.provider.oom_kills(trial.id)
+            oom = f"OOM-killed under {trial.level} (cgroup oom_kill {kills})" if kills else None
+        except Exception:  # noqa: BLE001 - engines already gone: the error stands
+            pass
+        final = (S.OOM, f"{oom}: {type(e).__name__}: {e}"[:1000]) if oom else (S.ERROR, f"{type(e).__name__}: {e}"[:1000])
     finally:
-        sampler.close()
-        campaign_id = trial_id.rsplit(".", 1)[0]
-        ledger.add(campaign_id, f"{trial_id}/monitor", {
-            "kind": "monitor", "campaign": campaign_id, "trial": trial_id, "node": ctx.node, "hz": hz,
-            "samples": n, "t_start": t0, "t_end": _now(), "ticks": sampler.ticks, "missed_ticks": sampler.missed_ticks,
-            "sources": {k: asdict(v) for k, v in sampler.info.items()}})
-        ledger.set_flag(f"monitor-done:{trial_id}", ttl_s=7 * 24 * 3600)
-    return {"samples": n}
+        _stop_monitor(ctx, trial.id, claim.attempt)
+        try:
+            ctx.provider.stop(trial.id)
+        except Exception:  # noqa: BLE001 - engines may be gone already; the orphan sweep retries
+            pass
+    out = _close(ctx, claim, trial, hb, final, requeue_why)
+    hb.stop()
+    ctx.after_trial(trial.campaign_id)
+    return out
+
+
+def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: tuple[S, str] | None,
+           requeue_why: str) -> dict:
+    from btb.results.aggregate import reduce_trial
+
+    board = ctx.board
+    if hb.lost or not board.holds(claim):
+        return {"trial": trial.id, "status": "lease-lost"}
+    if requeue_why:
+        board.give_back(claim, requeue_why)
+        return {"trial": trial.id, "status": "queued", "message": requeue_why}
+    status, message = final or (S.ERROR, "attempt ended without a status")
+    resources = _resources_verdict(ctx, trial.id, claim.attempt)
+    board.set(trial.id, status=S.FINISHING)
+    board.set(trial.id, resources=resources)
+    try:
+        reduce_trial(ctx.ledger, board, trial.id)
+    finally:
+        board.set(trial.id, status=status, message=message, finished=time.time())
+        # the summary carries the final status too
+        try:
+            reduce_trial(ctx.ledger, board, trial.id)
+        finally:
+            board.release(claim)
+    return {"trial": trial.id, "status": status.value, "message": message}
+
+
+def _resources_verdict(ctx: NodeContext, tid: str, attempt: int) -> str:
+    st = ctx.board.trial(tid)
+    restarts = int(st.get("monitor_restarts", 0) or 0)
+    n = int(st.get("monitor_samples", 0) or 0)
+    if n == 0:
+        return "incomplete: no monitor samples"
+    if restarts:
+        return f"incomplete: monitor restarted {restarts}×, samples missing in between"
+    return "complete"
+
+
+def _stop_monitor(ctx: NodeContext, tid: str, attempt: int, wait_s: float = 10.0) -> None:
+    board = ctx.board
+    board.set_flag(f"stop:{tid}:{attempt}")
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and board.r.exists(monitor_lease_key(tid, attempt)) \
+            and not board.flag(f"monitor-done:{tid}:{attempt}"):
+        time.sleep(0.1)
+
+
+def _stop_orphans(ctx: NodeContext, keep: str) -> None:
+    """Engines left on this node by a killed attempt: this node runs one trial at a time, so any other
+    trial's engines here are orphans."""
+    for tid in ctx.provider.trials():
+        if tid != keep:
+            ctx.provider.stop(tid)
+
+
+def run_options(campaign: Campaign) -> RunOptions:
+    p = campaign.protocol
+    return RunOptions(timeout_s=p.timeout_s, prepare=p.prepare)
+
+
+def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], campaign: Campaign) -> Scenario:
+    return scenario_class(trial.scenario)(endpoints, run_options(campaign))
+
+
+def budget_of(trial: Trial, campaign: Campaign, dataset_bytes: int) -> int | None:
+    return level_bytes(trial.level, dataset_bytes, campaign.memory.auto_count)
+
+
+def is_final(status: str | None) -> bool:
+    return lifecycle.is_final(status)

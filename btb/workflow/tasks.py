@@ -1,134 +1,135 @@
 """Celery tasks: thin shells over `btb.workflow.runner` and `btb.results.aggregate`.
 
-Routing (DESIGN §7): dataset tasks on `dataset`; a trial's ingest on its engine queue (any node that can
-run that engine takes it); the trial's query batches and teardown on the node-own queue of whichever
-node ingested it (the engine holds the data there); sampling on `monitor.<node>`; reduction on
-`aggregate`. A node runs one trial at a time: an ingest that finds its node busy is re-queued.
+Routing (DESIGN §7): the coordinator queues each trial in its engine set's plan-ordered pending set
+and sends one *token* per trial to the engine set's queue (`engines.postgres`, …). A bench worker
+(concurrency 1: one trial at a time per node) that takes a token claims the next pending trial of that
+engine set in plan order and runs it whole. Tokens carry no trial: an extra token claims nothing, a
+lost one is replaced by the sweeper, so order and completeness come from the board, not from the broker.
+
+The sweeper is a thread in every bench worker's main process: it keeps the node registered (engine
+sets it serves), re-queues trials whose lease lapsed (their node died) and tops up tokens when trials
+wait with none in their queue.
 """
 
 from __future__ import annotations
 
-from celery import chain, group
+import threading
+
+from celery import signals
 from celery.utils.log import get_task_logger
 
-from btb.campaign import Campaign, Trial
+from btb.campaign import Campaign
 from btb.config import get_settings
+from btb.routing import QUEUE_AGGREGATE, engine_set_queue, monitor_queue
 from btb.workflow import runner
-from btb.workflow.app import QUEUE_AGGREGATE, QUEUE_DATASET, app, monitor_queue, node_queue
+from btb.workflow.app import app
 
 log = get_task_logger(__name__)
-MONITOR_HZ = 10.0
+SWEEP_S = 5.0
 
 
 def _ctx() -> runner.NodeContext:
-    return runner.NodeContext.from_settings(get_settings())
+    s = get_settings()
+    return runner.NodeContext.from_settings(
+        s, start_monitor=lambda tid, attempt, targets, hz: monitor_task.apply_async(
+            args=[tid, attempt, targets, hz], queue=monitor_queue(s.node)),
+        after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE))
 
 
-def _campaign(ctx: runner.NodeContext, campaign_id: str) -> Campaign:
-    c = ctx.ledger.campaign(campaign_id)
-    if c is None:
-        raise RuntimeError(f"campaign {campaign_id} is not in the ledger")
-    return Campaign.model_validate(c["spec"])
+def trial_time_limit(campaign: Campaign) -> int:
+    """Hard Celery limit of one trial from the protocol: every run may reach its timeout, plus set-up."""
+    p = campaign.protocol
+    runs = len(campaign.query_ids) * p.bindings * (p.warmups + p.runs + int(p.validate_answers))
+    return int(4 * 3600 + runs * (p.timeout_s + 1.0) * 1.2)
 
 
-def engine_queue(scenario_id: str) -> str:
-    """Queue of a scenario's first engine kind: nodes subscribe to the engines they can run."""
-    from btb.engines.registry import scenario_class
-
-    return scenario_class(scenario_id).engines[0]
+def send_token(eset: str, time_limit: int | None = None) -> None:
+    trial_token_task.apply_async(args=[eset], queue=engine_set_queue(eset), time_limit=time_limit)
 
 
-def _end_trial(ctx: runner.NodeContext, trial: Trial, status: str, message: str) -> None:
-    """A trial that ends before its batches (skipped, failed to provision): say why, stop its monitor,
-    free the node, refresh the summary."""
-    ctx.ledger.update_trial(trial.campaign_id, trial.id, status=status, message=message[:1000])
-    ctx.ledger.set_flag(f"stop:{trial.id}", ttl_s=7 * 24 * 3600)
-    ctx.ledger.release_node(ctx.node, trial.id)
-    aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
-
-
-@app.task(name="btb.dataset", bind=True)
-def dataset_task(self, campaign_id: str, profile: str, seed: int) -> dict:
+@app.task(name="btb.trial", bind=True)
+def trial_token_task(self, eset: str) -> dict:
+    """Claim the next pending trial of this engine set (plan order) and run it to its end."""
     ctx = _ctx()
-    try:
-        return runner.prepare_dataset(ctx, campaign_id, profile, seed)
-    except Exception as e:
-        # the chained ingests will never run: their trials end here, visibly, instead of waiting forever
-        for tid, t in ctx.ledger.trials(campaign_id).items():
-            if t["dataset"] == f"{profile}-s{seed}" and t.get("status") == "queued":
-                ctx.ledger.update_trial(campaign_id, tid, status="error",
-                                        message=f"dataset {profile} seed {seed}: {type(e).__name__}: {e}"[:1000])
-        aggregate_task.apply_async(args=[campaign_id], queue=QUEUE_AGGREGATE)
-        raise
-
-
-@app.task(name="btb.ingest", bind=True, max_retries=None)
-def ingest_task(self, dataset_result: dict | None, trial_d: dict) -> dict:
-    ctx = _ctx()
-    trial = Trial.from_dict(trial_d)
-    s = ctx.settings
-    if not ctx.ledger.acquire_node(ctx.node, trial.id, ttl_s=s.visibility_timeout_s):
-        # another trial holds this node's engines: hand this one back so a free node can take it
-        raise self.retry(countdown=3)
-    campaign = _campaign(ctx, trial.campaign_id)
-    skip = runner.plateau_skip(ctx, trial, campaign)
-    if skip:
-        _end_trial(ctx, trial, "skipped", skip)
-        return {"status": "skipped", "message": skip}
-    fingerprint = (dataset_result or {}).get("fingerprint")
-
-    def start_monitor(targets: list[dict]) -> None:
-        monitor_task.apply_async(args=[trial.id, targets, MONITOR_HZ], queue=monitor_queue(ctx.node))
-
-    try:
-        out = runner.ingest(ctx, trial, campaign, fingerprint, on_engines=start_monitor)
-    except Exception as e:
-        ctx.provider.stop()
-        _end_trial(ctx, trial, "error", f"{type(e).__name__}: {e}")
-        raise
-    q = node_queue(ctx.node)
-    steps = [query_batch_task.si(trial_d, qid).set(queue=q) for qid in campaign.query_ids]
-    chain(*steps, finish_trial_task.si(trial_d).set(queue=q)).apply_async()
-    return out
-
-
-@app.task(name="btb.query_batch", bind=True)
-def query_batch_task(self, trial_d: dict, qid: str) -> dict:
-    ctx = _ctx()
-    trial = Trial.from_dict(trial_d)
-    return runner.run_batch(ctx, trial, _campaign(ctx, trial.campaign_id), qid)
-
-
-@app.task(name="btb.finish_trial", bind=True)
-def finish_trial_task(self, trial_d: dict) -> dict:
-    ctx = _ctx()
-    trial = Trial.from_dict(trial_d)
-    out = runner.finish(ctx, trial)
-    aggregate_task.apply_async(args=[trial.campaign_id], queue=QUEUE_AGGREGATE)
-    return out
+    if ctx.board.flag(f"drain:{ctx.node}"):
+        return {"claimed": None, "why": "node draining"}  # the sweeper sends a new token after `btb up`
+    claim = ctx.board.claim(eset, ctx.node, ctx.settings.lease_ttl_s)
+    if claim is None:
+        return {"claimed": None}
+    log.info("node %s runs trial %s (attempt %d)", ctx.node, claim.trial_id, claim.attempt)
+    return runner.run_trial(ctx, claim)
 
 
 @app.task(name="btb.monitor", bind=True)
-def monitor_task(self, trial_id: str, targets: list[dict], hz: float = MONITOR_HZ) -> dict:
-    ctx = _ctx()
-    return runner.monitor(ctx, trial_id, targets, hz, max_seconds=ctx.settings.visibility_timeout_s)
+def monitor_task(self, trial_id: str, attempt: int, targets: list[dict], hz: float) -> dict:
+    from btb.workflow.monitoring import monitor
+
+    return monitor(_ctx(), trial_id, attempt, targets, hz)
 
 
 @app.task(name="btb.aggregate", bind=True)
 def aggregate_task(self, campaign_id: str) -> dict:
     from btb.results.aggregate import aggregate_campaign
 
-    summary = aggregate_campaign(_ctx().ledger, campaign_id)
+    ctx = _ctx()
+    summary = aggregate_campaign(ctx.ledger, ctx.board, campaign_id)
     return {"campaign": campaign_id, "rows": len(summary["rows"]), "status": summary["status"]}
 
 
-def enqueue_campaign(campaign: Campaign, trials: list[Trial]) -> None:
-    """Coordinator side: per dataset, one dataset task chained into the ingests of its trials."""
-    by_ds: dict[str, list[Trial]] = {}
+def enqueue_campaign(board, campaign: Campaign, trials: list[dict], engine_sets: dict[str, str]) -> None:
+    """Coordinator side: register the trials (plan order) and send one token per trial."""
+    board.add_trials(trials[0]["campaign_id"], trials, engine_sets)
+    limit = trial_time_limit(campaign)
     for t in trials:
-        by_ds.setdefault(t.dataset, []).append(t)
-    for ds in campaign.datasets:
-        ts = by_ds.get(ds.key, [])
-        ds_sig = dataset_task.si(trials[0].campaign_id, ds.profile, ds.seed).set(queue=QUEUE_DATASET)
-        ingests = [ingest_task.s(t.to_dict()).set(queue=engine_queue(t.scenario)) for t in ts]
-        chain(ds_sig, group(ingests)).apply_async(ignore_result=True)  # results live in the ledger
+        send_token(engine_sets[t["id"]], limit)
+
+
+# --- the sweeper (bench worker main process) ---------------------------------------------------------
+def sweep_once(ctx: runner.NodeContext, esets: list[str]) -> list[tuple[str, str]]:
+    """Register this node, re-queue trials whose lease lapsed, top up tokens for waiting trials."""
+    board = ctx.board
+    board.register_node(ctx.node, {"engine_sets": esets, "kinds": sorted(
+        k for k, c in ctx.provider.capabilities().items() if c.available)}, ttl_s=4 * SWEEP_S)
+    reaped = board.reap()
+    for tid, what in reaped:
+        t = board.trial(tid)
+        log.warning("trial %s lost its node: %s", tid, what)
+        if what == "requeued":
+            send_token(t["engine_set"])
+        else:
+            aggregate_task.apply_async(args=[t["campaign_id"]], queue=QUEUE_AGGREGATE)
+    if not board.flag(f"drain:{ctx.node}"):
+        with app.connection_for_write() as conn:
+            client = conn.channel().client
+            for eset in esets:
+                if board.pending(eset) and not client.llen(engine_set_queue(eset)):
+                    send_token(eset)
+    return reaped
+
+
+def _sweeper(stop: threading.Event) -> None:
+    from btb.routing import runnable_engine_sets
+
+    ctx = _ctx()
+    esets = runnable_engine_sets(k for k, c in ctx.provider.capabilities().items() if c.available)
+    while True:
+        try:
+            sweep_once(ctx, esets)
+        except Exception as e:  # noqa: BLE001 - the broker may be restarting: try again next round
+            log.warning("sweeper: %s: %s", type(e).__name__, e)
+        if stop.wait(SWEEP_S):
+            return
+
+
+_STOP = threading.Event()
+
+
+@signals.worker_ready.connect
+def _start_sweeper(sender=None, **_):
+    if sender is not None and sender.hostname.startswith("bench@"):
+        threading.Thread(target=_sweeper, args=(_STOP,), daemon=True, name="btb-sweeper").start()
+
+
+@signals.worker_shutting_down.connect
+def _stop_sweeper(**_):
+    _STOP.set()

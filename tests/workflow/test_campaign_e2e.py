@@ -42,21 +42,33 @@ output_dir: {out}
     assert ing["status"] == "ok" and ing["rows_per_s"] > 0 and ing["bytes_on_disk"] > 0
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
     runs = [x for x in records if x["kind"] == "run"]
-    assert len(runs) == len({x["record_id"] for x in runs}) == 2 * 2 * (1 + 3)
+    per = {}
+    for x in runs:
+        per.setdefault((x["query"], x["binding"]), []).append((x["warmup"], x["run"]))
+    assert sorted(per) == [("Q1", 0), ("Q1", 1), ("Q6", 0), ("Q6", 1)]
+    assert all(sorted(v) == [(False, 1), (False, 2), (False, 3), (True, 0)] for v in per.values()), per
     csv_text = (out / cid / "summary.csv").read_text()
     assert csv_text.count("\n") == 3 and ing["fingerprint"] in csv_text
 
-    # Flower saw the campaign's tasks of every kind
+    # Flower saw the campaign's tasks of every kind: the trial (a token of its engine set), its monitor
+    # (named by trial id) and the aggregation of the campaign; none was retried
     tasks = flower_get(s, "/api/tasks?limit=500")
-    names = {t["name"] for t in tasks.values() if cid in str(t.get("args", ""))}
-    assert {"btb.dataset", "btb.ingest", "btb.query_batch", "btb.finish_trial"} <= names, names
+    mine = [t for t in tasks.values() if cid in str(t.get("args", "")) or t["name"] == "btb.trial"]
+    names = {t["name"] for t in mine}
+    assert {"btb.trial", "btb.monitor", "btb.aggregate"} <= names, names
+    assert not [t for t in mine if t.get("state") in ("RETRY", "FAILURE")]
 
 
 def test_status_and_report_commands(flower, btb_cli, tmp_path):
     from btb.results.store import Ledger
 
+    camp = tmp_path / "st.yaml"
+    camp.write_text("name: st\ndatasets: [{profile: tiny-1d, seed: 5}]\nscenarios: [P1]\n"
+                    "protocol: {warmups: 0, runs: 1, bindings: 1}\nqueries: [Q3]\n"
+                    f"output_dir: {tmp_path / 'out'}\n")
+    btb_cli("submit", camp, "--wait")
     cid = Ledger(flower.redis_url).latest_campaign()
-    assert cid
+    assert cid.startswith("st-")
     assert "completed" in btb_cli("status", cid).stdout
     btb_cli("report", cid, "--out", tmp_path / "rep")
     assert (tmp_path / "rep" / "summary.json").exists() and (tmp_path / "rep" / "records.jsonl").exists()
