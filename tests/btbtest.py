@@ -4,3 +4,36 @@
 def campaign_id(stdout: str) -> str:
     """The id `btb submit` prints first ("campaign ID: N trial(s) enqueued")."""
     return stdout.split()[1].rstrip(":")
+
+
+def wait_until(pred, timeout_s: float, what: str, every_s: float = 0.1):
+    """Poll `pred` until it returns something truthy; fail the test with `what` after `timeout_s`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def run_counts(ledger, cid: str) -> dict[tuple, int]:
+    """Measured and warm-up run records per (trial, query, binding): what "0 lost, 0 duplicated" counts."""
+    out: dict[tuple, int] = {}
+    for r in ledger.records(cid, "run"):
+        k = (r["trial"], r["query"], r["binding"])
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def submit_background(campaign_file, log_dir):
+    """`btb submit --wait` in a child process (so the test can inject faults meanwhile)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "btb.cli.main", "submit", str(campaign_file), "--wait"],
+                            stdout=open(log_dir / "submit.out", "w"), stderr=open(log_dir / "submit.err", "w"),
+                            env=os.environ.copy())

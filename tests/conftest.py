@@ -33,6 +33,7 @@ os.environ.update(
     BTB_NODE="testnode",
     BTB_RESULTS_DIR=str(_STATE / "results"),
     BTB_ENGINES_DIR=str(_ENGINES),
+    BTB_LEASE_TTL_S="6",  # a dead node's trial is re-queued within seconds in tests (30 s by default)
 )
 os.environ.pop("BTB_BROKER_URL", None)
 os.environ.pop("BTB_REDIS_PASSWORD", None)

@@ -166,7 +166,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
                 return scenario, f"{oom} during {qid} binding {bi}"
             if status == "error":
                 scenario = _healthy(att, scenario)
-        att.ensure_monitor()
+            att.ensure_monitor()
     _batch_record(att, qid, t_batch0, statuses)
     ctx.board.incr(att.tid, "batches_done")
     return scenario, None

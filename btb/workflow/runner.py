@@ -100,6 +100,7 @@ class Attempt:
     monitor_started: float | None = None
     monitor_restarts: int = 0
     targets: list[dict] = field(default_factory=list)
+    _checked: float = 0.0
 
     @property
     def tid(self) -> str:
@@ -146,8 +147,10 @@ class Attempt:
     def ensure_monitor(self) -> None:
         """A monitor that stopped heart-beating is started again (counted: the trial's resources are then
         flagged incomplete, never silently complete)."""
-        if self.monitor_started is None or time.monotonic() - self.monitor_started < 10:
+        now = time.monotonic()
+        if self.monitor_started is None or now - self.monitor_started < 10 or now - self._checked < 2:
             return
+        self._checked = now
         if not self.ctx.board.r.exists(monitor_lease_key(self.tid, self.claim.attempt)):
             self.monitor_restarts = self.ctx.board.incr(self.tid, "monitor_restarts")
             self.start_monitor(self.targets)
@@ -202,7 +205,7 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
     try:
         campaign = campaign_of(ctx, trial.campaign_id)
         att = Attempt(ctx, claim, trial, campaign, hb)
-        _stop_orphans(ctx, keep=trial.id)
+        _stop_leftovers(ctx)
         if claim.attempt > 1:  # a lost attempt's partial runs would mix two engine lifetimes: start clean
             ctx.board.set(trial.id, dropped_records=ctx.board.drop_records(trial.id))
         final = measure(att)
@@ -260,13 +263,16 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
 
 
 def _resources_verdict(ctx: NodeContext, tid: str, attempt: int) -> str:
+    """'complete' only when the monitor sampled the whole trial without a gap; else why not."""
     st = ctx.board.trial(tid)
     restarts = int(st.get("monitor_restarts", 0) or 0)
-    n = int(st.get("monitor_samples", 0) or 0)
-    if n == 0:
+    ts = sorted(x["t"] for x in ctx.ledger.samples(tid))
+    if not ts:
         return "incomplete: no monitor samples"
-    if restarts:
-        return f"incomplete: monitor restarted {restarts}×, samples missing in between"
+    gap = max((b - a for a, b in zip(ts, ts[1:])), default=0.0)
+    limit = max(2.0, 5.0 / ctx.settings.monitor_hz)
+    if restarts or gap > limit:
+        return f"incomplete: monitor restarted {restarts}×, longest gap between samples {gap:.1f} s"
     return "complete"
 
 
@@ -279,12 +285,11 @@ def _stop_monitor(ctx: NodeContext, tid: str, attempt: int, wait_s: float = 10.0
         time.sleep(0.1)
 
 
-def _stop_orphans(ctx: NodeContext, keep: str) -> None:
-    """Engines left on this node by a killed attempt: this node runs one trial at a time, so any other
-    trial's engines here are orphans."""
+def _stop_leftovers(ctx: NodeContext) -> None:
+    """Engines left on this node by a killed attempt (this trial's included: an attempt always starts from
+    fresh engines). A node runs one trial at a time, so whatever is here is an orphan."""
     for tid in ctx.provider.trials():
-        if tid != keep:
-            ctx.provider.stop(tid)
+        ctx.provider.stop(tid)
 
 
 def run_options(campaign: Campaign) -> RunOptions:

@@ -1,0 +1,87 @@
+"""The trial board on a real Redis: plan-ordered claiming, leases that lapse, fenced and keyed records."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from btb.results.samples import decode_block, encode_block
+from btb.results.store import Ledger
+from btb.workflow.lifecycle import BadTransition
+from btb.workflow.state import LeaseLost, TrialBoard
+
+pytestmark = pytest.mark.integration
+
+
+def _campaign(board, n=4, eset=None):
+    cid = f"st-{uuid.uuid4().hex[:6]}"
+    eset = eset or f"test{uuid.uuid4().hex[:4]}"
+    trials = [{"id": f"{cid}.t{i:03d}", "campaign_id": cid, "index": i, "scenario": "P1", "dataset": "d",
+               "level": "unlimited", "level_rank": 0} for i in range(n)]
+    board.add_trials(cid, trials, {t["id"]: eset for t in trials})
+    return cid, eset, [t["id"] for t in trials]
+
+
+def test_claims_follow_plan_order_and_are_exclusive(redis_server):
+    board = TrialBoard(redis_server.redis_url)
+    cid, eset, ids = _campaign(board)
+    got = [board.claim(eset, f"n{i % 2}", ttl_s=30) for i in range(5)]
+    assert [c.trial_id for c in got[:4]] == ids and got[4] is None
+    assert all(c.attempt == 1 for c in got[:4])
+    assert board.trial(ids[0])["status"] == "claimed" and board.trial(ids[1])["node"] == "n1"
+
+
+def test_a_lapsed_lease_requeues_once_with_its_plan_score_then_errors(redis_server):
+    board = TrialBoard(redis_server.redis_url)
+    cid, eset, ids = _campaign(board, n=2)
+    first = board.claim(eset, "a", ttl_s=0.3)
+    time.sleep(0.5)
+    assert (ids[0], "requeued") in board.reap()
+    again = board.claim(eset, "b", ttl_s=0.3)  # before t001: it keeps its place in the plan
+    assert again.trial_id == ids[0] and again.attempt == 2
+    with pytest.raises(LeaseLost):  # the first attempt is fenced out
+        board.add_record(first, "run/Q1/b0/r0", {"kind": "run"})
+    time.sleep(0.5)
+    assert (ids[0], "error") in board.reap()
+    assert board.trial(ids[0])["status"] == "error" and "re-run was already spent" in board.trial(ids[0])["message"]
+
+
+def test_release_and_give_back_are_compare_and_set(redis_server):
+    board = TrialBoard(redis_server.redis_url)
+    cid, eset, ids = _campaign(board, n=1)
+    c = board.claim(eset, "a", ttl_s=30)
+    forged = type(c)(c.trial_id, c.attempt, "someone-else")
+    assert not board.release(forged) and board.holds(c)
+    assert board.give_back(c, "drained")  # a drained node gives its trial back, not counted as an attempt
+    assert board.trial(ids[0])["status"] == "queued" and board.trial(ids[0])["attempt"] == 0
+    assert board.claim(eset, "b", ttl_s=30).attempt == 1
+
+
+def test_records_are_written_once_under_the_lease(redis_server):
+    board, ledger = TrialBoard(redis_server.redis_url), Ledger(redis_server.redis_url)
+    cid, eset, ids = _campaign(board, n=1)
+    c = board.claim(eset, "a", ttl_s=30)
+    assert board.add_record(c, "run/Q1/b0/r0", {"kind": "run", "seconds": 1.0})
+    assert not board.add_record(c, "run/Q1/b0/r0", {"kind": "run", "seconds": 99.0})  # a retried write
+    assert [r["seconds"] for r in ledger.records(cid, "run")] == [1.0]
+
+
+def test_status_changes_follow_the_lifecycle(redis_server):
+    board = TrialBoard(redis_server.redis_url)
+    cid, eset, ids = _campaign(board, n=1)
+    board.set(ids[0], status="cancelled")
+    with pytest.raises(BadTransition):
+        board.set(ids[0], status="measuring")
+
+
+def test_sample_blocks_round_trip_and_are_compact():
+    rows = [{"target": "postgres", "source": "cgroup_v1", "peak_scope": "interval", "t": 1700000000.0 + i / 10,
+             "mem_bytes": 100_000_000 + i * 4096, "mem_peak_bytes": None, "cpu_s": 1.5 + i / 100, "oom_kills": 0,
+             "extra": {}} for i in range(10)]
+    blob = encode_block(rows)
+    back = decode_block(blob)
+    assert back[3]["mem_bytes"] == rows[3]["mem_bytes"] and back[3]["t"] == rows[3]["t"]
+    assert back[3]["mem_peak_bytes"] is None and back[3]["target"] == "postgres"
+    assert len(blob) < 60 * len(rows)  # vs ~500 B per sample as JSON
