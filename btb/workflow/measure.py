@@ -19,8 +19,11 @@ def measure(att: Attempt) -> tuple[S, str]:
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
     att.status(S.PREPARING)
     t0 = time.time()
-    path = dataset_path(ctx, trial)
-    manifest = Manifest.read(path)
+    try:
+        path = dataset_path(ctx, trial)
+        manifest = Manifest.read(path)
+    except Exception as e:  # noqa: BLE001 - named in one line: which dataset, and why
+        return S.ERROR, f"dataset {trial.profile} seed {trial.seed}: {type(e).__name__}: {e}"[:1000]
     first = ctx.ledger.first_fingerprint(trial.campaign_id, trial.dataset, manifest.fingerprint)
     att.record(f"dataset/{ctx.node}", {"kind": "dataset", "fingerprint": manifest.fingerprint,
                                        "counts": manifest.counts, "bytes": manifest.bytes, "seconds": time.time() - t0,
@@ -91,6 +94,7 @@ def measure(att: Attempt) -> tuple[S, str]:
             return verdict
     # --- measured batches --------------------------------------------------------------------------------
     att.status(S.MEASURING)
+    att.oom_base = att.oom_kills()  # any kill from now on means this level cannot serve the workload
     bad: dict[str, int] = {}
     try:
         for qid in campaign.query_ids:
@@ -147,12 +151,12 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
             att.checkpoint()
             warm = ri < p.warmups
             rid = f"run/{qid}/b{bi}/{'w' if warm else 'r'}{ri if warm else ri - p.warmups}"
-            before = att.oom_kills()
             t0 = time.time()
             out = scenario.run(qid, params)
             t1 = time.time()
             status, message = out.status, out.message
-            oom = att.oom_since(before) if status in ("error", "timeout") else None
+            # a kill between two runs shows as the *next* run's error (the postmaster resets every backend)
+            oom = att.oom_since(att.oom_base) if status in ("error", "timeout") else None
             if oom:
                 status, message = "oom", f"{oom}: {message}"
             att.record(rid, {"kind": "run", "query": qid, "binding": bi, "warmup": warm, "run": ri, "status": status,

@@ -101,6 +101,7 @@ class Attempt:
     monitor_restarts: int = 0
     targets: list[dict] = field(default_factory=list)
     _checked: float = 0.0
+    oom_base: int = 0
 
     @property
     def tid(self) -> str:

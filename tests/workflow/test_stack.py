@@ -24,10 +24,27 @@ def test_flower_lists_bench_and_monitor_workers_with_queues(flower, flower_get):
     s = flower
     found = {k: [q["name"] for q in v.get("active_queues") or []]
              for k, v in flower_get(s, "/api/workers?refresh=1").items()}
-    assert found[f"bench@{s.node}"][:2] == [f"node.{s.node}", "dataset"]
-    assert "postgres" in found[f"bench@{s.node}"]
+    assert found[f"bench@{s.node}"] == ["engines.postgres", f"node.{s.node}"]  # engine sets it can run whole
     assert found[f"monitor@{s.node}"] == [f"monitor.{s.node}"]
     assert found[f"aggregator@{s.node}"] == ["aggregate"]
     with pytest.raises(urllib.error.HTTPError) as e:  # no credentials, no API
         urllib.request.urlopen(f"http://{s.bind}:{s.flower_port}/api/workers", timeout=10)
     assert e.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as e:  # Flower's metrics too (open by default in flower 2.x)
+        urllib.request.urlopen(f"http://{s.bind}:{s.flower_port}/metrics", timeout=10)
+    assert e.value.code == 401
+
+
+def test_workers_ignore_a_btb_folder_in_the_callers_directory(redis_server, tmp_path):
+    """`btb up` from a folder holding a `btb/` directory still starts workers that run the installed btb."""
+    import subprocess
+
+    from btb.infra import stack
+
+    (tmp_path / "btb").mkdir()
+    (tmp_path / "btb" / "__init__.py").write_text("raise ImportError('the wrong btb')\n")
+    env = stack.worker_env(redis_server, "x")
+    out = subprocess.run([*stack.worker_argv(stack.WorkerSpec("bench", ("q",), 1), "x", redis_server)[:1], "-c",
+                          "import btb, sys; print(btb.__file__)"], cwd=stack.worker_cwd(redis_server), env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and str(tmp_path) not in out.stdout, out.stderr

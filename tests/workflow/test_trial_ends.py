@@ -1,0 +1,95 @@
+"""A trial always ends visibly: a dataset that cannot be prepared, or an engine OOM-killed in the middle
+of a query batch, end the trial (error / oom) within seconds, and the node takes the next trial."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+
+import pytest
+from btbtest import campaign_id, submit_background, wait_until
+
+from btb.campaign import Campaign, plan
+from btb.results.store import Ledger
+from btb.workflow.runner import NodeContext, run_trial
+from btb.workflow.state import TrialBoard
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_dataset_that_cannot_be_made_ends_its_trial_with_error(redis_server):
+    s = redis_server
+    ctx = NodeContext.from_settings(s, node=f"n{uuid.uuid4().hex[:4]}")
+    camp = Campaign.model_validate({"name": "ds", "datasets": [{"profile": "tiny-1d", "seed": 3}],
+                                    "scenarios": ["P1"]})
+    cid = f"ds-{uuid.uuid4().hex[:6]}"
+    trials = [t.to_dict() | {"seed": -1} for t in plan(camp, cid)]  # the generator refuses seed -1
+    ctx.ledger.create_campaign(cid, camp.model_dump(mode="json", by_alias=True), len(trials), {})
+    eset = f"none{uuid.uuid4().hex[:4]}"
+    ctx.board.add_trials(cid, trials, {t["id"]: eset for t in trials})
+    out = run_trial(ctx, ctx.board.claim(eset, ctx.node, ttl_s=30))
+    t = ctx.board.trial(trials[0]["id"])
+    assert out["status"] == "error" == t["status"] and "seed" in t["message"], t
+    assert not ctx.board.running() or trials[0]["id"] not in ctx.board.running()  # lease released
+
+
+def _hungry_query(dsn: str) -> None:
+    """A query that needs far more than the budget, in the trial's own engine: the kernel OOM-kills it."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("set work_mem = '4GB'")
+            c.execute("select count(*) from (select g, md5(g::text) m from generate_series(1, 30000000) g "
+                      "order by m) s").fetchall()
+    except psycopg.Error:
+        pass  # killed: that is the point
+
+
+def test_engine_oom_killed_mid_batch_ends_the_trial_oom_and_the_campaign_goes_on(workers, tmp_path):
+    s = workers
+    board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
+    camp = tmp_path / "oom.yaml"
+    camp.write_text(f"""
+name: om
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [P1]
+memory: {{levels: [256MiB, unlimited]}}
+protocol: {{warmups: 0, runs: 2000, timeout_s: 30, bindings: 1, validate: false}}
+queries: [Q7, Q12]
+output_dir: {tmp_path / 'results'}
+""")
+    p = submit_background(camp, tmp_path)
+    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("om-")), None), 60, "submit")
+    tid = f"{cid}.t000"
+    wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
+               120, "the 256 MiB trial to measure")
+    from btb.providers import make_provider
+
+    endpoints = make_provider(s, s.node).current(tid)
+    hog = threading.Thread(target=_hungry_query, args=(endpoints["postgres"].dsn,), daemon=True)
+    hog.start()
+    t_fault = time.monotonic()
+    try:
+        try:
+            wait_until(lambda: board.trial(tid).get("status") == "oom", 60, "the trial to end oom")
+        except AssertionError:
+            runs = ledger.trial_records(tid, "run")
+            raise AssertionError(f"trial={board.trial(tid)} statuses={[r['status'] for r in runs][-5:]} n={len(runs)}")
+        took = time.monotonic() - t_fault
+    finally:
+        hog.join(timeout=60)
+    assert p.wait(timeout=300) in (0, 1), (tmp_path / "submit.err").read_text()[-2000:]
+    t = board.trial(tid)
+    assert "oom_kill" in t["message"] and took < 30, (t, took)
+    runs = ledger.trial_records(tid, "run")
+    assert any(r["status"] == "oom" for r in runs) and len(runs) < 2 * 2000  # it stopped mid-batch
+    nxt = board.trial(f"{cid}.t001")
+    assert nxt["status"] == "completed", nxt  # the node took the next trial
+    summary = json.loads((tmp_path / "results" / cid / "summary.json").read_text())
+    assert summary["status"] == "done" and summary["minimum_viable"][0]["minimum_viable_level"] == "unlimited"
+    assert os.path.exists(tmp_path / "results" / cid / "records.jsonl")
+    assert campaign_id(f"campaign {cid}: 2 trial(s)") == cid
