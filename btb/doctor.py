@@ -35,7 +35,7 @@ def _version(argv: list[str]) -> str:
 
 
 def check_cgroups() -> list[Check]:
-    from btb.infra.cgroups import create_slot
+    from btb.cgroups import create_slot
     from btb.monitor.sources import SourceUnavailable, Target, select_source
 
     slot = create_slot(f"btb-doctor-{os.getpid()}", PROBE_LIMIT)

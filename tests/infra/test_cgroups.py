@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from btb.infra.cgroups import BACKENDS, CgroupsV2, capabilities, create_slot
+from btb.cgroups import BACKENDS, CgroupsV2, capabilities, create_slot
 
 MiB = 1 << 20
 CAPS = capabilities()

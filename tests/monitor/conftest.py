@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from btb.infra.cgroups import create_slot
+from btb.cgroups import create_slot
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ def test_doctor_probes_for_real_and_explains_every_gap():
     for c in checks.values():
         assert c.status in ("ok", "degraded", "missing")
         assert c.status == "ok" or c.impact, c  # every gap says what it costs
-    from btb.infra.cgroups import BACKENDS
+    from btb.cgroups import BACKENDS
 
     for b in BACKENDS.values():
         for d in b.own_dirs().values():

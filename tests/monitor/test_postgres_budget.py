@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from btb.infra.cgroups import capabilities
+from btb.cgroups import capabilities
 from btb.monitor.attribution import attribute
 from btb.monitor.oom import oom_happened, oom_kill_count
 from btb.monitor.sampler import Sampler, Target

@@ -6,7 +6,7 @@ import subprocess
 import threading
 import time
 
-from btb.infra.cgroups import capabilities
+from btb.cgroups import capabilities
 from btb.monitor.sampler import Sampler, Target
 
 MiB = 1 << 20
@@ -62,7 +62,7 @@ def test_stop_ends_the_run_promptly_and_a_vanished_engine_does_not_stop_the_othe
 def test_engines_sharing_one_budget_slot_are_watched_once():
     import sys
 
-    from btb.infra.cgroups import create_slot
+    from btb.cgroups import create_slot
 
     if capabilities()["limit_version"] == "none":
         return

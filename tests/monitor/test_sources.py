@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from btb.infra.cgroups import capabilities
+from btb.cgroups import capabilities
 from btb.monitor.sources import (CgroupV2Source, PsutilTreeSource, SourceUnavailable, Target, cgroup_of_pids,
                                  select_source)
 from btb.monitor.sources.cgroup_v1 import parse_blkio
