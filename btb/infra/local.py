@@ -46,10 +46,7 @@ class LocalProvider(Provider):
         (e.g. pg_port, pg_bin); None: defaults, binaries looked up on this machine."""
         self.node = node
         self.root = Path(engine_root) / node
-        self.trials_dir = self.root / "trials"
-        self.trials_dir.mkdir(parents=True, exist_ok=True)
-        for d in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
-            d.chmod(d.stat().st_mode | 0o755)
+        self.trials_dir = self.root / "trials"  # made at the first start (capabilities() writes nothing)
         self.settings = settings
         self._caps: dict[str, EngineCaps] | None = None
         # nodes sharing a machine (tests, a second worker set) start their port search apart
@@ -133,6 +130,9 @@ class LocalProvider(Provider):
         if bad:
             raise EngineUnavailable(f"node {self.node} cannot run engine(s): {', '.join(bad)}")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
+        self.trials_dir.mkdir(parents=True, exist_ok=True)
+        for p in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
+            p.chmod(p.stat().st_mode | 0o755)
         d = self._dir(trial_id)
         d.mkdir(parents=True)
         d.chmod(0o755)

@@ -6,6 +6,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from btb.cgroups import capabilities
 from btb.monitor.sampler import Sampler, Target
 
@@ -65,7 +67,7 @@ def test_engines_sharing_one_budget_slot_are_watched_once():
     from btb.cgroups import create_slot
 
     if capabilities()["limit_version"] == "none":
-        return
+        pytest.skip("no writable cgroup memory controller here: engines cannot share a budget slot")
     slot = create_slot(f"btb-test-shared-{time.monotonic_ns()}", 256 * MiB)
     procs = [subprocess.Popen(slot.wrap([sys.executable, "-c", "import time; time.sleep(30)"])) for _ in range(2)]
     try:

@@ -166,7 +166,11 @@ class LocalPostgres(LocalEngine):
     def launch(self, slot: CgroupSlot) -> None:
         self.prepare()
         self.kill()  # a crashed predecessor's backends would hold the shared memory; its pid file is stale
+        # Stale lock files of a killed postmaster: PostgreSQL trusts them while the old pid exists, and a
+        # killed postmaster can linger as a zombie when nobody reaps it. Nothing of ours runs now.
         (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        for lock in Path(self.spec.run_dir).glob(".s.PGSQL.*.lock"):
+            lock.unlink(missing_ok=True)
         self._write_network_conf()
         self.log.touch()
         chown_tree(self.log, self.user)
