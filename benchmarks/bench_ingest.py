@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -24,16 +23,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from btb.dataset.format import Manifest, series_files
 from btb.engines.postgres import series
-from btb.infra.postgres import LocalPostgres, find_pg_bin
+from btb.infra.engines.postgres import find_pg_bin
+from btb.infra.local import LocalProvider
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def with_db(dsn: str, dbname: str) -> str:
+    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": dbname})
 
 
 def export_csv(dataset: Path, out: Path) -> int:
@@ -75,7 +74,6 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "btb-datasets")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2, help="btb COPY connections")
-    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
 
     dataset = args.dataset
@@ -89,14 +87,14 @@ def main() -> None:
     csv = work / "series.csv"
     rows = export_csv(dataset, csv)
     bin_dir = find_pg_bin()
-    pg = LocalPostgres(data_dir=work / "pg", port=args.port or free_port(), bin_dir=bin_dir)
-    pg.start(slot_name=f"btb-bench-{pg.port}")
+    provider = LocalProvider(work / "engines", "bench")
     try:
+        dsn = provider.start("bench-ingest", ("postgres",), None).endpoints["postgres"].dsn
         dsns = {}
-        with psycopg.connect(pg.dsn.replace(f"dbname={pg.dbname}", "dbname=postgres"), autocommit=True) as c:
+        with psycopg.connect(with_db(dsn, "postgres"), autocommit=True) as c:
             for side in ("btb", "psql"):
                 c.execute(sql.SQL("create database {}").format(sql.Identifier(f"bench_{side}")))
-                dsns[side] = pg.dsn.replace(f"dbname={pg.dbname}", f"dbname=bench_{side}")
+                dsns[side] = with_db(dsn, f"bench_{side}")
         secs: dict[str, list[float]] = {"btb": [], "psql": []}
         backend = ""
         for i in range(args.repeat):
@@ -123,7 +121,7 @@ def main() -> None:
         ratio = rate["btb"] / rate["psql"]
         print(f"ratio btb/psql = {ratio:.2f}  (target >= 0.80: {'MET' if ratio >= 0.8 else 'NOT MET'})")
     finally:
-        pg.destroy()
+        provider.stop("bench-ingest")
         shutil.rmtree(work, ignore_errors=True)
 
 

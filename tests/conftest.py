@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from btb.infra.ports import free_port as _free_port
 
 
 _STATE = Path(tempfile.mkdtemp(prefix="btb-test-state-"))
@@ -116,7 +111,9 @@ def pytest_sessionfinish(session, exitstatus):
 
         s = get_settings()
         stack.stop_pidfiles(s, "*.pid", timeout_s=10)
-        LocalProvider(s.engine_root, s.node).stop()
+        provider = LocalProvider(s.engine_root, s.node, s)
+        for trial in provider.trials():
+            provider.stop(trial)
         stack.stop_redis(s)
     except Exception:  # noqa: BLE001 - best-effort cleanup of a throw-away state dir
         pass
