@@ -38,6 +38,13 @@ def _trial_dirname(trial_id: str) -> str:
     return f"{safe.lstrip('.')[:80]}-{hashlib.sha1(trial_id.encode()).hexdigest()[:12]}"
 
 
+def _port_is_free(port: int) -> bool:
+    try:
+        return free_port(port, span=1) == port
+    except RuntimeError:
+        return False
+
+
 class LocalProvider(Provider):
     name = "local"
 
@@ -146,6 +153,7 @@ class LocalProvider(Provider):
         }
         self._save(trial_id, state)  # before anything starts: a failed start is still cleaned up
         endpoints: dict[str, Endpoint] = {}
+        kind = kinds[0] if kinds else ""
         try:
             for kind in kinds:
                 endpoints[kind] = self._start_engine(trial_id, state, kind, slot)
@@ -160,25 +168,26 @@ class LocalProvider(Provider):
         cls = engine_class(kind)
         base = cls.default_port(self._options(cls)) + self._port_offset
         used = {e["port"] for e in state["engines"].values()}
-        err: Exception | None = None
+        spec = EngineSpec(kind=kind, work=str(self._dir(trial_id) / kind), port=0)
+        eng = self._engine(spec)
         for attempt in range(START_ATTEMPTS):
             port = free_port(base + 7 * attempt)
             while port in used:
                 port = free_port(port + 1)
-            spec = EngineSpec(kind=kind, work=str(self._dir(trial_id) / kind), port=port)
-            eng = self._engine(spec)
-            eng.prepare()
-            state["engines"][kind] = spec.to_json()
-            self._save(trial_id, state)
+            spec.port = port
+            try:
+                eng.prepare()
+            finally:
+                state["engines"][kind] = spec.to_json()  # what prepare made (socket dir) is cleaned up by stop()
+                self._save(trial_id, state)
             try:
                 eng.launch(slot)
                 return eng.endpoint(slot)
-            except Exception as e:  # noqa: BLE001 - retried on another port, then raised
-                err = e
+            except Exception:
                 eng.kill()
-                if free_port(port, span=1) != port:
-                    raise  # noqa: TRY201
-        raise err  # type: ignore[misc]
+                if attempt + 1 == START_ATTEMPTS or _port_is_free(port):
+                    raise  # not a port taken meanwhile by someone else: retrying would not help
+        raise AssertionError("unreachable")
 
     def current(self, trial_id: str, wait_s: float = 0.0) -> dict[str, Endpoint] | None:
         try:
