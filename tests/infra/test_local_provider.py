@@ -14,6 +14,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from btb.cgroups import capabilities
+from btb.infra.engines.postgres import LocalPostgres
 from btb.infra.local import EngineUnavailable, LocalProvider
 from btb.infra.provider import EngineUnavailable as ProviderEngineUnavailable
 
@@ -207,3 +208,32 @@ def test_a_port_taken_between_probe_and_bind_is_retried_on_another(provider, mon
         squatter.close()
     assert _port(st.endpoints["postgres"]) != str(taken)
     assert _query(st.endpoints["postgres"].dsn) == 1
+
+
+class _SecondPostgres(LocalPostgres):
+    """A second engine kind (a hybrid's other half) that is a real server: one more PostgreSQL."""
+
+    kind = "pgsecond"
+
+
+@pytest.mark.skipif(not CAN_LIMIT, reason="no writable cgroup memory controller: engines cannot share a budget slot")
+def test_two_engines_of_a_trial_share_one_slot_and_live_and_die_together(provider, monkeypatch):
+    from btb.infra import engines
+
+    monkeypatch.setitem(engines.ENGINES, "pgsecond", f"{__name__}:_SecondPostgres")
+    provider._caps = None
+    st = provider.start("hybrid", ("postgres", "pgsecond"), 256 * MiB)
+    assert set(st.endpoints) == {"postgres", "pgsecond"} and st.budget_mode == "shared-cgroup"
+    assert st.applied_limit == 256 * MiB  # one budget for both, not twice
+    a, b = st.endpoints["postgres"], st.endpoints["pgsecond"]
+    assert a.cgroup == b.cgroup and _port(a) != _port(b)
+    in_slot = set(provider.slot("hybrid").pids())
+    assert a.pids[0] in in_slot and b.pids[0] in in_slot
+    os.kill(b.pids[0], signal.SIGKILL)  # one half dies: the trial's engines are not all there
+    time.sleep(0.2)
+    assert provider.current("hybrid", wait_s=2) is None
+    eps = provider.restart("hybrid")
+    assert _query(eps["postgres"].dsn) == 1 and _query(eps["pgsecond"].dsn) == 1
+    slot = provider.slot("hybrid")
+    provider.stop("hybrid")
+    assert not any(d.exists() for d in slot.dirs.values())
