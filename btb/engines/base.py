@@ -148,8 +148,8 @@ class Scenario(ABC):
             seconds = time.perf_counter() - t0
         except QueryTimeout as e:
             seconds = time.perf_counter() - t0
-            dog.disarm()
-            return QueryOutcome("timeout", seconds, message=str(e)[:500])
+            why = f"{qid}: client watchdog cancelled after {limit:g} s" if dog.disarm() == token else str(e)
+            return QueryOutcome("timeout", seconds, message=why[:500])
         except Unsupported as e:
             dog.disarm()
             return QueryOutcome("unsupported", 0.0, message=str(e)[:500])

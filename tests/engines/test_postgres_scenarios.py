@@ -3,6 +3,7 @@ and timeouts/errors recorded as such (never as empty answers)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import psycopg
@@ -158,5 +159,25 @@ def test_session_settings_are_set_once_at_connect(loaded, tiny_dataset):
         c = s.conn()
         assert c.execute("show statement_timeout").fetchone()[0] == "12500ms"
         assert c.execute("show timezone").fetchone()[0] == "UTC"
+    finally:
+        s.close()
+
+
+def test_the_watchdog_cancels_a_query_the_server_would_let_run(loaded, tiny_dataset):
+    """Without a server-side timeout (as on engines that have none), the client watchdog cancels the
+    statement: a `timeout` status, the backend is free again, and the session serves the next query."""
+    scenario, _ = loaded
+    s = variant(scenario, timeout_s=0.3)
+    s._timeout_ms = 0  # statement_timeout off for this session: only the watchdog is left
+    s._queries = {**s._queries, "Q1": "select pg_sleep(20)"}
+    try:
+        t0 = time.monotonic()
+        out = s.run("Q1", {})
+        assert out.status == "timeout" and "client watchdog" in out.message, out
+        assert time.monotonic() - t0 < 3
+        busy = s.conn().execute("select count(*) from pg_stat_activity where query like 'select pg_sleep(20)%%' "
+                                "and state = 'active'").fetchone()[0]
+        assert busy == 0
+        assert s.run("Q3", load_bindings(tiny_dataset)["Q3"][0]).status == "ok"
     finally:
         s.close()

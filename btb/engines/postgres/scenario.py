@@ -154,9 +154,10 @@ class PostgresScenario(Scenario):
         return self.canonical(qid, self.timed(qid, self.bind(qid, params)))
 
     def cancel(self) -> None:
+        """Called by the watchdog: a cancel request for the statement in flight, bounded in time."""
         c = self._conn
         if c is not None and not c.closed:
             try:
-                c.cancel()
+                c.cancel_safe(timeout=5.0)
             except psycopg.Error:
                 pass
