@@ -28,6 +28,8 @@ from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started
 __all__ = ["EngineUnavailable", "LocalProvider"]
 
 START_ATTEMPTS = 3  # a port taken between the probe and the engine's bind: try another one
+LOG_TAIL_BYTES = 256 << 10  # engine log kept per engine after its trial is stopped
+KEEP_LOGS = 200  # trials whose engine logs are kept on this node (oldest removed first)
 
 
 def _trial_dirname(trial_id: str) -> str:
@@ -238,6 +240,7 @@ class LocalProvider(Provider):
             for eng in self._engines(state).values():
                 try:
                     eng.kill()
+                    self._keep_log(trial_id, eng)
                     eng.remove()
                 except Exception:  # noqa: BLE001 - best effort: the slot kill below catches the rest
                     pass
@@ -245,6 +248,28 @@ class LocalProvider(Provider):
             slot.kill()
             slot.remove()
         shutil.rmtree(d, ignore_errors=True)
+
+    def _keep_log(self, trial_id: str, eng: LocalEngine) -> None:
+        """Keep the tail of an engine's log after its data is gone (why did it crash, or refuse to start?)."""
+        src = eng.log_file()
+        if src is None or not src.is_file():
+            return
+        dest_dir = self.root / "logs" / _trial_dirname(trial_id)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with open(src, "rb") as f:
+            f.seek(max(0, src.stat().st_size - LOG_TAIL_BYTES))
+            (dest_dir / f"{eng.kind}.log").write_bytes(f.read())
+        kept = sorted((self.root / "logs").iterdir(), key=lambda d: d.stat().st_mtime)
+        for old in kept[:-KEEP_LOGS]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def logs(self, trial_id: str) -> dict[str, Path]:
+        """Engine logs of a trial: live ones while it runs, else the tails kept when it was stopped."""
+        state = self._load(trial_id)
+        if state is not None:
+            return {k: f for k, e in self._engines(state).items() if (f := e.log_file()) and f.is_file()}
+        d = self.root / "logs" / _trial_dirname(trial_id)
+        return {f.stem: f for f in sorted(d.glob("*.log"))} if d.is_dir() else {}
 
     def oom_kills(self, trial_id: str) -> int | None:
         state = self._load(trial_id)

@@ -157,6 +157,9 @@ def test_postmaster_killed_is_none_at_once_and_restart_brings_the_data_back(prov
         held.close()
     assert _query(eps["postgres"].dsn, "select x from t") == 42
     assert provider.current("crash-postmaster") is not None
+    provider.stop("crash-postmaster")
+    log = provider.logs("crash-postmaster")["postgres"]  # the engine log outlives the trial's data
+    assert "terminating connection due to unexpected postmaster exit" in log.read_text()
 
 
 @pytest.mark.skipif(not CAN_LIMIT, reason="no writable cgroup memory controller: no OOM kill can happen here")

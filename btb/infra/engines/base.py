@@ -130,3 +130,7 @@ class LocalEngine(ABC):
 
     def remove(self) -> None:
         """Delete what the engine keeps outside its work dir (e.g. a socket dir). Default: nothing."""
+
+    def log_file(self) -> Path | None:
+        """The engine's own log (kept, tail only, after the trial is stopped: see LocalProvider.logs)."""
+        return None

@@ -271,6 +271,9 @@ class LocalPostgres(LocalEngine):
                     pass
             time.sleep(0.05)
 
+    def log_file(self) -> Path | None:
+        return self.log
+
     def remove(self) -> None:
         """Delete the private socket dir (the work dir goes with the trial dir)."""
         if self.spec.run_dir and Path(self.spec.run_dir).parent == RUN_BASE:
