@@ -22,17 +22,11 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from btb.dataset.format import Manifest, series_files
 from btb.engines.postgres import series
-from btb.infra.engines.postgres import find_pg_bin
+from btb.infra.engines.postgres import find_pg_bin, fresh_database
 from btb.infra.local import LocalProvider
-
-
-def with_db(dsn: str, dbname: str) -> str:
-    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": dbname})
 
 
 def export_csv(dataset: Path, out: Path) -> int:
@@ -90,11 +84,7 @@ def main() -> None:
     provider = LocalProvider(work / "engines", "bench")
     try:
         dsn = provider.start("bench-ingest", ("postgres",), None).endpoints["postgres"].dsn
-        dsns = {}
-        with psycopg.connect(with_db(dsn, "postgres"), autocommit=True) as c:
-            for side in ("btb", "psql"):
-                c.execute(sql.SQL("create database {}").format(sql.Identifier(f"bench_{side}")))
-                dsns[side] = with_db(dsn, f"bench_{side}")
+        dsns = {side: fresh_database(dsn, f"bench_{side}") for side in ("btb", "psql")}
         secs: dict[str, list[float]] = {"btb": [], "psql": []}
         backend = ""
         for i in range(args.repeat):

@@ -9,11 +9,9 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from btb.infra.engines.postgres import fresh_database
 from btb.infra.local import LocalProvider
 from btb.infra.ports import free_port as _free_port
 
@@ -29,10 +27,6 @@ def _server_dir(prefix: str) -> Path:
     d = Path(tempfile.mkdtemp(prefix=f"btb-test-{prefix}-"))
     d.chmod(0o755)
     return d
-
-
-def with_db(dsn: str, dbname: str) -> str:
-    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": dbname})
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +88,4 @@ def database(pg):
 
 def _database(pg, name: str):
     _, _, endpoint = pg
-    with psycopg.connect(with_db(endpoint.dsn, "postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return replace(endpoint, dsn=with_db(endpoint.dsn, name))
+    return replace(endpoint, dsn=fresh_database(endpoint.dsn, name))

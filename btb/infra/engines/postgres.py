@@ -75,6 +75,25 @@ def _conninfo(**kw: Any) -> str:
     return make_conninfo(**{k: str(v) for k, v in kw.items()})
 
 
+def with_dbname(dsn: str, dbname: str) -> str:
+    """The same conninfo (host, port, passfile, ...) for another database."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": dbname})
+
+
+def fresh_database(dsn: str, name: str) -> str:
+    """Drop and create database `name` on the server `dsn` points at; returns the DSN for it.
+    (One scratch server, one database per scenario: validation and tests.)"""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(with_dbname(dsn, "postgres"), autocommit=True, connect_timeout=10) as c:
+        c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return with_dbname(dsn, name)
+
+
 class LocalPostgres(LocalEngine):
     kind = "postgres"
     settings_prefix = "pg"
