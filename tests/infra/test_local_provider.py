@@ -240,3 +240,26 @@ def test_two_engines_of_a_trial_share_one_slot_and_live_and_die_together(provide
     slot = provider.slot("hybrid")
     provider.stop("hybrid")
     assert not any(d.exists() for d in slot.dirs.values())
+
+
+def test_a_failed_start_leaves_nothing_behind(provider):
+    """initdb failing (here: a broken server install) → EngineUnavailable with the reason; no trial dir,
+    no socket dir, no cgroup left."""
+    import tempfile
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    fake = provider.root.parent / "fake-bin"  # reachable by the engine's OS user (pytest's tmp_path is not)
+    fake.mkdir(mode=0o755)
+    for tool in ("initdb", "pg_ctl"):
+        (fake / tool).write_text("#!/bin/sh\necho 'broken install' >&2\nexit 1\n")
+        (fake / tool).chmod(0o755)
+    broken = LocalProvider(provider.root.parent, "broken", SimpleNamespace(pg_port=None, pg_bin=str(fake)))
+    before = set(Path(tempfile.gettempdir()).glob("btb-pg-*"))
+    with pytest.raises(EngineUnavailable, match="initdb failed.*broken install"):
+        broken.start("doomed", ("postgres",), 64 * MiB)
+    assert broken.trials() == []
+    assert set(Path(tempfile.gettempdir()).glob("btb-pg-*")) <= before
+    slot_name = broken._slot_name("doomed")
+    for b in capabilities()["v1_controllers"]:
+        assert not list(Path("/sys/fs/cgroup", b).rglob(slot_name)), b
