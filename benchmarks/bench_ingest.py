@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -23,17 +22,11 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from psycopg import sql
 
 from btb.dataset.format import Manifest, series_files
 from btb.engines.postgres import series
-from btb.infra.postgres import LocalPostgres, find_pg_bin
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from btb.infra.engines.postgres import find_pg_bin, fresh_database
+from btb.infra.local import LocalProvider
 
 
 def export_csv(dataset: Path, out: Path) -> int:
@@ -75,7 +68,6 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "btb-datasets")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2, help="btb COPY connections")
-    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
 
     dataset = args.dataset
@@ -89,14 +81,10 @@ def main() -> None:
     csv = work / "series.csv"
     rows = export_csv(dataset, csv)
     bin_dir = find_pg_bin()
-    pg = LocalPostgres(data_dir=work / "pg", port=args.port or free_port(), bin_dir=bin_dir)
-    pg.start(slot_name=f"btb-bench-{pg.port}")
+    provider = LocalProvider(work / "engines", "bench")
     try:
-        dsns = {}
-        with psycopg.connect(pg.dsn.replace(f"dbname={pg.dbname}", "dbname=postgres"), autocommit=True) as c:
-            for side in ("btb", "psql"):
-                c.execute(sql.SQL("create database {}").format(sql.Identifier(f"bench_{side}")))
-                dsns[side] = pg.dsn.replace(f"dbname={pg.dbname}", f"dbname=bench_{side}")
+        dsn = provider.start("bench-ingest", ("postgres",), None).endpoints["postgres"].dsn
+        dsns = {side: fresh_database(dsn, f"bench_{side}") for side in ("btb", "psql")}
         secs: dict[str, list[float]] = {"btb": [], "psql": []}
         backend = ""
         for i in range(args.repeat):
@@ -123,7 +111,7 @@ def main() -> None:
         ratio = rate["btb"] / rate["psql"]
         print(f"ratio btb/psql = {ratio:.2f}  (target >= 0.80: {'MET' if ratio >= 0.8 else 'NOT MET'})")
     finally:
-        pg.destroy()
+        provider.stop("bench-ingest")
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -14,7 +14,7 @@ import os
 import subprocess
 import time
 
-from btb.infra.cgroups import create_slot
+from btb.cgroups import create_slot
 from btb.monitor.sampler import Sampler, Target
 from btb.monitor.sources import ORDER
 

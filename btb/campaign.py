@@ -8,43 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 import yaml
+from btb.units import format_size, parse_size
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from btb.engines.base import QUERY_IDS
 from btb.engines.registry import PLANNED, SCENARIOS
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$", re.I)
-_UNITS = {"b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-          "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+
+
 
 
 class CampaignError(ValueError):
     """A campaign file problem, phrased for the user in one line."""
-
-
-def parse_size(value: str | int) -> int:
-    """'256MiB' → bytes. Plain integers are bytes."""
-    if isinstance(value, int):
-        return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ValueError(f"{value!r} is not a size; use e.g. 256MiB, 2GiB or 'unlimited'")
-    return int(float(m.group(1)) * _UNITS[(m.group(2) or "B").lower()])
-
-
-def format_size(n: int | None) -> str:
-    if n is None:
-        return "unlimited"
-    for unit, f in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= f and n % f == 0:
-            return f"{n // f}{unit}"
-    return f"{n}B"
 
 
 class _Strict(BaseModel):

@@ -35,7 +35,7 @@ def _version(argv: list[str]) -> str:
 
 
 def check_cgroups() -> list[Check]:
-    from btb.infra.cgroups import create_slot
+    from btb.cgroups import create_slot
     from btb.monitor.sources import SourceUnavailable, Target, select_source
 
     slot = create_slot(f"btb-doctor-{os.getpid()}", PROBE_LIMIT)
@@ -85,14 +85,26 @@ def check_docker() -> Check:
                      "the docker stats source is unavailable; local processes are used instead")
 
 
-def check_postgres() -> Check:
-    from btb.infra.postgres import PostgresNotFound, find_pg_bin
+def check_engines() -> list[Check]:
+    """One line per engine kind the local provider knows: what it can do here (from its capabilities)."""
+    from btb.config import Settings
+    from btb.infra.local import LocalProvider
 
-    try:
-        b = find_pg_bin(os.environ.get("BTB_PG_BIN", ""))
-    except PostgresNotFound as e:
-        return Check("postgres", "missing", str(e), "P-scenarios cannot run locally")
-    return Check("postgres", "ok", f"{b}: {_version([str(b / 'postgres'), '--version'])}")
+    settings = Settings()  # no secrets needed (nor generated) to look at engines
+    provider = LocalProvider(settings.engine_root, settings.node, settings)
+    out = []
+    for kind, cap in provider.capabilities().items():
+        can = ", ".join(f"{what}: {'yes' if ok else 'no'}" for what, ok in (
+            ("limit", cap.can_limit), ("restart", cap.can_restart), ("measure", cap.can_measure)))
+        found = provider.describe(kind)
+        if not cap.available:
+            out.append(Check(f"engine {kind}", "missing", found, f"scenarios on {kind} cannot run on this node"))
+        elif not (cap.can_limit and cap.can_restart and cap.can_measure):
+            out.append(Check(f"engine {kind}", "degraded", f"{found}; {can}", cap.why))
+        else:
+            version = _version([str(Path(found) / kind), "--version"]) if Path(found).is_dir() else ""
+            out.append(Check(f"engine {kind}", "ok", f"{found} {version}; {can}".strip()))
+    return out
 
 
 def check_binary(name: str, impact: str, version_arg: str = "--version") -> Check:
@@ -152,7 +164,7 @@ def check_psutil() -> Check:
 
 def run_checks(broker_url: str | None = None) -> list[Check]:
     steps: list[Callable[[], Check | list[Check]]] = [
-        check_cgroups, check_psutil, check_docker, check_postgres,
+        check_cgroups, check_psutil, check_docker, check_engines,
         lambda: check_binary("redis-server", "Redis-based scenarios and a local broker cannot start"),
         lambda: check_binary("oxigraph", "RDF-on-Oxigraph scenarios cannot run locally"),
         check_falkordb,

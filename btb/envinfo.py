@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 
 import btb
-from btb.infra.cgroups import capabilities
+from btb.cgroups import capabilities
 
 
 def cpu_model() -> str:

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from btb.infra.ports import free_port as _free_port
 
 
 _STATE = Path(tempfile.mkdtemp(prefix="btb-test-state-"))

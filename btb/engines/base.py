@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Mapping
+from typing import Any, Callable, ClassVar, Literal, Mapping
 
 Status = Literal["ok", "timeout", "error", "oom", "unsupported"]
 QUERY_IDS = tuple(f"Q{i}" for i in range(1, 14))
@@ -101,7 +101,25 @@ class Scenario(ABC):
     @abstractmethod
     def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
         """Run one query under `self.options` and return its canonical rows (+ phases).
-        Raise on error; raise QueryTimeout on timeout; raise Unsupported when it cannot answer."""
+        Raise on error; raise QueryTimeout on timeout; raise Unsupported when it cannot answer.
+
+        Scenarios that measure through `run()` may instead split this into `bind` (untimed), `timed`
+        (the measured part) and `canonical` (untimed): see `run()`."""
+
+    # --- the timed window ------------------------------------------------------------------------------
+    def bind(self, qid: str, params: Mapping[str, Any]) -> Any:
+        """Turn a binding into driver parameters (parsing dates, ...): harness work, outside the timing."""
+        return params
+
+    def timed(self, qid: str, bound: Any) -> Answer:
+        """What is measured: send the query, receive every row, and whatever post-processing the
+        paradigm needs to produce its answer (e.g. decoding encoded samples). Default: `execute`."""
+        return self.execute(qid, bound)
+
+    def canonical(self, qid: str, answer: Answer) -> Answer:
+        """Canonical answer form for comparison with the oracle (sorting, rounding): harness work,
+        outside the timing. Default: the answer as is (`execute` already returns canonical rows)."""
+        return answer
 
     def cancel(self) -> None:
         """Abort the query in flight (called by the watchdog from another thread). Engines with a
@@ -110,37 +128,107 @@ class Scenario(ABC):
     def run(self, qid: str, params: Mapping[str, Any]) -> QueryOutcome:
         """Time one execution and turn exceptions into a status: errors are never results.
 
-        A client-side watchdog fires `cancel()` when the query outlives its timeout by a grace period,
-        so no query is left running whatever the engine does with its own timeout.
+        Only `timed()` is inside the measured window: binding conversion, canonical form and the watchdog
+        bookkeeping are outside it. A long-lived watchdog thread (one per scenario, no thread per query)
+        fires `cancel()` when the query outlives its timeout by a grace period, so no query is left
+        running whatever the engine does with its own timeout.
         """
         limit = self.options.timeout_s
-        watchdog = threading.Timer(limit + max(1.0, 0.1 * limit), self._watchdog_fire)
-        watchdog.daemon = True
-        self._watchdog_fired = False
-        watchdog.start()
+        try:
+            bound = self.bind(qid, params)
+        except Unsupported as e:
+            return QueryOutcome("unsupported", 0.0, message=str(e)[:500])
+        except Exception as e:  # noqa: BLE001 - a binding the driver cannot take is an error, as in the engine
+            return QueryOutcome("error", 0.0, message=f"{type(e).__name__}: {e}"[:500])
+        dog = self._watchdog()
+        token = dog.arm(limit + max(1.0, 0.1 * limit))
         t0 = time.perf_counter()
         try:
-            answer = self.execute(qid, params)
+            answer = self.timed(qid, bound)
             seconds = time.perf_counter() - t0
         except QueryTimeout as e:
-            return QueryOutcome("timeout", time.perf_counter() - t0, message=str(e)[:500])
+            seconds = time.perf_counter() - t0
+            why = f"{qid}: client watchdog cancelled after {limit:g} s" if dog.disarm() == token else str(e)
+            return QueryOutcome("timeout", seconds, message=why[:500])
         except Unsupported as e:
+            dog.disarm()
             return QueryOutcome("unsupported", 0.0, message=str(e)[:500])
         except Exception as e:  # noqa: BLE001 - any driver error becomes a recorded status
             seconds = time.perf_counter() - t0
-            if self._watchdog_fired:
+            if dog.disarm() == token:
                 return QueryOutcome("timeout", seconds, message=f"{qid}: client watchdog cancelled after {limit:g} s")
             return QueryOutcome("error", seconds, message=f"{type(e).__name__}: {e}"[:500])
-        finally:
-            watchdog.cancel()
+        if dog.disarm() == token:  # cancelled, yet it answered in the same instant: not a clean result
+            return QueryOutcome("timeout", seconds, message=f"{qid}: client watchdog cancelled after {limit:g} s")
+        try:
+            answer = self.canonical(qid, answer)
+        except Exception as e:  # noqa: BLE001
+            return QueryOutcome("error", seconds, message=f"canonical form: {type(e).__name__}: {e}"[:500])
         return QueryOutcome("ok", seconds, rows=answer.rows, phases=dict(answer.phases))
 
-    def _watchdog_fire(self) -> None:
-        self._watchdog_fired = True
-        self.cancel()
+    def _watchdog(self) -> Watchdog:
+        dog = self.__dict__.get("_dog")
+        if dog is None or not dog.alive:
+            dog = self._dog = Watchdog(self.cancel)
+        return dog
 
     def close(self) -> None:
-        """Release client connections (the engine itself is the provider's)."""
+        """Release client connections (the engine itself is the provider's). Subclasses call super()."""
+        dog = self.__dict__.pop("_dog", None)
+        if dog is not None:
+            dog.shutdown()
+
+
+class Watchdog:
+    """One daemon thread per scenario that cancels a query running past its deadline.
+
+    `arm`/`disarm` only write two fields under a lock: they never wake the thread, so nothing of the
+    watchdog runs next to a fast query. The thread polls at most every `poll_s` (it is a last resort,
+    fired after timeout + grace, so a fraction of a second of lateness does not matter).
+    """
+
+    def __init__(self, fire: Callable[[], None], poll_s: float = 0.25):
+        self._fire = fire
+        self._poll_s = poll_s
+        self._lock = threading.Lock()
+        self._deadline: float | None = None
+        self._token = 0
+        self._fired_token = -1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="btb-watchdog", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._stop.is_set()
+
+    def arm(self, after_s: float) -> int:
+        with self._lock:
+            self._token += 1
+            self._deadline = time.monotonic() + after_s
+            return self._token
+
+    def disarm(self) -> int:
+        """Disarm; returns the token that fired during this arming (or -1)."""
+        with self._lock:
+            self._deadline = None
+            fired, self._fired_token = self._fired_token, -1
+            return fired
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            with self._lock:
+                if self._deadline is None or time.monotonic() < self._deadline:
+                    continue
+                self._deadline = None
+                self._fired_token = self._token
+                try:
+                    self._fire()  # under the lock: the next query cannot be armed until the cancel is sent
+                except Exception:  # noqa: BLE001 - a failed cancel must not kill the watchdog
+                    pass
+
+    def shutdown(self) -> None:
+        self._stop.set()
 
 
 class QueryTimeout(Exception):

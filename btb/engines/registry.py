@@ -12,6 +12,13 @@ SCENARIOS: dict[str, str] = {
     "P2": "btb.engines.postgres.document:DocumentScenario",
 }
 
+# id -> engine kinds it needs (its engine *set*: routing, `can_run` checks at submit), known without
+# importing the adapter or its driver. Must equal the class's `engines` (checked by a test).
+ENGINE_SETS: dict[str, tuple[str, ...]] = {
+    "P1": ("postgres",),
+    "P2": ("postgres",),
+}
+
 # Scenarios that DESIGN.md defines but that have no adapter yet: named in errors so users know why.
 PLANNED = ("M1", "M2", "O1", "O2", "F1", "F2")
 
@@ -23,3 +30,11 @@ def scenario_class(scenario_id: str) -> type[Scenario]:
         raise KeyError(f"unknown scenario {scenario_id!r}; available: {', '.join(SCENARIOS)}") from None
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def engines_of(scenario_id: str) -> tuple[str, ...]:
+    """The engine kinds a scenario needs, all started under one trial budget (e.g. ("falkordb", "postgres"))."""
+    try:
+        return ENGINE_SETS[scenario_id]
+    except KeyError:
+        raise KeyError(f"unknown scenario {scenario_id!r}; available: {', '.join(SCENARIOS)}") from None

@@ -1,165 +1,299 @@
-"""Local provider: the engines of a trial as processes on this node, all inside ONE cgroup that carries
-the trial's budget (so a hybrid's two engines share it instead of getting it twice).
+"""Local provider: the engines of a trial as processes on this node, all inside ONE cgroup slot that
+carries the trial's budget (so a hybrid's two engines share it instead of getting it twice).
 
-Trial engine state is kept in a small JSON file per node, so the ingest task and the later query-batch
-tasks (possibly in another worker process, or after a worker restart) reattach to the same engines.
+State is per trial: `<engine_root>/<node>/trials/<trial dir>/state.json` (+ one private work dir per
+engine), so any worker process — a later batch, or a worker restarted after a crash — reattaches to a
+trial's engines, `stop(trial)` touches that trial only, and `trials()` lists leftovers for the workflow
+to stop when their lease lapsed. Engines are known by kind (`btb.infra.engines.ENGINES`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import shutil
-import socket
+import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from btb.cgroups import CgroupSlot, capabilities as cgroup_capabilities, create_slot
 from btb.engines.base import Endpoint
-from btb.infra.cgroups import CgroupSlot, create_slot
-from btb.infra.postgres import LocalPostgres, PostgresNotFound, find_pg_bin
+from btb.infra.engines import ENGINES, EngineSpec, LocalEngine, engine_class
+from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started
 
+__all__ = ["EngineUnavailable", "LocalProvider"]
 
-def free_port(start: int, host: str = "127.0.0.1", span: int = 200) -> int:
-    for port in range(start, start + span):
-        with socket.socket() as s:
-            try:
-                s.bind((host, port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError(f"no free TCP port in {start}..{start + span - 1}")
+START_ATTEMPTS = 3  # a port taken between the probe and the engine's bind: try another one
+LOG_TAIL_BYTES = 256 << 10  # engine log kept per engine after its trial is stopped
+KEEP_LOGS = 200  # trials whose engine logs are kept on this node (oldest removed first)
 
 
-@dataclass
-class _PostgresKind:
-    """How to run kind 'postgres' here."""
+def _trial_dirname(trial_id: str) -> str:
+    """A directory name for any trial id: readable when the id is tame, always short and unique."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", trial_id)
+    if safe == trial_id and len(safe) <= 100 and not safe.startswith("."):
+        return safe
+    return f"{safe.lstrip('.')[:80]}-{hashlib.sha1(trial_id.encode()).hexdigest()[:12]}"
 
-    base_port: int
-    bin_hint: str
 
-    def make(self, work: Path, port: int | None = None) -> LocalPostgres:
-        return LocalPostgres(work / "pgdata", port or free_port(self.base_port), find_pg_bin(self.bin_hint))
+def _port_is_free(port: int) -> bool:
+    try:
+        return free_port(port, span=1) == port
+    except RuntimeError:
+        return False
 
 
 class LocalProvider(Provider):
     name = "local"
 
-    def __init__(self, engine_root: Path, node: str, pg_port: int = 5440, pg_bin: str = ""):
-        self.root = Path(engine_root) / node
-        self.root.mkdir(parents=True, exist_ok=True)
-        for d in (self.root, self.root.parent):  # engines may run as another OS user: let it traverse
-            d.chmod(d.stat().st_mode | 0o755)
+    def __init__(self, engine_root: Path | str, node: str, settings: Any = None):
+        """`settings`: btb Settings (or any object) with `<prefix>_port` / `<prefix>_bin` per engine kind
+        (e.g. pg_port, pg_bin); None: defaults, binaries looked up on this machine."""
         self.node = node
+        self.root = Path(engine_root) / node
+        self.trials_dir = self.root / "trials"  # made at the first start (capabilities() writes nothing)
+        self.settings = settings
+        self._caps: dict[str, EngineCaps] | None = None
         # nodes sharing a machine (tests, a second worker set) start their port search apart
-        offset = (zlib.crc32(node.encode()) % 64) * 3
-        self.kinds = {"postgres": _PostgresKind(pg_port + offset, pg_bin)}
+        self._port_offset = (zlib.crc32(node.encode()) % 64) * 3
 
-    @property
-    def _state_file(self) -> Path:
-        return self.root / "engines.json"
+    # --- kinds ----------------------------------------------------------------------------------------
+    def _options(self, cls: type[LocalEngine]) -> dict[str, Any]:
+        prefix = cls.settings_prefix or cls.kind
+        s = self.settings
+        port = getattr(s, f"{prefix}_port", None) if s is not None else None
+        binh = getattr(s, f"{prefix}_bin", "") if s is not None else os.environ.get(f"BTB_{prefix.upper()}_BIN", "")
+        return {"port": port, "bin": binh or ""}
 
-    def _load(self) -> dict:
-        return json.loads(self._state_file.read_text()) if self._state_file.exists() else {}
-
-    @staticmethod
-    def _slot(state: dict) -> CgroupSlot | None:
-        """The trial's cgroup slot as recorded in the state file."""
-        if not state.get("slot"):
-            return None
-        return CgroupSlot(**{**state["slot"], "dirs": {k: Path(v) for k, v in state["slot"]["dirs"].items()}})
-
-    def _engines(self, state: dict) -> dict[str, LocalPostgres]:
-        out = {}
-        slot = self._slot(state)
-        for kind, info in state.get("engines", {}).items():
-            pg = self.kinds[kind].make(Path(info["work"]), info["port"])
-            pg.owns_slot = False
-            pg.slot = slot
-            out[kind] = pg
-        return out
+    def _engine(self, spec: EngineSpec) -> LocalEngine:
+        cls = engine_class(spec.kind)
+        return cls(spec, self._options(cls))
 
     def capabilities(self) -> dict[str, EngineCaps]:
+        if self._caps is None:
+            cg = cgroup_capabilities()
+            can_limit = cg["limit_version"] != "none"
+            why_limit = "" if can_limit else "no writable cgroup memory controller: budgets are not enforced"
+            caps = {}
+            for kind in ENGINES:
+                try:
+                    cls = engine_class(kind)
+                    ok, detail = cls.available(self._options(cls))
+                except Exception as e:  # noqa: BLE001 - a broken engine module disables that kind only
+                    ok, detail = False, f"{type(e).__name__}: {e}"
+                why = "; ".join(x for x in ((detail if not ok else ""), why_limit) if x)
+                caps[kind] = EngineCaps(kind, available=ok, can_limit=ok and can_limit, can_restart=ok,
+                                        can_measure=ok, why=why)
+            self._caps = caps
+        return self._caps
+
+    def describe(self, kind: str) -> str:
+        """What was found for a kind (binaries dir, or why not): for `btb doctor`."""
         try:
-            find_pg_bin(self.kinds["postgres"].bin_hint)
-            return {"postgres": EngineCaps("postgres", True, True, True, True)}
-        except PostgresNotFound as e:
-            return {"postgres": EngineCaps("postgres", False, False, False, False, str(e))}
+            cls = engine_class(kind)
+            return cls.available(self._options(cls))[1]
+        except Exception as e:  # noqa: BLE001
+            return f"{type(e).__name__}: {e}"
 
-    def trials(self) -> list[str]:
-        t = self._load().get("trial")
-        return [t] if t else []
+    # --- per-trial state ------------------------------------------------------------------------------
+    def _dir(self, trial_id: str) -> Path:
+        return self.trials_dir / _trial_dirname(trial_id)
 
-    def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> Started:
-        """Fresh engines for a trial (any previous trial's engines on this node are destroyed first)."""
-        self.stop(trial_id)
-        missing = [k for k in kinds if k not in self.kinds]
-        if missing:
-            raise EngineUnavailable(f"engine(s) {missing} cannot run locally on node {self.node}")
-        slot = create_slot(f"btb-{trial_id.replace(':', '_')}", budget)
-        work = self.root / trial_id
-        state = {"trial": trial_id, "budget": budget, "engines": {},
-                 "slot": {"name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
-                          "dirs": {k: str(v) for k, v in slot.dirs.items()}}}
-        endpoints = {}
-        self._state_file.write_text(json.dumps(state))
-        for kind in kinds:
-            eng = self.kinds[kind].make(work / kind)
-            state["engines"][kind] = {"work": str(work / kind), "port": eng.port}
-            self._state_file.write_text(json.dumps(state))  # before start: a failed start is still cleaned up
-            endpoints[kind] = eng.start(slot=slot)
-        return Started(endpoints, budget, "shared-cgroup" if slot.applied_limit else "none", slot.applied_limit)
+    def _load(self, trial_id: str) -> dict | None:
+        try:
+            state = json.loads((self._dir(trial_id) / "state.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return state if state.get("trial") == trial_id else None
+
+    def _save(self, trial_id: str, state: dict) -> None:
+        f = self._dir(trial_id) / "state.json"
+        tmp = f.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, f)
+
+    @staticmethod
+    def _slot(state: dict) -> CgroupSlot:
+        s = state["slot"]
+        return CgroupSlot(s["name"], s["version"], {k: Path(v) for k, v in s["dirs"].items()},
+                          applied_limit=s.get("applied_limit"), swap_limited=s.get("swap_limited"),
+                          notes=list(s.get("notes", [])))
+
+    def _engines(self, state: dict) -> dict[str, LocalEngine]:
+        return {k: self._engine(EngineSpec.from_json(v)) for k, v in state.get("engines", {}).items()}
+
+    def _slot_name(self, trial_id: str) -> str:
+        h = hashlib.sha1(f"{self.node}/{trial_id}".encode()).hexdigest()[:12]
+        return f"btb-{re.sub(r'[^A-Za-z0-9_.-]', '_', trial_id)[:40]}-{h}"
+
+    # --- Provider API ---------------------------------------------------------------------------------
+    def start(self, trial_id: str, kinds: tuple[str, ...] | list[str], budget: int | None) -> Started:
+        kinds = tuple(kinds)
+        caps = self.capabilities()
+        bad = [f"{k} ({caps[k].why})" if k in caps else f"{k} (unknown kind)" for k in kinds
+               if k not in caps or not caps[k].available]
+        if bad:
+            raise EngineUnavailable(f"node {self.node} cannot run engine(s): {', '.join(bad)}")
+        self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
+        self.trials_dir.mkdir(parents=True, exist_ok=True)
+        for p in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
+            p.chmod(p.stat().st_mode | 0o755)
+        d = self._dir(trial_id)
+        d.mkdir(parents=True)
+        d.chmod(0o755)
+        slot = create_slot(self._slot_name(trial_id), budget)
+        state: dict[str, Any] = {
+            "trial": trial_id, "node": self.node, "kinds": list(kinds), "budget": budget, "created": time.time(),
+            "slot": {"name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
+                     "swap_limited": slot.swap_limited, "notes": slot.notes,
+                     "dirs": {k: str(v) for k, v in slot.dirs.items()}},
+            "engines": {},
+        }
+        self._save(trial_id, state)  # before anything starts: a failed start is still cleaned up
+        endpoints: dict[str, Endpoint] = {}
+        kind = kinds[0] if kinds else ""
+        try:
+            for kind in kinds:
+                endpoints[kind] = self._start_engine(trial_id, state, kind, slot)
+        except Exception as e:
+            try:
+                kills = slot.oom_kill_count()
+            except Exception:  # noqa: BLE001 - no counter: the cause stays unknown
+                kills = None
+            self.stop(trial_id)
+            raise EngineUnavailable(f"trial {trial_id}: {kind} failed to start on node {self.node}: {e}",
+                                    oom_kills=kills) from e
+        limit = slot.read_limit()
+        mode = "shared-cgroup" if slot.version != "none" else "none"
+        return Started(endpoints=endpoints, budget=budget, budget_mode=mode, applied_limit=limit)
+
+    def _start_engine(self, trial_id: str, state: dict, kind: str, slot: CgroupSlot) -> Endpoint:
+        cls = engine_class(kind)
+        base = cls.default_port(self._options(cls)) + self._port_offset
+        used = {e["port"] for e in state["engines"].values()}
+        spec = EngineSpec(kind=kind, work=str(self._dir(trial_id) / kind), port=0)
+        eng = self._engine(spec)
+        for attempt in range(START_ATTEMPTS):
+            port = free_port(base + 7 * attempt)
+            while port in used:
+                port = free_port(port + 1)
+            spec.port = port
+            try:
+                eng.prepare()
+            finally:
+                state["engines"][kind] = spec.to_json()  # what prepare made (socket dir) is cleaned up by stop()
+                self._save(trial_id, state)
+            try:
+                eng.launch(slot)
+                return eng.endpoint(slot)
+            except Exception:
+                eng.kill()
+                if attempt + 1 == START_ATTEMPTS or _port_is_free(port):
+                    raise  # not a port taken meanwhile by someone else: retrying would not help
+        raise AssertionError("unreachable")
 
     def current(self, trial_id: str, wait_s: float = 0.0) -> dict[str, Endpoint] | None:
-        """Endpoints of the trial's engines if they are all still running here, else None."""
-        state = self._load()
-        if state.get("trial") != trial_id:
-            return None
-        engines = self._engines(state)
-        import time
-        deadline = time.monotonic() + wait_s
-        while True:
-            if not engines or not all(e.alive() for e in engines.values()):
+        try:
+            state = self._load(trial_id)
+            if state is None or not state.get("engines"):
                 return None
-            try:
-                return {k: e.endpoint() for k, e in engines.items()}
-            except Exception:  # noqa: BLE001 - recovering
-                if time.monotonic() > deadline:
+            engines, slot = self._engines(state), self._slot(state)
+            deadline = time.monotonic() + max(0.0, wait_s)
+            while True:
+                if not all(e.alive() for e in engines.values()):
+                    return None  # a dead main process does not come back by waiting: restart() it
+                if all(e.ready() for e in engines.values()):
+                    return {k: e.endpoint(slot) for k, e in engines.items()}
+                if time.monotonic() >= deadline:
                     return None
-                time.sleep(0.2)
-
-    def applied_limit(self, trial_id: str) -> int | None:
-        """The limit actually written to the trial's cgroup (None: unlimited or no cgroup)."""
-        state = self._load()
-        return state.get("slot", {}).get("applied_limit") if state.get("trial") == trial_id else None
-
-    def oom_kills(self, trial_id: str) -> int | None:
-        """Kernel OOM kills so far in the trial's cgroup (None: no counter on this machine)."""
-        state = self._load()
-        slot = self._slot(state) if state.get("trial") == trial_id else None
-        return slot.oom_kill_count() if slot else None
+                time.sleep(0.05)
+        except Exception:  # noqa: BLE001 - "not usable now" is the answer, never an exception
+            return None
 
     def restart(self, trial_id: str) -> dict[str, Endpoint]:
-        """Restart a trial's engines in place (after an OOM kill), same data dirs and cgroup."""
-        state = self._load()
-        if state.get("trial") != trial_id:
+        state = self._load(trial_id)
+        if state is None or not state.get("engines"):
             raise EngineUnavailable(f"trial {trial_id} has no engines on node {self.node}")
-        slot = None
-        out = {}
-        for kind, eng in self._engines(state).items():
-            slot = slot or eng.slot
-            eng.stop("immediate")
-            out[kind] = eng.start(slot=slot)
-        return out
+        slot = self._slot(state)
+        if slot.version != "none" and not all(d.is_dir() for d in slot.dirs.values()):
+            slot = create_slot(slot.name, state.get("budget"))
+        engines = self._engines(state)
+        try:
+            for eng in engines.values():
+                eng.kill()
+            slot.kill()  # whatever else is left in the trial's slot (orphans of a killed main process)
+            out = {}
+            for kind, eng in engines.items():
+                eng.launch(slot)
+                out[kind] = eng.endpoint(slot)
+            state["engines"] = {k: e.spec.to_json() for k, e in engines.items()}
+            self._save(trial_id, state)
+            return out
+        except Exception as e:
+            raise EngineUnavailable(f"trial {trial_id}: restart failed on node {self.node}: {e}") from e
 
     def stop(self, trial_id: str) -> None:
-        """Destroy whatever trial engines this node holds (data dirs included)."""
-        state = self._load()
-        engines = self._engines(state) if state else {}
-        for eng in engines.values():
-            eng.destroy()
-        if slot := self._slot(state):
+        d = self._dir(trial_id)
+        state = self._load(trial_id)
+        if state is None and (self.trials_dir / trial_id).is_dir():  # a leftover listed by its dir name
+            d = self.trials_dir / trial_id
+        if state is not None:
+            for eng in self._engines(state).values():
+                try:
+                    eng.kill()
+                    self._keep_log(trial_id, eng)
+                    eng.remove()
+                except Exception:  # noqa: BLE001 - best effort: the slot kill below catches the rest
+                    pass
+            slot = self._slot(state)
+            slot.kill()
             slot.remove()
-        if state.get("trial"):
-            shutil.rmtree(self.root / state["trial"], ignore_errors=True)
-        self._state_file.unlink(missing_ok=True)
+        shutil.rmtree(d, ignore_errors=True)
+
+    def _keep_log(self, trial_id: str, eng: LocalEngine) -> None:
+        """Keep the tail of an engine's log after its data is gone (why did it crash, or refuse to start?)."""
+        src = eng.log_file()
+        if src is None or not src.is_file():
+            return
+        dest_dir = self.root / "logs" / _trial_dirname(trial_id)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with open(src, "rb") as f:
+            f.seek(max(0, src.stat().st_size - LOG_TAIL_BYTES))
+            (dest_dir / f"{eng.kind}.log").write_bytes(f.read())
+        kept = sorted((self.root / "logs").iterdir(), key=lambda d: d.stat().st_mtime)
+        for old in kept[:-KEEP_LOGS]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def logs(self, trial_id: str) -> dict[str, Path]:
+        """Engine logs of a trial: live ones while it runs, else the tails kept when it was stopped."""
+        state = self._load(trial_id)
+        if state is not None:
+            return {k: f for k, e in self._engines(state).items() if (f := e.log_file()) and f.is_file()}
+        d = self.root / "logs" / _trial_dirname(trial_id)
+        return {f.stem: f for f in sorted(d.glob("*.log"))} if d.is_dir() else {}
+
+    def oom_kills(self, trial_id: str) -> int | None:
+        state = self._load(trial_id)
+        return self._slot(state).oom_kill_count() if state else None
+
+    def applied_limit(self, trial_id: str) -> int | None:
+        state = self._load(trial_id)
+        return self._slot(state).read_limit() if state else None
+
+    def trials(self) -> list[str]:
+        out = []
+        for d in sorted(self.trials_dir.iterdir()) if self.trials_dir.is_dir() else []:
+            try:
+                out.append(json.loads((d / "state.json").read_text())["trial"])
+            except (OSError, ValueError, KeyError):
+                out.append(d.name)  # a start that died before its state was written: stop(d.name) removes it
+        return out
+
+    def slot(self, trial_id: str) -> CgroupSlot | None:
+        """The trial's cgroup slot (for the monitor and tests), None when the trial has no engines here."""
+        state = self._load(trial_id)
+        return self._slot(state) if state else None

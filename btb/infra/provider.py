@@ -18,7 +18,12 @@ BudgetMode = Literal["shared-cgroup", "split", "none"]
 
 
 class EngineUnavailable(RuntimeError):
-    """An engine the trial needs cannot be started or reached on this node."""
+    """An engine the trial needs cannot be started or reached on this node. `oom_kills` carries the
+    slot's OOM-kill count when the start failed because the budget was too small (the slot is gone)."""
+
+    def __init__(self, message: str, oom_kills: int | None = None):
+        super().__init__(message)
+        self.oom_kills = oom_kills
 
 
 @dataclass(frozen=True)

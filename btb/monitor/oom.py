@@ -12,7 +12,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from btb.infra.cgroups import BACKENDS
+from btb.cgroups import BACKENDS
 from btb.monitor.sources import as_target, cgroup_of_pids
 
 

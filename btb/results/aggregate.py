@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from btb.campaign import parse_size
+from btb.units import parse_size
 from btb.results.stats import summarize
 from btb.workflow.lifecycle import is_final
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from btb.campaign import format_size
+from btb.units import format_size
 
 CSV_FIELDS = ["dataset", "scenario", "level", "budget", "query", "n", "n_runs", "statuses", "p50", "p95", "p99",
               "mean", "stdev", "min", "max", "median_ci_low", "median_ci_high", "res_peak_bytes", "res_mean_bytes",

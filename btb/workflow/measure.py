@@ -43,8 +43,10 @@ def measure(att: Attempt) -> tuple[S, str]:
     try:
         started = ctx.provider.start(trial.id, tuple(cls.engines), budget)
     except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
-        why = att.oom_since(0)
-        return (S.OOM, f"{why}: engines could not start: {e}"[:1000]) if why else (S.ERROR, f"engines could not start: {e}"[:1000])
+        kills = getattr(e, "oom_kills", None)
+        if kills:
+            return S.OOM, f"OOM-killed under {trial.level} while starting (cgroup oom_kill 0→{kills}): {e}"[:1000]
+        return S.ERROR, f"engines could not start: {e}"[:1000]
     targets = _targets(started.endpoints)
     att.status(S.INGESTING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
     att.start_monitor(targets)

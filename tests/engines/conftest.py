@@ -1,27 +1,21 @@
-"""Fixtures for engine tests: a real PostgreSQL (LocalPostgres) on a free port in a fresh directory,
-and a generated tiny dataset. Everything is torn down by the fixtures."""
+"""Fixtures for engine tests: a real PostgreSQL started by the provider (`LocalProvider`, as the workflow
+does) in a throw-away engine root, and a generated tiny dataset. Everything is torn down by the fixtures."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from btb.infra.postgres import LocalPostgres, find_pg_bin
+from btb.infra.engines.postgres import fresh_database
+from btb.infra.local import LocalProvider
+from btb.infra.ports import free_port as _free_port
 
 SEED = 11
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_dir(prefix: str) -> Path:
@@ -45,15 +39,25 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pg():
-    work = _server_dir("pg")
-    server = LocalPostgres(data_dir=work / "data", port=_free_port(), bin_dir=find_pg_bin())
+def provider():
+    """A LocalProvider on a fresh engine root (node 'enginetest'); every trial is stopped afterwards."""
+    root = _server_dir("engines")
+    p = LocalProvider(root, "enginetest")
     try:
-        endpoint = server.start(slot_name=f"btb-test-{server.port}")
-        yield server, endpoint
+        yield p
     finally:
-        server.destroy()
-        shutil.rmtree(work, ignore_errors=True)
+        for t in p.trials():
+            p.stop(t)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg(provider):
+    """(provider, trial_id, Endpoint) of one PostgreSQL trial for the module (unlimited budget)."""
+    trial = f"test-engines-{uuid.uuid4().hex[:8]}"
+    started = provider.start(trial, ("postgres",), None)
+    yield provider, trial, started.endpoints["postgres"]
+    provider.stop(trial)
 
 
 @pytest.fixture
@@ -83,8 +87,5 @@ def database(pg):
 
 
 def _database(pg, name: str):
-    server, endpoint = pg
-    with psycopg.connect(server.dsn.replace(f"dbname={server.dbname}", "dbname=postgres"), autocommit=True) as c:
-        c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return replace(endpoint, dsn=server.dsn.replace(f"dbname={server.dbname}", f"dbname={name}"))
+    _, _, endpoint = pg
+    return replace(endpoint, dsn=fresh_database(endpoint.dsn, name))

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from btb.infra.cgroups import BACKENDS, CgroupsV2, capabilities, create_slot
+from btb.cgroups import BACKENDS, CgroupsV2, capabilities, create_slot, proc_cgroups, v2_mount
 
 MiB = 1 << 20
 CAPS = capabilities()
@@ -128,4 +128,12 @@ def test_capabilities_match_a_real_attempt(slot_name, slots):
     slots.append(slot)
     assert slot.version == CAPS["limit_version"]
     assert (slot.applied_limit is None) == (slot.version == "none")
-    assert isinstance(CgroupsV2().own_dirs(), dict)
+    # our own v2 cgroup, where there is one, is the dir /proc/self/cgroup names under the v2 mount
+    mnt, rel = v2_mount(), proc_cgroups().get("")
+    assert CAPS["v2_mount"] == (str(mnt) if mnt else None)
+    own = CgroupsV2().own_dirs()
+    if mnt is not None and rel is not None and os.access(mnt / rel.lstrip("/"), os.W_OK):
+        assert own == {"unified": mnt / rel.lstrip("/")}
+        assert set(CAPS["v2_controllers"]) == set((own["unified"] / "cgroup.controllers").read_text().split())
+    else:
+        assert own == {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,13 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from btb.infra.cgroups import create_slot
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from btb.cgroups import create_slot
 
 
 def postgres_dir() -> Path:
@@ -40,29 +33,23 @@ ALLOC_50 = ("import time; a = bytearray(50 << 20); a[::4096] = b'x' * len(a[::40
 
 @pytest.fixture
 def local_pg():
-    """Factory: start(limit_bytes) -> LocalPostgres (started); all are destroyed afterwards."""
-    from btb.infra.postgres import LocalPostgres, PostgresNotFound, find_pg_bin
+    """Factory: start(limit_bytes) -> (provider, trial_id, Endpoint) of a PostgreSQL trial started by the
+    provider production uses (one cgroup slot per trial carrying the budget); all stopped afterwards."""
+    from btb.infra.local import LocalProvider
 
-    try:
-        bin_dir = find_pg_bin(os.environ.get("BTB_PG_BIN", ""))
-    except PostgresNotFound as e:
-        pytest.fail(f"PostgreSQL is part of this machine's setup: {e}")
     base = postgres_dir()
-    started: list[LocalPostgres] = []
+    provider = LocalProvider(base, "monitortest")
+    if not provider.can_run(("postgres",)):
+        pytest.fail(f"PostgreSQL is part of this machine's setup: {provider.capabilities()['postgres'].why}")
 
-    def start(limit_bytes: int | None) -> LocalPostgres:
-        port = free_port()
-        pg = LocalPostgres(base / f"pg{port}", port, bin_dir)
-        started.append(pg)  # before start(): a failed start must still release its cgroup
-        pg.start(limit_bytes, slot_name=f"btb-test-pg-{port}-{uuid.uuid4().hex[:6]}")
-        return pg
+    def start(limit_bytes: int | None):
+        trial = f"monitor-{uuid.uuid4().hex[:8]}"
+        started = provider.start(trial, ("postgres",), limit_bytes)
+        return provider, trial, started.endpoints["postgres"]
 
     yield start
-    for pg in started:
-        pg.destroy()
-        if pg.slot:
-            pg.slot.kill()
-            pg.slot.remove()
+    for t in provider.trials():
+        provider.stop(t)
     shutil.rmtree(base, ignore_errors=True)
 
 

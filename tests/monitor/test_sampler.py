@@ -6,7 +6,9 @@ import subprocess
 import threading
 import time
 
-from btb.infra.cgroups import capabilities
+import pytest
+
+from btb.cgroups import capabilities
 from btb.monitor.sampler import Sampler, Target
 
 MiB = 1 << 20
@@ -62,10 +64,10 @@ def test_stop_ends_the_run_promptly_and_a_vanished_engine_does_not_stop_the_othe
 def test_engines_sharing_one_budget_slot_are_watched_once():
     import sys
 
-    from btb.infra.cgroups import create_slot
+    from btb.cgroups import create_slot
 
     if capabilities()["limit_version"] == "none":
-        return
+        pytest.skip("no writable cgroup memory controller here: engines cannot share a budget slot")
     slot = create_slot(f"btb-test-shared-{time.monotonic_ns()}", 256 * MiB)
     procs = [subprocess.Popen(slot.wrap([sys.executable, "-c", "import time; time.sleep(30)"])) for _ in range(2)]
     try:

@@ -38,8 +38,7 @@ output_dir: {out}
     assert mv["minimum_viable_level"] == "160MiB"
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
     ing = {x["level"]: x for x in records if x["kind"] == "ingest"}
-    assert ing["24MiB"]["status"] == "oom" and ing["24MiB"]["applied_limit"] == 24 * 2**20
-    assert "oom_kill" in ing["24MiB"]["message"]  # the kernel's counter, not a guess
+    assert "oom_kill" in by_level["24MiB"]["message"]  # the kernel's counter, not a guess
     assert ing["160MiB"]["engines"]["postgres"]["memory_limit"] == 160 * 2**20
     # the budget was enforced: at 160 MiB the engine's sampled peak stayed below the limit
     rows160 = [x for x in summary["rows"] if x["level"] == "160MiB"]

@@ -9,27 +9,30 @@ import numpy as np
 import pytest
 
 from btb.campaign import Campaign, plan
+from btb.results.aggregate import summarize_trial
 from btb.results.store import Ledger
 from btb.workflow.runner import NodeContext, plateau_skip
+from btb.workflow.state import TrialBoard
 
 pytestmark = pytest.mark.integration
 
 
 def _setup(settings, lat_by_rank: dict[int, float], plateau_stop=True):
-    ledger = Ledger(settings.redis_url)
+    ledger, board = Ledger(settings.redis_url), TrialBoard(settings.redis_url)
     camp = Campaign.model_validate({
         "name": "p", "datasets": [{"profile": "tiny-1d", "seed": 1}], "scenarios": ["P1"], "queries": ["Q6"],
         "memory": {"levels": ["64MiB", "128MiB", "256MiB"], "plateau_stop": plateau_stop}})
     cid = f"p-{uuid.uuid4().hex[:6]}"
     trials = plan(camp, cid)
-    ledger.create_campaign(cid, camp.model_dump(mode="json", by_alias=True), [t.to_dict() for t in trials], {})
+    ledger.create_campaign(cid, camp.model_dump(mode="json", by_alias=True), len(trials), {})
+    board.add_trials(cid, [t.to_dict() for t in trials], {t.id: f"x{cid}" for t in trials})
     rng = np.random.default_rng(3)
     for t in trials[:2]:
-        ledger.update_trial(cid, t.id, status="completed")
-        for i, x in enumerate(rng.normal(lat_by_rank[t.level_rank], 0.001, size=20)):
-            ledger.add(cid, f"{t.id}/run/Q6/b0/r{i}", {"kind": "run", "trial": t.id, "query": "Q6",
-                                                       "warmup": False, "status": "ok", "seconds": float(x)})
-    return NodeContext(settings, "n", ledger, provider=None), camp, trials[2]
+        board.r.hset(f"btb:trial:{t.id}", "status", '"completed"')
+        runs = [{"kind": "run", "trial": t.id, "query": "Q6", "warmup": False, "status": "ok", "seconds": float(x)}
+                for x in rng.normal(lat_by_rank[t.level_rank], 0.001, size=20)]
+        ledger.put_trial_summary(t.id, summarize_trial(board.trial(t.id), runs, []))  # as `finish` reduces it
+    return NodeContext(settings, "n", ledger, board, provider=None), camp, trials[2]
 
 
 def test_flat_medians_skip_the_next_level(redis_server):

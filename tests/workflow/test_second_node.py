@@ -1,5 +1,6 @@
-"""A second node joins a *running* campaign by starting `btb worker` against the same broker, and takes
-trials the first node has not claimed; every trial still runs wholly on one node."""
+"""A second node joins a *running* campaign by starting `btb worker` against the same broker and pulls
+trials the first node has not claimed: 8 trials start in plan order across both nodes, none is retried
+or bounced for "node busy", and every trial runs wholly on one node."""
 
 from __future__ import annotations
 
@@ -13,23 +14,23 @@ import time
 import pytest
 from btbtest import campaign_id
 
-from btb.results.aggregate import FINAL_TRIAL_STATES
-from btb.results.store import Ledger
+from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
+from btb.workflow.state import TrialBoard
 
 pytestmark = pytest.mark.integration
 
 
 def test_second_node_joins_a_running_campaign(workers, btb_cli, tmp_path):
     s = workers
-    ledger = Ledger(s.redis_url)
+    board = TrialBoard(s.redis_url)
     out = tmp_path / "results"
     camp = tmp_path / "two.yaml"
     camp.write_text(f"""
 name: two
 datasets: [{{profile: tiny-1d, seed: 5}}]
 scenarios: [P1, P2]
-memory: {{levels: [192MiB, 256MiB, unlimited]}}
-protocol: {{warmups: 0, runs: 15, timeout_s: 30, bindings: 2, validate: false}}
+memory: {{levels: [192MiB, 256MiB, 512MiB, unlimited]}}
+protocol: {{warmups: 0, runs: 10, timeout_s: 30, bindings: 2, validate: false}}
 queries: [Q7, Q12]
 output_dir: {out}
 """)
@@ -40,9 +41,9 @@ output_dir: {out}
                               "--broker", s.redis_url], env=env, stdout=subprocess.DEVNULL,
                              stderr=open(tmp_path / "node2.log", "w"), start_new_session=True)
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            trials = ledger.trials(cid)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            trials = board.trials(cid)
             if all(t.get("status") in FINAL_TRIAL_STATES for t in trials.values()):
                 break
             time.sleep(0.5)
@@ -55,7 +56,12 @@ output_dir: {out}
         records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
         ingest_node = {x["trial"]: x["node"] for x in records if x["kind"] == "ingest"}
         assert all(x["node"] == ingest_node[x["trial"]] for x in records if x["kind"] == "run")
-        assert ledger.node_trial("node2") is None  # released after its last trial
+        # plan order: claimed in the order of the plan, each once (no re-run, no retry)
+        trials = board.trials(cid)
+        by_claim = sorted(trials.values(), key=lambda t: t["claimed_at"])
+        assert [t["index"] for t in by_claim] == sorted(t["index"] for t in trials.values()) and len(trials) == 8
+        assert all(t["attempt"] == 1 for t in trials.values())
+        assert not set(board.running()) & set(trials)  # every lease released
     finally:
         os.killpg(node2.pid, signal.SIGTERM)
         try:

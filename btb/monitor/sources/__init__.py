@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from btb.infra.cgroups import CGROUP_ROOT, proc_cgroups, v2_mount
+from btb.cgroups import CGROUP_ROOT, proc_cgroups, v2_mount
 from btb.monitor.sources.base import PeakScope, Sample, Source, SourceUnavailable, Target
 from btb.monitor.sources.cgroup_v1 import CgroupV1Source
 from btb.monitor.sources.cgroup_v2 import CgroupV2Source

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from btb.infra.cgroups import CGROUP_ROOT, BACKENDS, proc_cgroups, v2_mount
+from btb.cgroups import CGROUP_ROOT, BACKENDS, proc_cgroups, v2_mount
 from btb.monitor.sources.base import PFile, Sample, Source, SourceUnavailable, close_all, open_optional, psi_totals
 
 

@@ -1,14 +1,7 @@
-"""Cgroups that local engines start *inside*, carrying the trial's memory budget.
-
-Processes must start inside their cgroup (on v1, charges do not follow a process moved later), so the
-API hands out an argv prefix (`CgroupSlot.wrap`) rather than moving pids. Where no memory limit can be
-set, the slot says so (`version == "none"`, `applied_limit is None`): results then read "unlimited",
-never a silent pretend.
-
-cgroup v2 and v1 are two implementations of one interface (`CgroupBackend`, as in BenchExec):
-`create_slot` uses v2 when its memory controller can be delegated to a child, else v1. On hybrid hosts
-(v1 controllers + a v2 tree without memory, like this project's build machine) a v1 slot also joins a
-v2 child so that pressure (PSI) and `cpu.stat` can be read there.
+"""cgroup v2 and v1 as two implementations of one interface (`CgroupBackend`, as in BenchExec), and
+`CgroupSlot`: the child cgroup(s) a trial's engines start inside. On hybrid hosts (v1 controllers + a
+v2 tree without memory, like this project's build machine) a v1 slot also joins a v2 child so that
+pressure (PSI) and `cpu.stat` can be read there.
 """
 
 from __future__ import annotations
@@ -21,80 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-UNLIMITED_V1 = 1 << 62  # v1 reports "no limit" as a huge page-aligned number (9223372036854771712)
-
-
-def _write(path: Path, value: str) -> bool:
-    try:
-        path.write_text(value)
-        return True
-    except OSError:
-        return False
-
-
-def _read_int(path: Path) -> int | None:
-    try:
-        raw = path.read_text().strip()
-    except OSError:
-        return None
-    if raw == "max":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None
-
-
-def _keyed(path: Path) -> dict[str, int]:
-    """Parse 'key value' files (memory.stat, memory.events, memory.oom_control)."""
-    out: dict[str, int] = {}
-    try:
-        for line in path.read_text().splitlines():
-            k, _, v = line.partition(" ")
-            if v.strip().lstrip("-").isdigit():
-                out[k] = int(v)
-    except OSError:
-        pass
-    return out
-
-
-def proc_cgroups(pid: int | str = "self") -> dict[str, str]:
-    """controller -> path relative to its hierarchy root, from /proc/<pid>/cgroup ('' key = v2)."""
-    out: dict[str, str] = {}
-    try:
-        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-            _, ctrls, rel = line.split(":", 2)
-            for c in ctrls.split(",") if ctrls else [""]:
-                out[c] = rel
-    except (OSError, ValueError):
-        pass
-    return out
-
-
-def v2_mount() -> Path | None:
-    """Where the cgroup2 hierarchy is mounted (/sys/fs/cgroup on pure v2, .../unified on hybrids)."""
-    try:
-        for line in Path("/proc/self/mounts").read_text().splitlines():
-            parts = line.split()
-            if len(parts) > 2 and parts[2] == "cgroup2":
-                return Path(parts[1])
-    except OSError:
-        pass
-    return None
-
-
-def _fresh_dir(d: Path) -> Path:
-    """mkdir `d`; a leftover empty dir from an earlier run is recreated so its peak/OOM counters are new."""
-    if d.is_dir():
-        procs = (d / "cgroup.procs").read_text().split() if (d / "cgroup.procs").exists() else []
-        if not procs:
-            try:
-                d.rmdir()
-            except OSError:
-                pass
-    d.mkdir(exist_ok=True)
-    return d
+from btb.cgroups.files import (CGROUP_ROOT, UNLIMITED_V1, fresh_dir, keyed, proc_cgroups, read_int, v2_mount,
+                               write)
 
 
 class CgroupBackend(ABC):
@@ -139,41 +60,41 @@ class CgroupsV1(CgroupBackend):
         return d is not None and (d / "memory.limit_in_bytes").exists()
 
     def create(self, name: str, limit_bytes: int | None) -> CgroupSlot:
-        dirs = {c: _fresh_dir(p / name) for c, p in self.own_dirs().items()}
+        dirs = {c: fresh_dir(p / name) for c, p in self.own_dirs().items()}
         slot = CgroupSlot(name, "v1", dirs)
         v2 = CgroupsV2()
         if (u := v2.own_dirs().get("unified")) is not None:  # hybrid host: PSI + cpu.stat live in v2
             try:
-                dirs["unified"] = _fresh_dir(u / name)
+                dirs["unified"] = fresh_dir(u / name)
             except OSError:
                 slot.notes.append("v2 child for pressure could not be made")
         md = dirs["memory"]
         if limit_bytes:
             lim, sw = md / "memory.limit_in_bytes", md / "memory.memsw.limit_in_bytes"
             # memsw must stay >= limit at every moment: when shrinking set limit first, when growing memsw first
-            cur = _read_int(lim) or 0
+            cur = read_int(lim) or 0
             order = [(lim, False), (sw, True)] if limit_bytes <= cur else [(sw, True), (lim, False)]
             slot.swap_limited = False
             for path, is_sw in order:
                 if not path.exists():
                     continue
-                ok = _write(path, str(limit_bytes))
+                ok = write(path, str(limit_bytes))
                 if is_sw:
                     slot.swap_limited = ok
             if not sw.exists():
                 slot.notes.append("memsw accounting off: swap is not limited (no-op if the host has no swap)")
-            applied = _read_int(lim)
+            applied = read_int(lim)
             slot.applied_limit = applied if applied is not None and applied < UNLIMITED_V1 else None
             if slot.applied_limit is None:
                 slot.notes.append("memory.limit_in_bytes could not be written")
         return slot
 
     def oom_kill_count(self, memory_dir: Path) -> int | None:
-        return _keyed(memory_dir / "memory.oom_control").get("oom_kill")
+        return keyed(memory_dir / "memory.oom_control").get("oom_kill")
 
     def reset_peak(self, memory_dir: Path) -> bool:
         # writing 0 resets max_usage_in_bytes to the *current* usage (not to 0)
-        return _write(memory_dir / "memory.max_usage_in_bytes", "0")
+        return write(memory_dir / "memory.max_usage_in_bytes", "0")
 
 
 class CgroupsV2(CgroupBackend):
@@ -196,7 +117,7 @@ class CgroupsV2(CgroupBackend):
                 return True
         except OSError:
             return False
-        return _write(parent / "cgroup.subtree_control", "+memory")
+        return write(parent / "cgroup.subtree_control", "+memory")
 
     def can_limit_memory(self) -> bool:
         p = self.own_dirs().get("unified")
@@ -206,14 +127,14 @@ class CgroupsV2(CgroupBackend):
         parent = self.own_dirs()["unified"]
         self._delegate_memory(parent)
         for extra in ("+cpu", "+io"):  # best effort: cpu.stat usage exists even without the controller
-            _write(parent / "cgroup.subtree_control", extra)
-        d = _fresh_dir(parent / name)
+            write(parent / "cgroup.subtree_control", extra)
+        d = fresh_dir(parent / name)
         slot = CgroupSlot(name, "v2", {"unified": d})
         if limit_bytes and (d / "memory.max").exists():
-            _write(d / "memory.max", str(limit_bytes))
+            write(d / "memory.max", str(limit_bytes))
             # v2 counts swap separately: memory+swap == limit means swap.max 0
-            slot.swap_limited = _write(d / "memory.swap.max", "0") if (d / "memory.swap.max").exists() else False
-            slot.applied_limit = _read_int(d / "memory.max")
+            slot.swap_limited = write(d / "memory.swap.max", "0") if (d / "memory.swap.max").exists() else False
+            slot.applied_limit = read_int(d / "memory.max")
             if slot.applied_limit is None:
                 slot.notes.append("memory.max could not be written")
         elif limit_bytes:
@@ -221,7 +142,7 @@ class CgroupsV2(CgroupBackend):
         return slot
 
     def oom_kill_count(self, memory_dir: Path) -> int | None:
-        return _keyed(memory_dir / "memory.events").get("oom_kill")
+        return keyed(memory_dir / "memory.events").get("oom_kill")
 
     def reset_peak(self, memory_dir: Path) -> bool:
         # memory.peak resets (Linux >= 6.12) only for the writing file descriptor: a slot-level reset is
@@ -261,6 +182,14 @@ class CgroupSlot:
     def backend(self) -> CgroupBackend | None:
         return BACKENDS.get(self.version)
 
+    def read_limit(self) -> int | None:
+        """The memory limit in force now, read back from the kernel (None: unlimited or no memory dir)."""
+        md = self.memory_dir
+        if md is None:
+            return None
+        v = read_int(md / ("memory.limit_in_bytes" if self.version == "v1" else "memory.max"))
+        return v if v is not None and v < UNLIMITED_V1 else None
+
     def oom_kill_count(self) -> int | None:
         md, b = self.memory_dir, self.backend
         return b.oom_kill_count(md) if md and b else None
@@ -282,7 +211,7 @@ class CgroupSlot:
         """SIGKILL everything inside (cleanup after an OOM or a failed stop); returns how many were signalled."""
         pids = self.pids()
         u = self.dirs.get("unified")
-        if u is not None and (u / "cgroup.kill").exists() and _write(u / "cgroup.kill", "1"):
+        if u is not None and (u / "cgroup.kill").exists() and write(u / "cgroup.kill", "1"):
             return len(pids)
         for p in pids:
             try:
@@ -309,35 +238,3 @@ class CgroupSlot:
                 break
             time.sleep(0.05)
         return not pending
-
-
-def create_slot(name: str, limit_bytes: int | None) -> CgroupSlot:
-    """Make child cgroups named `name` under this process's own cgroups, carrying the limit.
-
-    v2 when its memory controller can be delegated, else v1, else a "none" slot (nothing limited or
-    measured by cgroup; the monitor falls back to psutil).
-    """
-    for backend in BACKENDS.values():
-        if backend.can_limit_memory():
-            return backend.create(name, limit_bytes)
-    slot = CgroupSlot(name, "none")
-    if limit_bytes:
-        slot.notes.append("no cgroup memory controller is writable here: the budget is NOT enforced (unlimited)")
-    return slot
-
-
-def capabilities() -> dict[str, object]:
-    """What this host lets btb limit and read, without creating anything (see btb.doctor for a real probe)."""
-    v1, v2 = BACKENDS["v1"], BACKENDS["v2"]
-    v1_dirs, v2_dirs = v1.own_dirs(), v2.own_dirs()
-    u = v2_dirs.get("unified")
-    limit_version = next((b.version for b in BACKENDS.values() if b.can_limit_memory()), "none")
-    md = v1_dirs.get("memory")
-    return {
-        "limit_version": limit_version,
-        "v1_controllers": sorted(v1_dirs),
-        "v2_mount": str(v2_mount()) if v2_mount() else None,
-        "v2_controllers": (u / "cgroup.controllers").read_text().split() if u else [],
-        "v2_pressure": bool(u and (u / "memory.pressure").exists()),
-        "v1_swap_accounting": bool(md and (md / "memory.memsw.limit_in_bytes").exists()),
-    }

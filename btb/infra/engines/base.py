@@ -1,0 +1,136 @@
+"""`LocalEngine`: one engine process of one kind, run by `LocalProvider` inside a trial's cgroup slot.
+
+An engine lives in its own work directory (`EngineSpec.work`) that only btb and the engine's OS user
+can enter; everything needed to find it again after a worker restart is in `EngineSpec` (persisted as
+JSON by the provider). Engines are started with a scrubbed environment (`engine_env`): no btb secret
+(broker URL, Redis or Flower password) ever reaches an engine process.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from btb.cgroups import CgroupSlot
+from btb.engines.base import Endpoint
+
+# the only variables an engine process inherits (values from our env when set, else these defaults)
+ENGINE_ENV_KEEP = ("TZ",)
+ENGINE_ENV_DEFAULTS = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+def engine_env(**extra: str) -> dict[str, str]:
+    """A clean environment for an engine process: no BTB_*, no broker URL, nothing secret."""
+    env = dict(ENGINE_ENV_DEFAULTS)
+    env.update({k: os.environ[k] for k in ENGINE_ENV_KEEP if os.environ.get(k) and not k.startswith("BTB_")})
+    env.update(extra)
+    return env
+
+
+def engine_user(preferred: str) -> str | None:
+    """OS user to run engines as: None when btb is not root (engines run as btb's user); as root the
+    `preferred` user (most engines refuse or should not run as root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(preferred)
+    except KeyError:
+        raise RuntimeError(f"running as root but OS user {preferred!r} does not exist (useradd -r {preferred})") from None
+    return preferred
+
+
+def as_user(user: str | None, argv: list[str]) -> list[str]:
+    if not user:
+        return list(argv)
+    runuser = shutil.which("runuser") or shutil.which("runuser", path=ENGINE_ENV_DEFAULTS["PATH"]) or "runuser"
+    return [runuser, "-u", user, "--", *argv]
+
+
+def chown_tree(path: Path, user: str | None) -> None:
+    if user:
+        pw = pwd.getpwnam(user)
+        for p in [path, *path.rglob("*")]:
+            os.chown(p, pw.pw_uid, pw.pw_gid, follow_symlinks=False)
+
+
+@dataclass
+class EngineSpec:
+    """Where one engine of a trial lives: enough to reattach to it from another process."""
+
+    kind: str
+    work: str  # private work dir (data, secrets, log): only btb and the engine's OS user enter it
+    port: int
+    run_dir: str = ""  # private short dir for sockets (never derived from user-chosen names)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> EngineSpec:
+        return cls(**d)
+
+
+class LocalEngine(ABC):
+    """One local engine process. Subclasses: one per kind, registered in `btb.infra.engines.ENGINES`."""
+
+    kind: ClassVar[str]
+    settings_prefix: ClassVar[str] = ""  # btb Settings fields `<prefix>_port`, `<prefix>_bin` (default: kind)
+
+    def __init__(self, spec: EngineSpec, options: dict[str, Any] | None = None):
+        self.spec = spec
+        self.options = dict(options or {})  # node settings for this kind (e.g. bin dir)
+
+    # --- what this node can do -------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
+        """(binaries found, why not / what was found) without starting anything."""
+
+    @classmethod
+    def default_port(cls, options: dict[str, Any]) -> int:
+        return int(options.get("port") or 7000)
+
+    # --- life cycle ---------------------------------------------------------------------------------
+    @abstractmethod
+    def prepare(self) -> None:
+        """Create the work dir, data and secrets (idempotent: nothing is redone for an existing store)."""
+
+    @abstractmethod
+    def launch(self, slot: CgroupSlot) -> None:
+        """Start the engine process *inside* `slot` and wait until it accepts clients (raise if not)."""
+
+    @abstractmethod
+    def alive(self) -> bool:
+        """The engine's main process exists (it may still be recovering)."""
+
+    @abstractmethod
+    def ready(self) -> bool:
+        """It accepts an authenticated client right now (one quick attempt; never raises)."""
+
+    @abstractmethod
+    def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
+        """How clients reach it (credentials by reference, never inline) and what the monitor watches."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Kill every process of this engine, leftovers of a crashed one included (data is kept)."""
+
+    def stop(self) -> None:
+        """Stop gracefully where that is quick; default: kill."""
+        self.kill()
+
+    def pids(self) -> tuple[int, ...]:
+        return ()
+
+    def remove(self) -> None:
+        """Delete what the engine keeps outside its work dir (e.g. a socket dir). Default: nothing."""
+
+    def log_file(self) -> Path | None:
+        """The engine's own log (kept, tail only, after the trial is stopped: see LocalProvider.logs)."""
+        return None
