@@ -69,7 +69,7 @@ def test_every_query_matches_the_oracle(loaded, tiny_dataset):
     scenario, _ = loaded
     bindings = load_bindings(tiny_dataset)
     expected = {(q, i): oracle.answer(tiny_dataset, q, p) for q in QUERY_IDS for i, p in enumerate(bindings[q])}
-    checks = check_scenario(scenario, tiny_dataset, bindings, expected, timeout_s=scenario.options.timeout_s)
+    checks = check_scenario(scenario, tiny_dataset, bindings, expected)
     bad = [f"{c.qid}#{c.binding} {c.status}: {c.message}" for c in checks if c.status != "ok"]
     assert not bad, "\n".join(bad)
     assert {c.qid for c in checks} == set(QUERY_IDS)

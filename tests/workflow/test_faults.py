@@ -90,7 +90,7 @@ def _kill_monitor(s, board, tid):
 
 def _down_up(s, board, tid, btb_cli=None):
     btb_cli("down")
-    btb_cli("up", "--no-flower")
+    btb_cli("up")  # Flower too: later tests use it
 
 
 FAULTS = {"main-process": _kill_main_worker, "redis": _kill_redis, "postmaster": _kill_postmaster,
