@@ -46,7 +46,7 @@ def _samples(n: int) -> list[dict]:
 def fill(ledger, board, cid: str, n_trials: int) -> str:
     import json
 
-    from btb.workflow.state import records_key
+    from btb.trials.board import records_key
 
     rng = np.random.default_rng(1)
     trials = [{"id": f"{cid}.t{i:04d}", "campaign_id": cid, "index": i, "scenario": "P1", "dataset": "d",
@@ -75,7 +75,7 @@ def main() -> int:
     from btb.infra import stack
     from btb.results.aggregate import reduce_trial
     from btb.results.store import Ledger
-    from btb.workflow.state import TrialBoard
+    from btb.trials.board import TrialBoard
 
     s = get_settings()
     stack.start_redis(s)

@@ -101,6 +101,16 @@ def flower(workers):
 
 
 @pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """tiny-1d, seed 11, generated once per session (engine, validation and packaging tests)."""
+    from btb.dataset.generator import generate
+
+    out = tmp_path_factory.mktemp("tiny-1d")
+    generate("tiny-1d", 11, out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def datasets_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("datasets")
 

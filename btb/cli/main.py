@@ -65,7 +65,7 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
     try:
         console.print(f"redis     {s.redis_host}:{s.redis_port}  {stack.start_redis(s)}")
         if workers:
-            from btb.workflow.state import TrialBoard
+            from btb.trials.board import TrialBoard
 
             TrialBoard(s.redis_url).clear_flag(f"drain:{s.node}")  # `btb down` drained it: take trials again
             specs = stack.worker_specs(s.node, aggregator=True)
@@ -94,7 +94,7 @@ def down() -> None:
     so `btb up` resumes it), workers (warm shutdown), Flower, leftover trial engines, Redis."""
     from btb.infra import stack
     from btb.providers import make_provider
-    from btb.workflow.state import TrialBoard
+    from btb.trials.board import TrialBoard
 
     s = get_settings()
     if stack.redis_up(s):
@@ -163,7 +163,7 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
     from btb.envinfo import environment_fingerprint
     from btb.results.store import Ledger
     from btb.routing import scenario_engine_set
-    from btb.workflow.state import TrialBoard, engine_sets_for
+    from btb.trials.board import TrialBoard, engine_sets_for
     from btb.workflow.tasks import enqueue_campaign
 
     s = _require_broker()
@@ -196,7 +196,7 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
 
 
 def _follow(board, ledger, cid: str, timeout: float) -> None:
-    from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
+    from btb.trials.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
 
     t_end = time.monotonic() + timeout
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -225,7 +225,7 @@ def _follow(board, ledger, cid: str, timeout: float) -> None:
 def _ledger_campaign(campaign_id: str | None):
     """(ledger, board, id, campaign) for an id or, without one, the latest campaign; a clear error otherwise."""
     from btb.results.store import Ledger
-    from btb.workflow.state import TrialBoard
+    from btb.trials.board import TrialBoard
 
     url = _require_broker().redis_url
     ledger = Ledger(url)
@@ -239,7 +239,7 @@ def _ledger_campaign(campaign_id: str | None):
 @app.command()
 def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (default: the latest)")) -> None:
     """Progress of a campaign: trials, their state, node and measured runs."""
-    from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
+    from btb.trials.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
 
     ledger, board, cid, camp = _ledger_campaign(campaign_id)
     trials = board.trials(cid)

@@ -235,7 +235,7 @@ def wait_workers(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> 
             time.sleep(0.5)
     if not missing and any(h.startswith("bench@") for h in hostnames):
         # ... and the bench worker has registered what it can run (submit checks that)
-        from btb.workflow.state import TrialBoard
+        from btb.trials.board import TrialBoard
 
         board = TrialBoard(s.redis_url)
         while s.node not in board.nodes() and time.monotonic() < deadline:

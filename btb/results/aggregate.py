@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from btb.units import parse_size
 from btb.results.stats import summarize
-from btb.workflow.lifecycle import is_final
+from btb.trials.lifecycle import is_final
 
 
 

@@ -14,7 +14,7 @@ import time
 
 from btb.redisconn import connect
 from btb.results.samples import decode_block, encode_block
-from btb.workflow.state import campaign_trials_key, records_key
+from btb.trials.board import campaign_trials_key, records_key
 
 P = "btb"
 

@@ -2,7 +2,7 @@
 
 Trials run for minutes to hours, so: late acks and prefetch 1 (a busy node never holds a token another
 node could use), reject on worker loss. Losing a worker never loses a trial: its lease lapses and the
-sweeper re-queues it (btb.workflow.state); a token redelivered after the visibility timeout claims
+sweeper re-queues it (btb.trials.board); a token redelivered after the visibility timeout claims
 nothing. No result backend: every result is a keyed record in the ledger.
 """
 

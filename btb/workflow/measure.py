@@ -11,7 +11,7 @@ import time
 from btb.dataset.format import Manifest
 from btb.envinfo import environment_fingerprint
 from btb.validate import check_query, load_bindings
-from btb.workflow.lifecycle import TrialStatus as S
+from btb.trials.lifecycle import TrialStatus as S
 from btb.workflow.runner import Attempt, _targets, budget_of, dataset_path, plateau_skip, scenario_for
 
 

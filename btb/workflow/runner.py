@@ -21,9 +21,9 @@ from btb.engines.base import Endpoint, RunOptions, Scenario
 from btb.engines.registry import scenario_class
 from btb.infra.provider import Provider
 from btb.results.store import Ledger
-from btb.workflow import lifecycle
-from btb.workflow.lifecycle import TrialStatus as S
-from btb.workflow.state import Claim, LeaseLost, TrialBoard
+from btb.trials import lifecycle
+from btb.trials.lifecycle import TrialStatus as S
+from btb.trials.board import Claim, LeaseLost, TrialBoard
 
 
 class Interrupted(RuntimeError):

@@ -29,15 +29,6 @@ def _server_dir(prefix: str) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def tiny_dataset(tmp_path_factory) -> Path:
-    from btb.dataset.generator import generate
-
-    out = tmp_path_factory.mktemp("tiny-1d")
-    generate("tiny-1d", SEED, out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def provider():
     """A LocalProvider on a fresh engine root (node 'enginetest'); every trial is stopped afterwards."""

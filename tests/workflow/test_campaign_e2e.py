@@ -72,3 +72,19 @@ def test_status_and_report_commands(flower, btb_cli, tmp_path):
     assert "completed" in btb_cli("status", cid).stdout
     btb_cli("report", cid, "--out", tmp_path / "rep")
     assert (tmp_path / "rep" / "summary.json").exists() and (tmp_path / "rep" / "records.jsonl").exists()
+
+
+def test_submit_refuses_a_scenario_no_live_worker_can_run(redis_server, tmp_path):
+    """Against a broker database no worker serves, submit says so in one line and enqueues nothing."""
+    import os
+    import subprocess
+    import sys
+
+    camp = tmp_path / "nobody.yaml"
+    camp.write_text("name: nobody\ndatasets: [{profile: tiny-1d, seed: 5}]\nscenarios: [P2]\n")
+    url = redis_server.redis_url.rsplit("/", 1)[0] + "/7"  # same server, a database no worker registered in
+    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(camp)], capture_output=True, text=True,
+                       env={**os.environ, "BTB_BROKER_URL": url})
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "no live worker can run P2" in lines[0] and "btb up" in lines[0]

@@ -14,8 +14,8 @@ from btbtest import run_counts, submit_background, wait_until
 
 from btb.infra import stack
 from btb.results.store import Ledger
-from btb.workflow.lifecycle import FINAL_VALUES
-from btb.workflow.state import TrialBoard
+from btb.trials.lifecycle import FINAL_VALUES
+from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration
 RUNS, BINDINGS = 40, 2

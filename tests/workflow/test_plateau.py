@@ -12,7 +12,7 @@ from btb.campaign import Campaign, plan
 from btb.results.aggregate import summarize_trial
 from btb.results.store import Ledger
 from btb.workflow.runner import NodeContext, plateau_skip
-from btb.workflow.state import TrialBoard
+from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import time
 import pytest
 from btbtest import campaign_id
 
-from btb.workflow.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
-from btb.workflow.state import TrialBoard
+from btb.trials.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
+from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from btbtest import campaign_id, submit_background, wait_until
 from btb.campaign import Campaign, plan
 from btb.results.store import Ledger
 from btb.workflow.runner import NodeContext, run_trial
-from btb.workflow.state import TrialBoard
+from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from btb.redisconn import connect
-from btb.workflow import lifecycle
+from btb.trials import lifecycle
 
 P = "btb"
 RUNNING = f"{P}:running"  # hash: trial id -> "<pending key>|<score>" (where to put it back)

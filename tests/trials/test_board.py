@@ -9,8 +9,8 @@ import pytest
 
 from btb.results.samples import decode_block, encode_block
 from btb.results.store import Ledger
-from btb.workflow.lifecycle import BadTransition
-from btb.workflow.state import LeaseLost, TrialBoard
+from btb.trials.lifecycle import BadTransition
+from btb.trials.board import LeaseLost, TrialBoard
 
 pytestmark = pytest.mark.integration
 
