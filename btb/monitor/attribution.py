@@ -142,11 +142,16 @@ def attribute(rows: Iterable[Any], phases: Sequence[PhaseWindow]) -> list[PhaseS
 def combine_targets(rows: Iterable[Any], name: str = "trial") -> list[tuple[str, Sample]]:
     """Sum the engines of one trial per tick (the budget covers them together). Sums of per-engine peaks
     would only bound the joint peak, so the combined rows carry no kernel peak (peaks from samples).
-    Do not pass two targets that watch the same cgroup (a shared hybrid slot): it would count twice."""
+    Do not pass two targets that watch the same cgroup (a shared hybrid slot): it would count twice.
+    Only ticks where every target was read are kept (a partial sum would under-report)."""
     ticks: dict[float, list[Sample]] = {}
+    targets: set[str] = set()
     for r in rows:
-        _, s = (r.target, r.sample) if hasattr(r, "sample") else r
+        tg, s = (r.target, r.sample) if hasattr(r, "sample") else r
+        targets.add(tg)
         ticks.setdefault(s.t, []).append(s)
+    # a tick where one engine was not read would sum only part of the trial: leave it out
+    ticks = {t: ss for t, ss in ticks.items() if len(ss) == len(targets)}
 
     def tot(ss: list[Sample], f: str):
         v = [getattr(s, f) for s in ss]

@@ -114,3 +114,14 @@ def test_sampler_rows_are_accepted_directly():
     rows = [SampleRow("pg", x) for x in series()]
     assert by_phase(attribute(rows, PHASES))["A"].peak_bytes == 500 * MiB
     assert rows[0].as_dict()["target"] == "pg"
+
+
+def test_combined_ticks_need_every_engine():
+    """Two engines of one trial are summed per tick; a tick where one of them was not read is dropped
+    (a partial sum would under-report the trial's memory)."""
+    from btb.monitor.attribution import combine_targets
+
+    rows = [("pg", Sample(t=1.0, source="cgroup_v1", mem_bytes=100)), ("fk", Sample(t=1.0, source="cgroup_v1", mem_bytes=50)),
+            ("pg", Sample(t=2.0, source="cgroup_v1", mem_bytes=120))]
+    out = combine_targets(rows)
+    assert [(s.t, s.mem_bytes) for _, s in out] == [(1.0, 150)]
