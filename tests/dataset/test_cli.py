@@ -20,7 +20,7 @@ def test_generate_and_info(tmp_path: Path) -> None:
     res = r.invoke(app, ["info", str(out)])
     assert res.exit_code == 0, res.output
     assert "tiny-1d" in res.output and fp in res.output and "samples" in res.output
-    assert "2024-01-01T00:00:00Z" in res.output
+    assert "2024-01-08T00:00:00Z" in res.output
 
 
 def test_bad_profile_names_allowed_values(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "floors": ("Floor", ("name", "level", "floor_type")),
     "spaces": ("Space", ("name", "space_type", "area_m2")),
     "zones": ("Zone", ("name", "zone_kind")),
-    "equipment": ("Equipment", ("name", "equipment_type", "domain", "meter_role")),
-    "points": ("Point", ("name", "point_kind", "quantity", "unit", "interval_s")),
+    "equipment": ("Equipment", ("name", "equipment_type", "domain", "meter_role", "brick_class")),
+    "points": ("Point", ("name", "point_kind", "quantity", "unit", "interval_s", "brick_class")),
     "tenants": ("Tenant", ("name",)),
 }
 ENTITY_DDL = {
@@ -34,9 +34,9 @@ ENTITY_DDL = {
     "floors": "id text not null, name text, level int, floor_type text",
     "spaces": "id text not null, name text, space_type text, area_m2 double precision",
     "zones": "id text not null, name text, zone_kind text",
-    "equipment": "id text not null, name text, equipment_type text, domain text, meter_role text",
+    "equipment": "id text not null, name text, equipment_type text, domain text, meter_role text, brick_class text",
     "points": "idx int not null, id text not null, name text, point_kind text, quantity text, unit text,"
-              " interval_s int",
+              " interval_s int, brick_class text",
     "tenants": "id text not null, name text",
 }
 TABLE_OF_TYPE = {typ: table for table, (typ, _) in ENTITIES.items()}
@@ -102,7 +102,10 @@ class RelationalScenario(PostgresScenario):
             conn.execute(sql.SQL("alter table {} add primary key ({})").format(ident(table), ident(_key(table))))
         conn.execute("alter table points add unique (id)")
         conn.execute("create index on points (quantity)")
+        conn.execute("create index on points (brick_class)")
         conn.execute("create index on equipment (equipment_type)")
+        conn.execute("create index on equipment (meter_role)")
+        conn.execute("create index on zones (zone_kind)")
         conn.execute("create index on spaces (space_type)")
         for (_, s, d), (table, a, b) in LINKS.items():
             t = ident(table)

@@ -1,4 +1,4 @@
--- Q13: per space of a type, share of its temperature points' office-hours samples (Mon-Fri, 08-19 UTC)
+-- Q13: per space of a type, share of its zone air temperature sensors' office-hours samples (Mon-Fri, 08-19 UTC)
 -- within [20, 24] degC. The space filter is a jsonb containment the GIN index answers.
 WITH sp AS (
     SELECT DISTINCT s.id AS space_id, (p.props->>'point_idx')::int AS idx
@@ -6,7 +6,7 @@ WITH sp AS (
     JOIN edges lo ON lo.dst = s.id AND lo.rel = 'LOCATED_IN'
     JOIN nodes e ON e.id = lo.src AND e.type = 'Equipment'
     JOIN edges hp ON hp.src = e.id AND hp.rel = 'HAS_POINT'
-    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"quantity": "temperature"}'
+    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"brick_class": "Zone_Air_Temperature_Sensor"}'
     WHERE s.type = 'Space' AND s.props @> jsonb_build_object('space_type', %(space_type)s::text)
 )
 SELECT sp.space_id,
