@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from btb.dataset.integrity import DatasetError, verify
 from btb.engines.base import QUERY_IDS
 from btb.validate import ValidationReport, validate
 
@@ -60,6 +61,11 @@ def validate_cmd(
     """Ingest the dataset into each scenario and compare every query × binding with the oracle."""
     ids = [s.strip() for s in scenarios.split(",") if s.strip()]
     console = Console()
+    try:  # the dataset must be the one its fingerprint describes before anything is compared with it
+        verify(dataset)
+    except DatasetError as e:
+        console.print(f"[red]dataset refused:[/] {e}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory(prefix="btb-validate-") as tmp:
         Path(tmp).chmod(0o755)  # the server runs as OS user 'postgres' when btb runs as root
         report = validate(dataset, ids, work_dir=work_dir or Path(tmp), port=port or free_port(), timeout_s=timeout_s)

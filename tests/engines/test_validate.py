@@ -53,3 +53,22 @@ def test_cli_flags_an_empty_oracle_answer(tiny_dataset, tmp_path, free_port, ser
                                  "--work-dir", str(server_dir())], terminal_width=200)
     assert r.exit_code == 1, r.output
     assert "empty oracle answer" in r.output
+
+
+def test_cli_refuses_a_corrupted_dataset_in_one_line(tiny_dataset, tmp_path):
+    """4 KiB corrupted inside a series file (same size): exit 2, one line naming the file, no traceback."""
+    from btb.dataset.format import series_files
+
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    f = series_files(ds)[0]
+    data = bytearray(f.read_bytes())
+    at = len(data) // 2 // 4096 * 4096
+    data[at: at + 4096] = bytes(b ^ 0xFF for b in data[at: at + 4096])
+    f.write_bytes(bytes(data))
+    app = typer.Typer()
+    app.command()(validate_cmd)
+    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P1"], terminal_width=400)
+    assert r.exit_code == 2, r.output
+    assert f.name in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
