@@ -39,7 +39,9 @@ from btb.dataset.structure import build_structure
 # generator's own history); ensure_dataset regenerates datasets written by another revision.
 CONTENT_REVISION = 7
 ROW_GROUP_ROWS = 1 << 20  # fixed, so file bytes do not depend on task size
-PARQUET_OPTIONS = dict(compression={"point_idx": "lz4", "time": "lz4", "value": "none"},  # noisy floats: lz4 saves <5 %
+# value: float64 whose low mantissa bytes are zero for every float32-born sample; byte-stream split puts
+# those bytes together and lz4 removes them (small-1w: 3.8 instead of 8.2 bytes a sample, reads 2x faster)
+PARQUET_OPTIONS = dict(compression={"point_idx": "lz4", "time": "lz4", "value": "lz4"}, use_byte_stream_split=["value"],
                        use_dictionary=False, write_statistics=["point_idx", "time"],
                        data_page_version="2.0")  # v2 pages: ~20 % less CPU to write than v1 here
 _TS = pa.timestamp("us", tz="UTC")
