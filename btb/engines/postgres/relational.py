@@ -1,6 +1,8 @@
 """P1: the normalised relational paradigm. One typed table per entity, one link table per relationship
 (foreign keys to both ends), the indexes a DBA would add for Q1–Q13, series in the shared `ts` table.
 
+Equipment and points store their Brick class (`brick_class`, indexed: Q4/Q7/Q13 select zone air temperature
+sensors, Q8/Q9 energy registers), meters their `meter_role` (indexed: tenant meters), zones their kind.
 Points carry their dense `idx` as primary key so link tables and `ts.point_id` join on an int; the string
 id stays unique for lookups by id.
 """
