@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from btb.dataset.format import Manifest, series_files
+from btb.dataset.format import series_files
 from btb.dataset.profiles import parse_profile
 
 app = typer.Typer(help="Generate and inspect benchmark datasets.", no_args_is_help=True)
