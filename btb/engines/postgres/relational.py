@@ -107,6 +107,7 @@ class RelationalScenario(PostgresScenario):
         conn.execute("create index on points (brick_class)")
         conn.execute("create index on equipment (equipment_type)")
         conn.execute("create index on equipment (meter_role)")
+        conn.execute("create index on equipment (domain)")  # Q1: the electrical walk filters every level
         conn.execute("create index on zones (zone_kind)")
         conn.execute("create index on spaces (space_type)")
         for (_, s, d), (table, a, b) in LINKS.items():
