@@ -27,6 +27,7 @@ import json
 import socket
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,7 +39,6 @@ from btb.dataset.generator import ensure_dataset
 from btb.engines.base import QUERY_IDS, RunOptions
 from btb.engines.querytexts import load_queries
 from btb.engines.registry import scenario_class
-from btb.infra.postgres import LocalPostgres, find_pg_bin
 
 LIMIT = 1.5
 
@@ -47,6 +47,42 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def scratch_postgres(tmp: Path):
+    """A scratch PostgreSQL; yields fresh_endpoint(dbname) -> Endpoint of a new empty database on it.
+    Works with the provider API (btb.infra.local) and, before it, with btb.infra.postgres.LocalPostgres."""
+    try:
+        from btb.infra.engines.postgres import fresh_database
+        from btb.infra.local import LocalProvider
+    except ImportError:
+        LocalProvider = None  # noqa: N806 - older layout below
+    if LocalProvider is not None:
+        provider = LocalProvider(tmp / "engines", "bench")
+        try:
+            ep = provider.start("bench-explain", ("postgres",), None).endpoints["postgres"]
+            yield lambda name: replace(ep, dsn=fresh_database(ep.dsn, name))
+        finally:
+            provider.stop("bench-explain")
+        return
+    from btb.infra.postgres import LocalPostgres, find_pg_bin
+
+    port = free_port()
+    pg = LocalPostgres(data_dir=tmp / f"pg-{port}", port=port, bin_dir=find_pg_bin())
+    endpoint = pg.start(slot_name=f"btb-explain-{port}")
+    admin = pg.dsn.replace(f"dbname={pg.dbname}", "dbname=postgres")
+
+    def fresh(name: str):
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'drop database if exists "{name}" with (force)')
+            c.execute(f'create database "{name}"')
+        return replace(endpoint, dsn=pg.dsn.replace(f"dbname={pg.dbname}", f"dbname={name}"))
+
+    try:
+        yield fresh
+    finally:
+        pg.destroy()
 
 
 def examined(node: dict) -> int:
@@ -134,28 +170,18 @@ def main() -> None:
     need = {prof: must_read(ds) for prof, ds in dss.items()}
     res: dict[tuple[str, str], dict] = {}
     with tempfile.TemporaryDirectory(prefix="btb-explain-") as tmp:
-        Path(tmp).chmod(0o755)
-        port = free_port()
-        pg = LocalPostgres(data_dir=Path(tmp) / f"pg-{port}", port=port, bin_dir=find_pg_bin())
-        endpoint = pg.start(slot_name=f"btb-explain-{port}")
-        try:
-            admin = pg.dsn.replace(f"dbname={pg.dbname}", "dbname=postgres")
+        Path(tmp).chmod(0o755)  # the server runs as 'postgres' when we are root
+        with scratch_postgres(Path(tmp)) as fresh:
             for sid in sids:
                 cls = scenario_class(sid)
                 for prof, ds in dss.items():
-                    db = f"explain_{sid.lower()}_{prof.replace('-', '_')}"
-                    with psycopg.connect(admin, autocommit=True) as c:
-                        c.execute(f'drop database if exists "{db}" with (force)')
-                        c.execute(f'create database "{db}"')
-                    dsn = pg.dsn.replace(f"dbname={pg.dbname}", f"dbname={db}")
-                    sc = cls({"postgres": replace(endpoint, dsn=dsn)}, RunOptions(timeout_s=600))
+                    ep = fresh(f"explain_{sid.lower()}_{prof.replace('-', '_')}")
+                    sc = cls({"postgres": ep}, RunOptions(timeout_s=600))
                     try:
                         sc.ingest(ds)
                     finally:
                         sc.close()
-                    res[(sid, prof)] = measure(dsn, sid, ds)
-        finally:
-            pg.destroy()
+                    res[(sid, prof)] = measure(ep.dsn, sid, ds)
     print(f"stored rows (nodes + edges + samples): {args.small} {data[args.small]:,}, {args.large} "
           f"{data[args.large]:,} (ratio {ratio:.1f}); per query, 'data ratio' = ratio of what the query must read")
     print(f"{'scenario':8} {'query':5} {'rows ' + args.small:>14} {'rows ' + args.large:>14} {'ratio':>7} "
