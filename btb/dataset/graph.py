@@ -28,6 +28,8 @@ class Graph:
     start_us: int = 0
     days: int = 0
 
+    _by_type: dict[str, list[str]] | None = None
+
     @classmethod
     def from_tables(cls, nodes: pa.Table, edges: pa.Table, *, start_us: int = 0, days: int = 0) -> "Graph":
         g = cls(attrs={n["id"]: n for n in nodes.to_pylist()}, start_us=start_us, days=days)
@@ -52,7 +54,12 @@ class Graph:
         return [s for s in self.inc[rel].get(node, ()) if typ is None or self.typ(s) == typ]
 
     def of_type(self, typ: str) -> list[str]:
-        return [n for n, a in self.attrs.items() if a["type"] == typ]
+        if self._by_type is None:
+            by: dict[str, list[str]] = defaultdict(list)
+            for n, a in self.attrs.items():
+                by[a["type"]].append(n)
+            self._by_type = dict(by)
+        return list(self._by_type.get(typ, ()))
 
     def idx(self, point: str) -> int:
         return int(self.attrs[point]["point_idx"])
