@@ -32,7 +32,7 @@ from btb.engines.postgres.relational import RelationalScenario
 from btb.engines.postgres.scenario import bind
 from btb.engines.querytexts import load_queries
 from btb.infra.local import LocalProvider
-from btb.validate import load_bindings
+from btb.dataset.format import load_bindings
 
 
 def raw_session(dsn: str, timeout_s: float) -> psycopg.Connection:

@@ -8,14 +8,14 @@ has rows is a mismatch; an empty oracle answer is flagged, because a query that 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from btb.dataset import oracle
 from btb.dataset.answers import same_answer_for
-from btb.dataset.format import BINDINGS, Manifest
+from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.integrity import verify
 from btb.engines.base import QUERY_IDS, IngestReport, RunOptions, Scenario
 from btb.engines.registry import scenario_class
 from btb.infra.provider import EngineUnavailable, Provider
@@ -66,12 +66,6 @@ class ValidationReport:
         return out
 
 
-def load_bindings(dataset_dir: Path, n: int | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every query's bindings (Q5 has no parameter: one empty binding), at most `n` each."""
-    raw = json.loads((Path(dataset_dir) / BINDINGS).read_text())
-    return {q: (raw.get(q) or ([{}] if q == "Q5" else []))[:n] for q in QUERY_IDS}
-
-
 def _check_counts(sid: str, manifest: Manifest, counts: dict[str, int]) -> list[str]:
     problems = []
     for key in ("nodes", "edges", "samples"):
@@ -108,7 +102,7 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
     import uuid
 
     dataset_dir = Path(dataset_dir).resolve()
-    manifest = Manifest.read(dataset_dir)
+    manifest = verify(dataset_dir)  # the dataset its fingerprint describes, or a one-line DatasetError
     bindings = load_bindings(dataset_dir)
     report = ValidationReport(str(dataset_dir), manifest.profile, manifest.seed)
     expected: dict[tuple[str, int], list[tuple]] = {}

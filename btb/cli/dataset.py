@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from btb.dataset.format import Manifest, series_files
+from btb.dataset.format import series_files
 from btb.dataset.profiles import parse_profile
 
 app = typer.Typer(help="Generate and inspect benchmark datasets.", no_args_is_help=True)
@@ -60,10 +60,67 @@ def generate(
                   f"{dt:.2f}s ({m.counts['samples'] / dt / 1e6:.1f} M samples/s)  fingerprint={m.fingerprint}")
 
 
+def _refuse(e: Exception) -> None:
+    console.print(f"[red]dataset refused:[/] {e}", soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory")) -> None:
+    """Check every file of a dataset against the fingerprint in its manifest (exit 2 naming a bad file)."""
+    from btb.dataset.integrity import DatasetError, verify as check
+
+    t0 = time.perf_counter()
+    try:
+        m = check(directory)
+    except DatasetError as e:
+        _refuse(e)
+    console.print(f"ok {directory}  {m.profile} seed {m.seed}  fingerprint={m.fingerprint}  "
+                  f"({time.perf_counter() - t0:.2f}s)", soft_wrap=True)
+
+
+@app.command()
+def shape(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory"),
+          series: bool = typer.Option(True, help="also read meter and alarm series (energy balance, alarm rate)"),
+          as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
+    """Measure the generated building: points per equipment type, FEEDS depth, zones per VAV, metering
+    balance (children vs parent, register vs integrated power, tenants vs main), alarm activity."""
+    import json
+
+    from btb.dataset.integrity import DatasetError, read_manifest
+    from btb.dataset.shape import alarm_activity, energy_balance, load_graph, structure_shape
+
+    try:
+        m = read_manifest(directory)
+        g = load_graph(directory)
+    except (DatasetError, OSError, ValueError) as e:
+        _refuse(e if isinstance(e, DatasetError) else DatasetError(f"{directory}: {type(e).__name__}: {e}"))
+    out: dict = {"profile": m.profile, "seed": m.seed, **structure_shape(g)}
+    if series:
+        out.update({k: v for k, v in energy_balance(directory, g).items() if not k.startswith("_")})
+        out.update(alarm_activity(directory, g))
+    if as_json:
+        console.print_json(json.dumps(out, default=str))
+        return
+    t = Table("metric", "value", title=f"shape of {directory.name} ({m.profile}, seed {m.seed})")
+    for k, v in out.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, dict):
+            v = ", ".join(f"{a} {b}" for a, b in v.items())
+        t.add_row(k, str(v))
+    console.print(t)
+
+
 @app.command()
 def info(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory")) -> None:
     """Print counts, span, fingerprint and size of a dataset."""
-    m = Manifest.read(directory)
+    from btb.dataset.integrity import DatasetError, read_manifest
+
+    try:
+        m = read_manifest(directory)
+    except DatasetError as e:
+        _refuse(e)
     console.print(f"[bold]{directory}[/bold]")
     console.print(f"profile {m.profile}  seed {m.seed}  format v{m.format_version}")
     console.print(f"span    {m.start} → {m.end} ({m.days} days, {len(series_files(directory))} day files)")

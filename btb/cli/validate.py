@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from btb.dataset.integrity import DatasetError, verify
 from btb.engines.base import QUERY_IDS
 from btb.validate import ValidationReport, validate
 
@@ -62,6 +63,11 @@ def validate_cmd(
         Console(stderr=True).print(f"error: --scenarios: unknown scenario(s) {', '.join(unknown) or '(none given)'}"
                                    f"{hint}; available: {', '.join(SCENARIOS)}", markup=False, highlight=False)
         raise typer.Exit(2)
+    try:  # the dataset must be the one its fingerprint describes before anything is compared with it
+        verify(dataset)
+    except DatasetError as e:
+        Console(stderr=True).print(f"dataset refused: {e}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     try:
         report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s)
     except EngineUnavailable as e:

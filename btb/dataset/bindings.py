@@ -7,17 +7,16 @@ window, …); draws use a seeded RNG so every scenario gets identical bindings.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from btb.dataset.format import series_files
-from btb.dataset.series import START_S
+from btb.dataset.graph import Graph
+from btb.dataset.series import START_S, working_day
 
 N_BINDINGS = 5
 START = datetime.fromtimestamp(START_S, tz=timezone.utc)
@@ -25,62 +24,6 @@ START = datetime.fromtimestamp(START_S, tz=timezone.utc)
 
 def iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Graph:
-    """Just enough of the structure graph for drawing candidates (plain dicts, built column-wise)."""
-
-    # (relation, direction) pairs the candidate rules walk; adjacency is built only for these
-    WALKS = (("FEEDS", "out"), ("SERVES", "out"), ("SERVES", "in"), ("HAS_POINT", "out"), ("CONTAINS", "out"),
-             ("OCCUPIES", "out"), ("LOCATED_IN", "in"), ("IN_ZONE", "in"))
-
-    def __init__(self, nodes: pa.Table, edges: pa.Table):
-        def col_map(ntype: str, column: str) -> dict:
-            sub = nodes.filter(pc.equal(nodes["type"], ntype)).select(["id", column])
-            return dict(zip(sub["id"].to_pylist(), sub[column].to_pylist()))
-
-        self.by_type: dict[str, list[str]] = defaultdict(list)
-        for ntype in ("Equipment", "Space", "Floor", "Building", "Point", "Tenant", "Zone"):
-            self.by_type[ntype] = nodes.filter(pc.equal(nodes["type"], ntype))["id"].to_pylist()
-        self.etype = col_map("Equipment", "equipment_type")
-        self.stype = col_map("Space", "space_type")
-        self.zkind = col_map("Zone", "zone_kind")
-        self.quantity = col_map("Point", "quantity")
-        self.kind = col_map("Point", "point_kind")
-        self.pidx = col_map("Point", "point_idx")
-        self.interval = col_map("Point", "interval_s")
-        self.out: dict[str, dict[str, list[str]]] = {}
-        self.inn: dict[str, dict[str, list[str]]] = {}
-        for rel, direction in self.WALKS:
-            key, other = ("src", "dst") if direction == "out" else ("dst", "src")
-            g = (edges.filter(pc.equal(edges["rel"], rel)).group_by(key, use_threads=False)
-                 .aggregate([(other, "list")]))
-            adj = dict(zip(g[key].to_pylist(), g[f"{other}_list"].to_pylist()))
-            (self.out if direction == "out" else self.inn)[rel] = adj
-
-    def o(self, node: str, rel: str) -> list[str]:
-        return self.out.get(rel, {}).get(node, [])
-
-    def i(self, node: str, rel: str) -> list[str]:
-        return self.inn.get(rel, {}).get(node, [])
-
-    def points(self, equip: str, quantity: str | None = None) -> list[str]:
-        return [p for p in self.o(equip, "HAS_POINT") if quantity is None or self.quantity.get(p) == quantity]
-
-    def downstream(self, equip: str, max_hops: int = 10) -> set[str]:
-        seen, frontier = set(), [equip]
-        for _ in range(max_hops):
-            frontier = [d for e in frontier for d in self.o(e, "FEEDS") if d not in seen]
-            seen.update(frontier)
-            if not frontier:
-                break
-        return seen
-
-    def floor_equipment(self, floor: str) -> list[str]:
-        return [e for s in self.o(floor, "CONTAINS") for e in self.i(s, "LOCATED_IN")]
-
-    def building_equipment(self, bldg: str) -> list[str]:
-        return [e for f in self.o(bldg, "CONTAINS") for e in self.floor_equipment(f)]
 
 
 class _Samples:
@@ -133,7 +76,7 @@ def _window(rng: np.random.Generator, days: int, *, office_hours: bool = False) 
     else:
         length_h = int(rng.integers(12, max(13, min(span_h // 4, 31 * 24)) + 1))
     if office_hours:  # start 06:00–08:00 on a weekday, long enough to cover 08–19
-        weekdays = [d for d in range(days) if d % 7 < 5]
+        weekdays = [d for d in range(days) if working_day(d)] or [d for d in range(days) if d % 7 < 5] or [0]
         d = int(rng.choice(weekdays))
         start = START + timedelta(days=d, hours=int(rng.integers(6, 9)))
         length_h = max(length_h, 14)
@@ -144,11 +87,15 @@ def _window(rng: np.random.Generator, days: int, *, office_hours: bool = False) 
 
 
 def _pick(rng: np.random.Generator, cands: list[str], n: int) -> list[str]:
-    """n distinct candidates when possible, else with repetition (a 1-building dataset has 1 building)."""
+    """n distinct candidates when possible; with fewer, every candidate before any repeats (so bindings
+    spread over all buildings of a 3-building dataset; a 1-building dataset has 1 building)."""
     if not cands:
         raise ValueError("no candidate ids for a binding")
-    cands = sorted(cands)
-    return [cands[i] for i in rng.choice(len(cands), size=n, replace=len(cands) < n)]
+    cands = sorted(set(cands))
+    if len(cands) >= n:
+        return [cands[i] for i in rng.choice(len(cands), size=n, replace=False)]
+    rounds = -(-n // len(cands))
+    return [cands[i] for _ in range(rounds) for i in rng.permutation(len(cands))][:n]
 
 
 class BindingDraw:
@@ -156,51 +103,47 @@ class BindingDraw:
     (all RNG use happens here, in a fixed order); finalize() keeps the ones the series confirm."""
 
     def __init__(self, nodes: pa.Table, edges: pa.Table, seed: int, days: int, n: int = N_BINDINGS):
-        g = _Graph(nodes, edges)
+        g = Graph.from_tables(nodes, edges)
         self.n = n
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xB1D5])))
         win = lambda **kw: dict(zip(("start", "end"), map(iso, _window(rng, days, **kw))))  # noqa: E731
         out: dict[str, list[dict]] = {}
-        equipment = g.by_type["Equipment"]
+        equipment = sorted(g.of_type("Equipment"))
+        etype = lambda e: g.get(e, "equipment_type")  # noqa: E731
 
-        meters = [e for e in equipment if g.etype[e] == "Meter" and g.o(e, "FEEDS")]
+        meters = [e for e in equipment if etype(e) == "Meter" and g.downstream(e, electrical=True)]
         out["Q1"] = [{"meter": m} for m in _pick(rng, meters, n)]
 
-        serving = {e for e in equipment if g.o(e, "SERVES")}
-        upstream = [e for e in equipment if e not in serving and g.downstream(e) & serving]
+        serving = {e for e in equipment if g.succ("SERVES", e)}
+        upstream = [e for e in equipment if e not in serving and set(g.downstream(e)) & serving]
         out["Q2"] = [{"equipment": e} for e in _pick(rng, upstream, (n + 1) // 2) + _pick(rng, sorted(serving), n // 2)]
 
-        spaces = [s for s in g.by_type["Space"] if g.i(s, "LOCATED_IN") or g.i(s, "SERVES")]
+        spaces = [s for s in g.of_type("Space") if g.pred("LOCATED_IN", s) or g.pred("SERVES", s)]
         out["Q3"] = [{"space": s} for s in _pick(rng, spaces, n)]
 
-        def has_temp(equips: list[str]) -> bool:
-            return any(g.points(e, "temperature") for e in equips)
+        def has_zat(equips) -> bool:
+            return any(g.zone_air_temp_points(e) for e in equips)
 
-        floors = [f for f in g.by_type["Floor"] if has_temp(g.floor_equipment(f))]
+        floors = [f for f in g.of_type("Floor") if has_zat(g.floor_equipment(f))]
         out["Q4"] = [{"floor": f} for f in _pick(rng, floors, n)]
         out["Q5"] = [{}]
 
-        regular = [p for p in g.by_type["Point"] if g.kind[p] == "sensor" and g.interval[p] <= 300]
+        regular = [p for p in g.of_type("Point") if g.get(p, "point_kind") == "sensor" and g.get(p, "interval_s") <= 300]
         self.q6 = [{"point": p, **win()} for p in _pick(rng, regular, 4 * n)]
-        self.q6_idx = {p: g.pidx[p] for p in (b["point"] for b in self.q6)}
+        self.q6_idx = {p: g.idx(p) for p in (b["point"] for b in self.q6)}
 
-        bldgs = g.by_type["Building"]
-        out["Q7"] = [{"building": b, **win()}
-                     for b in _pick(rng, [b for b in bldgs if has_temp(g.building_equipment(b))], n)]
+        bldgs = sorted(g.of_type("Building"))
+        out["Q7"] = [{"building": b, **win()} for b in _pick(rng, [b for b in bldgs if has_zat(g.building_equipment(b))], n)]
 
-        def tenant_meters(t: str) -> list[str]:
-            return [p for s in g.o(t, "OCCUPIES") for m in g.i(s, "SERVES") if g.etype[m] == "Meter"
-                    for p in g.points(m, "energy") if g.kind[p] == "meter"]
-
-        tenants = [t for t in g.by_type["Tenant"] if tenant_meters(t)]
+        tenants = [t for t in g.of_type("Tenant") if g.tenant_meter_points(t)]
         out["Q8"] = [{"tenant": t, **win()} for t in _pick(rng, tenants, n)]
         out["Q9"] = [win() for _ in range(n)]
 
         self.zone_doors: dict[str, list[int]] = {}
-        for z in g.by_type["Zone"]:
-            if g.zkind[z] == "security":
-                doors = [g.pidx[p] for s in g.i(z, "IN_ZONE") for e in g.i(s, "LOCATED_IN")
-                         if g.etype[e] == "AccessController" for p in g.points(e, "door")]
+        for z in sorted(g.of_type("Zone")):
+            if g.get(z, "zone_kind") == "security":
+                doors = [g.idx(p) for s in g.pred("IN_ZONE", z) for e in g.pred("LOCATED_IN", s)
+                         if etype(e) == "AccessController" for p in g.points_of(e, quantity="door")]
                 if doors:
                     self.zone_doors[z] = doors
         zones = list(self.zone_doors)  # every zone once (shuffled), then more tries with repeats
@@ -208,13 +151,13 @@ class BindingDraw:
         self.q10 = [{"zone": z, **win(office_hours=True)} for z in tries]
 
         def ups_ok(b: str) -> bool:
-            return any(g.etype[d] in ("Server", "NetworkSwitch") and g.points(d, "power")
-                       for e in g.building_equipment(b) if g.etype[e] == "UPS" for d in g.downstream(e))
+            return any(etype(d) in ("Server", "NetworkSwitch") and g.points_of(d, quantity="power")
+                       for e in g.building_equipment(b) if etype(e) == "UPS" for d in g.downstream(e))
 
-        out["Q11"] = [{"building": b} for b in _pick(rng, [b for b in bldgs if ups_ok(b)], n)]
+        out["Q11"] = [{"building": b, "end": win()["end"]} for b in _pick(rng, [b for b in bldgs if ups_ok(b)], n)]
         out["Q12"] = [{"building": b, **win()} for b in _pick(rng, bldgs, n)]
 
-        stypes = sorted({g.stype[s] for s in g.by_type["Space"] if has_temp(g.i(s, "LOCATED_IN"))})
+        stypes = sorted({g.get(s, "space_type") for s in g.of_type("Space") if has_zat(g.pred("LOCATED_IN", s))})
         preferred = [t for t in ("office", "meeting", "it_room", "corridor", "lobby") if t in stypes]
         out["Q13"] = [{"space_type": t, **win(office_hours=True)} for t in (preferred + _pick(rng, stypes, n))[:n]]
         self.out = out
@@ -250,3 +193,4 @@ def draw_bindings(nodes: pa.Table, edges: pa.Table, directory: Path, seed: int, 
                   n: int = N_BINDINGS, *, regular: bool = True) -> dict[str, list[dict]]:
     """Bindings for Q1–Q13 (Q5: one empty binding), checked against the series where it matters."""
     return BindingDraw(nodes, edges, seed, days, n).finalize(directory, regular=regular)
+

@@ -47,6 +47,7 @@ BRICK: dict[tuple[str, str], str] = {
     ("equipment", "Elevator"): "brick:Elevator",
     ("equipment", "LightingCircuit"): "brick:Lighting",
     ("equipment", "Thermostat"): "brick:Thermostat",
+    ("equipment", "WeatherStation"): "brick:Weather_Station",
     # space_type
     ("space", "office"): "brick:Office",
     ("space", "meeting"): "brick:Conference_Room",
@@ -98,8 +99,11 @@ def brick_relation(rel: str) -> str:
 
 def brick_class(node_type: str, *, equipment_type: str | None = None, space_type: str | None = None,
                 zone_kind: str | None = None, point_kind: str | None = None,
-                quantity: str | None = None) -> str:
-    """Most specific class for a node, from its btb type and attributes."""
+                quantity: str | None = None, stored: str | None = None) -> str:
+    """Most specific class for a node: the dataset's own `brick_class` column when given (every node of a
+    format-2 dataset has one, e.g. Zone_Air_Temperature_Sensor), else derived from its btb attributes."""
+    if stored:
+        return stored if stored.startswith("btb:") else f"brick:{stored}"
     specific = {
         "Equipment": ("equipment", equipment_type),
         "Space": ("space", space_type),

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from btb.dataset.format import BINDINGS, EDGES, NODES, series_files
 
 SERIES_COLUMNS = ("point_idx", "time", "value")
-_TAG = b"btb-fingerprint-v1"
+_TAG = b"btb-fingerprint-v2"
 
 
 def hash_table(table: pa.Table) -> bytes:
@@ -115,7 +115,7 @@ class SeriesHasher:
             self._dt.add(np.array([first - self._last], "<i8"), np.ones(1, "<i8"))
         self._dt.add(*(time_runs if time_runs is not None else _runs(np.diff(np.asarray(time_us, dtype=np.int64)))))
         self._last = int(time_us[-1])
-        self._value.update(np.ascontiguousarray(value, dtype="<f4").data)
+        self._value.update(np.ascontiguousarray(value, dtype="<f8").data)
         self.rows += n
 
     def digest(self) -> bytes:

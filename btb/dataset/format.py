@@ -15,12 +15,13 @@ Readers must only rely on what is written here. Bump FORMAT_VERSION whenever the
 from __future__ import annotations
 
 import json
+from typing import Any
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 MANIFEST = "manifest.json"
 NODES = "nodes.parquet"
@@ -51,19 +52,27 @@ NODE_SCHEMA = pa.schema(
         ("unit", pa.string()),  # Point
         ("interval_s", pa.int32()),  # Point: nominal sampling interval (event series: minimum gap)
         ("point_idx", pa.int32()),  # Point: dense 0..n_points-1, the key used by the series files
+        ("brick_class", pa.string()),  # every type: Brick class without prefix (btb:Tenant where Brick has none)
     ]
 )
 
 EDGE_SCHEMA = pa.schema([("src", pa.string()), ("rel", pa.string()), ("dst", pa.string())])
 
-# time: UTC microseconds; value: float32. point_idx refers to nodes.point_idx.
+# time: UTC microseconds; value: float64 (cumulative meters need it: a year of an xlarge main meter is ~1e7 kWh
+# and float32 would step by 1 kWh; every other point's values are float32 numbers stored exactly).
+# point_idx refers to nodes.point_idx.
 SERIES_SCHEMA = pa.schema(
     [
         ("point_idx", pa.int32()),
         ("time", pa.timestamp("us", tz="UTC")),
-        ("value", pa.float32()),
+        ("value", pa.float64()),
     ]
 )
+
+
+class DatasetError(Exception):
+    """A dataset that cannot be used as it is (damaged, incomplete or not matching its fingerprint).
+    str() is one line naming the offending file; btb.dataset.integrity raises it."""
 
 
 @dataclass
@@ -90,3 +99,27 @@ class Manifest:
 def series_files(directory: Path) -> list[Path]:
     """Day files in time order."""
     return sorted((Path(directory) / SERIES_DIR).glob("day-*.parquet"))
+
+
+def load_bindings(path: Path | str, qid: str | None = None, n: int | None = None) -> Any:
+    """The one binding loader: bindings.json of a dataset directory (or the file itself).
+
+    Returns {qid: [params, ...]} for Q1–Q13 (Q5 gets its one empty binding even if the file omits it),
+    or the list of one query when `qid` is given; `n` keeps the first n bindings of each query.
+    Raises btb.dataset.integrity.DatasetError (one line naming the file) when it is unreadable.
+    """
+    f = Path(path)
+    f = f / BINDINGS if f.is_dir() else f
+    try:
+        raw = json.loads(f.read_text())
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{f}: unreadable bindings ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
+    qids = [f"Q{i}" for i in range(1, 14)]
+    out = {q: list(raw.get(q) or ([{}] if q == "Q5" else []))[:n] for q in qids}
+    if qid is not None:
+        if qid not in out:
+            raise KeyError(f"unknown query {qid!r}; expected one of {', '.join(qids)}")
+        return out[qid]
+    return out

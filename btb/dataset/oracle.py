@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -21,73 +21,11 @@ import pyarrow.parquet as pq
 
 from btb.dataset.answers import canonical_for
 from btb.dataset.format import EDGES, NODES, SERIES_DIR, Manifest
+from btb.dataset.graph import Graph
 
-MAX_HOPS = 10
 US_PER_DAY = 86_400_000_000
-
-
-@dataclass
-class Structure:
-    """The graph as dictionaries: attributes per node id, out/in adjacency per relation."""
-
-    start_us: int
-    days: int
-    attrs: dict[str, dict[str, Any]]
-    out: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    inc: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-
-    def typ(self, node: str) -> str | None:
-        a = self.attrs.get(node)
-        return a["type"] if a else None
-
-    def succ(self, rel: str, node: str, typ: str | None = None) -> list[str]:
-        return [d for d in self.out[rel].get(node, ()) if typ is None or self.typ(d) == typ]
-
-    def pred(self, rel: str, node: str, typ: str | None = None) -> list[str]:
-        return [s for s in self.inc[rel].get(node, ()) if typ is None or self.typ(s) == typ]
-
-    def of_type(self, typ: str) -> list[str]:
-        return [n for n, a in self.attrs.items() if a["type"] == typ]
-
-    def idx(self, point: str) -> int:
-        return int(self.attrs[point]["point_idx"])
-
-    # --- derived sets named in queries/README.md -------------------------------------------------
-    def building_spaces(self, building: str) -> set[str]:
-        return {s for f in self.succ("CONTAINS", building, "Floor") for s in self.succ("CONTAINS", f, "Space")}
-
-    def building_equipment(self, building: str) -> set[str]:
-        return {e for s in self.building_spaces(building) for e in self.pred("LOCATED_IN", s, "Equipment")}
-
-    def points_of(self, equipment: str, **where: str) -> set[str]:
-        pts = self.succ("HAS_POINT", equipment, "Point")
-        return {p for p in pts if all(self.attrs[p].get(k) == v for k, v in where.items())}
-
-    def downstream(self, start: str, min_hops: int = 1) -> dict[str, int]:
-        """Minimum FEEDS walk length (min_hops..10) to every reachable node: BFS by level."""
-        depth: dict[str, int] = {start: 0} if min_hops == 0 else {}
-        frontier, seen = {start}, set(depth)
-        for d in range(1, MAX_HOPS + 1):
-            nxt = {n for f in frontier for n in self.out["FEEDS"].get(f, ())} - seen
-            for n in nxt:
-                depth[n] = d
-            seen |= nxt
-            frontier = nxt
-            if not frontier:
-                break
-        return depth
-
-    def tenant_meter_points(self, tenant: str) -> dict[str, set[str]]:
-        """Q8/Q9: energy meter point -> buildings of the tenant spaces its Meter serves."""
-        out: dict[str, set[str]] = defaultdict(set)
-        for s in self.succ("OCCUPIES", tenant, "Space"):
-            bldgs = {b for f in self.pred("CONTAINS", s, "Floor") for b in self.pred("CONTAINS", f, "Building")}
-            for e in self.pred("SERVES", s, "Equipment"):
-                if self.attrs[e].get("equipment_type") != "Meter":
-                    continue
-                for p in self.points_of(e, point_kind="meter", quantity="energy"):
-                    out[p] |= bldgs
-        return out
+KELVIN = 273.15
+Structure = Graph  # the oracle's view of the structure is the shared graph (btb.dataset.graph)
 
 
 def _epoch_us(iso: str | datetime) -> int:
@@ -101,23 +39,18 @@ def _epoch_us(iso: str | datetime) -> int:
 def load_structure(dataset_dir: str) -> Structure:
     d = Path(dataset_dir)
     m = Manifest.read(d)
-    nodes = pq.read_table(d / NODES).to_pylist()
-    st = Structure(start_us=_epoch_us(m.start), days=m.days, attrs={n["id"]: n for n in nodes})
-    edges = pq.read_table(d / EDGES)
-    for s, r, t in zip(*(edges.column(c).to_pylist() for c in ("src", "rel", "dst"))):
-        st.out[r][s].append(t)
-        st.inc[r][t].append(s)
-    return st
+    return Graph.from_tables(pq.read_table(d / NODES), pq.read_table(d / EDGES), start_us=_epoch_us(m.start),
+                             days=m.days)
 
 
 @dataclass
 class Samples:
-    """Samples of some points, grouped per point_idx: {idx: (time_us int64[], value float32[])}."""
+    """Samples of some points, grouped per point_idx: {idx: (time_us int64[], value float64[])}."""
 
     by_point: dict[int, tuple[np.ndarray, np.ndarray]]
 
     def get(self, idx: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.by_point.get(idx, (np.empty(0, np.int64), np.empty(0, np.float32)))
+        return self.by_point.get(idx, (np.empty(0, np.int64), np.empty(0, np.float64)))
 
 
 def _day_file(d: Path, day: int) -> Path:
@@ -127,10 +60,10 @@ def _day_file(d: Path, day: int) -> Path:
 def _read_day(d: Path, day: int, idxs: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     f = _day_file(d, day)
     if not f.exists() or not idxs:
-        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float32)
+        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64)
     t = pq.read_table(f, filters=[("point_idx", "in", idxs)])
     return (t.column("point_idx").to_numpy().astype(np.int32),
-            t.column("time").cast("int64").to_numpy(), t.column("value").to_numpy().astype(np.float32))
+            t.column("time").cast("int64").to_numpy(), t.column("value").to_numpy().astype(np.float64))
 
 
 def load_samples(dataset_dir: str, st: Structure, idxs: Iterable[int], start_us: int, end_us: int) -> Samples:
@@ -163,7 +96,7 @@ def _window(st: Structure, params: Mapping[str, Any]) -> tuple[int, int]:
 # --- one function per query: (dataset_dir, structure, params) -> rows ------------------------------
 
 def q1(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
-    return [(e, d) for e, d in st.downstream(p["meter"]).items()]
+    return [(e, d) for e, d in st.downstream(p["meter"], electrical=True).items()]
 
 
 def q2(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
@@ -184,7 +117,7 @@ def q4(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     rows = set()
     for s in st.succ("CONTAINS", p["floor"], "Space"):
         for e in st.pred("LOCATED_IN", s, "Equipment"):
-            rows |= {(pt, e, s) for pt in st.points_of(e, quantity="temperature")}
+            rows |= {(pt, e, s) for pt in st.zone_air_temp_points(e)}
     return list(rows)
 
 
@@ -201,19 +134,19 @@ def q6(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     rows = []
     for h in np.unique(hours):
         x = v[hours == h]
-        rows.append((int(h) * 3600, float(x.astype(np.float64).mean()), float(x.min()), float(x.max()), len(x)))
+        rows.append((int(h) * 3600, float(x.mean()), float(x.min()), float(x.max()), len(x)))
     return rows
 
 
 def q7(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     lo, hi = _window(st, p)
-    pts = {pt for e in st.building_equipment(p["building"]) for pt in st.points_of(e, quantity="temperature")}
+    pts = {pt for e in st.building_equipment(p["building"]) for pt in st.zone_air_temp_points(e)}
     smp = load_samples(ds, st, [st.idx(x) for x in pts], lo, hi)
     rows = []
     for pt in pts:
-        v = smp.get(st.idx(pt))[1].astype(np.float64)
-        if len(v) >= 2 and v.mean() != 0:
-            rows.append((pt, float(v.std(ddof=1) / v.mean())))
+        v = smp.get(st.idx(pt))[1]
+        if len(v) >= 2:
+            rows.append((pt, float(v.std(ddof=1) / (v.mean() + KELVIN))))
     rows.sort(key=lambda r: (-r[1], r[0]))
     return rows[:20]
 
@@ -250,20 +183,25 @@ def q9(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
 
 def q10(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     lo, hi = _window(st, p)
+    if st.get(p["zone"], "zone_kind") != "security":
+        return []
     pairs = {(e, pt) for s in st.pred("IN_ZONE", p["zone"], "Space") for e in st.pred("LOCATED_IN", s, "Equipment")
              if st.attrs[e].get("equipment_type") == "AccessController" for pt in st.points_of(e, quantity="door")}
     smp = load_samples(ds, st, [st.idx(pt) for _, pt in pairs], lo, hi)
     return [(e, pt, int(np.count_nonzero(smp.get(st.idx(pt))[1] == 1))) for e, pt in pairs]
 
 
-def _last_values(ds: str, st: Structure, points: set[str]) -> dict[str, tuple[int, float]]:
-    """Latest (time, value) per point over the whole dataset: read day files backwards until all found."""
+def _last_values(ds: str, st: Structure, points: set[str], end_us: int) -> dict[str, tuple[int, float]]:
+    """Latest (time, value) before end_us per point: read day files backwards until all are found."""
     found: dict[str, tuple[int, float]] = {}
     todo = {st.idx(pt): pt for pt in points}
-    for day in range(st.days - 1, -1, -1):
+    last_day = min(st.days - 1, (end_us - 1 - st.start_us) // US_PER_DAY)
+    for day in range(last_day, -1, -1):
         if not todo:
             break
         pidx, t, v = _read_day(Path(ds), day, sorted(todo))
+        before = t < end_us
+        pidx, t, v = pidx[before], t[before], v[before]
         for i in np.unique(pidx):
             sel = pidx == i
             k = int(np.argmax(t[sel]))
@@ -277,7 +215,7 @@ def q11(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     ups = [e for e in st.building_equipment(p["building"]) if st.attrs[e].get("equipment_type") == "UPS"]
     pairs = {(u, e) for u in ups for e in st.downstream(u)}
     power = {e: st.points_of(e, quantity="power") for _, e in pairs}
-    last = _last_values(ds, st, {pt for pts in power.values() for pt in pts})
+    last = _last_values(ds, st, {pt for pts in power.values() for pt in pts}, _epoch_us(p["end"]))
     rows = []
     for u, e in pairs:
         cands = [last[pt] for pt in power[e] if pt in last]
@@ -299,7 +237,7 @@ def q12(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
         per_dom[dom].append(smp.get(st.idx(pt))[1])
     rows: list[tuple] = [("count", k, n) for k, n in counts.items()]
     for dom, arrs in per_dom.items():
-        v = np.concatenate(arrs).astype(np.float64)
+        v = np.concatenate(arrs)
         if len(v):
             rows.append(("mean_power", dom, float(v.mean())))
     return rows
@@ -308,7 +246,7 @@ def q12(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
 def q13(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     lo, hi = _window(st, p)
     spaces = [s for s in st.of_type("Space") if st.attrs[s].get("space_type") == p["space_type"]]
-    sp_pts = {s: {pt for e in st.pred("LOCATED_IN", s, "Equipment") for pt in st.points_of(e, quantity="temperature")}
+    sp_pts = {s: {pt for e in st.pred("LOCATED_IN", s, "Equipment") for pt in st.zone_air_temp_points(e)}
               for s in spaces}
     smp = load_samples(ds, st, [st.idx(pt) for pts in sp_pts.values() for pt in pts], lo, hi)
     rows = []
@@ -322,7 +260,7 @@ def q13(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
             office = (dow < 5) & (hour >= 8) & (hour < 19)
             x = v[office]
             n += len(x)
-            inside += int(np.count_nonzero((x >= np.float32(20.0)) & (x <= np.float32(24.0))))
+            inside += int(np.count_nonzero((x >= 20.0) & (x <= 24.0)))
         if n:
             rows.append((s, inside / n, n))
     return rows

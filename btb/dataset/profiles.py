@@ -27,11 +27,11 @@ class Scale:
 SCALES: dict[str, Scale] = {
     s.name: s
     for s in (
-        Scale("tiny", 1, 1, 2, 10, 3, 500),
-        Scale("small", 1, 2, 17, 50, 8, 12_000),
-        Scale("medium", 3, 2, 24, 50, 8, 50_000),
-        Scale("large", 5, 2, 26, 60, 10, 110_000),
-        Scale("xlarge", 9, 3, 40, 68, 12, 360_000),
+        Scale("tiny", 1, 1, 2, 13, 3, 500),
+        Scale("small", 1, 2, 17, 66, 8, 12_000),
+        Scale("medium", 3, 2, 24, 65, 8, 50_000),
+        Scale("large", 5, 2, 26, 79, 10, 110_000),
+        Scale("xlarge", 9, 3, 40, 96, 12, 360_000),
     )
 }
 

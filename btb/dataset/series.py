@@ -20,7 +20,16 @@ import numpy as np
 from btb.dataset.pointspecs import MODELS, SHAPE_FLAT, SHAPE_HVAC, SHAPE_IT, SHAPE_OCC, SHAPE_OUTDOOR, SHAPES
 
 DAY_S = 86_400
-START_S = 1_704_067_200  # 2024-01-01T00:00:00Z, a Monday: every dataset starts here
+START_S = 1_704_672_000  # 2024-01-08T00:00:00Z, the first working Monday of 2024: every dataset starts here
+# Public holidays (no occupancy, plant on its weekend schedule): 1 January is never a working day.
+HOLIDAY_DATES = ("2024-01-01", "2024-04-01", "2024-05-01", "2024-05-09", "2024-05-20", "2024-12-25", "2024-12-26",
+                 "2025-01-01")
+HOLIDAYS = frozenset((int(np.datetime64(d, "s").astype(np.int64)) - START_S) // 86_400 for d in HOLIDAY_DATES)
+
+
+def working_day(day: int) -> bool:
+    """Day `day` of every dataset (0 = START_S, a Monday) is Mon–Fri and not a public holiday."""
+    return day % 7 < 5 and day not in HOLIDAYS
 RNG_BLOCK_SAMPLES = 16_384  # one RNG stream covers ~this many samples/day: 64 points at 60 s, 128 at 900 s
 MIN_TASK_POINTS = 1_024  # short-interval tasks stay wide, so the per-step Python overhead stays small
 TAU_S = {60: 1_800.0, 300: 3_600.0, 900: 7_200.0, 3600: 21_600.0}  # OU correlation time per interval
@@ -50,7 +59,7 @@ class Chunk:
 
     point_idx: np.ndarray  # int32
     time: np.ndarray  # int64 UTC epoch µs
-    value: np.ndarray  # float32
+    value: np.ndarray  # float64 (sensor values are float32 numbers; meters use the full float64)
     runs: tuple[np.ndarray, np.ndarray] | None = None  # (point_idx int32, run length int64)
     time_runs: tuple[np.ndarray, np.ndarray] | None = None  # np.diff(time) as (delta µs, run length)
 
@@ -92,6 +101,9 @@ def plan_tasks(params: dict[str, np.ndarray], chunk_points: int | None = None) -
     for g0, g1 in zip(starts, stops):
         steps = DAY_S // int(interval[g0])
         blk = rng_block(int(interval[g0]))
+        if int(model[g0]) == M_METER:  # meters sum their children: the whole metering tree is one task
+            tasks.append(Task(int(model[g0]), int(interval[g0]), g0, g0, g1))
+            continue
         want = chunk_points if chunk_points else max(MIN_TASK_POINTS, TASK_SAMPLES // steps)
         per = max(blk, (want + blk - 1) // blk * blk)
         for a in range(g0, g1, per):
@@ -103,7 +115,7 @@ def day_shapes(day: int, interval: int) -> np.ndarray:
     """(n_shapes, steps) float32 daily profiles; piecewise linear so every machine computes the same."""
     steps = DAY_S // interval
     h = np.arange(steps, dtype=np.float64) * (interval / 3600.0)
-    weekday = day % 7 < 5  # day 0 = 2024-01-01, a Monday
+    weekday = working_day(day)
     out = np.zeros((5, steps), dtype=np.float64)
     ramp_up = lambda a, b: np.clip((h - a) / (b - a), 0.0, 1.0)  # noqa: E731
     if weekday:
@@ -212,7 +224,9 @@ def _times(day: int, interval: int, n: int) -> np.ndarray:
 def _regular_output(task: Task, day: int, v: np.ndarray, keep: np.ndarray | None) -> Chunk:
     """Samples in (point, time) order from a (steps, points) value array."""
     steps, n = v.shape
-    values = np.ascontiguousarray(v.T).reshape(-1)
+    values = np.empty((n, steps), np.float64)
+    values[...] = v.T
+    values = values.reshape(-1)
     pidx = np.repeat(np.arange(task.start, task.stop, dtype=np.int32), steps)
     times = _times(day, task.interval, n)
     if keep is not None:
@@ -260,11 +274,11 @@ def _events(task: Task, day: int, seed: int, params: dict[str, np.ndarray]):
             fault = rng.random(m) < 0.03
             fslot = rng.integers(0, steps // 2, size=m) * 2
             sh = shape[s0:s1].astype(np.intp)
-            sched = (amp[s0:s1] > 0) & scheduled_shape[sh] & (day % 7 < 5)
+            sched = (amp[s0:s1] > 0) & scheduled_shape[sh] & working_day(day)
             flt = (amp[s0:s1] == 0) & fault
             slots = np.where(sched[:, None], np.stack([on_h[sh] + jit[:, 0], off_h[sh] + jit[:, 1]], axis=1),
                              np.stack([fslot, fslot + 1], axis=1))
-            vals = np.where(sched[:, None], np.float32([1.0, 0.0]), np.float32([0.0, 1.0])).astype(np.float32)
+            vals = np.where(sched[:, None], np.float64([1.0, 0.0]), np.float64([0.0, 1.0]))
             rows = sched | flt
             pidx_l.append(np.repeat(np.arange(task.start + s0, task.start + s1, dtype=np.int32)[rows], 2))
             slot_l.append(slots[rows].reshape(-1).astype(np.int64))
@@ -282,11 +296,11 @@ def _events(task: Task, day: int, seed: int, params: dict[str, np.ndarray]):
             sl2 = np.empty(2 * k, np.int64)
             sl2[0::2], sl2[1::2] = 2 * m, 2 * m + 1
             slot_l.append(sl2)
-            vals = np.empty(2 * k, np.float32)
+            vals = np.empty(2 * k, np.float64)
             vals[0::2], vals[1::2] = 1.0, 0.0
             val_l.append(vals)
     if not pidx_l:
-        return Chunk(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float32))
+        return Chunk(np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64))
     return Chunk(np.concatenate(pidx_l), day_us + np.concatenate(slot_l) * dt_us, np.concatenate(val_l))
 
 
@@ -298,13 +312,41 @@ def generate_task(task: Task, day: int, seed: int, params: dict[str, np.ndarray]
     sl = slice(task.start, task.stop)
     z = _add_levels(task, day, _ou(task, day, seed, params, state), params)
     if task.model == M_METER:
-        np.maximum(z, 0.0, out=z)  # power ≥ 0, so the meter never decreases
-        cum = np.cumsum(z, axis=0, dtype=np.float64)
-        cum *= task.interval / 3600.0
-        cum += state.meter[sl]
-        state.meter[sl] = cum[-1]
-        return _regular_output(task, day, cum.astype(np.float32), None)
+        return _regular_output(task, day, _meters(task, z, params, state), None)
     np.maximum(z, params["lo"][sl], out=z)
     np.minimum(z, params["hi"][sl], out=z)
     keep = _deadband(task, z, params, state, deadband) if deadband > 0 else None
     return _regular_output(task, day, z, keep)
+
+
+def _meters(task: Task, z: np.ndarray, params: dict[str, np.ndarray], state: SeriesState) -> np.ndarray:
+    """Power and energy of every meter, as (steps, points) float64.
+
+    z holds each meter's own load (kW). A meter's power is its own load (≥ 0) plus its child meters'
+    power, summed bottom-up, so Σ children ≤ parent at every sample; its register adds power × interval
+    (the demand of the interval ending at the sample) to a float64 running total, so register deltas are
+    the integral of the power point to float64 rounding, with sub-Wh resolution over any span.
+    """
+    sl = slice(task.start, task.stop)
+    mpower, mparent = params["mpower"][sl], params["mparent"][sl]
+    v = np.maximum(z, params["lo"][sl]).astype(np.float64)  # own load > 0: power is positive, registers rise
+    vt = v.T  # (points, steps) view: rows are meters
+    is_power = mpower < 0
+    parent = np.where(mparent >= 0, mparent - task.start, -1)
+    depth = np.zeros(len(parent), np.int32)  # depth in the tree, so children are added before parents
+    for _ in range(64):
+        nd = np.where(parent >= 0, depth[np.maximum(parent, 0)] + 1, 0)
+        nd[~is_power] = 0
+        if np.array_equal(nd, depth):
+            break
+        depth = nd
+    for d in range(int(depth.max(initial=0)), 0, -1):
+        kids = np.flatnonzero((depth == d) & (parent >= 0))
+        np.add.at(vt, parent[kids], vt[kids])
+    energy = np.flatnonzero(~is_power)
+    if len(energy):
+        cum = np.cumsum(v[:, mpower[energy] - task.start] * (task.interval / 3600.0), axis=0)
+        cum += state.meter[task.start + energy]
+        state.meter[task.start + energy] = cum[-1]
+        v[:, energy] = cum
+    return v

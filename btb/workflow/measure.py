@@ -10,7 +10,8 @@ import time
 
 from btb.dataset.format import Manifest
 from btb.envinfo import environment_fingerprint
-from btb.validate import check_query, load_bindings
+from btb.dataset.format import load_bindings
+from btb.validate import check_query
 from btb.trials.lifecycle import TrialStatus as S
 from btb.workflow.runner import Attempt, _targets, budget_of, dataset_path, plateau_skip, scenario_for
 

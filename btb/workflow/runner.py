@@ -162,10 +162,11 @@ def monitor_lease_key(tid: str, attempt: int) -> str:
 
 
 def dataset_path(ctx: NodeContext, trial: Trial) -> Path:
-    """The trial's dataset on this node, generated if missing, verified against its fingerprint."""
+    """The trial's dataset on this node, generated if missing, verified against its fingerprint: a damaged
+    one is refused by name (DatasetError), never silently measured nor silently regenerated."""
     from btb.dataset.generator import ensure_dataset
 
-    return ensure_dataset(trial.profile, trial.seed, ctx.settings.datasets_dir)
+    return ensure_dataset(trial.profile, trial.seed, ctx.settings.datasets_dir, repair=False)
 
 
 def plateau_skip(ctx: NodeContext, trial: Trial, campaign: Campaign) -> str | None:

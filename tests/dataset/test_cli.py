@@ -20,7 +20,7 @@ def test_generate_and_info(tmp_path: Path) -> None:
     res = r.invoke(app, ["info", str(out)])
     assert res.exit_code == 0, res.output
     assert "tiny-1d" in res.output and fp in res.output and "samples" in res.output
-    assert "2024-01-01T00:00:00Z" in res.output
+    assert "2024-01-08T00:00:00Z" in res.output
 
 
 def test_bad_profile_names_allowed_values(tmp_path: Path) -> None:
@@ -28,3 +28,24 @@ def test_bad_profile_names_allowed_values(tmp_path: Path) -> None:
     assert res.exit_code != 0
     assert "9d" in res.output and "1w" in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_shape_measures_the_building(tiny2d: Path) -> None:
+    import json
+
+    res = CliRunner().invoke(app, ["shape", str(tiny2d), "--json"], terminal_width=400)
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["outdoor-air temperature points per building"] == [1]
+    assert d["children / parent energy, max"] <= 1 and d["register vs ∫power, max relative error"] < 1e-9
+    assert 3 <= d["points per VAV mean / min / max"][0] <= 6
+    table = CliRunner().invoke(app, ["shape", str(tiny2d), "--no-series"], terminal_width=200)
+    assert table.exit_code == 0 and "HVAC zones per VAV" in table.output
+
+
+def test_info_refuses_a_broken_manifest_in_one_line(tmp_path: Path) -> None:
+    d = tmp_path / "broken"
+    d.mkdir()
+    (d / "manifest.json").write_text("{")
+    res = CliRunner().invoke(app, ["info", str(d)], terminal_width=400)
+    assert res.exit_code == 2 and "manifest.json" in res.output and "Traceback" not in res.output

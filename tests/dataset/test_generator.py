@@ -31,7 +31,7 @@ def _points(d: Path) -> dict[int, dict]:
 def test_manifest_and_files(tiny2d: Path) -> None:
     m = Manifest.read(tiny2d)
     assert m.format_version == FORMAT_VERSION and m.profile == "tiny-2d" and m.seed == 7 and m.days == 2
-    assert (m.start, m.end) == ("2024-01-01T00:00:00Z", "2024-01-03T00:00:00Z")
+    assert (m.start, m.end) == ("2024-01-08T00:00:00Z", "2024-01-10T00:00:00Z")
     assert [f.name for f in series_files(tiny2d)] == ["day-0000.parquet", "day-0001.parquet"]
     s = _series(tiny2d)
     assert s.schema.equals(SERIES_SCHEMA)
@@ -50,7 +50,7 @@ def test_series_sorted_and_within_day_files(tiny2d: Path) -> None:
         tm = t["time"].cast(pa.int64()).to_numpy()
         key = p * 10**13 + (tm // 1000)  # ms resolution: day files never need more
         assert np.all(np.diff(key) > 0), "sorted by (point_idx, time), no duplicates"
-        day0 = (1_704_067_200 + day * 86_400) * 10**6
+        day0 = (1_704_672_000 + day * 86_400) * 10**6
         assert tm.min() >= day0 and tm.max() < day0 + 86_400 * 10**6
 
 
@@ -141,7 +141,7 @@ def test_bindings_reference_the_dataset(tiny2d: Path) -> None:
     expected = {"Q1": {"meter"}, "Q2": {"equipment"}, "Q3": {"space"}, "Q4": {"floor"}, "Q5": set(),
                 "Q6": {"point", "start", "end"}, "Q7": {"building", "start", "end"},
                 "Q8": {"tenant", "start", "end"}, "Q9": {"start", "end"}, "Q10": {"zone", "start", "end"},
-                "Q11": {"building"}, "Q12": {"building", "start", "end"},
+                "Q11": {"building", "end"}, "Q12": {"building", "start", "end"},
                 "Q13": {"space_type", "start", "end"}}
     kind = {"meter": "Equipment", "equipment": "Equipment", "space": "Space", "floor": "Floor", "point": "Point",
             "building": "Building", "tenant": "Tenant", "zone": "Zone"}

@@ -14,7 +14,7 @@ from btb.dataset import oracle
 from btb.dataset.answers import canonical, canonical_for, same_answer, same_answer_for
 from btb.dataset.format import BINDINGS, EDGES, NODES, series_files
 from btb.engines.base import QUERY_IDS
-from btb.validate import load_bindings
+from btb.dataset.format import load_bindings
 
 SEED = 5
 
@@ -120,3 +120,50 @@ def test_ordered_queries_tolerate_only_near_tie_swaps():
     assert not ok and "row 0" in diff  # a real order error still fails
     assert not same_answer_for("Q9", exp, [("tenant:2", 10.0, 5.0), ("tenant:1", 10.0, 5.0), exp[2]])[0]
     assert not same_answer_for("Q4", [("a",), ("b",)], [("b",), ("a",)])[0]
+
+
+def test_q7_is_a_kelvin_cv_of_zone_air_temperature_sensors(ds):
+    """Q7 ranks only Zone_Air_Temperature_Sensor points, by stddev / (mean + 273.15) from a direct read."""
+    st = oracle.load_structure(str(ds))
+    p = load_bindings(ds)["Q7"][0]
+    rows = oracle.answer(ds, "Q7", p)
+    assert rows and all(st.attrs[pt]["brick_class"] == "Zone_Air_Temperature_Sensor" for pt, _ in rows)
+    lo, hi = (int(datetime.fromisoformat(p[k].replace("Z", "+00:00")).timestamp()) * 10**6 for k in ("start", "end"))
+    pt, cv = rows[0]
+    t = pq.read_table(series_files(ds)[0], filters=[("point_idx", "=", st.idx(pt))])
+    tm, v = t["time"].cast("int64").to_numpy(), t["value"].to_numpy()
+    v = v[(tm >= lo) & (tm < hi)]
+    assert cv == pytest.approx(np.std(v, ddof=1) / (np.mean(v) + 273.15), rel=1e-9)
+    assert 0 < cv < 0.05  # a kelvin CV of room temperatures is small; °C CVs reached 1.75
+
+
+def test_q10_only_answers_for_security_zones(ds):
+    st = oracle.load_structure(str(ds))
+    p = dict(load_bindings(ds)["Q10"][0])
+    assert oracle.answer(ds, "Q10", p)
+    fire = p["zone"].replace(":security", ":fire")
+    assert st.attrs[fire]["zone_kind"] == "fire"
+    assert oracle.answer(ds, "Q10", dict(p, zone=fire)) == []
+
+
+def test_q1_stops_at_electrical_loads(ds):
+    st = oracle.load_structure(str(ds))
+    main = next(e for e in st.of_type("Equipment") if st.attrs[e].get("meter_role") == "main")
+    rows = oracle.answer(ds, "Q1", {"meter": main})
+    kinds = {st.attrs[e]["equipment_type"] for e, _ in rows}
+    assert "Chiller" in kinds and "VAV" not in kinds
+    # Q2 crosses domains: the plant panel feeds chillers -> AHUs -> VAVs -> offices
+    q2 = oracle.answer(ds, "Q2", {"equipment": "equip:1:panel:plant"})
+    assert "office" in {st.attrs[s]["space_type"] for s, _ in q2}
+    assert "VAV" not in {st.attrs[e]["equipment_type"] for e, _ in oracle.answer(ds, "Q1", {"meter": "equip:1:meter:plant"})}
+
+
+def test_q8_tenants_sum_to_at_most_the_main_meter(ds):
+    st = oracle.load_structure(str(ds))
+    w = load_bindings(ds)["Q9"][0]
+    q9 = oracle.answer(ds, "Q9", w)
+    main = next(e for e in st.of_type("Equipment") if st.attrs[e].get("meter_role") == "main")
+    reg = next(iter(st.points_of(main, brick_class="Electric_Energy_Sensor")))
+    lo, hi = oracle._window(st, w)
+    v = oracle.load_samples(str(ds), st, [st.idx(reg)], lo, hi).get(st.idx(reg))[1]
+    assert 0 < sum(r[1] for r in q9) <= float(v.max() - v.min())

@@ -16,7 +16,8 @@ from btb.dataset.format import Manifest, series_files
 from btb.engines.base import QUERY_IDS, RunOptions
 from btb.engines.postgres.document import DocumentScenario
 from btb.engines.postgres.relational import RelationalScenario
-from btb.validate import check_scenario, load_bindings
+from btb.dataset.format import load_bindings
+from btb.validate import check_scenario
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,19 @@ from btb.validate import validate
 pytestmark = pytest.mark.integration
 
 
-def test_validate_tiny_all_match(tiny_dataset, tmp_path, free_port, server_dir):
-    report = validate(tiny_dataset, ["P1", "P2"], work_dir=server_dir(), port=free_port())
+def _refingerprint(ds):
+    from btb.dataset import fingerprint as fp
+    from btb.dataset.format import Manifest
+
+    m = Manifest.read(ds)
+    parts = fp.fingerprint_parts(ds)
+    m.fingerprint = fp.combine(parts)
+    m.generator["parts"] = {name: d.hex() for name, d in parts}
+    m.write(ds)
+
+
+def test_validate_tiny_all_match(tiny_dataset, provider):
+    report = validate(tiny_dataset, ["P1", "P2"], provider=provider)
     assert report.ok, [(c.scenario, c.qid, c.status, c.message) for c in report.failures]
     assert not report.empty_oracle
     assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
@@ -24,8 +35,7 @@ def test_validate_tiny_all_match(tiny_dataset, tmp_path, free_port, server_dir):
     assert set(report.ingests) == {"P1", "P2"}
 
 
-def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_path, monkeypatch, free_port,
-                                                               server_dir):
+def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_path, monkeypatch):
     """A judge that drops one Q3 row makes the engines' (correct) answers disagree: exit 1, diff printed."""
     from btb.dataset import oracle
 
@@ -33,23 +43,51 @@ def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_
     monkeypatch.setitem(oracle.QUERIES, "Q3", lambda ds, st, p: sorted(real(ds, st, p))[1:])
     app = typer.Typer()
     app.command()(validate_cmd)
-    r = CliRunner().invoke(app, [str(tiny_dataset), "--scenarios", "P1", "--port", str(free_port()),
-                                 "--work-dir", str(server_dir())], terminal_width=200)
+    r = CliRunner().invoke(app, [str(tiny_dataset), "--scenarios", "P1"], terminal_width=200)
     assert r.exit_code == 1, r.output
     assert "mismatch" in r.output and "Q3" in r.output and "unexpected" in r.output
     assert "VALIDATION FAILED" in r.output
 
 
-def test_cli_flags_an_empty_oracle_answer(tiny_dataset, tmp_path, free_port, server_dir):
+def test_cli_flags_an_empty_oracle_answer(tiny_dataset, tmp_path):
     """A binding that checks nothing (space that does not exist) fails the gate unless --allow-empty."""
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds)
     b = json.loads((ds / "bindings.json").read_text())
     b["Q3"] = [{"space": "space:does-not-exist"}]
     (ds / "bindings.json").write_text(json.dumps(b))
+    _refingerprint(ds)  # a deliberate edit: record it, or validate refuses the dataset before comparing
     app = typer.Typer()
     app.command()(validate_cmd)
-    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P2", "--port", str(free_port()),
-                                 "--work-dir", str(server_dir())], terminal_width=200)
+    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P2"], terminal_width=200)
     assert r.exit_code == 1, r.output
     assert "empty oracle answer" in r.output
+
+
+def test_cli_refuses_a_corrupted_dataset_in_one_line(tiny_dataset, tmp_path):
+    """4 KiB corrupted inside a series file (same size): exit 2, one line naming the file, no traceback."""
+    from btb.dataset.format import series_files
+
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    f = series_files(ds)[0]
+    data = bytearray(f.read_bytes())
+    at = len(data) // 2 // 4096 * 4096
+    data[at: at + 4096] = bytes(b ^ 0xFF for b in data[at: at + 4096])
+    f.write_bytes(bytes(data))
+    app = typer.Typer()
+    app.command()(validate_cmd)
+    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P1"], terminal_width=400)
+    assert r.exit_code == 2, r.output
+    assert f.name in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_cli_refuses_an_unknown_scenario_in_one_line(tiny_dataset):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "btb.cli.main", "validate", str(tiny_dataset), "--scenarios", "P9"],
+                       capture_output=True, text=True)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "P9" in lines[0] and "P1" in lines[0], r.stderr

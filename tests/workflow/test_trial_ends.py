@@ -93,3 +93,30 @@ output_dir: {tmp_path / 'results'}
     assert summary["status"] == "done" and summary["minimum_viable"][0]["minimum_viable_level"] == "unlimited"
     assert os.path.exists(tmp_path / "results" / cid / "records.jsonl")
     assert campaign_id(f"campaign {cid}: 2 trial(s)") == cid
+
+
+def test_a_trial_refuses_a_corrupted_dataset_by_name(redis_server):
+    """4 KiB corrupted in a series file at the same size: the trial ends error naming the file; nothing is
+    measured on it and it is not silently regenerated."""
+    from btb.dataset.format import series_files
+    from btb.dataset.generator import ensure_dataset
+
+    s = redis_server
+    ds = ensure_dataset("tiny-1d", 9, s.datasets_dir)
+    f = series_files(ds)[0]
+    data = bytearray(f.read_bytes())
+    at = len(data) // 2 // 4096 * 4096
+    data[at:at + 4096] = bytes(b ^ 0x5A for b in data[at:at + 4096])
+    f.write_bytes(bytes(data))
+    ctx = NodeContext.from_settings(s, node=f"n{uuid.uuid4().hex[:4]}")
+    camp = Campaign.model_validate({"name": "bad", "datasets": [{"profile": "tiny-1d", "seed": 9}], "scenarios": ["P1"]})
+    cid = f"bad-{uuid.uuid4().hex[:6]}"
+    trials = [t.to_dict() for t in plan(camp, cid)]
+    ctx.ledger.create_campaign(cid, camp.model_dump(mode="json", by_alias=True), len(trials), {})
+    eset = f"none{uuid.uuid4().hex[:4]}"
+    ctx.board.add_trials(cid, trials, {t["id"]: eset for t in trials})
+    run_trial(ctx, ctx.board.claim(eset, ctx.node, ttl_s=30))
+    t = ctx.board.trial(trials[0]["id"])
+    assert t["status"] == "error" and f.name in t["message"], t
+    assert not ctx.ledger.trial_records(trials[0]["id"], "run")
+    assert f.read_bytes() == bytes(data)  # refused, not regenerated behind the user's back

@@ -2,8 +2,9 @@
 `edges(src, rel, dst)`; series in the shared `ts` table.
 
 Indexes: btree on edges in both directions (traversals go both ways), a `jsonb_path_ops` GIN on props
-(containment filters like `props @> '{"space_type": ...}'` are what it pays for), and an expression index
-on the point's integer index, the join key to `ts`.
+(containment filters like `props @> '{"space_type": ...}'`, `{"brick_class": "Zone_Air_Temperature_Sensor"}`,
+`{"meter_role": "tenant"}`, `{"zone_kind": "security"}` are what it pays for; every node attribute,
+the Brick class included, is a prop), and an expression index on the point's integer index, the join key to `ts`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import ClassVar
 import psycopg
 from psycopg.types.json import Jsonb
 
-from btb.engines.postgres.ingest import PostgresScenario
+from btb.engines.postgres.scenario import PostgresScenario
 from btb.engines.postgres.schema import copy_rows, read_edges, read_nodes
 
 

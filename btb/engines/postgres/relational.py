@@ -1,6 +1,8 @@
 """P1: the normalised relational paradigm. One typed table per entity, one link table per relationship
 (foreign keys to both ends), the indexes a DBA would add for Q1–Q13, series in the shared `ts` table.
 
+Equipment and points store their Brick class (`brick_class`, indexed: Q4/Q7/Q13 select zone air temperature
+sensors, Q8/Q9 energy registers), meters their `meter_role` (indexed: tenant meters), zones their kind.
 Points carry their dense `idx` as primary key so link tables and `ts.point_id` join on an int; the string
 id stays unique for lookups by id.
 """
@@ -14,7 +16,7 @@ from typing import ClassVar
 import psycopg
 from psycopg import sql
 
-from btb.engines.postgres.ingest import PostgresScenario
+from btb.engines.postgres.scenario import PostgresScenario
 from btb.engines.postgres.schema import copy_rows, read_edges, read_nodes
 
 # entity table -> (node type, columns after id). Points: idx first, see module doc.
@@ -24,8 +26,8 @@ ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "floors": ("Floor", ("name", "level", "floor_type")),
     "spaces": ("Space", ("name", "space_type", "area_m2")),
     "zones": ("Zone", ("name", "zone_kind")),
-    "equipment": ("Equipment", ("name", "equipment_type", "domain", "meter_role")),
-    "points": ("Point", ("name", "point_kind", "quantity", "unit", "interval_s")),
+    "equipment": ("Equipment", ("name", "equipment_type", "domain", "meter_role", "brick_class")),
+    "points": ("Point", ("name", "point_kind", "quantity", "unit", "interval_s", "brick_class")),
     "tenants": ("Tenant", ("name",)),
 }
 ENTITY_DDL = {
@@ -34,9 +36,9 @@ ENTITY_DDL = {
     "floors": "id text not null, name text, level int, floor_type text",
     "spaces": "id text not null, name text, space_type text, area_m2 double precision",
     "zones": "id text not null, name text, zone_kind text",
-    "equipment": "id text not null, name text, equipment_type text, domain text, meter_role text",
+    "equipment": "id text not null, name text, equipment_type text, domain text, meter_role text, brick_class text",
     "points": "idx int not null, id text not null, name text, point_kind text, quantity text, unit text,"
-              " interval_s int",
+              " interval_s int, brick_class text",
     "tenants": "id text not null, name text",
 }
 TABLE_OF_TYPE = {typ: table for table, (typ, _) in ENTITIES.items()}
@@ -102,7 +104,11 @@ class RelationalScenario(PostgresScenario):
             conn.execute(sql.SQL("alter table {} add primary key ({})").format(ident(table), ident(_key(table))))
         conn.execute("alter table points add unique (id)")
         conn.execute("create index on points (quantity)")
+        conn.execute("create index on points (brick_class)")
         conn.execute("create index on equipment (equipment_type)")
+        conn.execute("create index on equipment (meter_role)")
+        conn.execute("create index on equipment (domain)")  # Q1: the electrical walk filters every level
+        conn.execute("create index on zones (zone_kind)")
         conn.execute("create index on spaces (space_type)")
         for (_, s, d), (table, a, b) in LINKS.items():
             t = ident(table)

@@ -1,4 +1,7 @@
-"""The shared series table `ts(point_id int, time timestamptz, value real)` and its fast bulk load.
+"""The shared series table `ts(point_id int, time timestamptz, value double precision)` and its bulk load.
+
+value is double precision because cumulative energy registers need it (float32 steps by 0.125 kWh at
+2e6 kWh); every other point's values are float32 numbers, stored exactly.
 
 Why it looks like this (ENGINE-FACTS.md): binary COPY blocks are built whole by numpy (big-endian
 structured dtype, one `tobytes()` per Parquet batch) instead of per-row conversion; on plain PostgreSQL
@@ -29,7 +32,7 @@ PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds: binary
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
 ROW_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("pid", ">i4"), ("l2", ">i4"), ("t", ">i8"),
-                      ("l3", ">i4"), ("v", ">f4")])  # 30 bytes a row
+                      ("l3", ">i4"), ("v", ">f8")])  # 34 bytes a row
 BATCH_ROWS = 262_144
 
 
@@ -49,7 +52,7 @@ def day_name(day: int) -> str:
 def encode_batch(point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray) -> bytes:
     """Binary COPY rows (no header/trailer) for one batch of samples."""
     rows = np.empty(len(point_idx), ROW_DTYPE)
-    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 4, 8, 4
+    rows["n"], rows["l1"], rows["l2"], rows["l3"] = 3, 4, 8, 8
     rows["pid"] = point_idx
     rows["t"] = time_us - PG_EPOCH_US
     rows["v"] = value
@@ -73,11 +76,11 @@ def create_ts(conn: psycopg.Connection, manifest: Manifest) -> str:
     version = conn.execute("show server_version").fetchone()[0]
     conn.execute("drop table if exists ts cascade")
     if has_timescale(conn):
-        conn.execute("create table ts (point_id int not null, time timestamptz not null, value real not null)")
+        conn.execute("create table ts (point_id int not null, time timestamptz not null, value double precision not null)")
         conn.execute("select create_hypertable('ts', 'time', chunk_time_interval => interval '1 day')")
         tsv = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()[0]
         return f"timescaledb {tsv} hypertable (1-day chunks) on PostgreSQL {version}"
-    conn.execute("create table ts (point_id int not null, time timestamptz not null, value real not null)"
+    conn.execute("create table ts (point_id int not null, time timestamptz not null, value double precision not null)"
                  " partition by range (time)")
     start = datetime.fromisoformat(manifest.start.replace("Z", "+00:00")).astimezone(timezone.utc)
     for day in range(manifest.days):

@@ -1,4 +1,5 @@
--- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value.
+-- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value
+-- before `end`.
 WITH RECURSIVE ups AS (
     SELECT DISTINCT e.id
     FROM building_floors bf
@@ -15,7 +16,7 @@ SELECT pr.ups_id, e.id AS equipment_id, e.equipment_type,
        (SELECT last.value::float8
         FROM equipment_points ep
         JOIN points p ON p.idx = ep.point_idx AND p.quantity = 'power'
-        CROSS JOIN LATERAL (SELECT t.time, t.value FROM ts t WHERE t.point_id = p.idx
+        CROSS JOIN LATERAL (SELECT t.time, t.value FROM ts t WHERE t.point_id = p.idx AND t.time < %(end)s
                             ORDER BY t.time DESC, t.value DESC LIMIT 1) last
         WHERE ep.equipment_id = e.id
         ORDER BY last.time DESC, last.value DESC

@@ -1,15 +1,18 @@
 -- Q9: carbon ranking of all tenants: Q8 energy, and delta x carbon factor of the served space's building.
+-- tp is built from the tenant meters outwards (each joined once to its building through the meter's served
+-- tenant space), so rows examined grow with the number of tenant meters, not spaces x floors.
 WITH tp AS (
     SELECT DISTINCT o.tenant_id, p.idx, bf.building_id
-    FROM tenant_spaces o
-    JOIN serves s ON s.space_id = o.space_id
-    JOIN equipment e ON e.id = s.equipment_id AND e.equipment_type = 'Meter'
+    FROM equipment e
+    JOIN serves s ON s.equipment_id = e.id
+    JOIN tenant_spaces o ON o.space_id = s.space_id
     JOIN equipment_points ep ON ep.equipment_id = e.id
-    JOIN points p ON p.idx = ep.point_idx AND p.point_kind = 'meter' AND p.quantity = 'energy'
+    JOIN points p ON p.idx = ep.point_idx AND p.brick_class = 'Electric_Energy_Sensor'
     LEFT JOIN floor_spaces fs ON fs.space_id = o.space_id
     LEFT JOIN building_floors bf ON bf.floor_id = fs.floor_id
+    WHERE e.meter_role = 'tenant' AND e.equipment_type = 'Meter'
 ), d AS (
-    SELECT t.point_id, max(t.value)::float8 - min(t.value)::float8 AS delta
+    SELECT t.point_id, max(t.value) - min(t.value) AS delta
     FROM ts t
     WHERE t.point_id IN (SELECT idx FROM tp) AND t.time >= %(start)s AND t.time < %(end)s
     GROUP BY t.point_id

@@ -1,4 +1,5 @@
--- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value.
+-- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value
+-- before `end`.
 WITH RECURSIVE ups AS (
     SELECT DISTINCT e.id
     FROM edges bf
@@ -18,6 +19,7 @@ SELECT pr.ups_id, n.id AS equipment_id, n.props->>'equipment_type' AS equipment_
         FROM edges hp
         JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"quantity": "power"}'
         CROSS JOIN LATERAL (SELECT t.time, t.value FROM ts t WHERE t.point_id = (p.props->>'point_idx')::int
+                                                   AND t.time < %(end)s
                             ORDER BY t.time DESC, t.value DESC LIMIT 1) last
         WHERE hp.src = n.id AND hp.rel = 'HAS_POINT'
         ORDER BY last.time DESC, last.value DESC

@@ -1,15 +1,15 @@
--- Q8: energy of a tenant's spaces: per energy meter point max - min over [start, end), summed.
+-- Q8: energy of a tenant's spaces: its tenant sub-meters' energy registers, max - min over [start, end), summed.
 WITH mp AS (
     SELECT DISTINCT (p.props->>'point_idx')::int AS idx
     FROM edges oc
     JOIN nodes s ON s.id = oc.dst AND s.type = 'Space'
     JOIN edges sv ON sv.dst = s.id AND sv.rel = 'SERVES'
-    JOIN nodes m ON m.id = sv.src AND m.type = 'Equipment' AND m.props @> '{"equipment_type": "Meter"}'
+    JOIN nodes m ON m.id = sv.src AND m.type = 'Equipment' AND m.props @> '{"equipment_type": "Meter", "meter_role": "tenant"}'
     JOIN edges hp ON hp.src = m.id AND hp.rel = 'HAS_POINT'
-    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"point_kind": "meter", "quantity": "energy"}'
+    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"brick_class": "Electric_Energy_Sensor"}'
     WHERE oc.src = %(tenant)s AND oc.rel = 'OCCUPIES'
 ), d AS (
-    SELECT t.point_id, max(t.value)::float8 - min(t.value)::float8 AS delta
+    SELECT t.point_id, max(t.value) - min(t.value) AS delta
     FROM ts t
     WHERE t.point_id IN (SELECT idx FROM mp) AND t.time >= %(start)s AND t.time < %(end)s
     GROUP BY t.point_id

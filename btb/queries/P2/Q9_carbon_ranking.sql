@@ -5,16 +5,16 @@ WITH tp AS (
     FROM edges oc
     JOIN nodes s ON s.id = oc.dst AND s.type = 'Space'
     JOIN edges sv ON sv.dst = s.id AND sv.rel = 'SERVES'
-    JOIN nodes m ON m.id = sv.src AND m.type = 'Equipment' AND m.props @> '{"equipment_type": "Meter"}'
+    JOIN nodes m ON m.id = sv.src AND m.type = 'Equipment' AND m.props @> '{"equipment_type": "Meter", "meter_role": "tenant"}'
     JOIN edges hp ON hp.src = m.id AND hp.rel = 'HAS_POINT'
-    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"point_kind": "meter", "quantity": "energy"}'
+    JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"brick_class": "Electric_Energy_Sensor"}'
     LEFT JOIN (edges fs JOIN nodes f ON f.id = fs.src AND f.type = 'Floor'
                JOIN edges bf ON bf.dst = f.id AND bf.rel = 'CONTAINS'
                JOIN nodes b ON b.id = bf.src AND b.type = 'Building')
            ON fs.dst = s.id AND fs.rel = 'CONTAINS'
     WHERE oc.rel = 'OCCUPIES'
 ), d AS (
-    SELECT t.point_id, max(t.value)::float8 - min(t.value)::float8 AS delta
+    SELECT t.point_id, max(t.value) - min(t.value) AS delta
     FROM ts t
     WHERE t.point_id IN (SELECT idx FROM tp) AND t.time >= %(start)s AND t.time < %(end)s
     GROUP BY t.point_id
