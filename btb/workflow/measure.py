@@ -88,7 +88,7 @@ def measure(att: Attempt) -> tuple[S, str]:
 
     # --- answer gate -----------------------------------------------------------------------------------
     p = campaign.protocol
-    bindings = load_bindings(path, p.bindings)
+    bindings = load_bindings(path, n=p.bindings)
     if p.validate_answers:
         att.status(S.VALIDATING)
         verdict = _gate(att, scenario, path, bindings)
