@@ -52,6 +52,16 @@ class MemorySpec(_Strict):
     levels: list[str | int] | Literal["auto"] = Field(["unlimited"], description="sizes, 'unlimited', or auto")
     auto_count: int = Field(4, ge=1, le=12, description="number of levels when levels: auto")
     plateau_stop: bool = Field(False, description="skip higher levels once the median stops improving")
+    ingest: str = Field("unlimited", description="budget of the load phase (once per dataset × scenario × node)")
+
+    @field_validator("ingest")
+    @classmethod
+    def _ingest(cls, v: str) -> str:
+        if str(v).lower() == "unlimited":
+            return "unlimited"
+        if parse_size(v) < 16 * 2**20:
+            raise ValueError(f"{v!r} is below 16MiB, too small for any engine")
+        return format_size(parse_size(v))
 
     @field_validator("levels")
     @classmethod
@@ -85,6 +95,10 @@ class ProtocolSpec(_Strict):
     validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
     prepare: Literal["never", "auto", "always"] = Field(
         "never", description="plan caching: never (custom plans each run), auto (driver default), always")
+    cold: bool = Field(True, description="run each query once on a freshly restarted engine, its files out of "
+                                         "the page cache, before the warm-ups (summarised as cold)")
+    repetitions: int = Field(1, ge=1, le=50, description="independent trials per (dataset, scenario, level), "
+                                                        "interleaved; the summary's CI is across them")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -176,6 +190,7 @@ class Trial:
     scenario: str
     level: str  # "256MiB", "unlimited" or "auto-i"
     level_rank: int  # position in the ascending gradient
+    repetition: int = 0
 
     @property
     def id(self) -> str:
@@ -186,17 +201,20 @@ class Trial:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Trial":
-        return cls(**{k: v for k, v in d.items() if k != "id"})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 def plan(campaign: Campaign, campaign_id: str) -> list[Trial]:
-    """Datasets × scenarios × levels, levels ascending so a gradient climbs from the smallest budget."""
+    """Repetitions × datasets × levels × scenarios: levels ascend (a gradient climbs from the smallest
+    budget) and scenarios alternate at each level, so machine noise over time spreads over every scenario
+    and level instead of being read as a memory effect; repetitions are whole passes, interleaved."""
     trials: list[Trial] = []
     levels = campaign.memory.resolved()
-    for ds in campaign.datasets:
-        for sc in campaign.scenarios:
+    for rep in range(campaign.protocol.repetitions):
+        for ds in campaign.datasets:
             for rank, level in enumerate(levels):
-                trials.append(Trial(campaign_id, len(trials), ds.key, ds.profile, ds.seed, sc, level, rank))
+                for sc in campaign.scenarios:
+                    trials.append(Trial(campaign_id, len(trials), ds.key, ds.profile, ds.seed, sc, level, rank, rep))
     return trials
 
 

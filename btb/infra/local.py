@@ -214,7 +214,9 @@ class LocalProvider(Provider):
         except Exception:  # noqa: BLE001 - "not usable now" is the answer, never an exception
             return None
 
-    def restart(self, trial_id: str) -> dict[str, Endpoint]:
+    def restart(self, trial_id: str, clean: bool = False) -> dict[str, Endpoint]:
+        """Restart in place (same slot): after a crash (`clean=False`: kill what is left), or for a cold run
+        (`clean=True`: a clean shutdown first, so the engine starts without crash recovery)."""
         state = self._load(trial_id)
         if state is None or not state.get("engines"):
             raise EngineUnavailable(f"trial {trial_id} has no engines on node {self.node}")
@@ -224,6 +226,8 @@ class LocalProvider(Provider):
         engines = self._engines(state)
         try:
             for eng in engines.values():
+                if clean and eng.alive():
+                    eng.stop()
                 eng.kill()
             slot.kill()  # whatever else is left in the trial's slot (orphans of a killed main process)
             out = {}
@@ -235,6 +239,77 @@ class LocalProvider(Provider):
             return out
         except Exception as e:
             raise EngineUnavailable(f"trial {trial_id}: restart failed on node {self.node}: {e}") from e
+
+    def park(self, trial_id: str) -> None:
+        state = self._load(trial_id)
+        if state is None:
+            return
+        for eng in self._engines(state).values():
+            try:
+                eng.stop()  # clean shutdown where the engine has one: the data restarts without recovery
+            except Exception:  # noqa: BLE001 - killed instead; its data still restarts (crash recovery)
+                eng.kill()
+        slot = self._slot(state)
+        slot.kill()
+        slot.remove()
+        state["parked"] = time.time()
+        self._save(trial_id, state)
+
+    def resume(self, trial_id: str, budget: int | None) -> Started:
+        state = self._load(trial_id)
+        if state is None or not state.get("engines"):
+            raise EngineUnavailable(f"{trial_id}: no loaded engines on node {self.node}")
+        engines = self._engines(state)
+        old = self._slot(state)
+        for eng in engines.values():
+            if eng.alive():
+                eng.stop()
+        old.kill()
+        old.remove()
+        slot = create_slot(self._slot_name(trial_id), budget)
+        state.update(budget=budget, parked=None, slot={
+            "name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
+            "swap_limited": slot.swap_limited, "notes": slot.notes, "dirs": {k: str(v) for k, v in slot.dirs.items()}})
+        self._save(trial_id, state)
+        try:
+            out = {}
+            for kind, eng in engines.items():
+                eng.launch(slot)
+                out[kind] = eng.endpoint(slot)
+        except Exception as e:
+            try:
+                kills = slot.oom_kill_count()
+            except Exception:  # noqa: BLE001
+                kills = None
+            for eng in engines.values():
+                eng.kill()
+            raise EngineUnavailable(f"{trial_id}: engines failed to start under {budget} bytes on node "
+                                    f"{self.node}: {e}", oom_kills=kills) from e
+        mode = "shared-cgroup" if slot.version != "none" else "none"
+        return Started(endpoints=out, budget=budget, budget_mode=mode, applied_limit=slot.read_limit())
+
+    def drop_cache(self, trial_id: str) -> bool:
+        """posix_fadvise(DONTNEED) on every file of the engines' work dirs: their clean pages leave the page
+        cache (this machine's other processes keep theirs, unlike a global drop_caches)."""
+        state = self._load(trial_id)
+        if state is None or not hasattr(os, "posix_fadvise"):
+            return False
+        for spec in state.get("engines", {}).values():
+            for f in Path(spec["work"]).rglob("*"):
+                try:
+                    if f.is_file() and not f.is_symlink():
+                        fd = os.open(f, os.O_RDONLY)
+                        try:
+                            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                        finally:
+                            os.close(fd)
+                except OSError:
+                    continue
+        return True
+
+    def parked(self, trial_id: str) -> bool:
+        state = self._load(trial_id)
+        return bool(state and state.get("parked"))
 
     def stop(self, trial_id: str) -> None:
         d = self._dir(trial_id)

@@ -70,8 +70,9 @@ class Provider(ABC):
         for one that is recovering, e.g. PostgreSQL after a backend was killed); else None."""
 
     @abstractmethod
-    def restart(self, trial_id: str) -> dict[str, Endpoint]:
-        """Restart the trial's engines in place (same data, same budget). Raises EngineUnavailable."""
+    def restart(self, trial_id: str, clean: bool = False) -> dict[str, Endpoint]:
+        """Restart the trial's engines in place (same data, same budget): after a crash, or cleanly
+        (`clean=True`) for a cold run. Raises EngineUnavailable."""
 
     @abstractmethod
     def stop(self, trial_id: str) -> None:
@@ -84,6 +85,19 @@ class Provider(ABC):
     @abstractmethod
     def applied_limit(self, trial_id: str) -> int | None:
         """The limit in force for the trial (read back), None when unlimited or not enforced."""
+
+    @abstractmethod
+    def park(self, trial_id: str) -> None:
+        """Stop the engines cleanly and keep their data (load once, measure many): `resume` restarts them."""
+
+    @abstractmethod
+    def resume(self, trial_id: str, budget: int | None) -> Started:
+        """Start parked (or running) engines again from their data under `budget`, in a fresh cgroup,
+        with engine settings sized to that budget. Raises EngineUnavailable."""
+
+    def drop_cache(self, trial_id: str) -> bool:
+        """Evict the engines' data files from the OS page cache (a cold run). False where it cannot."""
+        return False
 
     @abstractmethod
     def trials(self) -> list[str]:

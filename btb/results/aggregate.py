@@ -5,9 +5,11 @@ adds each scenario's minimum viable RAM. `reduce_trial` / `aggregate_campaign` a
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from btb.units import parse_size
 from btb.results.stats import summarize
@@ -25,12 +27,24 @@ def trial_resources(samples: list[dict], phases: list[tuple[str, float, float]])
     if len({t for t, _ in rows}) > 1:
         rows = combine_targets(rows)
     out = {}
+    ws = _working_set_peaks(rows, phases)
     for st in attribute(rows, phases):
         out[st.phase] = {"peak_bytes": st.peak_bytes, "peak_from": st.peak_from, "mean_bytes": st.mean_bytes,
                          "baseline_bytes": st.baseline_bytes, "peak_over_baseline_bytes": st.peak_over_baseline_bytes,
                          "peak_anon_bytes": st.peak_anon_bytes, "cpu_s": st.cpu_s, "io_read_bytes": st.io_read_bytes,
                          "io_write_bytes": st.io_write_bytes, "oom_kills": st.oom_kills, "source": st.source,
-                         "n_samples": st.n_samples}
+                         "n_samples": st.n_samples, "peak_working_set_bytes": ws.get(st.phase)}
+    return out
+
+
+def _working_set_peaks(rows: list[tuple[str, Any]], phases: list[tuple[str, float, float]]) -> dict[str, int | None]:
+    """Per phase, the peak of anon + shmem (what the engines themselves hold, page cache excluded): the
+    headline memory figure, next to the total that includes the page cache."""
+    out: dict[str, int | None] = {}
+    for name, t0, t1 in phases:
+        vals = [s.anon_bytes + (s.shmem_bytes or 0) for _, s in rows
+                if t0 <= s.t <= t1 and s.anon_bytes is not None]
+        out[name] = max(vals) if vals else None
     return out
 
 
@@ -58,8 +72,11 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
     resources = trial_resources(samples, phases) if samples and phases else {}
     ingest = next((r for r in records if r.get("kind") == "ingest"), None)
     groups: dict[str, list[dict]] = defaultdict(list)
+    cold: dict[str, dict] = {}
     for r in records:
-        if r.get("kind") == "run" and not r.get("warmup"):
+        if r.get("kind") == "run" and r.get("cold"):
+            cold[r["query"]] = r
+        elif r.get("kind") == "run" and not r.get("warmup"):
             groups[r["query"]].append(r)
     rows = []
     for qid, rs in sorted(groups.items(), key=lambda kv: int(kv[0][1:])):
@@ -70,7 +87,12 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
         row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
                "trial": tid, "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
                "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
-               "prepare": rs[0].get("prepare"), **(lat.to_dict() if lat else {"n": 0})}
+               "prepare": rs[0].get("prepare"), "repetition": trial.get("repetition", 0),
+               "busy": trial.get("busy"), **(lat.to_dict() if lat else {"n": 0})}
+        c = cold.get(qid)
+        if c:
+            row.update(cold_seconds=c["seconds"] if c["status"] == "ok" else None, cold_status=c["status"],
+                       cold_page_cache_dropped=c.get("page_cache_dropped"))
         res = resources.get(f"batch:{qid}")
         if res:
             row.update({f"res_{k}": v for k, v in res.items()})
@@ -120,10 +142,37 @@ def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict
                            "minimum_viable_bytes": lv[mv][1] if mv is not None else None,
                            "levels": {v[0]: v[2] for _, v in sorted(lv.items())}})
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
-    return {"rows": rows, "ingest": ingests, "minimum_viable": min_viable, "environment": environments,
-            "validation": validation, "status": "done" if done else "running",
+    return {"rows": rows, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
+            "environment": environments, "validation": validation, "status": "done" if done else "running",
             "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
                                                      "message", "attempt", "resources")} for k, t in trials.items()}}
+
+
+def across_repetitions(rows: list[dict]) -> list[dict]:
+    """Per (dataset, scenario, level, query): the median of the repetitions' medians and a confidence
+    interval *across repetitions* (independent trials), so one noisy trial is not read as a memory effect.
+    The cold figure is the median of the repetitions' cold runs."""
+    from btb.results.stats import median_ci
+
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["dataset"], r["scenario"], r["level"], r["query"])].append(r)
+    out = []
+    for (ds, sc, level, qid), rs in sorted(groups.items()):
+        p50s = sorted(r["p50"] for r in rs if r.get("n"))
+        colds = sorted(r["cold_seconds"] for r in rs if r.get("cold_seconds") is not None)
+        row = {"dataset": ds, "scenario": sc, "level": level, "query": qid, "budget": rs[0].get("budget"),
+               "repetitions": len(rs), "busy_repetitions": sum(1 for r in rs if r.get("busy")),
+               "p50": statistics.median(p50s) if p50s else None,
+               "cold_p50": statistics.median(colds) if colds else None}
+        if len(p50s) >= 3:
+            row["ci_low"], row["ci_high"] = median_ci(p50s, 0.95)
+            row["ci"] = "95% across repetitions (order statistics)"
+        elif p50s:
+            row["ci_low"], row["ci_high"] = p50s[0], p50s[-1]
+            row["ci"] = "range of repetitions (fewer than 3: no interval)"
+        out.append(row)
+    return out
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,11 @@ ALLOWED: dict[TrialStatus, frozenset[TrialStatus]] = {
     S.QUEUED: frozenset({S.CLAIMED, S.CANCELLED, S.ERROR}),
     S.CLAIMED: frozenset({S.PREPARING, S.FINISHING, *FINAL, S.QUEUED}),
     S.PREPARING: frozenset({S.PROVISIONING, S.FINISHING, *FINAL, S.QUEUED}),
-    S.PROVISIONING: frozenset({S.INGESTING, S.FINISHING, *FINAL, S.QUEUED}),
-    S.INGESTING: frozenset({S.VALIDATING, S.MEASURING, S.FINISHING, *FINAL, S.QUEUED}),
-    S.VALIDATING: frozenset({S.MEASURING, S.FINISHING, *FINAL, S.QUEUED}),
+    S.PROVISIONING: frozenset({S.INGESTING, S.MEASURING, S.FINISHING, *FINAL, S.QUEUED}),
+    # load once: ingest (+ gate) happen in the first trial of a (dataset, scenario) on a node, then every
+    # trial provisions its engines again from the kept data under its own budget
+    S.INGESTING: frozenset({S.VALIDATING, S.PROVISIONING, S.MEASURING, S.FINISHING, *FINAL, S.QUEUED}),
+    S.VALIDATING: frozenset({S.PROVISIONING, S.MEASURING, S.FINISHING, *FINAL, S.QUEUED}),
     S.MEASURING: frozenset({S.FINISHING, *FINAL, S.QUEUED}),
     S.FINISHING: frozenset(FINAL | {S.QUEUED}),
     **{f: frozenset() for f in FINAL},

@@ -1,19 +1,30 @@
-"""The steps of one attempt, in order: prepare → provision → ingest → answer gate → query batches.
+"""The steps of one attempt: prepare → load (once per dataset × scenario × node) → serve under the budget.
 
-Returns the trial's final (status, message); raises only what the lifecycle in `runner.run_trial`
-handles (lease lost, interrupted, unexpected errors). Every figure is recorded under the attempt's lease.
+**Load once, measure many.** The first trial of a (dataset, scenario) on a node ingests it — under the
+ingest budget (unlimited by default), its own phase and figures — and runs the answer gate; the engines
+are then parked with their data. Every trial (that one included) restarts them from that data under its
+own level's budget, with settings sized to it, so a level measures *serving* under the budget, not
+loading. Each query's first execution runs on a cold engine (clean restart, its files evicted from the
+page cache) and is summarised apart from the warm runs.
+
+Returns the trial's final (status, message); raises only what `runner.run_trial` handles.
 """
 
 from __future__ import annotations
 
 import time
 
-from btb.dataset.format import Manifest
+from btb.campaign import level_bytes
+from btb.dataset.format import Manifest, load_bindings
 from btb.envinfo import environment_fingerprint
-from btb.dataset.format import load_bindings
-from btb.validate import check_query
 from btb.trials.lifecycle import TrialStatus as S
+from btb.validate import check_query
 from btb.workflow.runner import Attempt, _targets, budget_of, dataset_path, plateau_skip, scenario_for
+
+
+def load_id(trial) -> str:
+    """The engines' identity on a node: one load per (campaign, dataset, scenario)."""
+    return f"load~{trial.campaign_id}~{trial.dataset}~{trial.scenario}"
 
 
 def measure(att: Attempt) -> tuple[S, str]:
@@ -36,34 +47,71 @@ def measure(att: Attempt) -> tuple[S, str]:
     if skip:
         return S.SKIPPED, skip
     att.checkpoint()
+    bindings = load_bindings(path, n=campaign.protocol.bindings)
+    verdict = ensure_load(att, path, manifest, bindings)
+    if verdict:
+        return verdict
+    att.checkpoint()
+    return serve(att, manifest, bindings)
 
-    # --- provision: every engine of the scenario under ONE budget --------------------------------------
-    budget = budget_of(trial, campaign, manifest.bytes)
+
+# --- the load: ingest + gate, once per (dataset, scenario) on this node ---------------------------------
+def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, str] | None:
+    ctx, trial = att.ctx, att.trial
+    lid = load_id(trial)
+    key = f"btb:load:{ctx.node}:{lid}"
+    state = ctx.board.r.hgetall(key)
+    if state.get("status") == "ready" and lid in ctx.provider.trials():
+        return _load_verdict(state)
+    if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
+        return _load_verdict(state)
+    ctx.board.r.hset(key, mapping={"status": "ingesting", "trial": trial.id})
+    verdict = _ingest(att, lid, path, manifest, bindings)
+    status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
+    ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id,
+                                   "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
+    if verdict is None:
+        ctx.provider.park(lid)
+    else:
+        ctx.provider.stop(lid)
+    return verdict
+
+
+def _load_verdict(state: dict) -> tuple[S, str] | None:
+    if state.get("status") == "ready":
+        return None
+    where = f"(loaded by trial {state.get('trial')})"
+    outcome = S(state["outcome"]) if state.get("outcome") else S.ERROR
+    return outcome, f"{state.get('message', '')} {where}"[:1000]
+
+
+def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple[S, str] | None:
+    ctx, trial, campaign = att.ctx, att.trial, att.campaign
     cls = scenario_for_class(trial.scenario)
-    att.status(S.PROVISIONING, budget=budget)
+    ingest_budget = level_bytes(campaign.memory.ingest, manifest.bytes, campaign.memory.auto_count)
+    att.status(S.PROVISIONING, ingest_budget=ingest_budget)
+    ctx.provider.stop(lid)  # a half-made load (an attempt that died while loading) starts over
     try:
-        started = ctx.provider.start(trial.id, tuple(cls.engines), budget)
-    except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
+        started = ctx.provider.start(lid, tuple(cls.engines), ingest_budget)
+    except Exception as e:  # noqa: BLE001
         kills = getattr(e, "oom_kills", None)
-        if kills:
-            return S.OOM, f"OOM-killed under {trial.level} while starting (cgroup oom_kill 0→{kills}): {e}"[:1000]
-        return S.ERROR, f"engines could not start: {e}"[:1000]
-    targets = _targets(started.endpoints)
-    att.status(S.INGESTING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
-    att.start_monitor(targets)
-    time.sleep(0.5)  # a few idle samples first: the engines' baseline before the first phase
-
-    # --- ingest --------------------------------------------------------------------------------------
+        why = f"OOM-killed while starting for ingest under {campaign.memory.ingest} (oom_kill {kills})" if kills else ""
+        return (S.ERROR, f"ingest: {why or 'engines could not start'}: {e}"[:1000])
+    att.status(S.INGESTING)
+    mon = att.start_monitor(_targets(started.endpoints))
+    time.sleep(0.5)  # a few idle samples first: the engines' baseline before loading
     scenario = scenario_for(trial, started.endpoints, campaign)
     report, counts, status, message = None, {}, "ok", ""
     t0 = time.time()
     try:
         report = scenario.ingest(path)
         counts = scenario.counts()
-    except Exception as e:  # noqa: BLE001 - recorded as the trial's status, never as a result
-        why = att.oom_since(0)
-        status = "oom" if why else "error"
-        message = f"{why + ': ' if why else ''}{type(e).__name__}: {e}"[:1000]
+    except Exception as e:  # noqa: BLE001 - recorded as the load's status, never as a result
+        kills = ctx.provider.oom_kills(lid)
+        status = "oom" if kills else "error"
+        message = (f"OOM-killed during ingest under {campaign.memory.ingest} (oom_kill {kills}): " if kills else "") + \
+            f"{type(e).__name__}: {e}"
+        message = message[:1000]
     t1 = time.time()
     mismatched = {k: (v, manifest.counts.get(k)) for k, v in counts.items()
                   if k in manifest.counts and manifest.counts[k] != v}
@@ -71,44 +119,31 @@ def measure(att: Attempt) -> tuple[S, str]:
         status, message = "error", f"stored counts differ from the dataset (stored, expected): {mismatched}"
     eps = started.endpoints
     att.record("ingest", {
-        "kind": "ingest", "budget": budget, "status": status, "message": message, "t_start": t0, "t_end": t1,
+        "kind": "ingest", "load": lid, "budget": ingest_budget, "ingest_level": campaign.memory.ingest,
+        "status": status, "message": message, "t_start": t0, "t_end": t1,
         "applied_limit": started.applied_limit, "budget_mode": started.budget_mode, "fingerprint": manifest.fingerprint,
         "seconds": report.seconds if report else None, "rows": report.rows if report else {},
         "rows_per_s": report.rows_per_s if report else None,
         "bytes_on_disk": report.bytes_on_disk if report else None, "backend": report.backend if report else "",
         "details": report.details if report else {}, "counts": counts,
-        "engines": {k: {"version": e.version, "memory_limit": e.extra.get("memory_limit"),
-                        "cgroup_version": e.extra.get("cgroup_version"), "settings": e.extra.get("settings", {})}
-                    for k, e in eps.items()},
-        "environment": environment_fingerprint({k: e.version for k, e in eps.items()})})
+        "engines": _engines_info(eps), "environment": environment_fingerprint({k: e.version for k, e in eps.items()})})
     if status != "ok":
         scenario.close()
-        return (S.OOM if status == "oom" else S.ERROR), message
-    att.checkpoint()
-
-    # --- answer gate -----------------------------------------------------------------------------------
-    p = campaign.protocol
-    bindings = load_bindings(path, n=p.bindings)
-    if p.validate_answers:
+        att.stop_monitor(mon)
+        return S.ERROR, f"ingest {status}: {message}"[:1000]
+    verdict = None
+    if campaign.protocol.validate_answers:
         att.status(S.VALIDATING)
         verdict = _gate(att, scenario, path, bindings)
-        if verdict:
-            scenario.close()
-            return verdict
-    # --- measured batches --------------------------------------------------------------------------------
-    att.status(S.MEASURING)
-    att.oom_base = att.oom_kills()  # any kill from now on means this level cannot serve the workload
-    bad: dict[str, int] = {}
-    try:
-        for qid in campaign.query_ids:
-            scenario, oom = _batch(att, scenario, qid, bindings[qid], bad)
-            if oom:
-                return S.OOM, oom
-    finally:
-        scenario.close()
-    if bad:
-        return S.COMPLETED_WITH_ERRORS, "measured runs not ok: " + ", ".join(f"{k} {v}" for k, v in sorted(bad.items()))
-    return S.COMPLETED, ""
+    scenario.close()
+    att.stop_monitor(mon)
+    return verdict
+
+
+def _engines_info(eps) -> dict:
+    return {k: {"version": e.version, "memory_limit": e.extra.get("memory_limit"),
+                "cgroup_version": e.extra.get("cgroup_version"), "settings": e.extra.get("settings", {})}
+            for k, e in eps.items()}
 
 
 def scenario_for_class(scenario_id: str):
@@ -118,20 +153,15 @@ def scenario_for_class(scenario_id: str):
 
 
 def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
-    """Every query × binding once against the oracle. Only a real mismatch makes the trial invalid; an OOM
-    kill ends it oom; timeouts and errors stay what they are (the measured runs will show them)."""
+    """Every query × binding once against the oracle, on the freshly loaded engines. Only a real mismatch
+    makes the load (and so its trials) invalid; timeouts and errors stay what they are."""
     from btb.dataset.oracle import answer
 
     mismatches = []
     for qid in att.campaign.query_ids:
         for bi, params in enumerate(bindings[qid]):
             att.checkpoint()
-            before = att.oom_kills()
             c = check_query(scenario, qid, bi, params, answer(path, qid, params))
-            if c.status in ("error", "timeout"):
-                why = att.oom_since(before)
-                if why:
-                    return S.OOM, f"{why} while checking {qid} binding {bi}"
             att.record(f"validate/{qid}/b{bi}", {
                 "kind": "validation", "query": qid, "binding": bi, "params": params, "status": c.status,
                 "match": c.status == "ok", "diff": c.message[:2000], "n_rows": c.got_rows,
@@ -143,40 +173,128 @@ def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
     return None
 
 
+# --- serving under the level's budget -------------------------------------------------------------------
+def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
+    ctx, trial, campaign = att.ctx, att.trial, att.campaign
+    lid = load_id(trial)
+    att.engines_id = lid
+    budget = budget_of(trial, campaign, manifest.bytes)
+    att.status(S.PROVISIONING, budget=budget)
+    try:
+        started = ctx.provider.resume(lid, budget)
+    except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
+        kills = getattr(e, "oom_kills", None)
+        if kills:
+            return S.OOM, f"OOM-killed under {trial.level} while starting (cgroup oom_kill 0→{kills}): {e}"[:1000]
+        return S.ERROR, f"engines could not start: {e}"[:1000]
+    targets = _targets(started.endpoints)
+    att.status(S.MEASURING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
+    att.record("provision", {"kind": "provision", "budget": budget, "applied_limit": started.applied_limit,
+                             "budget_mode": started.budget_mode, "engines": _engines_info(started.endpoints),
+                             "load": lid, "t": time.time()})
+    att.start_monitor(targets)
+    time.sleep(0.5)  # idle samples: the engines' baseline under this budget
+    att.oom_base = att.oom_kills()  # any kill from now on means this level cannot serve the workload
+    bad: dict[str, int] = {}
+    scenario = None
+    load0 = machine_load()
+    try:
+        for qid in campaign.query_ids:
+            scenario, oom = _batch(att, scenario, qid, bindings[qid], bad)
+            if oom:
+                return S.OOM, oom
+    finally:
+        if scenario is not None:
+            scenario.close()
+        _record_load(att, load0, machine_load())
+    if bad:
+        return S.COMPLETED_WITH_ERRORS, "measured runs not ok: " + ", ".join(f"{k} {v}" for k, v in sorted(bad.items()))
+    return S.COMPLETED, ""
+
+
+def machine_load() -> dict:
+    """Load average and cumulative CPU steal (jiffies) of this machine, for the trial's noise flag."""
+    out: dict = {"t": time.time()}
+    try:
+        out["load1"] = float(open("/proc/loadavg").read().split()[0])
+        cpu = open("/proc/stat").readline().split()[1:]
+        out["total"], out["steal"] = sum(int(x) for x in cpu), int(cpu[7]) if len(cpu) > 7 else 0
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
+def _record_load(att: Attempt, a: dict, b: dict) -> None:
+    """A trial measured while the machine was busy (load above its cores, or CPU stolen) is flagged."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    load = max(a.get("load1", 0.0), b.get("load1", 0.0))
+    dt = (b.get("total", 0) - a.get("total", 0)) or 1
+    steal = 100.0 * (b.get("steal", 0) - a.get("steal", 0)) / dt
+    att.ctx.board.set(att.tid, load_avg_1m=load, cpu_steal_pct=round(steal, 2),
+                      busy=bool(load > cpus or steal > 5.0), cpus=cpus)
+
+
+def _cold_engine(att: Attempt, scenario):
+    """A clean restart (empty engine caches) with the engines' files evicted from the page cache."""
+    ctx = att.ctx
+    if scenario is not None:
+        scenario.close()
+    endpoints = ctx.provider.restart(att.engines_id, clean=True)
+    dropped = ctx.provider.drop_cache(att.engines_id)
+    return scenario_for(att.trial, endpoints, att.campaign), dropped
+
+
 def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str, int]):
-    """Warm-ups then measured runs of one query over its bindings. An OOM kill ends the trial (the level
-    cannot serve the workload); any other failure is recorded, the engine made healthy, and runs go on."""
+    """The query's cold run, then warm-ups and measured runs over its bindings. An OOM kill ends the
+    trial (the level cannot serve the workload); any other failure is recorded, the engine made healthy,
+    and runs go on."""
     ctx, p = att.ctx, att.campaign.protocol
     t_batch0 = time.time()
     statuses: dict[str, int] = {}
-    for bi, params in enumerate(bindings):
-        for ri in range(p.warmups + p.runs):
-            att.checkpoint()
-            warm = ri < p.warmups
-            rid = f"run/{qid}/b{bi}/{'w' if warm else 'r'}{ri if warm else ri - p.warmups}"
-            t0 = time.time()
-            out = scenario.run(qid, params)
-            t1 = time.time()
-            status, message = out.status, out.message
-            # a kill between two runs shows as the *next* run's error (the postmaster resets every backend)
-            oom = att.oom_since(att.oom_base) if status in ("error", "timeout") else None
-            if oom:
-                status, message = "oom", f"{oom}: {message}"
-            att.record(rid, {"kind": "run", "query": qid, "binding": bi, "warmup": warm, "run": ri, "status": status,
-                             "seconds": out.seconds, "n_rows": len(out.rows or []), "phases": out.phases,
-                             "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare})
-            statuses[status] = statuses.get(status, 0) + 1
-            if not warm and status != "ok":
-                bad[status] = bad.get(status, 0) + 1
-            if oom:
-                _batch_record(att, qid, t_batch0, statuses)
-                return scenario, f"{oom} during {qid} binding {bi}"
-            if status == "error":
-                scenario = _healthy(att, scenario)
-            att.ensure_monitor()
+    plan = []
+    if bindings and p.cold:
+        plan.append((0, bindings[0], "cold", 0))
+    plan += [(bi, params, "warmup" if ri < p.warmups else "run", ri if ri < p.warmups else ri - p.warmups)
+             for bi, params in enumerate(bindings) for ri in range(p.warmups + p.runs)]
+    dropped = None
+    for bi, params, kind, k in plan:
+        att.checkpoint()
+        rid = f"run/{qid}/b{bi}/{ {'cold': 'c', 'warmup': 'w', 'run': 'r'}[kind] }{k}".replace(" ", "")
+        if kind == "cold" or scenario is None:
+            scenario, dropped = _cold_engine(att, scenario) if kind == "cold" else (_fresh(att), None)
+        t0 = time.time()
+        out = scenario.run(qid, params)
+        t1 = time.time()
+        status, message = out.status, out.message
+        # a kill between two runs shows as the *next* run's error (the postmaster resets every backend)
+        oom = att.oom_since(att.oom_base) if status in ("error", "timeout") else None
+        if oom:
+            status, message = "oom", f"{oom}: {message}"
+        rec = {"kind": "run", "query": qid, "binding": bi, "warmup": kind == "warmup", "cold": kind == "cold",
+               "run": k, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
+               "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare}
+        if kind == "cold":
+            rec["page_cache_dropped"] = dropped
+        att.record(rid, rec)
+        statuses[status] = statuses.get(status, 0) + 1
+        if kind == "run" and status != "ok":
+            bad[status] = bad.get(status, 0) + 1
+        if oom:
+            _batch_record(att, qid, t_batch0, statuses)
+            return scenario, f"{oom} during {qid} binding {bi}"
+        if status == "error":
+            scenario = _healthy(att, scenario)
+        att.ensure_monitor()
     _batch_record(att, qid, t_batch0, statuses)
     ctx.board.incr(att.tid, "batches_done")
     return scenario, None
+
+
+def _fresh(att: Attempt):
+    endpoints = att.ctx.provider.current(att.engines_id, wait_s=15.0) or att.ctx.provider.restart(att.engines_id)
+    return scenario_for(att.trial, endpoints, att.campaign)
 
 
 def _batch_record(att: Attempt, qid: str, t0: float, statuses: dict[str, int]) -> None:
@@ -189,8 +307,8 @@ def _healthy(att: Attempt, scenario):
     for it, or restart it in place from its data; the next runs then get a fresh client."""
     ctx = att.ctx
     scenario.close()
-    endpoints = ctx.provider.current(att.tid, wait_s=15.0)
+    endpoints = ctx.provider.current(att.engines_id, wait_s=15.0)
     if endpoints is None:
-        endpoints = ctx.provider.restart(att.tid)
+        endpoints = ctx.provider.restart(att.engines_id)
         ctx.board.incr(att.tid, "engine_restarts")
     return scenario_for(att.trial, endpoints, att.campaign)

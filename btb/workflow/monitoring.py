@@ -17,7 +17,7 @@ from btb.workflow.runner import NodeContext, monitor_lease_key
 LEASE_S = 5
 
 
-def monitor(ctx: NodeContext, trial_id: str, attempt: int, targets: list[dict[str, Any]], hz: float) -> dict:
+def monitor(ctx: NodeContext, trial_id: str, attempt: str, targets: list[dict[str, Any]], hz: float) -> dict:
     from btb.monitor.sampler import Sampler, Target
 
     board, ledger = ctx.board, ctx.ledger

@@ -102,6 +102,9 @@ class Attempt:
     targets: list[dict] = field(default_factory=list)
     _checked: float = 0.0
     oom_base: int = 0
+    engines_id: str = ""  # the provider's id of the engines this attempt uses (its load)
+    monitor_session: str = ""
+    _sessions: int = 0
 
     @property
     def tid(self) -> str:
@@ -130,20 +133,32 @@ class Attempt:
         return self.ctx.board.add_record(self.claim, rid, base | rec)
 
     def oom_kills(self) -> int:
-        return self.ctx.provider.oom_kills(self.tid) or 0
+        return self.ctx.provider.oom_kills(self.engines_id) or 0
 
     def oom_since(self, before: int) -> str | None:
         """Why this failure is an OOM kill (the cgroup counter rose), or None."""
-        after = self.ctx.provider.oom_kills(self.tid)
+        after = self.ctx.provider.oom_kills(self.engines_id)
         if after is not None and after > before:
             return f"OOM-killed under {self.trial.level} (cgroup oom_kill {before}→{after})"
         return None
 
     # --- the monitor belongs to the trial ----------------------------------------------------------
-    def start_monitor(self, targets: list[dict]) -> None:
+    def start_monitor(self, targets: list[dict]) -> str:
+        """A monitor session on these engines (a new one whenever the engines' cgroup changes)."""
+        self._sessions += 1
+        self.monitor_session = f"{self.claim.attempt}.{self._sessions}"
+        self._launch_monitor(targets)
+        return self.monitor_session
+
+    def _launch_monitor(self, targets: list[dict]) -> None:
         self.targets = targets
         self.monitor_started = time.monotonic()
-        self.ctx.start_monitor(self.tid, self.claim.attempt, targets, self.ctx.settings.monitor_hz)
+        self.ctx.start_monitor(self.tid, self.monitor_session, targets, self.ctx.settings.monitor_hz)
+
+    def stop_monitor(self, session: str | None = None) -> None:
+        _stop_monitor(self.ctx, self.tid, session or self.monitor_session)
+        if (session or self.monitor_session) == self.monitor_session:
+            self.monitor_started = None
 
     def ensure_monitor(self) -> None:
         """A monitor that stopped heart-beating is started again (counted: the trial's resources are then
@@ -152,13 +167,13 @@ class Attempt:
         if self.monitor_started is None or now - self.monitor_started < 10 or now - self._checked < 2:
             return
         self._checked = now
-        if not self.ctx.board.r.exists(monitor_lease_key(self.tid, self.claim.attempt)):
+        if not self.ctx.board.r.exists(monitor_lease_key(self.tid, self.monitor_session)):
             self.monitor_restarts = self.ctx.board.incr(self.tid, "monitor_restarts")
-            self.start_monitor(self.targets)
+            self._launch_monitor(self.targets)
 
 
-def monitor_lease_key(tid: str, attempt: int) -> str:
-    return f"btb:monlease:{tid}:{attempt}"
+def monitor_lease_key(tid: str, session: str) -> str:
+    return f"btb:monlease:{tid}:{session}"
 
 
 def dataset_path(ctx: NodeContext, trial: Trial) -> Path:
@@ -176,7 +191,8 @@ def plateau_skip(ctx: NodeContext, trial: Trial, campaign: Campaign) -> str | No
         return None
     trials = ctx.board.trials(trial.campaign_id)
     lower = sorted((t for t in trials.values() if t["dataset"] == trial.dataset and t["scenario"] == trial.scenario
-                    and t["level_rank"] < trial.level_rank), key=lambda t: t["level_rank"])[-2:]
+                    and t.get("repetition", 0) == trial.repetition and t["level_rank"] < trial.level_rank),
+                   key=lambda t: t["level_rank"])[-2:]
     if len(lower) < 2 or any(t.get("status") != "completed" for t in lower):
         return None  # not known yet (or a level failed): keep climbing
     sums = ctx.ledger.trial_summaries([lower[0]["id"], lower[1]["id"]])
@@ -198,12 +214,13 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
     from btb.workflow.measure import measure
 
     state = ctx.board.trial(claim.trial_id)
-    trial = Trial.from_dict({k: state[k] for k in Trial.__dataclass_fields__})
+    trial = Trial.from_dict(state)
     s = ctx.settings
     hb = Heartbeat(ctx.board, claim, s.lease_ttl_s)
     hb.start()
     final: tuple[S, str] | None = None
     requeue_why = ""
+    att = None
     try:
         campaign = campaign_of(ctx, trial.campaign_id)
         att = Attempt(ctx, claim, trial, campaign, hb)
@@ -221,15 +238,17 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
     except Exception as e:  # noqa: BLE001 - any failure ends the trial visibly
         oom = None
         try:
-            kills = ctx.provider.oom_kills(trial.id)
+            kills = ctx.provider.oom_kills(att.engines_id) if att and att.engines_id else None
             oom = f"OOM-killed under {trial.level} (cgroup oom_kill {kills})" if kills else None
         except Exception:  # noqa: BLE001 - engines already gone: the error stands
             pass
         final = (S.OOM, f"{oom}: {type(e).__name__}: {e}"[:1000]) if oom else (S.ERROR, f"{type(e).__name__}: {e}"[:1000])
     finally:
-        _stop_monitor(ctx, trial.id, claim.attempt)
+        if att is not None and att.monitor_session:
+            att.stop_monitor()
         try:
-            ctx.provider.stop(trial.id)
+            if att is not None and att.engines_id:
+                ctx.provider.park(att.engines_id)  # the load stays for the next level
         except Exception:  # noqa: BLE001 - engines may be gone already; the orphan sweep retries
             pass
     out = _close(ctx, claim, trial, hb, final, requeue_why)
@@ -252,16 +271,25 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
     resources = _resources_verdict(ctx, trial.id, claim.attempt)
     board.set(trial.id, status=S.FINISHING)
     board.set(trial.id, resources=resources)
+    board.set(trial.id, status=status, message=message, finished=time.time())
     try:
         reduce_trial(ctx.ledger, board, trial.id)
+        _drop_finished_loads(ctx, trial)
     finally:
-        board.set(trial.id, status=status, message=message, finished=time.time())
-        # the summary carries the final status too
-        try:
-            reduce_trial(ctx.ledger, board, trial.id)
-        finally:
-            board.release(claim)
+        board.release(claim)
     return {"trial": trial.id, "status": status.value, "message": message}
+
+
+def _drop_finished_loads(ctx: NodeContext, trial: Trial) -> None:
+    """A load is kept while some trial of its (campaign, dataset, scenario) may still use it."""
+    from btb.workflow.measure import load_id
+
+    siblings = [t for t in ctx.board.trials(trial.campaign_id).values()
+                if t.get("dataset") == trial.dataset and t.get("scenario") == trial.scenario]
+    if all(lifecycle.is_final(t.get("status")) for t in siblings):
+        lid = load_id(trial)
+        ctx.provider.stop(lid)
+        ctx.board.r.delete(f"btb:load:{ctx.node}:{lid}")
 
 
 def _resources_verdict(ctx: NodeContext, tid: str, attempt: int) -> str:
@@ -278,20 +306,26 @@ def _resources_verdict(ctx: NodeContext, tid: str, attempt: int) -> str:
     return "complete"
 
 
-def _stop_monitor(ctx: NodeContext, tid: str, attempt: int, wait_s: float = 10.0) -> None:
+def _stop_monitor(ctx: NodeContext, tid: str, session: str, wait_s: float = 10.0) -> None:
     board = ctx.board
-    board.set_flag(f"stop:{tid}:{attempt}")
+    board.set_flag(f"stop:{tid}:{session}")
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and board.r.exists(monitor_lease_key(tid, attempt)) \
-            and not board.flag(f"monitor-done:{tid}:{attempt}"):
+    while time.monotonic() < deadline and board.r.exists(monitor_lease_key(tid, session)) \
+            and not board.flag(f"monitor-done:{tid}:{session}"):
         time.sleep(0.1)
 
 
 def _stop_leftovers(ctx: NodeContext) -> None:
-    """Engines left on this node by a killed attempt (this trial's included: an attempt always starts from
-    fresh engines). A node runs one trial at a time, so whatever is here is an orphan."""
-    for tid in ctx.provider.trials():
-        ctx.provider.stop(tid)
+    """A node runs one trial at a time, so any engine still running here is left by a killed attempt:
+    loads of campaigns still running are parked (their data is kept for the next level), anything else
+    (a finished campaign's load, a half-made start) is removed."""
+    for eid in ctx.provider.trials():
+        cid = eid.split("~")[1] if eid.startswith("load~") and eid.count("~") == 3 else None
+        camp = ctx.ledger.campaign(cid) if cid else None
+        if camp and camp.get("status") not in ("done", "cancelled"):
+            ctx.provider.park(eid)
+        else:
+            ctx.provider.stop(eid)
 
 
 def run_options(campaign: Campaign) -> RunOptions:

@@ -61,7 +61,7 @@ def trial_token_task(self, eset: str) -> dict:
 
 
 @app.task(name="btb.monitor", bind=True)
-def monitor_task(self, trial_id: str, attempt: int, targets: list[dict], hz: float) -> dict:
+def monitor_task(self, trial_id: str, attempt: str, targets: list[dict], hz: float) -> dict:
     from btb.workflow.monitoring import monitor
 
     return monitor(_ctx(), trial_id, attempt, targets, hz)

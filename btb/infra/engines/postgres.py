@@ -166,6 +166,8 @@ class LocalPostgres(LocalEngine):
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed for {self.data_dir}: {(r.stderr or r.stdout).strip()[-800:]}")
         conf = "\n".join(f"{k} = '{v}'" for k, v in SCRATCH_SETTINGS.items())
+        if (self.bin_dir.parent / "lib" / "timescaledb.so").exists():  # installed: it must be preloaded
+            conf += "\nshared_preload_libraries = 'timescaledb'\ntimescaledb.telemetry_level = 'off'"
         with open(self.data_dir / "postgresql.conf", "a") as f:
             f.write(f"\n# btb scratch settings\n{conf}\n")
         self._write_network_conf()
