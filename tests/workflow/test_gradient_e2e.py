@@ -37,11 +37,14 @@ output_dir: {out}
     (mv,) = summary["minimum_viable"]
     assert mv["minimum_viable_level"] == "160MiB"
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
-    ing = {x["level"]: x for x in records if x["kind"] == "ingest"}
+    # loaded once (by the first trial, under the ingest budget: unlimited), then served under each level
+    (ing,) = [x for x in records if x["kind"] == "ingest"]
+    assert ing["status"] == "ok" and ing["budget"] is None
+    prov = {x["level"]: x for x in records if x["kind"] == "provision"}
     assert "oom_kill" in by_level["24MiB"]["message"]  # the kernel's counter, not a guess
-    assert ing["160MiB"]["engines"]["postgres"]["memory_limit"] == 160 * 2**20
+    assert prov["160MiB"]["engines"]["postgres"]["memory_limit"] == 160 * 2**20
     # the budget was enforced: at 160 MiB the engine's sampled peak stayed below the limit
     rows160 = [x for x in summary["rows"] if x["level"] == "160MiB"]
     assert rows160 and all(0 < x["res_peak_bytes"] <= 160 * 2**20 for x in rows160)
-    ingest160 = next(x for x in summary["ingest"] if x["level"] == "160MiB")
-    assert 0 < ingest160["res_peak_bytes"] <= 160 * 2**20  # the ingest phase was sampled too
+    (ingest_row,) = summary["ingest"]
+    assert ingest_row["res_peak_bytes"] > 0  # the ingest phase was sampled too

@@ -52,10 +52,13 @@ output_dir: {out}
         nodes = {t["node"] for t in summary["trials"].values()}
         assert nodes == {s.node, "node2"}, summary["trials"]
         assert all(t["status"] == "completed" for t in summary["trials"].values()), summary["trials"]
-        # a trial's runs all come from the node that ingested it
+        # a trial's runs all come from the node that provisioned its engines; each node loaded each
+        # (dataset, scenario) it served once, whatever the number of levels it measured
         records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
-        ingest_node = {x["trial"]: x["node"] for x in records if x["kind"] == "ingest"}
-        assert all(x["node"] == ingest_node[x["trial"]] for x in records if x["kind"] == "run")
+        prov_node = {x["trial"]: x["node"] for x in records if x["kind"] == "provision"}
+        assert all(x["node"] == prov_node[x["trial"]] for x in records if x["kind"] == "run")
+        loads = [(x["node"], x["scenario"]) for x in records if x["kind"] == "ingest"]
+        assert len(loads) == len(set(loads)) and set(loads) <= {(n, sc) for n in nodes for sc in ("P1", "P2")}
         # plan order: claimed in the order of the plan, each once (no re-run, no retry)
         trials = board.trials(cid)
         by_claim = sorted(trials.values(), key=lambda t: t["claimed_at"])

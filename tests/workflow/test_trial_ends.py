@@ -69,7 +69,10 @@ output_dir: {tmp_path / 'results'}
                120, "the 256 MiB trial to measure")
     from btb.providers import make_provider
 
-    endpoints = make_provider(s, s.node).current(tid)
+    from btb.campaign import Trial as _Trial
+    from btb.workflow.measure import load_id
+
+    endpoints = make_provider(s, s.node).current(load_id(_Trial.from_dict(board.trial(tid))))
     hog = threading.Thread(target=_hungry_query, args=(endpoints["postgres"].dsn,), daemon=True)
     hog.start()
     t_fault = time.monotonic()
