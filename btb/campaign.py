@@ -53,6 +53,9 @@ class MemorySpec(_Strict):
     auto_count: int = Field(4, ge=1, le=12, description="number of levels when levels: auto")
     plateau_stop: bool = Field(False, description="skip higher levels once the median stops improving")
     ingest: str = Field("unlimited", description="budget of the load phase (once per dataset × scenario × node)")
+    bisect: bool | None = Field(None, description="refine between the highest failing and the lowest passing level "
+                                                  "(default: on for levels: auto, off for explicit levels)")
+    resolution: float = Field(0.10, gt=0.0, le=1.0, description="bisection stops when passed/failed <= 1 + this")
 
     @field_validator("ingest")
     @classmethod
@@ -75,6 +78,10 @@ class MemorySpec(_Strict):
                 if parse_size(item) < 16 * 2**20:
                     raise ValueError(f"{item!r} is below 16MiB, too small for any engine")
         return v
+
+    @property
+    def bisecting(self) -> bool:
+        return self.levels == "auto" if self.bisect is None else self.bisect
 
     def resolved(self) -> list[str]:
         """Level labels in ascending order ('unlimited' last); auto levels are labelled auto-i."""

@@ -117,10 +117,49 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
             "generated": time.time()}
 
 
+def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
+    """Per (dataset, scenario): minimum viable RAM as a bracket [highest failing, lowest passing] budget.
+
+    A level passes when every repetition of it completed; `status` keeps apart "measured" (a sized level
+    passed), "only unlimited passed", "none passed" and "not measured" (nothing finished that says)."""
+    import math
+
+    from btb.results.gradient import FAIL, PASS, bracket
+
+    by: dict[tuple, dict[float, str]] = defaultdict(dict)
+    labels: dict[tuple, dict[float, str]] = defaultdict(dict)
+    for t in trials.values():
+        b = math.inf if t.get("level") == "unlimited" else t.get("budget")
+        if b is None or t.get("status") not in FAIL | {PASS}:
+            continue
+        key = (t.get("dataset"), t.get("scenario"))
+        prev = by[key].get(float(b))
+        by[key][float(b)] = t["status"] if prev in (None, PASS) else prev  # one failing repetition fails it
+        labels[key][float(b)] = t.get("level")
+    out = []
+    for key in sorted({(t.get("dataset"), t.get("scenario")) for t in trials.values()}):
+        levels = by.get(key, {})
+        failed, passed = bracket(levels) if levels else (None, None)
+        if not levels:
+            status = "not measured"
+        elif passed is None:
+            status = "none passed"
+        elif math.isinf(passed):
+            status = "only unlimited passed"
+        else:
+            status = "measured"
+        sized = passed is not None and not math.isinf(passed)
+        out.append({"dataset": key[0], "scenario": key[1], "status": status,
+                    "minimum_viable_level": labels[key].get(passed) if passed is not None else None,
+                    "minimum_viable_bytes": int(passed) if sized else None,
+                    "failed_below_bytes": int(failed) if failed is not None else None,
+                    "bracket_ratio": round(passed / failed, 3) if sized and failed else None,
+                    "levels": {labels[key][b]: st for b, st in sorted(levels.items())}})
+    return out
+
+
 def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
     """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
-    from btb.results.gradient import minimum_viable
-
     rows, ingests, validation, environments = [], [], [], {}
     for tid in sorted(per_trial):
         ts = per_trial[tid]
@@ -129,18 +168,7 @@ def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict
             ingests.append(ts["ingest"])
         validation += ts["validation"]
         environments.update(ts.get("environment") or {})
-    viable: dict[tuple, dict[float, tuple]] = defaultdict(dict)
-    for t in trials.values():
-        key = level_sort_key(t.get("level", ""), t.get("budget"))
-        viable[(t.get("dataset"), t.get("scenario"))][key] = (t.get("level"), t.get("budget"), t.get("status"))
-    min_viable = []
-    for (ds, sc), lv in sorted(viable.items()):
-        finished = {k: v[2] == "completed" for k, v in lv.items() if v[2] not in ("skipped", "cancelled")}
-        mv = minimum_viable(finished) if finished else None
-        min_viable.append({"dataset": ds, "scenario": sc,
-                           "minimum_viable_level": lv[mv][0] if mv is not None else None,
-                           "minimum_viable_bytes": lv[mv][1] if mv is not None else None,
-                           "levels": {v[0]: v[2] for _, v in sorted(lv.items())}})
+    min_viable = minimum_viable_table(trials)
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
     return {"rows": rows, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
             "environment": environments, "validation": validation, "status": "done" if done else "running",

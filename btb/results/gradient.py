@@ -65,3 +65,27 @@ def minimum_viable(levels_status: dict[int, bool]) -> int | None:
             break
         viable = level
     return viable
+
+
+PASS = "completed"
+FAIL = frozenset({"oom", "completed-with-errors"})  # the budget could not serve the workload
+
+
+def bracket(levels: dict[float, str]) -> tuple[float | None, float | None]:
+    """(highest failing budget below the minimum viable one, minimum viable budget) from {budget: status}
+    (unlimited = inf). Either side is None when it does not exist (nothing failed / nothing passed)."""
+    passed = minimum_viable({b: s == PASS for b, s in levels.items() if s == PASS or s in FAIL})
+    if passed is None:
+        return (max((b for b, s in levels.items() if s in FAIL), default=None), None)
+    failed = max((b for b, s in levels.items() if s in FAIL and b < passed), default=None)
+    return failed, passed
+
+
+def next_bisection(levels: dict[float, str], resolution: float = 0.10, floor_bytes: int = 16 * MiB) -> int | None:
+    """The budget to try next between the highest failing and the lowest passing *sized* level (geometric
+    middle, rounded to MiB), or None when the bracket is already within `resolution` (or there is none)."""
+    failed, passed = bracket(levels)
+    if failed is None or passed is None or math.isinf(passed) or passed <= failed * (1 + resolution):
+        return None
+    mid = max(floor_bytes, round(math.sqrt(failed * passed) / MiB) * MiB)
+    return int(mid) if failed < mid < passed else None

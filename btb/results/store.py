@@ -51,6 +51,10 @@ class Ledger:
         ids = self.campaigns(1)
         return ids[0] if ids else None
 
+    def add_trial_slot(self, campaign_id: str) -> int:
+        """Index of one more trial (a bisection level added while the campaign runs)."""
+        return int(self.r.hincrby(_k("campaign", campaign_id), "n_trials", 1)) - 1
+
     def set_campaign_status(self, campaign_id: str, status: str) -> None:
         self.r.hset(_k("campaign", campaign_id), "status", status)
 

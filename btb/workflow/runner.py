@@ -45,6 +45,7 @@ class NodeContext:
     provider: Provider
     start_monitor: Callable[[str, int, list[dict], float], None] = lambda *a: None
     after_trial: Callable[[str], None] = lambda cid: None
+    send_token: Callable[[str], None] = lambda eset: None
 
     @classmethod
     def from_settings(cls, settings: Settings, node: str | None = None, **kw) -> "NodeContext":
@@ -251,14 +252,14 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
                 ctx.provider.park(att.engines_id)  # the load stays for the next level
         except Exception:  # noqa: BLE001 - engines may be gone already; the orphan sweep retries
             pass
-    out = _close(ctx, claim, trial, hb, final, requeue_why)
+    out = _close(ctx, claim, trial, hb, final, requeue_why, att.campaign if att else None)
     hb.stop()
     ctx.after_trial(trial.campaign_id)
     return out
 
 
 def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: tuple[S, str] | None,
-           requeue_why: str) -> dict:
+           requeue_why: str, campaign: Campaign | None = None) -> dict:
     from btb.results.aggregate import reduce_trial
 
     board = ctx.board
@@ -274,10 +275,47 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
     board.set(trial.id, status=status, message=message, finished=time.time())
     try:
         reduce_trial(ctx.ledger, board, trial.id)
+        if campaign is not None:
+            _bisect(ctx, trial, campaign)  # before the load is dropped: a new level may still need it
         _drop_finished_loads(ctx, trial)
     finally:
         board.release(claim)
     return {"trial": trial.id, "status": status.value, "message": message}
+
+
+def _bisect(ctx: NodeContext, trial: Trial, campaign: Campaign) -> None:
+    """When every level of this (dataset, scenario, repetition) has ended, add one more between the highest
+    failing and the lowest passing budget until the bracket is within the campaign's resolution."""
+    import math
+
+    from btb.results.gradient import next_bisection
+    from btb.units import format_size
+
+    if not campaign.memory.bisecting:
+        return
+    group = [t for t in ctx.board.trials(trial.campaign_id).values()
+             if (t.get("dataset"), t.get("scenario"), t.get("repetition", 0)) ==
+             (trial.dataset, trial.scenario, trial.repetition)]
+    if not all(lifecycle.is_final(t.get("status")) for t in group):
+        return
+    levels = {}
+    for t in group:
+        b = math.inf if t.get("level") == "unlimited" else t.get("budget")
+        if b is not None:
+            levels[float(b)] = t["status"]
+    mid = next_bisection(levels, campaign.memory.resolution)
+    if mid is None:
+        return
+    key = f"btb:bisect:{trial.campaign_id}:{trial.dataset}:{trial.scenario}:{trial.repetition}:{mid}"
+    if not ctx.board.r.set(key, "1", nx=True, ex=30 * 24 * 3600):
+        return  # another node added it
+    index = ctx.ledger.add_trial_slot(trial.campaign_id)
+    passed_rank = min((t["level_rank"] for t in group if t.get("status") == "completed"), default=trial.level_rank)
+    new = Trial(trial.campaign_id, index, trial.dataset, trial.profile, trial.seed, trial.scenario,
+                format_size(mid), passed_rank, trial.repetition)
+    eset = ctx.board.trial(trial.id)["engine_set"]
+    ctx.board.add_trials(trial.campaign_id, [new.to_dict() | {"bisection": True}], {new.id: eset})
+    ctx.send_token(eset)
 
 
 def _drop_finished_loads(ctx: NodeContext, trial: Trial) -> None:

@@ -33,7 +33,8 @@ def _ctx() -> runner.NodeContext:
     return runner.NodeContext.from_settings(
         s, start_monitor=lambda tid, attempt, targets, hz: monitor_task.apply_async(
             args=[tid, attempt, targets, hz], queue=monitor_queue(s.node)),
-        after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE))
+        after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE),
+        send_token=lambda eset: send_token(eset))
 
 
 def trial_time_limit(campaign: Campaign) -> int:

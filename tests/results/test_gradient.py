@@ -53,3 +53,23 @@ def test_minimum_viable_is_the_lowest_level_from_which_all_higher_complete():
     assert minimum_viable({64: False, 128: False}) is None
     assert minimum_viable({}) is None
     assert minimum_viable({64: True, 128: True}) == 64
+
+
+def test_bisection_refines_between_failing_and_passing_until_the_resolution():
+    from btb.results.gradient import bracket, next_bisection
+
+    MiB = 1 << 20
+    levels = {64 * MiB: "oom", 256 * MiB: "completed", float("inf"): "completed"}
+    assert bracket(levels) == (64 * MiB, 256 * MiB)
+    mid = next_bisection(levels, 0.10)
+    assert mid == 128 * MiB  # geometric middle, on a MiB boundary
+    levels[mid] = "oom"
+    assert next_bisection(levels, 0.10) == 181 * MiB
+    levels.update({181 * MiB: "completed", 152 * MiB: "completed", 139 * MiB: "oom", 145 * MiB: "completed"})
+    assert bracket(levels) == (139 * MiB, 145 * MiB) and next_bisection(levels, 0.10) is None  # within 10 %
+    # nothing passed, nothing failed, only unlimited passed: no bracket to refine
+    assert next_bisection({64 * MiB: "oom"}, 0.1) is None
+    assert next_bisection({64 * MiB: "completed"}, 0.1) is None
+    assert next_bisection({64 * MiB: "oom", float("inf"): "completed"}, 0.1) is None
+    # a pass below a failure is luck, not viability: the bracket sits above the failure
+    assert bracket({64 * MiB: "completed", 128 * MiB: "oom", 512 * MiB: "completed"}) == (128 * MiB, 512 * MiB)

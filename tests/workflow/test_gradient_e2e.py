@@ -48,3 +48,30 @@ output_dir: {out}
     assert rows160 and all(0 < x["res_peak_bytes"] <= 160 * 2**20 for x in rows160)
     (ingest_row,) = summary["ingest"]
     assert ingest_row["res_peak_bytes"] > 0  # the ingest phase was sampled too
+
+
+def test_bisection_brackets_minimum_viable_ram(workers, btb_cli, tmp_path):
+    """Explicit levels with bisect on: levels are added between the highest failing and the lowest passing
+    budget until the bracket is within the resolution; the summary reports the bracket and its status."""
+    out = tmp_path / "results"
+    camp = tmp_path / "bisect.yaml"
+    camp.write_text(f"""
+name: bisect
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [P1]
+memory: {{levels: [24MiB, 384MiB], bisect: true, resolution: 0.5}}
+protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
+queries: [Q6]
+output_dir: {out}
+""")
+    cid = campaign_id(btb_cli("submit", camp, "--wait", check=False).stdout)
+    summary = json.loads((out / cid / "summary.json").read_text())
+    levels = {t["level"]: t for t in summary["trials"].values()}
+    assert len(levels) > 2  # bisection added levels
+    (mv,) = summary["minimum_viable"]
+    assert mv["status"] == "measured", mv
+    assert mv["failed_below_bytes"] and mv["minimum_viable_bytes"] <= 1.5 * mv["failed_below_bytes"], mv
+    assert all(24 * 2**20 < (t["budget"] or 0) < 384 * 2**20 for lv, t in levels.items()
+               if lv not in ("24MiB", "384MiB"))
+    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    assert [x["kind"] for x in records].count("ingest") == 1  # loaded once for every level
