@@ -225,7 +225,8 @@ def machine_load() -> dict:
 
 
 def _record_load(att: Attempt, a: dict, b: dict) -> None:
-    """A trial measured while the machine was busy (load above its cores, or CPU stolen) is flagged."""
+    """A trial measured while the machine was busy is flagged: load average above 1.5× its cores (a trial
+    itself keeps about one core busy: more means someone else ran), or more than 5 % of CPU stolen."""
     import os
 
     cpus = os.cpu_count() or 1
@@ -233,7 +234,7 @@ def _record_load(att: Attempt, a: dict, b: dict) -> None:
     dt = (b.get("total", 0) - a.get("total", 0)) or 1
     steal = 100.0 * (b.get("steal", 0) - a.get("steal", 0)) / dt
     att.ctx.board.set(att.tid, load_avg_1m=load, cpu_steal_pct=round(steal, 2),
-                      busy=bool(load > cpus or steal > 5.0), cpus=cpus)
+                      busy=bool(load > 1.5 * cpus or steal > 5.0), cpus=cpus)
 
 
 def _cold_engine(att: Attempt, scenario):

@@ -1,0 +1,41 @@
+"""Repetitions are independent trials, interleaved; the summary's interval is across them, and two
+repetitions of the same level agree within their intervals (a quiet machine reads no memory effect)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from btbtest import campaign_id
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_interleaved_repetitions_agree_within_their_ci(workers, btb_cli, tmp_path):
+    out = tmp_path / "results"
+    camp = tmp_path / "reps.yaml"
+    camp.write_text(f"""
+name: reps
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [P1, P2]
+memory: {{levels: [unlimited]}}
+protocol: {{warmups: 3, runs: 30, timeout_s: 30, bindings: 1, validate: false, repetitions: 2}}
+queries: [Q3, Q6]
+output_dir: {out}
+""")
+    cid = campaign_id(btb_cli("submit", camp, "--wait").stdout)
+    summary = json.loads((out / cid / "summary.json").read_text())
+    trials = sorted(summary["trials"].items())
+    # interleaved: P1 r0, P2 r0, P1 r1, P2 r1 (scenarios alternate, repetitions are whole passes)
+    assert [(t["scenario"]) for _, t in trials] == ["P1", "P2", "P1", "P2"]
+    rows = {(r["scenario"], r["query"], r["repetition"]): r for r in summary["rows"]}
+    for sc in ("P1", "P2"):
+        for q in ("Q3", "Q6"):
+            a, b = rows[(sc, q, 0)], rows[(sc, q, 1)]
+            assert a["n"] == b["n"] == 30 and a["busy"] is not None and b["busy"] is not None  # flag recorded
+            assert a["median_ci_low"] <= b["median_ci_high"] and b["median_ci_low"] <= a["median_ci_high"], (a, b)
+    levels = {(r["scenario"], r["query"]): r for r in summary["levels"]}
+    assert all(r["repetitions"] == 2 and r["ci"].startswith("range") for r in levels.values())
+    assert all(r["cold_p50"] and r["cold_p50"] > 0 for r in levels.values())  # cold apart from warm
+    states = json.loads((out / cid / "summary.json").read_text())["trials"]
+    assert len(states) == 4
