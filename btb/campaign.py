@@ -56,6 +56,8 @@ class MemorySpec(_Strict):
     bisect: bool | None = Field(None, description="refine between the highest failing and the lowest passing level "
                                                   "(default: on for levels: auto, off for explicit levels)")
     resolution: float = Field(0.10, gt=0.0, le=1.0, description="bisection stops when passed/failed <= 1 + this")
+    tuning: Literal["scaled", "fixed"] = Field("scaled", description="engine memory settings sized to each "
+                                                                     "level's budget (scaled) or kept fixed")
 
     @field_validator("ingest")
     @classmethod
@@ -98,7 +100,7 @@ class ProtocolSpec(_Strict):
     warmups: int = Field(1, ge=0, le=100)
     runs: int = Field(5, ge=1, le=10000)
     timeout_s: float = Field(60.0, gt=0, le=86400, description="per query execution")
-    bindings: int = Field(3, ge=1, le=100, description="parameter bindings per query (from the dataset)")
+    bindings: int = Field(3, ge=1, le=5, description="parameter bindings per query (datasets store 5 per query)")
     validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
     prepare: Literal["never", "auto", "always"] = Field(
         "never", description="plan caching: never (custom plans each run), auto (driver default), always")
