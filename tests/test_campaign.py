@@ -35,13 +35,16 @@ def test_shipped_campaigns_are_valid():
         assert plan(c, "x"), name
 
 
-def test_plan_is_datasets_by_scenarios_by_ascending_levels(tmp_path):
+def test_plan_climbs_levels_with_scenarios_interleaved(tmp_path):
     c = load_campaign(_write(tmp_path, GOOD))
     trials = plan(c, "cid")
     assert [(t.scenario, t.level) for t in trials] == [
-        ("P1", "256MiB"), ("P1", "1GiB"), ("P1", "unlimited"),
-        ("P2", "256MiB"), ("P2", "1GiB"), ("P2", "unlimited")]
+        ("P1", "256MiB"), ("P2", "256MiB"), ("P1", "1GiB"), ("P2", "1GiB"),
+        ("P1", "unlimited"), ("P2", "unlimited")]
     assert len({t.id for t in trials}) == 6
+    c2 = load_campaign(_write(tmp_path, GOOD.replace("runs: 2}", "runs: 2, repetitions: 2}")))
+    reps = [(t.repetition, t.scenario, t.level) for t in plan(c2, "cid")]
+    assert len(reps) == 12 and reps[:6] == [(0, s, lv) for s, lv in [(t.scenario, t.level) for t in trials]]
     assert c.query_ids == ["Q1", "Q6"]  # canonical order
 
 
