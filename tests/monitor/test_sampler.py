@@ -35,7 +35,10 @@ def test_several_targets_at_10_hz_each_with_its_recorded_source(slotted):
     assert per["ghost"] == [] and info["ghost"].source is None and "no source works" in info["ghost"].skipped[0]
     assert info["a"].source == EXPECTED and info["b"].source == EXPECTED and info["plain"].source == "psutil"
     ts = [x.t for x in per["a"]]
-    assert all(0.07 < b - a < 0.13 for a, b in zip(ts, ts[1:]))  # on the 100 ms grid
+    # on the 100 ms grid: a late tick is skipped, never bunched (gaps are whole periods, give or take the
+    # scheduling delay a loaded machine adds to reading the clock)
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    assert all(g > 0.05 and abs(g / 0.1 - round(g / 0.1)) < 0.4 for g in gaps), gaps
     for n, lim in (("a", 256 * MiB), ("b", 128 * MiB)):
         assert all(50 * MiB <= x.mem_bytes < lim for x in per[n])
         assert all(x.source == EXPECTED for x in per[n])
