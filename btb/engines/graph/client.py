@@ -64,6 +64,8 @@ class FalkorSession:
     """One connection to one graph. `query` returns the result rows (lists) as the falkordb client parses
     them; `write` sends a statement whose result is not needed (loader)."""
 
+    dialect = "falkordb"
+
     def __init__(self, endpoint: Endpoint, graph: str = GRAPH, connect_timeout_s: float = 10.0):
         from falkordb import FalkorDB
 
@@ -97,6 +99,9 @@ class FalkorSession:
     def write(self, text: str, params: Mapping[str, Any] | None = None) -> list:
         """GRAPH.QUERY with our own parameter text (fast for big UNWIND batches); raw reply, compact."""
         return self.redis.execute_command("GRAPH.QUERY", self.name, with_params(text, params), "--compact")
+
+    def create_index(self, label: str, prop: str) -> None:
+        self.write(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
 
     def delete_graph(self) -> None:
         from redis.exceptions import ResponseError

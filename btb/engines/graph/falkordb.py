@@ -50,10 +50,11 @@ class ChunkGraphScenario(CypherScenario):
         rows, phases = self.load_graph(dataset_dir, extra_indexes=(("Chunk", "idx"),))
         n_chunks, n_samples, p = chunks.load_chunks(self.session(), dataset_dir)
         phases.update(p)
+        phases.update(self.after_load())
         rows["chunks"] = n_chunks
         rows["samples"] = n_samples
         seconds = time.perf_counter() - t0
-        return IngestReport(seconds=seconds, rows=rows, bytes_on_disk=0, backend=_backend(self.endpoints["falkordb"]),
+        return IngestReport(seconds=seconds, rows=rows, bytes_on_disk=0, backend=_backend(self.endpoints[self.graph_kind]),
                             details={"phases": phases, "layout": "labels per node type; Chunk per (point, day)",
                                      "loader": "UNWIND batches, parameters as text",
                                      "bytes_on_disk_note": "in-memory engine, no data files (--save \"\"): "
@@ -136,6 +137,7 @@ class HybridGraphScenario(CypherScenario):
         manifest = Manifest.read(dataset_dir)
         t0 = time.perf_counter()
         rows, phases = self.load_graph(dataset_dir)
+        phases.update(self.after_load())
         phases["graph_total_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         conn = self.pg()
@@ -154,7 +156,7 @@ class HybridGraphScenario(CypherScenario):
         phases["checkpoint_after_ingest_s"] = time.perf_counter() - t3
         return IngestReport(
             seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn),
-            backend=f"{_backend(self.endpoints['falkordb'])} + {backend}",
+            backend=f"{_backend(self.endpoints[self.graph_kind])} + {backend}",
             details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale),
                      "series_workers": self.series_workers, "federation": "temp table + binary COPY + JOIN"})
 

@@ -66,9 +66,15 @@ class CypherScenario(Scenario):
 
     # --- connection -------------------------------------------------------------------------------
     def session(self) -> FalkorSession:
+        """FalkorDB's native protocol for redis:// endpoints, the Bolt driver for bolt:// (Memgraph)."""
         if self._session is None:
-            self._session = FalkorSession(self.endpoints[self.graph_kind],
-                                          connect_timeout_s=self.options.connect_timeout_s)
+            ep = self.endpoints[self.graph_kind]
+            if ep.dsn.startswith(("bolt://", "bolt+s://", "neo4j://")):
+                from btb.engines.graph.bolt import BoltSession
+
+                self._session = BoltSession(ep, connect_timeout_s=self.options.connect_timeout_s)
+            else:
+                self._session = FalkorSession(ep, connect_timeout_s=self.options.connect_timeout_s)
         return self._session
 
     def _drop_session(self) -> None:
@@ -90,7 +96,7 @@ class CypherScenario(Scenario):
         text = self._texts.get(qid_or_text, qid_or_text)
         try:
             return self.session().query(text, params, timeout_ms=self._timeout_ms)
-        except ConnectionError:
+        except (ConnectionError, OSError):
             self._drop_session()
             raise
 
@@ -104,6 +110,10 @@ class CypherScenario(Scenario):
         rows, p = structure.load_structure(s, dataset_dir)
         phases.update(p)
         return rows, phases
+
+    def after_load(self) -> dict[str, Any]:
+        """Engine-specific steps after the graph load (Memgraph: storage info). Default: none."""
+        return {}
 
     def graph_counts(self) -> dict[str, int]:
         return structure.structure_counts(self.session())

@@ -47,7 +47,7 @@ def node_props(n: dict[str, Any]) -> dict[str, Any]:
 
 def create_indexes(s: FalkorSession, extra: tuple[tuple[str, str], ...] = ()) -> None:
     for label, prop in (*INDEXES, *extra):
-        s.write(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
+        s.create_index(label, prop)  # the DDL is per dialect (FalkorDB: FOR (n:L) ON (n.p); Memgraph: ON :L(p))
 
 
 def load_structure(s: FalkorSession, dataset_dir: Path) -> tuple[dict[str, int], dict[str, float]]:

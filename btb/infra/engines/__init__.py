@@ -21,6 +21,7 @@ from btb.infra.engines.base import EngineSpec, LocalEngine
 ENGINES: dict[str, str] = {
     "postgres": "btb.infra.engines.postgres:LocalPostgres",
     "falkordb": "btb.infra.engines.falkordb:LocalFalkorDB",
+    "memgraph": "btb.infra.engines.memgraph:LocalMemgraph",
 }
 
 
