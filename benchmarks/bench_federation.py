@@ -84,8 +84,10 @@ def main() -> int:
         eps = started.endpoints
         print(f"engines: {eps['falkordb'].version}; {eps['postgres'].version}")
         g = FalkorSession(eps["falkordb"], graph="benchfed")
-        pg = psycopg.connect(eps["postgres"].dsn, autocommit=True, options="-c timezone=UTC")
+        pg = psycopg.connect(eps["postgres"].dsn, autocommit=True,
+                              options=f"-c timezone=UTC {federation.session_options()}")
         pg.prepare_threshold = None
+        print("federating session:", federation.SESSION_SETTINGS)
         print("load:", {k: round(v, 1) for k, v in load(pg, g, a.points).items()})
         federation.create_temp_table(pg)
         from datetime import datetime, timezone

@@ -31,6 +31,14 @@ from btb.engines.base import Answer
 TABLE = "fed"
 COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
 ANALYZE_ROWS = 5_000  # below this the planner's size estimate from the table's pages is good enough
+# Temp tables live in session-local buffers (temp_buffers, default 8MB): a 1M-id `fed` (~40 MB) would spill
+# to disk at every query. Set at connect time (it cannot change after the session's first temp table use).
+SESSION_SETTINGS = {"temp_buffers": "64MB"}
+
+
+def session_options() -> str:
+    """libpq `options` for a federating session (append to the caller's own -c settings)."""
+    return " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _TRAILER = (-1).to_bytes(2, "big", signed=True)
 _IDX_ROW = np.dtype([("n", ">i2"), ("l", ">i4"), ("idx", ">i4")])  # one int4 column a row

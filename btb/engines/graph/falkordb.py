@@ -106,7 +106,7 @@ class HybridGraphScenario(CypherScenario):
     def pg(self) -> psycopg.Connection:
         """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
         if self._pg is None or self._pg.closed:
-            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms}"
+            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {federation.session_options()}"
             self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
                                        connect_timeout=max(1, int(self.options.connect_timeout_s)))
             self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
@@ -158,7 +158,8 @@ class HybridGraphScenario(CypherScenario):
             seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn),
             backend=f"{_backend(self.endpoints[self.graph_kind])} + {backend}",
             details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale),
-                     "series_workers": self.series_workers, "federation": "temp table + binary COPY + JOIN"})
+                     "series_workers": self.series_workers, "federation": "temp table + binary COPY + JOIN",
+                     "federation_session_settings": dict(federation.SESSION_SETTINGS)})
 
     def counts(self) -> dict[str, int]:
         out = self.graph_counts()
