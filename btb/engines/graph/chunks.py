@@ -6,7 +6,9 @@ day, and `idx`/`day` (days since the Unix epoch) indexed on `idx` so the chunks 
 without walking the structure again.
 
 Queries needing sub-day data (every window of Q6–Q13 starts or ends inside a day) fetch the overlapping
-chunks and decode them on the client with numpy: FalkorDB can slice lists in Cypher, but aggregating
+chunks — on FalkorDB as `toJSON` text (one bulk string per array: the C RESP parser takes it whole, where a
+list reply costs a Python object per sample; measured 238-448 ms -> see the commit) — and decode them on
+the client with numpy: FalkorDB can slice lists in Cypher, but aggregating
 per-hour or per-point over list comprehensions rebuilds every array per row. The decode is timed as its
 own phase and counted in the query's latency. The per-query arithmetic below is written from
 `queries/README.md` and shares no code with the oracle.
@@ -79,15 +81,28 @@ def load_chunks(s: FalkorSession, dataset_dir: Path) -> tuple[int, int, dict[str
                                  "encode_s": encode_s}
 
 
+def _array(x: Any, dtype: type) -> np.ndarray:
+    """A chunk array as the engine sent it: a JSON list as text (FalkorDB, `toJSON`) or a list (Bolt)."""
+    if isinstance(x, (bytes, str)):
+        text = x.decode() if isinstance(x, bytes) else x
+        return np.fromstring(text.strip()[1:-1], dtype=dtype, sep=",") if len(text) > 2 else np.empty(0, dtype)
+    return np.asarray(x, dtype)
+
+
+def compact_rows(rows: Sequence[Sequence[Any]]) -> list[tuple]:
+    """`[type, value]` columns of a `--compact` reply (FalkorSession.query_compact) -> plain value tuples."""
+    return [tuple(col[1] for col in r) for r in rows]
+
+
 def samples_by_point(rows: Sequence[Sequence[Any]], lo: int | None, hi: int | None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Decode chunk rows (idx, day, ts, vs) into per-point (time_us, value) arrays within [lo, hi)."""
-    per: dict[int, dict[int, tuple[list, list]]] = defaultdict(dict)
+    per: dict[int, dict[int, tuple[Any, Any]]] = defaultdict(dict)
     for idx, day, ts, vs in rows:
         per[int(idx)][int(day)] = (ts, vs)
     out = {}
     for idx, days in per.items():
-        t = np.concatenate([np.asarray(days[d][0], np.int64) for d in sorted(days)])
-        v = np.concatenate([np.asarray(days[d][1], np.float64) for d in sorted(days)])
+        t = np.concatenate([_array(days[d][0], np.int64) for d in sorted(days)])
+        v = np.concatenate([_array(days[d][1], np.float64) for d in sorted(days)])
         keep = np.ones(len(t), bool)
         if lo is not None:
             keep &= t >= lo

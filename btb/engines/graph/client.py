@@ -13,8 +13,12 @@ import math
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+import redis
 
 from btb.engines.base import Endpoint, QueryTimeout
+
+# a lost connection (server gone, or closed by cancel()): the session is dropped and the next query reconnects
+CONNECTION_ERRORS = (ConnectionError, OSError, redis.exceptions.ConnectionError)
 
 GRAPH = "btb"
 
@@ -95,6 +99,23 @@ class FalkorSession:
                 raise QueryTimeout(f"FalkorDB TIMEOUT {timeout_ms} ms exceeded ({e})") from e
             raise
         return res.result_set
+
+    def query_compact(self, text: str, params: Mapping[str, Any] | None = None,
+                      timeout_ms: int | None = None) -> list[list]:
+        """GRAPH.RO_QUERY --compact, rows left as the RESP parser gives them: `[type, value]` per column.
+        For bulk replies (F1's chunk payloads as JSON text) this skips the client's per-value Python parse."""
+        from redis.exceptions import ResponseError
+
+        args = ["GRAPH.RO_QUERY", self.name, with_params(text, params), "--compact"]
+        if timeout_ms:
+            args += ["timeout", int(timeout_ms)]
+        try:
+            reply = self.redis.execute_command(*args)
+        except ResponseError as e:
+            if "timed out" in str(e).lower():
+                raise QueryTimeout(f"FalkorDB TIMEOUT {timeout_ms} ms exceeded ({e})") from e
+            raise
+        return reply[1] if len(reply) == 3 else []
 
     def write(self, text: str, params: Mapping[str, Any] | None = None) -> list:
         """GRAPH.QUERY with our own parameter text (fast for big UNWIND batches); raw reply, compact."""

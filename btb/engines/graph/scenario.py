@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Mapping
 from btb.dataset.answers import canonical_for
 from btb.engines.base import Answer, RunOptions, Scenario
 from btb.engines.graph import structure
-from btb.engines.graph.client import FalkorSession
+from btb.engines.graph.client import CONNECTION_ERRORS, FalkorSession
 from btb.engines.querytexts import load_queries
 
 US_PER_DAY = 86_400_000_000
@@ -96,7 +96,7 @@ class CypherScenario(Scenario):
         text = self._texts.get(qid_or_text, qid_or_text)
         try:
             return self.session().query(text, params, timeout_ms=self._timeout_ms)
-        except (ConnectionError, OSError):
+        except CONNECTION_ERRORS:
             self._drop_session()
             raise
 

@@ -5,4 +5,4 @@ WHERE c.day <= $d1 AND c.ts[0] < $end_us
 WITH i, max(c.day) AS d
 MATCH (c:Chunk {idx: i})
 WHERE c.day = d
-RETURN c.idx, c.day, c.ts, c.vs
+RETURN c.idx, c.day, toJSON(c.ts), toJSON(c.vs)

@@ -2,4 +2,4 @@
 UNWIND $idxs AS i
 MATCH (c:Chunk {idx: i})
 WHERE c.day >= $d0 AND c.day <= $d1
-RETURN c.idx, c.day, c.ts, c.vs
+RETURN c.idx, c.day, toJSON(c.ts), toJSON(c.vs)
