@@ -233,7 +233,7 @@ class LocalFalkorDB(LocalEngine):
             mods = c.execute_command("MODULE", "LIST")
         finally:
             c.close()
-        out = {"redis": str(info.get("redis_version", ""))}
+        out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
         for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
             pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
             d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
@@ -248,6 +248,17 @@ class LocalFalkorDB(LocalEngine):
             pass
         return out
 
+    def graph_config(self) -> dict[str, Any]:
+        """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
+        (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
+        c = self._client(10)
+        try:
+            raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
+        finally:
+            c.close()
+        dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
+        return {dec(k): dec(v) for k, v in raw}
+
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
         v = self.versions()
         pid = self.pid()
@@ -258,6 +269,7 @@ class LocalFalkorDB(LocalEngine):
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
             extra={"passfile": str(self.passfile), "settings": {**SCRATCH_SETTINGS, **MODULE_ARGS}, "auth": "requirepass",
+                   "graph_config": self.graph_config(),
                    "versions": v, "memory_note": "Redis used_memory omits FalkorDB's module memory: read the cgroup",
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
