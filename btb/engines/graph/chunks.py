@@ -57,7 +57,6 @@ def load_chunks(s: FalkorSession, dataset_dir: Path) -> tuple[int, int, dict[str
     """Create every chunk; returns (chunks, samples, phases)."""
     t0 = time.perf_counter()
     n_chunks = n_samples = 0
-    encode_s = 0.0
     batch: list[dict] = []
     size = 0
 
@@ -77,8 +76,7 @@ def load_chunks(s: FalkorSession, dataset_dir: Path) -> tuple[int, int, dict[str
                 flush()
     flush()
     secs = time.perf_counter() - t0
-    return n_chunks, n_samples, {"chunks_s": secs, "chunk_samples_per_s": n_samples / secs if secs > 0 else 0.0,
-                                 "encode_s": encode_s}
+    return n_chunks, n_samples, {"chunks_s": secs, "chunk_samples_per_s": n_samples / secs if secs > 0 else 0.0}
 
 
 def _array(x: Any, dtype: type) -> np.ndarray:
