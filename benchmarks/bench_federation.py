@@ -95,13 +95,15 @@ def main() -> int:
         lo = datetime.fromtimestamp(LO_US / 1e6, timezone.utc)
         hi = datetime.fromtimestamp(HI_US / 1e6, timezone.utc)
         sizes = [n for n in SIZES if n <= a.points]
-        res: dict[int, dict[str, list[float]]] = {n: {k: [] for k in ("graph", "fed", "any", "alone")} for n in sizes}
+        res: dict[int, dict[str, list[float]]] = {n: {k: [] for k in ("graph", "fed", "copy", "any", "alone")}
+                                                  for n in sizes}
         for rep in range(a.reps + 1):  # first round: warm-up, not recorded
             for n in sizes:
                 t0 = time.perf_counter()
                 ids = [r[0] for r in g.query(CY_IDS, {"n": n}, timeout_ms=600_000)]
                 t1 = time.perf_counter()
                 federation.transfer(pg, ("idx",), np.asarray(ids, np.int32))
+                t1b = time.perf_counter()
                 fed = pg.execute(SQL_FED, {"lo": lo, "hi": hi}).fetchone()
                 t2 = time.perf_counter()
                 anyr = pg.execute(SQL_ANY, {"ids": ids, "lo": lo, "hi": hi}).fetchone()
@@ -111,15 +113,17 @@ def main() -> int:
                 assert len(ids) == n and fed[0] == anyr[0] == alone[0] == 2 * n, (n, fed, anyr, alone)
                 assert abs(fed[1] - anyr[1]) < 1e-6 * max(1, abs(fed[1])) and abs(fed[1] - alone[1]) < 1e-6 * max(1, abs(fed[1]))
                 if rep:
-                    for k, v in (("graph", t1 - t0), ("fed", t2 - t1), ("any", t3 - t2), ("alone", t4 - t3)):
+                    for k, v in (("graph", t1 - t0), ("fed", t2 - t1), ("copy", t1b - t1), ("any", t3 - t2),
+                                 ("alone", t4 - t3)):
                         res[n][k].append(v)
         print(f"\nmedian of {a.reps} runs, seconds (same answers checked each run)")
-        print(f"{'ids':>9} {'graph part':>11} {'temp+COPY+JOIN':>15} {'ANY(ARRAY)':>11} {'ANY/temp':>9} "
-              f"{'fed total':>10} {'graph alone':>12}")
+        print(f"{'ids':>9} {'graph part':>11} {'temp+COPY+JOIN':>15} {'(of it COPY)':>13} {'ANY(ARRAY)':>11} "
+              f"{'ANY/temp':>9} {'fed total':>10} {'graph alone':>12}")
         med = {n: {k: statistics.median(v) for k, v in d.items()} for n, d in res.items()}
         for n in sizes:
             m = med[n]
-            print(f"{n:>9,} {m['graph']:>11.4f} {m['fed']:>15.4f} {m['any']:>11.4f} {m['any'] / m['fed']:>8.1f}x "
+            print(f"{n:>9,} {m['graph']:>11.4f} {m['fed']:>15.4f} {m['copy']:>13.4f} {m['any']:>11.4f} "
+                  f"{m['any'] / m['fed']:>8.1f}x "
                   f"{m['graph'] + m['fed']:>10.4f} {m['alone']:>12.4f}")
         print("\nscaling per 10x ids (temp+COPY+JOIN, ANY, graph alone):")
         for a_, b_ in zip(sizes, sizes[1:]):
