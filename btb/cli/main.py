@@ -19,16 +19,68 @@ from rich.table import Table
 
 from btb.config import get_settings
 
-app = typer.Typer(help="btb: which storage paradigm serves building data best, at what memory budget.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+class _OneLineTyper(typer.Typer):
+    """A wrong argument is one line (`error: …`), never a usage box; an unexpected exception is one line
+    too (BTB_DEBUG=1 shows the traceback). Exit codes: 2 usage, 1 internal, 130 interrupted."""
+
+    def __call__(self, *args, **kwargs):
+        from typer import _click as click
+
+        try:
+            rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:  # click ≥ 8.2: help printed, then this
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
+        except click.ClickException as e:
+            cmd = f"btb {e.ctx.command_path.split(' ', 1)[1]} --help" if getattr(e, "ctx", None) and " " in \
+                e.ctx.command_path else "btb --help"
+            _line(f"{e.format_message()} (see `{cmd}`)")
+            sys.exit(e.exit_code)
+        except typer.Exit as e:
+            sys.exit(getattr(e, "exit_code", 0))
+        except (typer.Abort, KeyboardInterrupt):
+            _line("interrupted")
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001 - one line, not a traceback (BTB_DEBUG=1 for the traceback)
+            if os.environ.get("BTB_DEBUG"):
+                raise
+            _line(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                  "(unexpected; BTB_DEBUG=1 shows the traceback)")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = _OneLineTyper(help="btb: which storage paradigm serves building data best, at what memory budget.",
+                    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                    rich_markup_mode=None)
 # pipes and CI logs get a wide console (rich would assume 80 columns and squeeze the tables)
 console = Console(soft_wrap=True) if sys.stdout.isatty() else Console(soft_wrap=True, width=160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _line(msg: str, prefix: str = "error: ") -> None:
+    """One literal line on stderr: user text is never read as rich markup (`[/x]` prints as is)."""
+    from rich.text import Text
+
+    err.print(Text(prefix, style="bold red") + Text(msg), soft_wrap=True, highlight=False)
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    _line(msg)
     raise typer.Exit(code)
+
+
+def _fail_problems(e) -> None:
+    """A campaign's problems: a head line, then one line each, field path first; exit 2."""
+    from rich.text import Text
+
+    problems = getattr(e, "problems", None)
+    if not problems:
+        _fail(str(e))
+    _line(e.head)
+    for p in problems:
+        err.print(Text("  " + p), soft_wrap=True, highlight=False)
+    raise typer.Exit(2)
 
 
 def _require_broker():
@@ -159,7 +211,7 @@ def submit(campaign_file: Path = typer.Argument(..., help="campaign YAML (see ca
     try:
         campaign = load_campaign(campaign_file)
     except CampaignError as e:
-        _fail(str(e))
+        _fail_problems(e)
     from btb.envinfo import environment_fingerprint
     from btb.results.store import Ledger
     from btb.routing import scenario_engine_set
