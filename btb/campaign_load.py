@@ -250,16 +250,19 @@ def _extra_checks(raw: dict, results_root: Path | None) -> list[str]:
 
 def output_dir_problem(value: str, results_root: Path | None = None) -> str | None:
     """None if `value` is an acceptable output_dir: a relative path that stays inside the results root,
-    or an absolute path to an existing directory."""
+    or an absolute path to a directory (existing, or to be made under an existing directory)."""
     if not value.strip():
         return "empty; omit it for the default (results)"
     if "\x00" in value or any(ord(c) < 32 for c in value):
         return "holds control characters"
     p = Path(value)
     if p.is_absolute():
-        if not p.is_dir():
-            return f"{value!r} is an absolute path that is not an existing directory"
-        return None
+        if p.exists() and not p.is_dir():
+            return f"{value!r} exists and is not a directory"
+        parent = next((a for a in p.parents if a.exists()), None)
+        if p.exists() or (parent is not None and parent.is_dir()):
+            return None
+        return f"{value!r}: {parent} is not a directory"
     parts = p.parts
     depth = 0
     for part in parts:
