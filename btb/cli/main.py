@@ -312,17 +312,24 @@ def _resume(cid: str, wait: bool, timeout: float) -> None:
 def _follow(board, ledger, cid: str, timeout: float) -> None:
     from btb.trials.lifecycle import FINAL_VALUES as FINAL_TRIAL_STATES
 
+    from btb.trials.board import records_key
+
+    spec = (ledger.campaign(cid) or {}).get("spec", {})
     t_end = time.monotonic() + timeout
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console) as prog:
+                  TextColumn("{task.fields[detail]}", markup=False), TimeElapsedColumn(), console=console) as prog:
         trials = board.trials(cid)
         bar = prog.add_task(cid, total=len(trials), detail="")
         while True:
             trials = board.trials(cid)
             done = sum(t.get("status") in FINAL_TRIAL_STATES for t in trials.values())
-            active = [f"{t['scenario']}@{t['level']}:{t.get('status')}" for t in trials.values()
-                      if t.get("status") not in FINAL_TRIAL_STATES and t.get("status") != "queued"]
-            prog.update(bar, completed=done, detail=" ".join(active)[:60])
+            active = []
+            for tid, t in trials.items():
+                if t.get("status") not in FINAL_TRIAL_STATES and t.get("status") != "queued":
+                    pr = trial_progress(t, spec, board.r.hlen(records_key(tid)), time.time())
+                    active.append(f"{t['scenario']}@{t['level']} {pr['phase']} {_fmt_s(pr['elapsed'])}"
+                                  + (f" ETA {_fmt_s(pr['eta'])}" if pr["eta"] else ""))
+            prog.update(bar, completed=done, detail=" | ".join(active)[:110])
             if done == len(trials):
                 break
             if time.monotonic() > t_end:
