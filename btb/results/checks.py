@@ -51,10 +51,12 @@ def percentile_order(b: Bundle) -> Check:
 
 def run_counts(b: Bundle) -> Check:
     p = b.campaign["spec"].get("protocol", {})
-    runs, bindings = int(p.get("runs", 0)), int(p.get("bindings", 0))
+    # measured runs per binding: runs × repetitions (when the protocol repeats); cold runs are counted apart
+    runs = int(p.get("runs", 0)) * int(p.get("repetitions") or 1)
+    bindings = int(p.get("bindings", 0))
     per: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for r in b.records:
-        if r.get("kind") == "run" and not r.get("warmup"):
+        if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold"):
             per[(r["trial"], r["query"])][r["binding"]] += 1
     rows = {(r["trial"], r["query"]): r for r in b.summary.get("rows", [])}
     bad = []
@@ -74,31 +76,50 @@ def run_counts(b: Bundle) -> Check:
 
 
 def peak_within_limit(b: Bundle) -> Check:
-    limits = {r["trial"]: r.get("applied_limit") for r in b.records if r.get("kind") == "ingest"}
+    """Per trial, samples are compared with the limit in force when they were taken: the ingest's limit
+    before the level's `provision` record (when the engines were loaded under another budget), else the
+    limit applied for the trial."""
+    limits: dict[str, list[tuple[float, int | None]]] = defaultdict(list)
+    for r in b.records:
+        if r.get("kind") == "ingest":
+            limits[r["trial"]].append((float("-inf"), r.get("applied_limit")))
+        elif r.get("kind") == "provision":
+            limits[r["trial"]].append((float(r.get("t") or r.get("t_start") or float("-inf")), r.get("applied_limit")))
     bad, n = [], 0
-    for tid, lim in sorted(limits.items()):
-        if not lim:
+    for tid, lims in sorted(limits.items()):
+        lims.sort(key=lambda x: x[0])
+        if not any(lim for _, lim in lims):
             continue
-        peak = max((max(s.get("mem_bytes") or 0, s.get("mem_peak_bytes") or 0) for s in b.samples.get(tid, [])),
-                   default=0)
         n += 1
-        if peak > lim + LIMIT_TOLERANCE_BYTES:
-            bad.append(f"{tid}: peak {peak} B > applied limit {lim} B + {LIMIT_TOLERANCE_BYTES} B")
+        worst = None
+        for s in b.samples.get(tid, []):
+            t = s.get("t") or 0.0
+            lim = None
+            for since, lv in lims:
+                if t >= since:
+                    lim = lv
+            if not lim:
+                continue
+            used = max(s.get("mem_bytes") or 0, s.get("mem_peak_bytes") or 0)
+            if used > lim + LIMIT_TOLERANCE_BYTES and (worst is None or used - lim > worst[0] - worst[1]):
+                worst = (used, lim)
+        if worst:
+            bad.append(f"{tid}: peak {worst[0]} B > applied limit {worst[1]} B + {LIMIT_TOLERANCE_BYTES} B")
     return _check("peak ≤ applied limit", f"the engines' working set never passed the limit applied to them "
                   f"(+{LIMIT_TOLERANCE_BYTES // 1024} KiB: 64 pages, the kernel's per-CPU charge batch); "
                   f"{n} limited trial(s)", bad)
 
 
 def ingested_counts(b: Bundle) -> Check:
-    manifest = {}
+    manifest = {}  # by dataset: every trial records the manifest it used; a load may be shared by trials
     for r in b.records:
-        if r.get("kind") == "dataset":
-            manifest[r["trial"]] = r.get("counts") or {}
+        if r.get("kind") == "dataset" and r.get("counts"):
+            manifest.setdefault(r.get("dataset"), r["counts"])
     bad = []
     for r in b.records:
         if r.get("kind") != "ingest" or r.get("status") != "ok":
             continue
-        want = manifest.get(r["trial"], {})
+        want = manifest.get(r.get("dataset"), {})
         got = r.get("counts") or {}
         diff = {k: (got.get(k), v) for k, v in want.items() if k in got and got[k] != v}
         if not want:
@@ -112,11 +133,13 @@ def ingested_counts(b: Bundle) -> Check:
 
 def queries_validated(b: Bundle) -> Check:
     validate = b.campaign["spec"].get("protocol", {}).get("validate", True)
+    # keyed by (dataset, scenario, query): one load and its answer gate may serve several levels' trials
     checked: dict[tuple, list[bool]] = defaultdict(list)
     for r in b.records:
         if r.get("kind") == "validation":
-            checked[(r["trial"], r["query"])].append(bool(r.get("match")))
-    measured = {(r["trial"], r["query"]) for r in b.records if r.get("kind") == "run" and not r.get("warmup")}
+            checked[(r.get("dataset"), r.get("scenario"), r["query"])].append(bool(r.get("match")))
+    measured = {(r.get("dataset"), r.get("scenario"), r["query"]) for r in b.records
+                if r.get("kind") == "run" and not r.get("warmup")}
     bad = []
     if not validate:
         bad.append("protocol.validate is false: answers were not checked against the oracle")
@@ -124,17 +147,17 @@ def queries_validated(b: Bundle) -> Check:
         for key in sorted(measured):
             v = checked.get(key)
             if not v:
-                bad.append(f"{key[0]} {key[1]}: measured without an answer check")
+                bad.append(f"{key[0]} {key[1]} {key[2]}: measured without an answer check")
             elif not all(v):
-                bad.append(f"{key[0]} {key[1]}: {v.count(False)} of {len(v)} answer(s) differ from the oracle")
-    return _check("every measured query validated", "each measured (trial, query) had its answers checked against "
+                bad.append(f"{key[0]} {key[1]} {key[2]}: {v.count(False)} of {len(v)} answer(s) differ from the oracle")
+    return _check("every measured query validated", "each measured (dataset, scenario, query) had its answers checked against "
                   "the oracle, and they matched", bad)
 
 
 def one_engine_version(b: Bundle) -> Check:
     versions: dict[tuple, set] = defaultdict(set)
     for r in b.records:
-        if r.get("kind") == "ingest":
+        if r.get("kind") in ("ingest", "provision"):
             for kind, e in (r.get("engines") or {}).items():
                 versions[(r.get("scenario"), kind)].add(str((e or {}).get("version")))
     bad = [f"{sc} {kind}: {', '.join(sorted(v))}" for (sc, kind), v in sorted(versions.items()) if len(v) > 1]

@@ -119,9 +119,12 @@ SUMMARY_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "query", "sta
 
 def ingest_rows(b: Bundle) -> list[dict]:
     got = {r["trial"]: r for r in b.summary.get("ingest", [])}
+    loaded = {(b.trials.get(tid, {}).get("dataset"), b.trials.get(tid, {}).get("scenario")) for tid in got}
     out = []
     for tid, t in sorted(b.trials.items()):
         r = got.get(tid) or {}
+        if not r and (t.get("dataset"), t.get("scenario")) in loaded and t.get("status") not in ("error", "oom"):
+            continue  # served from a load another trial of the same (dataset, scenario) made
         out.append({"dataset": t.get("dataset"), "scenario": t.get("scenario"), "level": t.get("level"),
                     "budget_bytes": t.get("budget"), "status": r.get("status") or f"not run ({t.get('status')})",
                     "ingest_s": r.get("seconds"), "rows_per_s": r.get("rows_per_s"),

@@ -231,12 +231,18 @@ def trial_timeline(b: Bundle, tid: str) -> str | None:
                         label=f"{target} {lab}" if ax is axes[2] else target)
     if limit:
         axes[0].axhline(limit / 2**20, color="red", ls="--", lw=1, label="limit")
-    runs = [r for r in recs if r.get("kind") == "run" and r.get("t_end")]
-    for ok in (True, False):
-        sel = [r for r in runs if (r.get("status") == "ok") == ok and r.get("seconds") is not None]
+    runs = [r for r in recs if r.get("kind") == "run" and r.get("t_end") and r.get("seconds") is not None]
+    for label, sel, color, marker in (
+            ("ok", [r for r in runs if r.get("status") == "ok" and not r.get("cold")], "black", "o"),
+            ("cold", [r for r in runs if r.get("status") == "ok" and r.get("cold")], "tab:blue", "^"),
+            ("not ok", [r for r in runs if r.get("status") != "ok"], "red", "x")):
         if sel:
-            axes[3].scatter([r["t_end"] - t0 for r in sel], [max(r["seconds"], 1e-6) * 1e3 for r in sel], s=4,
-                            color="black" if ok else "red", label="ok" if ok else "not ok", alpha=0.7)
+            axes[3].scatter([r["t_end"] - t0 for r in sel], [max(r["seconds"], 1e-6) * 1e3 for r in sel], s=5,
+                            color=color, marker=marker, label=label, alpha=0.7)
+    for r in recs:
+        if r.get("kind") == "provision" and (r.get("t") or r.get("t_start")):
+            for ax in axes:
+                ax.axvline((r.get("t") or r["t_start"]) - t0, color="gray", ls=":", lw=1)
     axes[3].set_yscale("log")
     spans = [(r["t_start"] - t0, r["t_end"] - t0, "ingest" if r["kind"] == "ingest" else r.get("query", ""))
              for r in recs if r.get("kind") in ("ingest", "batch") and r.get("t_start") and r.get("t_end")]
