@@ -238,6 +238,7 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
                   f"{live or 'none'} — start `btb up`, or `btb worker` on a node that has those engines")
     cid = _new_campaign_id(campaign.name)
     trials = [t.to_dict() for t in plan(campaign, cid)]
+    _hint_resume(board, campaign.digest())
     ledger = Ledger(s.redis_url)
     from btb.campaign_load import read_text
 
@@ -249,6 +250,23 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
     print(cid)
     if wait:
         _wait_and_report(board, ledger, cid, timeout)
+
+
+def _hint_resume(board, digest: str) -> None:
+    """The same campaign file was submitted before and some of its trials did not finish: say how to run
+    only those (a new submission measures everything again, under a new id)."""
+    from btb.results.store import Ledger
+
+    ledger = Ledger(get_settings().redis_url)
+    for cid in ledger.campaigns(50):
+        c = ledger.campaign(cid) or {}
+        if c.get("meta", {}).get("digest") != digest:
+            continue
+        missing = [t for t in board.trials(cid).values() if t.get("status") in RESUMABLE]
+        if missing:
+            console.print(f"note: campaign {cid} ran this same file and {len(missing)} of its trial(s) did not "
+                          f"finish; `btb submit --resume {cid}` runs only those", markup=False, style="yellow")
+        return
 
 
 def _wait_and_report(board, ledger, cid: str, timeout: float) -> None:

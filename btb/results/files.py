@@ -5,6 +5,7 @@
     trials.json          every trial's final state (status, node, level, budget, message, ...)
     environment.json     per node: host, kernel, CPU, cgroups, engine versions, btb revision
     records.parquet      every record (ingest, validation, run, batch, ...): flat columns + the full record
+    records.jsonl        the same records, one JSON object a line
     samples.parquet      every monitor sample, one row each, with its trial
     summary.csv          every (dataset, scenario, level, query) of the plan, failed ones included, + status
     ingest.csv           every (dataset, scenario, level) ingest, failed ones included
@@ -272,6 +273,11 @@ def write_bundle(out_dir: Path, b: Bundle) -> list[Path]:
     p.write_text(json.dumps(env, indent=2, sort_keys=True, default=str))
     paths.append(p)
     paths.append(write_records(out_dir / "records.parquet", b.records))
+    p = out_dir / "records.jsonl"  # the same records, one JSON object a line (jq, grep)
+    with p.open("w") as f:
+        for r in b.records:
+            f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
+    paths.append(p)
     paths.append(write_samples(out_dir / "samples.parquet", b.samples))
     paths.append(_csv(out_dir / "summary.csv", summary_rows(b), SUMMARY_COLUMNS))
     paths.append(_csv(out_dir / "ingest.csv", ingest_rows(b), INGEST_COLUMNS))
