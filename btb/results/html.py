@@ -138,6 +138,29 @@ def min_viable_html(b: Bundle) -> str:
     return _table(["dataset", "scenario", "minimum viable", "every level"], rows, left=4)
 
 
+def cold_warm_html(b: Bundle) -> str:
+    """Cold runs (engine restarted, page cache dropped) against warm measured runs, from the records."""
+    import statistics
+
+    acc: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: {"cold": [], "warm": []})
+    for r in b.records:
+        if r.get("kind") == "run" and r.get("status") == "ok" and not r.get("warmup") and r.get("seconds") is not None:
+            acc[(r.get("dataset"), r.get("scenario"), r.get("level"), r["query"])][
+                "cold" if r.get("cold") else "warm"].append(r["seconds"])
+    keys = [k for k, v in acc.items() if v["cold"]]
+    if not keys:
+        return ('<p class="muted">No cold runs in this campaign (the protocol measured warm runs only).</p>')
+    budgets = {t.get("level"): t.get("budget") for t in b.trials.values()}
+    rows = []
+    for k in sorted(keys, key=lambda k: (k[0], k[1], level_sort_key(k[2], budgets.get(k[2])), int(k[3][1:]))):
+        c, w = acc[k]["cold"], acc[k]["warm"]
+        mc, mw = statistics.median(c), (statistics.median(w) if w else None)
+        rows.append([_e(k[0]), _e(k[1]), _e(k[2]), _e(k[3]), f"{_ms(mc)} (n={len(c)})",
+                     f"{_ms(mw)} (n={len(w)})" if mw is not None else "—",
+                     f"{mc / mw:.1f}×" if mw else "—"])
+    return _table(["dataset", "scenario", "level", "query", "cold p50 ms", "warm p50 ms", "cold / warm"], rows, left=4)
+
+
 def trials_html(b: Bundle) -> str:
     rows = []
     for tid, t in sorted(b.trials.items()):
@@ -172,6 +195,7 @@ def render(b: Bundle, checks) -> str:
               '<p class="muted">lowest p50 among scenarios that completed every run at that level; ≈ names '
               "scenarios whose median's 95% CI overlaps the winner's.</p>", winners_html(b),
               "<h2>Latency vs memory budget</h2>", _figures(plots.latency_vs_budget(b)),
+              "<h2>Cold vs warm</h2>", cold_warm_html(b),
               "<h2>Minimum viable RAM</h2>", min_viable_html(b),
               "<h2>Ingest</h2>", ingest_html(b),
               "<h2>Working set vs level</h2>", _figures(plots.working_set_vs_level(b)),

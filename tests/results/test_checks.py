@@ -114,3 +114,15 @@ def test_summary_csv_rows_cover_the_plan_and_hide_unsupported_percentiles():
     b.summary = summarize_bundle(b)
     (row,) = summary_rows(b)
     assert row["status"] == "oom" and row["n_runs"] == 0
+
+
+def test_cold_runs_are_compared_with_warm_ones_and_not_counted_as_measured():
+    b = _bundle()
+    html = render(b, run_checks(b))
+    assert "No cold runs" in html
+    cold = next(r for r in b.records if r["kind"] == "run") | {"record_id": "run/Q1/b0/c0", "cold": True,
+                                                                 "seconds": 0.05, "run": 0}
+    b.records.append(cold)
+    assert _failed(b) == {}  # a cold run is not one of the runs × bindings
+    html = render(b, run_checks(b))
+    assert "cold p50 ms" in html and "50.0 (n=1)" in html
