@@ -89,8 +89,12 @@ class MemorySpec(_Strict):
         """Level labels in ascending order ('unlimited' last); auto levels are labelled auto-i."""
         if self.levels == "auto":
             return [f"auto-{i}" for i in range(self.auto_count)]
-        sized = sorted({parse_size(x) for x in self.levels if str(x).lower() != "unlimited"})
-        out = [format_size(s) for s in sized]
+        # labels as written ("256MB" stays 256MB, not 250000KiB); a plain integer is bytes, shown in units
+        by_bytes: dict[int, str] = {}
+        for x in self.levels:
+            if str(x).lower() != "unlimited":
+                by_bytes.setdefault(parse_size(x), format_size(x) if isinstance(x, int) else str(x).replace(" ", ""))
+        out = [by_bytes[b] for b in sorted(by_bytes)]
         if any(str(x).lower() == "unlimited" for x in self.levels):
             out.append("unlimited")
         return out
@@ -124,10 +128,12 @@ class Campaign(_Strict):
     @field_validator("scenarios")
     @classmethod
     def _scenarios(cls, v: list[str]) -> list[str]:
-        for s in v:
-            if s not in SCENARIOS:
-                extra = f" ({s} is planned, not built yet)" if s in PLANNED else ""
-                raise ValueError(f"unknown scenario {s!r}{extra}; allowed: {', '.join(SCENARIOS)}")
+        unknown = [s for s in v if s not in SCENARIOS]
+        if unknown:
+            planned = [s for s in unknown if s in PLANNED]
+            extra = f" ({', '.join(planned)} planned, not built yet)" if planned else ""
+            raise ValueError(f"unknown scenario{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+                             f"{extra}; allowed: {', '.join(SCENARIOS)}")
         if len(set(v)) != len(v):
             raise ValueError("scenarios are listed twice")
         return v
@@ -169,22 +175,12 @@ def _format_error(e: ValidationError) -> str:
     return f"{loc}: {msg}{more}"
 
 
-def load_campaign(path: Path | str) -> Campaign:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CampaignError(f"{path}: file not found") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise CampaignError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
-    if not isinstance(raw, dict):
-        raise CampaignError(f"{path}: expected a mapping with name, datasets, scenarios, ...")
-    try:
-        return Campaign.model_validate(raw)
-    except ValidationError as e:
-        raise CampaignError(f"{path}: {_format_error(e)}") from None
+def load_campaign(path: Path | str, results_root: Path | None = None) -> Campaign:
+    """Read and validate a campaign file; CampaignProblems (a CampaignError) lists every problem, one line
+    each. Input is bounded and checked before parsing: see btb/campaign_load.py."""
+    from btb.campaign_load import load
+
+    return load(path, results_root)
 
 
 @dataclass(frozen=True)

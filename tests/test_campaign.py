@@ -59,7 +59,7 @@ def test_sizes():
     (GOOD.replace("[P1, P2]", "[P1, X9]"), "scenarios"),
     (GOOD.replace("runs: 2", "runs: -1"), "protocol.runs"),
     (GOOD.replace("name: t\n", ""), "name"),
-    (GOOD.replace("tiny-1d", "huge-1d"), "datasets.0.profile"),
+    (GOOD.replace("tiny-1d", "huge-1d"), "datasets[0].profile"),
     (GOOD.replace("[Q6, Q1]", "[Q6, Q99]"), "queries"),
     (GOOD.replace("[1GiB, 256MiB, unlimited]", "[1MiB]"), "memory.levels"),
     (GOOD + "colour: blue\n", "colour"),
@@ -68,8 +68,8 @@ def test_sizes():
 def test_bad_campaign_names_the_field(tmp_path, text, field):
     with pytest.raises(CampaignError) as e:
         load_campaign(_write(tmp_path, text))
-    msg = str(e.value)
-    assert field in msg and "\n" not in msg
+    problems = e.value.problems
+    assert len(problems) == 1 and field in problems[0] and "\n" not in problems[0], problems
 
 
 def test_cli_rejects_bad_campaign_with_one_line_and_nonzero_exit(tmp_path):
@@ -77,5 +77,5 @@ def test_cli_rejects_bad_campaign_with_one_line_and_nonzero_exit(tmp_path):
     r = subprocess.run([sys.executable, "-m", "btb.cli.main", "submit", str(p)], capture_output=True, text=True)
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
-    assert "scenarios" in lines[0] and "NOPE" in lines[0] and "Traceback" not in r.stderr
+    assert len(lines) == 2, r.stderr  # "FILE: 1 problem", then the problem, field path first
+    assert lines[1].strip().startswith("scenarios:") and "NOPE" in lines[1] and "Traceback" not in r.stderr

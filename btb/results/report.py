@@ -2,52 +2,35 @@
 
 from __future__ import annotations
 
-import csv
-import json
-from pathlib import Path
-
 from rich.console import Console
 from rich.table import Table
 
 from btb.units import format_size
 
-CSV_FIELDS = ["dataset", "scenario", "level", "budget", "query", "n", "n_runs", "statuses", "p50", "p95", "p99",
-              "mean", "stdev", "min", "max", "median_ci_low", "median_ci_high", "res_peak_bytes", "res_mean_bytes",
-              "res_cpu_s", "res_io_read_bytes", "res_io_write_bytes", "res_source", "res_peak_from", "trial",
-              "fingerprint"]
+P95_MIN_N, P99_MIN_N = 20, 100  # as in btb.results.files: fewer samples, the percentile is (nearly) the max
 
 
-def write_report(out_dir: Path, summary: dict, records: list[dict], samples: dict[str, list[dict]],
-                 campaign: dict) -> list[Path]:
-    """Write everything under `out_dir` (created). Records are written as they are: nothing recomputed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    p = out_dir / "summary.json"
-    p.write_text(json.dumps({"campaign": campaign, **summary}, indent=2, sort_keys=True, default=str))
-    paths.append(p)
-    p = out_dir / "summary.csv"
-    with p.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for row in summary["rows"]:
-            w.writerow(row | {"statuses": json.dumps(row.get("statuses", {}), sort_keys=True)})
-    paths.append(p)
-    p = out_dir / "records.jsonl"
-    with p.open("w") as f:
-        for r in records:
-            f.write(json.dumps(r, sort_keys=True, default=str) + "\n")
-    paths.append(p)
-    p = out_dir / "samples.jsonl"
-    with p.open("w") as f:
-        for tid, rows in sorted(samples.items()):
-            for r in rows:
-                f.write(json.dumps({"trial": tid, **r}, sort_keys=True) + "\n")
-    paths.append(p)
-    return paths
+def print_checks(checks, console: Console) -> None:
+    """Failed self-checks first, in red, one line each; then a one-line tally."""
+    from rich.text import Text
+
+    failed = [c for c in checks if not c.ok]
+    for c in failed:
+        console.print(Text(f"CHECK FAILED  {c.name}: {c.detail}", style="bold red"), soft_wrap=True)
+        for f in c.failures:
+            console.print(Text(f"    {f}", style="red"), soft_wrap=True)
+    passed = sum(c.ok and not c.info for c in checks)
+    console.print(Text(f"self-checks: {passed} passed, {len(failed)} failed"
+                       + "".join(f"; {c.detail}" for c in checks if c.info),
+                       style="red" if failed else "green"), soft_wrap=True)
 
 
-def _ms(x) -> str:
-    return "—" if x is None else f"{x * 1000:.2f}"
+def _ms(x, n: int | None = None, min_n: int = 0) -> str:
+    if x is None:
+        return "—"
+    if n is not None and n < min_n:
+        return f"(n<{min_n})"
+    return f"{x * 1000:.2f}"
 
 
 def _mib(x) -> str:
@@ -70,7 +53,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         for r in sorted(rows, key=lambda r: (r["scenario"], _qkey(r["query"]))):
             st = r.get("statuses", {})
             t.add_row(r["scenario"], r["query"], f"{st.get('ok', 0)}/{r['n_runs']}", _ms(r.get("p50")),
-                      _ms(r.get("p95")), _ms(r.get("p99")), _mib(r.get("res_peak_bytes")),
+                      _ms(r.get("p95"), r.get("n", 0), P95_MIN_N), _ms(r.get("p99"), r.get("n", 0), P99_MIN_N), _mib(r.get("res_peak_bytes")),
                       ",".join(f"{k}:{v}" for k, v in sorted(st.items()) if k != "ok") or "—")
         console.print(t)
     if summary.get("ingest"):

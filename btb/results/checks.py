@@ -1,0 +1,193 @@
+"""Self-checks run on every report: what must hold for the figures to be trusted. Pure (bundle in, checks
+out). A failed check is printed in red at the top of the HTML report and of the terminal summary.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from btb.results.files import P95_MIN_N, P99_MIN_N, Bundle
+
+PAGE = 4096
+# memory.current may pass memory.max by what the kernel charges in one batch per CPU (64 pages) before it
+# reclaims; anything beyond that means the limit was not the one applied
+LIMIT_TOLERANCE_BYTES = 64 * PAGE
+MEASURED = ("completed", "completed-with-errors")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str  # what was checked, in one line
+    failures: list[str] = field(default_factory=list)  # one line each (first 20 kept)
+    info: bool = False  # informational: never fails
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "failures": self.failures,
+                "info": self.info}
+
+
+def _check(name: str, detail: str, failures: list[str], info: bool = False) -> Check:
+    return Check(name, not failures, detail, failures[:20] + ([f"... and {len(failures) - 20} more"]
+                                                               if len(failures) > 20 else []), info)
+
+
+def percentile_order(b: Bundle) -> Check:
+    bad = []
+    for r in b.summary.get("rows", []):
+        if not r.get("n"):
+            continue
+        seq = [r.get(k) for k in ("min", "p50", "p95", "p99", "max")]
+        if any(v is None for v in seq) or any(x > y * (1 + 1e-12) + 1e-15 for x, y in zip(seq, seq[1:])):
+            bad.append(f"{r['trial']} {r['query']}: min {seq[0]}, p50 {seq[1]}, p95 {seq[2]}, p99 {seq[3]}, max {seq[4]}")
+        lo, hi = r.get("median_ci_low"), r.get("median_ci_high")
+        if lo is not None and hi is not None and not (lo <= r["p50"] <= hi):
+            bad.append(f"{r['trial']} {r['query']}: median {r['p50']} outside its CI [{lo}, {hi}]")
+    return _check("percentiles ordered", "min ≤ p50 ≤ p95 ≤ p99 ≤ max, and the median inside its CI, for every row",
+                  bad)
+
+
+def run_counts(b: Bundle) -> Check:
+    p = b.campaign["spec"].get("protocol", {})
+    # measured runs per binding: runs × repetitions (when the protocol repeats); cold runs are counted apart
+    runs = int(p.get("runs", 0)) * int(p.get("repetitions") or 1)
+    bindings = int(p.get("bindings", 0))
+    per: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for r in b.records:
+        if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold"):
+            per[(r["trial"], r["query"])][r["binding"]] += 1
+    rows = {(r["trial"], r["query"]): r for r in b.summary.get("rows", [])}
+    bad = []
+    for tid, t in sorted(b.trials.items()):
+        if t.get("status") not in MEASURED:
+            continue
+        for q in b.query_ids():
+            got = per.get((tid, q), {})
+            n = sum(got.values())
+            if len(got) != bindings or any(v != runs for v in got.values()):
+                bad.append(f"{tid} {q}: {n} measured runs over {len(got)} binding(s), expected {runs} × {bindings}")
+            row = rows.get((tid, q))
+            if row and row.get("n_runs") != n:
+                bad.append(f"{tid} {q}: summary counts {row.get('n_runs')} runs, records hold {n}")
+    return _check("runs × bindings", f"every measured query of a completed trial has n = runs ({runs}) × bindings "
+                  f"({bindings}) records, and the summary counts the same", bad)
+
+
+def peak_within_limit(b: Bundle) -> Check:
+    """Per trial, samples are compared with the limit in force when they were taken: the ingest's limit
+    before the level's `provision` record (when the engines were loaded under another budget), else the
+    limit applied for the trial."""
+    limits: dict[str, list[tuple[float, int | None]]] = defaultdict(list)
+    for r in b.records:
+        if r.get("kind") == "ingest":
+            limits[r["trial"]].append((float("-inf"), r.get("applied_limit")))
+        elif r.get("kind") == "provision":
+            limits[r["trial"]].append((float(r.get("t") or r.get("t_start") or float("-inf")), r.get("applied_limit")))
+    bad, n = [], 0
+    for tid, lims in sorted(limits.items()):
+        lims.sort(key=lambda x: x[0])
+        if not any(lim for _, lim in lims):
+            continue
+        n += 1
+        worst = None
+        for s in b.samples.get(tid, []):
+            t = s.get("t") or 0.0
+            lim = None
+            for since, lv in lims:
+                if t >= since:
+                    lim = lv
+            if not lim:
+                continue
+            used = max(s.get("mem_bytes") or 0, s.get("mem_peak_bytes") or 0)
+            if used > lim + LIMIT_TOLERANCE_BYTES and (worst is None or used - lim > worst[0] - worst[1]):
+                worst = (used, lim)
+        if worst:
+            bad.append(f"{tid}: peak {worst[0]} B > applied limit {worst[1]} B + {LIMIT_TOLERANCE_BYTES} B")
+    return _check("peak ≤ applied limit", f"the engines' working set never passed the limit applied to them "
+                  f"(+{LIMIT_TOLERANCE_BYTES // 1024} KiB: 64 pages, the kernel's per-CPU charge batch); "
+                  f"{n} limited trial(s)", bad)
+
+
+def ingested_counts(b: Bundle) -> Check:
+    manifest = {}  # by dataset: every trial records the manifest it used; a load may be shared by trials
+    for r in b.records:
+        if r.get("kind") == "dataset" and r.get("counts"):
+            manifest.setdefault(r.get("dataset"), r["counts"])
+    bad = []
+    for r in b.records:
+        if r.get("kind") != "ingest" or r.get("status") != "ok":
+            continue
+        want = manifest.get(r.get("dataset"), {})
+        got = r.get("counts") or {}
+        diff = {k: (got.get(k), v) for k, v in want.items() if k in got and got[k] != v}
+        if not want:
+            bad.append(f"{r['trial']}: no dataset manifest counts recorded")
+        elif not got:
+            bad.append(f"{r['trial']}: the engine's stored counts were not recorded")
+        elif diff:
+            bad.append(f"{r['trial']}: stored ≠ manifest {diff}")
+    return _check("ingested = manifest", "every successful ingest stored exactly the manifest's counts", bad)
+
+
+def queries_validated(b: Bundle) -> Check:
+    validate = b.campaign["spec"].get("protocol", {}).get("validate", True)
+    # keyed by (dataset, scenario, query): one load and its answer gate may serve several levels' trials
+    checked: dict[tuple, list[bool]] = defaultdict(list)
+    for r in b.records:
+        if r.get("kind") == "validation":
+            checked[(r.get("dataset"), r.get("scenario"), r["query"])].append(bool(r.get("match")))
+    measured = {(r.get("dataset"), r.get("scenario"), r["query"]) for r in b.records
+                if r.get("kind") == "run" and not r.get("warmup")}
+    bad = []
+    if not validate:
+        bad.append("protocol.validate is false: answers were not checked against the oracle")
+    else:
+        for key in sorted(measured):
+            v = checked.get(key)
+            if not v:
+                bad.append(f"{key[0]} {key[1]} {key[2]}: measured without an answer check")
+            elif not all(v):
+                bad.append(f"{key[0]} {key[1]} {key[2]}: {v.count(False)} of {len(v)} answer(s) differ from the oracle")
+    return _check("every measured query validated", "each measured (dataset, scenario, query) had its answers checked against "
+                  "the oracle, and they matched", bad)
+
+
+def one_engine_version(b: Bundle) -> Check:
+    versions: dict[tuple, set] = defaultdict(set)
+    for r in b.records:
+        if r.get("kind") in ("ingest", "provision"):
+            for kind, e in (r.get("engines") or {}).items():
+                versions[(r.get("scenario"), kind)].add(str((e or {}).get("version")))
+    bad = [f"{sc} {kind}: {', '.join(sorted(v))}" for (sc, kind), v in sorted(versions.items()) if len(v) > 1]
+    return _check("one engine version per scenario", "every trial of a scenario ran the same engine version(s)", bad)
+
+
+def monitor_complete(b: Bundle) -> Check:
+    bad = [f"{tid}: {t.get('status')} with no monitor sample" for tid, t in sorted(b.trials.items())
+           if t.get("status") in MEASURED and not b.samples.get(tid)]
+    return _check("resources measured", "every completed trial has monitor samples", bad)
+
+
+def percentile_support(b: Bundle) -> Check:
+    rows = [r for r in b.summary.get("rows", []) if r.get("n")]
+    no99 = sum(r["n"] < P99_MIN_N for r in rows)
+    no95 = sum(r["n"] < P95_MIN_N for r in rows)
+    c = _check("percentiles backed by n", f"p95 shown where n ≥ {P95_MIN_N}, p99 where n ≥ {P99_MIN_N}: "
+               f"p95 hidden in {no95}, p99 hidden in {no99} of {len(rows)} row(s)", [], info=True)
+    return c
+
+
+ALL = (percentile_order, run_counts, peak_within_limit, ingested_counts, queries_validated, one_engine_version,
+       monitor_complete, percentile_support)
+
+
+def run_checks(b: Bundle) -> list[Check]:
+    out = []
+    for fn in ALL:
+        try:
+            out.append(fn(b))
+        except Exception as e:  # noqa: BLE001 - a check that cannot run is itself a failed check
+            out.append(Check(fn.__name__, False, "the check could not run", [f"{type(e).__name__}: {e}"]))
+    return out
