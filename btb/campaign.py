@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from btb.units import format_size, parse_size
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 

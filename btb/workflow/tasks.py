@@ -44,8 +44,13 @@ def trial_time_limit(campaign: Campaign) -> int:
     return int(4 * 3600 + runs * (p.timeout_s + 1.0) * 1.2)
 
 
+class TrialFailed(Exception):
+    """Raised (after the trial has ended and been recorded) so Flower counts an errored trial as failed."""
+
+
 def send_token(eset: str, time_limit: int | None = None) -> None:
-    trial_token_task.apply_async(args=[eset], queue=engine_set_queue(eset), time_limit=time_limit)
+    trial_token_task.apply_async(args=[eset], queue=engine_set_queue(eset), time_limit=time_limit,
+                                 shadow=f"btb.trial[{eset}]")
 
 
 @app.task(name="btb.trial", bind=True)
@@ -58,7 +63,10 @@ def trial_token_task(self, eset: str) -> dict:
     if claim is None:
         return {"claimed": None}
     log.info("node %s runs trial %s (attempt %d)", ctx.node, claim.trial_id, claim.attempt)
-    return runner.run_trial(ctx, claim)
+    out = runner.run_trial(ctx, claim)
+    if out.get("status") in ("error", "invalid"):
+        raise TrialFailed(f"{claim.trial_id} {out['status']}: {out.get('message', '')}"[:1000])
+    return out
 
 
 @app.task(name="btb.monitor", bind=True)

@@ -4,13 +4,11 @@ work, and Ctrl-C on `submit --wait` saying that the campaign goes on and how to 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from btbtest import campaign_id, run_counts, wait_until

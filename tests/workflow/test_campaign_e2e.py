@@ -58,9 +58,9 @@ output_dir: {out}
     # Flower saw the campaign's tasks of every kind: the trial (a token of its engine set), its monitor
     # (named by trial id) and the aggregation of the campaign; none was retried
     tasks = flower_get(s, "/api/tasks?limit=500")
-    mine = [t for t in tasks.values() if cid in str(t.get("args", "")) or t["name"] == "btb.trial"]
+    mine = [t for t in tasks.values() if cid in str(t.get("args", "")) or str(t["name"]).startswith("btb.trial")]
     names = {t["name"] for t in mine}
-    assert {"btb.trial", "btb.monitor", "btb.aggregate"} <= names, names
+    assert {"btb.trial[postgres]", "btb.monitor", "btb.aggregate"} <= names, names
     assert not [t for t in mine if t.get("state") in ("RETRY", "FAILURE")]
 
 
