@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,6 +114,28 @@ def psql_binary_commands(files: dict[int, Path], timescale: bool, like_btb: bool
 
 
 
+def server_cpu_s(slot) -> float | None:
+    """CPU seconds used so far by every process of the server's cgroup (backends that exited included)."""
+    if slot is None:
+        return None
+    try:
+        if "cpuacct" in slot.dirs:
+            return int((Path(slot.dirs["cpuacct"]) / "cpuacct.usage").read_text()) / 1e9
+        if "unified" in slot.dirs:
+            for line in (Path(slot.dirs["unified"]) / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) / 1e6
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def client_cpu_s() -> float:
+    """CPU seconds of this process (all threads) and of its waited-for children (psql)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, help="existing dataset dir (else generated from --profile/--seed)")
@@ -152,9 +175,11 @@ def main() -> None:
         if "timescaledb" in backends and ep.extra.get("series_backend") != "timescaledb":
             print("timescaledb: skipped (not preloaded on this server)")
             backends.remove("timescaledb")
+        slot = provider.slot("bench-ingest")
         dsns = {side: fresh_database(ep.dsn, f"bench_{side.replace('+', '_wal')}") for side in sides}
         for backend in backends:
             secs: dict[str, list[float]] = {s: [] for s in sides}
+            cpu: dict[str, list[tuple[float, float]]] = {s: [] for s in sides}  # (server, client) CPU s
             desc = ""
             for i in range(args.repeat):
                 order = sides[i % len(sides):] + sides[:i % len(sides)]  # rotate: no side always first
@@ -165,6 +190,7 @@ def main() -> None:
                     desc = fresh_ts(dsn, manifest, backend)
                     timescale = desc.startswith("timescaledb")
                     la0 = os.getloadavg()[0]
+                    scpu0, ccpu0 = server_cpu_s(slot), client_cpu_s()
                     if side in ("btb", "btb1"):
                         n, s = series.load_series(dsn, dataset, timescale=timescale,
                                                   workers=args.workers if side == "btb" else 1)
@@ -174,18 +200,24 @@ def main() -> None:
                         s, n = run_psql(bin_dir, dsn, [f"\\copy ts (point_id, time, value) FROM '{csv}' "
                                                        "WITH (FORMAT csv)"]), rows
                     la1 = os.getloadavg()[0]
+                    scpu1, ccpu1 = server_cpu_s(slot), client_cpu_s()
+                    scpu = scpu1 - scpu0 if scpu0 is not None and scpu1 is not None else float("nan")
+                    cpu[side].append((scpu, ccpu1 - ccpu0))
                     stored = count(dsn)
                     if stored != rows or n != rows:
                         raise SystemExit(f"{side}: loaded {n}, stored {stored}, dataset has {rows} rows")
                     secs[side].append(s)
                     print(f"{backend:11s} run {i + 1} {side:7s}: {rows:,} rows in {s:.2f} s = {rows / s:,.0f} rows/s"
-                          f"  (load avg {la0:.1f} -> {la1:.1f})", flush=True)
+                          f"  (CPU s server {scpu:.2f} client {ccpu1 - ccpu0:.2f}; load avg {la0:.1f} -> {la1:.1f})", flush=True)
             med = {k: statistics.median(v) for k, v in secs.items() if v}
             rate = {k: rows / v for k, v in med.items()}
             lines = [f"[{backend}] {manifest.profile} seed {manifest.seed}: {rows:,} samples, {manifest.days} days; "
                      f"{desc}; {args.repeat} runs, medians:"]
             for k in (k for k in sides if k in med):
-                lines.append(f"  {LABEL[k].format(w=args.workers):48s} {med[k]:6.2f} s  {rate[k]:>12,.0f} rows/s")
+                sc = statistics.median(c[0] for c in cpu[k])
+                cc = statistics.median(c[1] for c in cpu[k])
+                lines.append(f"  {LABEL[k].format(w=args.workers):48s} {med[k]:6.2f} s  {rate[k]:>12,.0f} rows/s  "
+                             f"CPU s: server {sc:5.2f} client {cc:5.2f}")
             if "btb" in rate and "psqlbin" in rate:
                 r = rate["btb"] / rate["psqlbin"]
                 lines.append(f"  ratio btb x{args.workers} / psql binary = {r:.2f}  "
