@@ -232,7 +232,7 @@ class LocalPostgres(LocalEngine):
             return False, str(e)
         try:
             engine_user("postgres")
-            preload, why = series_backend_plan(b, options)
+            series_backend_plan(b, options)  # timescale: on without the extension, or a bad mode
         except (RuntimeError, ValueError) as e:
             return False, str(e)
         return True, str(b)
@@ -337,11 +337,11 @@ class LocalPostgres(LocalEngine):
         except OSError:
             return 0
 
-    def launch(self, slot: CgroupSlot, budget: Any = "slot", tuning: str | None = None) -> None:
+    def launch(self, slot: CgroupSlot, budget: int | None | str = "slot", tuning: str | None = None) -> None:
         """Start the server inside `slot` with memory settings sized to `budget` (bytes, None = unlimited;
         by default the limit the slot applies) under `tuning` ("scaled" | "fixed"; default: the engine
         option, $BTB_PG_TUNING, else "scaled"), TimescaleDB preloaded when it is installed (see module doc)."""
-        if budget == "slot":
+        if isinstance(budget, str):  # "slot": the limit the trial's cgroup applies (None where none can be)
             budget = slot.applied_limit if slot is not None else None
         tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
         memory = settings_for_budget(budget, tuning)
