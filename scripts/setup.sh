@@ -22,14 +22,15 @@ fi
 timescaledb_step() {
   local major ext src
   if [ "${BTB_TIMESCALEDB:-}" = skip ]; then echo "setup: TimescaleDB skipped (BTB_TIMESCALEDB=skip)"; return 0; fi
-  major=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's#/usr/lib/postgresql/\([0-9]*\)/.*#\1#' | sort -n | tail -1)
+  major=${PG_MAJOR:-$( (ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null || true) \
+                        | sed 's#/usr/lib/postgresql/\([0-9]*\)/.*#\1#' | sort -n | tail -1)}
   [ -n "$major" ] || { echo "setup: TimescaleDB skipped (no Debian PostgreSQL server found)"; return 0; }
   if [ -f "/usr/lib/postgresql/$major/lib/timescaledb.so" ] && [ -f "/usr/share/postgresql/$major/extension/timescaledb.control" ]; then
     ext=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "/usr/share/postgresql/$major/extension/timescaledb.control")
     echo "setup: TimescaleDB $ext installed for PostgreSQL $major"
     return 0
   fi
-  src=${BTB_TIMESCALEDB_SOURCE:-$(ls -d ../shared/vendor/timescaledb-*.tar.gz 2>/dev/null | sort -V | tail -1)}
+  src=${BTB_TIMESCALEDB_SOURCE:-$( (ls -d ../shared/vendor/timescaledb-*.tar.gz 2>/dev/null || true) | sort -V | tail -1)}
   if [ -z "$src" ] || [ ! -e "$src" ]; then
     echo "setup: TimescaleDB not installed and no source found (looked for ${BTB_TIMESCALEDB_SOURCE:-$(cd .. && pwd)/shared/vendor/timescaledb-*.tar.gz});" \
          "PostgreSQL series run on native partitions. Build it with: scripts/build_timescaledb.sh SOURCE"
