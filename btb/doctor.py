@@ -88,6 +88,7 @@ def check_docker() -> Check:
 def check_engines() -> list[Check]:
     """One line per engine kind the local provider knows: what it can do here (from its capabilities)."""
     from btb.config import Settings
+    from btb.infra.engines import engine_class
     from btb.infra.local import LocalProvider
 
     settings = Settings()  # no secrets needed (nor generated) to look at engines
@@ -104,7 +105,23 @@ def check_engines() -> list[Check]:
         else:
             version = _version([str(Path(found) / kind), "--version"]) if Path(found).is_dir() else ""
             out.append(Check(f"engine {kind}", "ok", f"{found} {version}; {can}".strip()))
+        backend = getattr(engine_class(kind), "series_backend", None)
+        if cap.available and backend is not None:
+            out.append(check_series_backend(kind, lambda: backend(provider._options(engine_class(kind)))))
     return out
+
+
+def check_series_backend(kind: str, plan: Callable[[], tuple[str, str]]) -> Check:
+    """Which series backend a new engine of `kind` will run (hypertables or native partitions) and why."""
+    try:
+        backend, why = plan()
+    except Exception as e:  # noqa: BLE001 - e.g. timescale: on without the extension
+        return Check(f"{kind} series backend", "missing", f"{type(e).__name__}: {e}",
+                     "P1/P2 cannot start on this node with this setting")
+    if backend == "timescaledb":
+        return Check(f"{kind} series backend", "ok", f"timescaledb hypertables: {why}")
+    return Check(f"{kind} series backend", "degraded", f"native partitions: {why}",
+                 "P1/P2 series run on native daily range partitions, not TimescaleDB hypertables (results say which)")
 
 
 def check_binary(name: str, impact: str, version_arg: str = "--version") -> Check:

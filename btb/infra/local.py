@@ -232,7 +232,7 @@ class LocalProvider(Provider):
             slot.kill()  # whatever else is left in the trial's slot (orphans of a killed main process)
             out = {}
             for kind, eng in engines.items():
-                eng.launch(slot)
+                self._launch(eng, slot, state.get("tuning"))
                 out[kind] = eng.endpoint(slot)
             state["engines"] = {k: e.spec.to_json() for k, e in engines.items()}
             self._save(trial_id, state)
@@ -255,7 +255,17 @@ class LocalProvider(Provider):
         state["parked"] = time.time()
         self._save(trial_id, state)
 
-    def resume(self, trial_id: str, budget: int | None) -> Started:
+    @staticmethod
+    def _launch(eng: LocalEngine, slot: CgroupSlot, tuning: str | None) -> None:
+        """Start an engine in `slot`; engines whose settings follow the budget get the campaign's tuning."""
+        import inspect
+
+        if tuning and "tuning" in inspect.signature(eng.launch).parameters:
+            eng.launch(slot, tuning=tuning)
+        else:
+            eng.launch(slot)
+
+    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
         state = self._load(trial_id)
         if state is None or not state.get("engines"):
             raise EngineUnavailable(f"{trial_id}: no loaded engines on node {self.node}")
@@ -267,14 +277,14 @@ class LocalProvider(Provider):
         old.kill()
         old.remove()
         slot = create_slot(self._slot_name(trial_id), budget)
-        state.update(budget=budget, parked=None, slot={
+        state.update(budget=budget, parked=None, tuning=tuning, slot={
             "name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
             "swap_limited": slot.swap_limited, "notes": slot.notes, "dirs": {k: str(v) for k, v in slot.dirs.items()}})
         self._save(trial_id, state)
         try:
             out = {}
             for kind, eng in engines.items():
-                eng.launch(slot)
+                self._launch(eng, slot, tuning)
                 out[kind] = eng.endpoint(slot)
         except Exception as e:
             try:

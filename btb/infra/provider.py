@@ -91,9 +91,9 @@ class Provider(ABC):
         """Stop the engines cleanly and keep their data (load once, measure many): `resume` restarts them."""
 
     @abstractmethod
-    def resume(self, trial_id: str, budget: int | None) -> Started:
+    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
         """Start parked (or running) engines again from their data under `budget`, in a fresh cgroup,
-        with engine settings sized to that budget. Raises EngineUnavailable."""
+        with engine settings sized to that budget (`tuning`: scaled | fixed). Raises EngineUnavailable."""
 
     def drop_cache(self, trial_id: str) -> bool:
         """Evict the engines' data files from the OS page cache (a cold run). False where it cannot."""

@@ -181,7 +181,7 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
     budget = budget_of(trial, campaign, manifest.bytes)
     att.status(S.PROVISIONING, budget=budget)
     try:
-        started = ctx.provider.resume(lid, budget)
+        started = ctx.provider.resume(lid, budget, campaign.memory.tuning)
     except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
         kills = getattr(e, "oom_kills", None)
         if kills:

@@ -24,7 +24,8 @@ from btb.engines.postgres import schema, series
 from btb.engines.querytexts import load_queries
 
 RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
-                     "maintenance_work_mem", "max_wal_size", "max_parallel_workers_per_gather", "jit")
+                     "maintenance_work_mem", "effective_cache_size", "max_wal_size", "max_parallel_workers_per_gather",
+                     "jit", "shared_preload_libraries")
 TIME_PARAMS = ("start", "end")
 
 
@@ -99,7 +100,7 @@ class PostgresScenario(Scenario):
             rows = self.load_structure(conn, dataset_dir)
         phases["structure_copy_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        backend = series.create_ts(conn, manifest)
+        backend = series.create_ts(conn, manifest, active_chunks=self.series_workers)
         timescale = backend.startswith("timescaledb")
         n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
         rows["ts"] = n
@@ -124,6 +125,7 @@ class PostgresScenario(Scenario):
         return IngestReport(
             seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn), backend=backend,
             details={"phases": phases, "settings": schema.settings(conn, RECORDED_SETTINGS),
+                     "series_backend": "timescaledb" if timescale else "native",
                      "server_version": version, "series_workers": self.series_workers,
                      "ts_bytes": series.ts_bytes(conn, timescale), "copy_format": "binary (numpy-built)"},
         )

@@ -8,7 +8,12 @@ structured dtype, one `tobytes()` per Parquet batch) instead of per-row conversi
 each day is its own range partition and the days are loaded into their *leaf* partitions on parallel
 connections (COPY into a partitioned parent only batches while rows hit one partition); indexes are
 built after the load, one partition per connection, then attached to the parent index.
-TimescaleDB, where the extension exists, gets a hypertable with 1-day chunks instead.
+TimescaleDB, where the server has the extension preloaded, gets a hypertable instead, with a chunk interval
+sized by the TimescaleDB rule (ENGINE-FACTS.md, tigerdata docs "sizing hypertable chunks"): the indexes of
+the chunks being loaded at once fit in ~25 % of shared_buffers. An installed extension that is *not*
+preloaded is detected from the server's settings: `CREATE EXTENSION` is never tried then (the server
+would close the session with FATAL "extension must be preloaded"); the series go to native partitions
+and the backend description says why.
 """
 
 from __future__ import annotations
@@ -59,29 +64,78 @@ def encode_batch(point_idx: np.ndarray, time_us: np.ndarray, value: np.ndarray) 
     return rows.tobytes()
 
 
+# btree (point_id int4, time timestamptz): 8 B tuple header + 4 + 4 padding + 8 = 24 B, a 4 B line pointer,
+# leaf pages 90 % full, a few inner pages: ~34 B a row; 40 leaves margin
+INDEX_BYTES_PER_ROW = 40
+CHUNK_HOURS = (1, 2, 3, 4, 6, 8, 12, 24, 48, 72, 96, 120, 144, 168)  # divisors/multiples of a day, <= 7 days
+BACKENDS = ("auto", "timescaledb", "native")
+
+
+def timescale_status(conn: psycopg.Connection) -> tuple[str | None, str]:
+    """(TimescaleDB version usable on this server, or None; why). Never issues CREATE EXTENSION on a
+    server that has not preloaded it (that closes the session)."""
+    row = conn.execute("select default_version from pg_available_extensions where name = 'timescaledb'").fetchone()
+    if row is None:
+        return None, "TimescaleDB not installed on this server"
+    preload = conn.execute("select current_setting('shared_preload_libraries')").fetchone()[0]
+    if "timescaledb" not in preload:
+        return None, (f"TimescaleDB {row[0]} installed but not preloaded (shared_preload_libraries = '{preload}'): "
+                      "CREATE EXTENSION would close the session")
+    return row[0], f"TimescaleDB {row[0]} preloaded"
+
+
 def has_timescale(conn: psycopg.Connection) -> bool:
-    """True only if the extension can actually be created (it also needs shared_preload_libraries)."""
-    if not conn.execute("select 1 from pg_available_extensions where name = 'timescaledb'").fetchone():
+    """True if the extension is usable here (installed *and* preloaded); creates it in the database."""
+    version, _ = timescale_status(conn)
+    if version is None:
         return False
-    if "timescaledb" not in conn.execute("select current_setting('shared_preload_libraries')").fetchone()[0]:
-        return False  # installed, not preloaded: CREATE EXTENSION would close the session with FATAL
     try:
-        with conn.transaction():
-            conn.execute("create extension if not exists timescaledb")
-        return True
-    except psycopg.Error:
-        return False
+        conn.execute("create extension if not exists timescaledb")
+    except psycopg.OperationalError as e:
+        if conn.closed:
+            raise RuntimeError(f"the server closed the session on CREATE EXTENSION timescaledb: {e}") from e
+        raise
+    return True
 
 
-def create_ts(conn: psycopg.Connection, manifest: Manifest) -> str:
-    """Create the (empty) series table; returns the backend description."""
+def shared_buffers_bytes(conn: psycopg.Connection) -> int:
+    return int(conn.execute("select setting::bigint * current_setting('block_size')::bigint from pg_settings "
+                            "where name = 'shared_buffers'").fetchone()[0])
+
+
+def chunk_hours(samples_per_day: float, shared_buffers: int, active_chunks: int = 2) -> int:
+    """Chunk interval (hours) such that the (point_id, time) indexes of the `active_chunks` chunks loaded at
+    once fit in 25 % of shared_buffers; the largest such interval in CHUNK_HOURS, at least 1 hour."""
+    rows_fit = 0.25 * shared_buffers / INDEX_BYTES_PER_ROW / max(1, active_chunks)
+    per_hour = max(samples_per_day, 1.0) / 24
+    fitting = [h for h in CHUNK_HOURS if h * per_hour <= rows_fit]
+    return fitting[-1] if fitting else CHUNK_HOURS[0]
+
+
+def create_ts(conn: psycopg.Connection, manifest: Manifest, backend: str = "auto", active_chunks: int = 2) -> str:
+    """Create the (empty) series table; returns the backend description.
+
+    backend: "auto" (hypertable when TimescaleDB is preloaded, else native partitions), "native", or
+    "timescaledb" (an error when the server cannot). `active_chunks`: chunks loaded at once (workers)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     version = conn.execute("show server_version").fetchone()[0]
     conn.execute("drop table if exists ts cascade")
-    if has_timescale(conn):
-        conn.execute("create table ts (point_id int not null, time timestamptz not null, value double precision not null)")
-        conn.execute("select create_hypertable('ts', 'time', chunk_time_interval => interval '1 day')")
-        tsv = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()[0]
-        return f"timescaledb {tsv} hypertable (1-day chunks) on PostgreSQL {version}"
+    why = "native requested"
+    if backend != "native":
+        tsv, why = timescale_status(conn)
+        if tsv is None and backend == "timescaledb":
+            raise RuntimeError(f"a TimescaleDB hypertable was asked for, but {why}")
+        if tsv is not None and has_timescale(conn):
+            hours = chunk_hours(manifest.counts["samples"] / max(1, manifest.days), shared_buffers_bytes(conn),
+                                active_chunks)
+            conn.execute("create table ts (point_id int not null, time timestamptz not null, "
+                         "value double precision not null)")
+            # no default (time desc) index: the same single (point_id, time) index as native, built after load
+            conn.execute("select create_hypertable('ts', 'time', chunk_time_interval => %s::interval, "
+                         "create_default_indexes => false)", (f"{hours} hours",))
+            tsv = conn.execute("select extversion from pg_extension where extname = 'timescaledb'").fetchone()[0]
+            return f"timescaledb {tsv} hypertable ({hours}-hour chunks) on PostgreSQL {version}"
     conn.execute("create table ts (point_id int not null, time timestamptz not null, value double precision not null)"
                  " partition by range (time)")
     start = datetime.fromisoformat(manifest.start.replace("Z", "+00:00")).astimezone(timezone.utc)
@@ -90,16 +144,58 @@ def create_ts(conn: psycopg.Connection, manifest: Manifest) -> str:
         # bounds are DDL, which takes no bind parameters: they are rendered as typed literals by psycopg
         conn.execute(sql.SQL("create table {} partition of ts for values from ({}) to ({})").format(
             sql.Identifier(day_name(day)), sql.Literal(lo), sql.Literal(hi)))
-    return f"postgresql {version} native daily range partitions"
+    return f"postgresql {version} native daily range partitions ({why})"
 
 
-def _work_units(dataset_dir: Path) -> list[tuple[int, Path, int]]:
-    """(day, file, row_group): the unit of parallel loading, large enough to amortise a COPY."""
-    units = []
+def _day_units(dataset_dir: Path) -> list[tuple[int, list[tuple[Path, int]]]]:
+    """(day, [(file, row_group), ...]): a day is the unit of parallel loading (one leaf, one transaction)."""
+    days: dict[int, list[tuple[Path, int]]] = {}
     for f in series_files(dataset_dir):
         day = int(f.stem.split("-")[1])
-        units += [(day, f, rg) for rg in range(pq.ParquetFile(f).num_row_groups)]
-    return units
+        days.setdefault(day, []).extend((f, rg) for rg in range(pq.ParquetFile(f).num_row_groups))
+    return sorted(days.items())
+
+
+def _encoded_blocks(parts: list[tuple[Path, int]], counts: list[int], ahead: int = 3):
+    """Binary COPY blocks of `parts`, decoded and encoded by a helper thread up to `ahead` blocks in advance,
+    so that the server never waits for the client's Parquet decoding between two writes."""
+    q: queue.Queue = queue.Queue(maxsize=ahead)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for f, rg in parts:
+                table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
+                for batch in table.to_batches(BATCH_ROWS):
+                    block = encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
+                                         batch.column(2).to_numpy())
+                    while not stop.is_set():
+                        try:
+                            q.put(block, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                counts.append(table.num_rows)
+            q.put(done)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put(e)
+
+    th = threading.Thread(target=produce, daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        th.join()
 
 
 def _drain(dsn: str, items: list, workers: int, handle: Callable[[psycopg.Connection, Any], None]) -> None:
@@ -134,24 +230,33 @@ def _drain(dsn: str, items: list, workers: int, handle: Callable[[psycopg.Connec
 
 
 def load_series(dsn: str, dataset_dir: Path, timescale: bool, workers: int = 2) -> tuple[int, float]:
-    """COPY every day file into ts on `workers` connections; returns (rows, seconds)."""
+    """COPY every day into ts on `workers` connections, one day per transaction; returns (rows, seconds).
+
+    Native: each day goes to its leaf, which is TRUNCATEd in the same transaction first: the COPY then fills
+    a new file, so with wal_level=minimal it writes no WAL (the file is synced at commit), and FREEZE
+    stores its rows frozen (no hint-bit writes or freezing vacuum later). TimescaleDB: the day's chunks are
+    created by the COPY in its own transaction, which skips WAL the same way.
+    """
     counts: list[int] = []
 
-    def copy_unit(conn: psycopg.Connection, unit: tuple[int, Path, int]) -> None:
-        day, f, rg = unit
-        target = sql.Identifier("ts" if timescale else day_name(day))
-        stmt = sql.SQL("copy {} (point_id, time, value) from stdin (format binary)").format(target)
-        table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
-        with conn.cursor() as cur, cur.copy(stmt) as cp:
-            cp.write(COPY_HEADER)
-            for batch in table.to_batches(BATCH_ROWS):
-                cp.write(encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
-                                      batch.column(2).to_numpy()))
-            cp.write(COPY_TRAILER)
-        counts.append(table.num_rows)
+    def copy_day(conn: psycopg.Connection, unit: tuple[int, list[tuple[Path, int]]]) -> None:
+        day, parts = unit
+        if timescale:
+            stmt = sql.SQL("copy ts (point_id, time, value) from stdin (format binary)")
+        else:
+            stmt = sql.SQL("copy {} (point_id, time, value) from stdin (format binary, freeze)").format(
+                sql.Identifier(day_name(day)))
+        with conn.transaction(), conn.cursor() as cur:
+            if not timescale:
+                cur.execute(sql.SQL("truncate {}").format(sql.Identifier(day_name(day))))
+            with cur.copy(stmt) as cp:
+                cp.write(COPY_HEADER)
+                for block in _encoded_blocks(parts, counts):
+                    cp.write(block)
+                cp.write(COPY_TRAILER)
 
     t0 = time.perf_counter()
-    _drain(dsn, _work_units(dataset_dir), workers, copy_unit)
+    _drain(dsn, _day_units(dataset_dir), workers, copy_day)
     return sum(counts), time.perf_counter() - t0
 
 

@@ -9,11 +9,24 @@ depends on user-chosen names (the 107-byte socket path limit). The server runs w
 
 Benchmark scratch clusters use non-durable settings (fsync off, ...): they are recorded with every
 endpoint so nobody compares them with a durable production setup unknowingly.
+
+Memory settings are sized to the trial's budget at every launch (`settings_for_budget`: shared_buffers
+~25 %, effective_cache_size ~75 %, work_mem/maintenance_work_mem scaled; unlimited or `tuning="fixed"`:
+the fixed settings), written to `btb-runtime.conf` (rewritten at each launch, so a restart from kept data
+under another budget is configured for that budget) and recorded in the Endpoint as the server reports them.
+
+TimescaleDB: when the extension is installed for this PostgreSQL (`scripts/build_timescaledb.sh`) and the
+engine's `timescale` option (or $BTB_PG_TIMESCALE) is `auto` (default) or `on`, the server starts with
+`shared_preload_libraries = 'timescaledb'` (telemetry off) and P1/P2 put their series in a hypertable;
+`off` starts it without (native partitions on the same machine). An installed extension the server cannot
+preload (e.g. built for another minor version) makes `auto` fall back to native partitions, saying why.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,7 +41,8 @@ from btb.engines.base import Endpoint
 from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user
 
 # Settings of the scratch cluster (recorded in results). Non-durable on purpose: a benchmark cluster.
-SCRATCH_SETTINGS = {
+# Memory settings are not here: they are sized per launch (settings_for_budget) in btb-runtime.conf.
+DURABILITY_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
@@ -36,12 +50,24 @@ SCRATCH_SETTINGS = {
     "max_wal_senders": "0",
     "max_wal_size": "4GB",
     "checkpoint_timeout": "30min",
-    "shared_buffers": "128MB",
-    "work_mem": "16MB",
-    "maintenance_work_mem": "256MB",
     "max_parallel_workers_per_gather": "2",
     "jit": "off",
 }
+# The memory settings btb used before budgets sized them: unlimited budgets and `tuning: fixed` keep them.
+# (effective_cache_size is PostgreSQL's default, stated so that it is recorded.)
+FIXED_MEMORY_SETTINGS = {
+    "shared_buffers": "128MB",
+    "effective_cache_size": "4GB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+}
+SCRATCH_SETTINGS = {**DURABILITY_SETTINGS, **FIXED_MEMORY_SETTINGS}  # what an unlimited engine runs with
+TUNINGS = ("scaled", "fixed")
+TIMESCALE_MODES = ("auto", "off", "on")
+# what the Endpoint reports (as SHOW prints it) with every figure
+RECORDED_SETTINGS = (*DURABILITY_SETTINGS, *FIXED_MEMORY_SETTINGS, "shared_preload_libraries")
+MiB = 1 << 20
+LOG_TAIL_LINES = 25
 SUPERUSER = "postgres"
 DBNAME = "btb"
 AUTH = "scram-sha-256"
@@ -50,6 +76,95 @@ RUN_BASE = Path(tempfile.gettempdir())
 
 class PostgresNotFound(RuntimeError):
     pass
+
+
+class PostgresStartError(RuntimeError):
+    """The server did not start; `log_tail` is what its log said during this attempt."""
+
+    def __init__(self, message: str, log_tail: str = ""):
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+def _mb(n: int) -> str:
+    """A size in MiB the way SHOW prints it (largest unit that divides it exactly)."""
+    return f"{n // 1024}GB" if n % 1024 == 0 else f"{n}MB"
+
+
+def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dict[str, str]:
+    """PostgreSQL memory settings for a memory budget, as a careful operator sizes them.
+
+    scaled (budget B): shared_buffers = B/4 (floor 8 MB, ceiling 8 GB), effective_cache_size = 3B/4,
+    work_mem = B/64 (1 MB .. 128 MB: one query may run several sort/hash nodes, each up to
+    hash_mem_multiplier x work_mem, in the leader and 2 parallel workers), maintenance_work_mem = B/16
+    (8 MB .. 1 GB: up to 3 autovacuum workers may each take it). 256 MiB -> 64MB / 192MB / 4MB / 16MB;
+    1 GiB -> 256MB / 768MB / 16MB / 64MB.
+    No budget (unlimited) or tuning "fixed": the fixed settings (FIXED_MEMORY_SETTINGS).
+    """
+    if tuning not in TUNINGS:
+        raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
+    if budget_bytes is None or tuning == "fixed":
+        return dict(FIXED_MEMORY_SETTINGS)
+    if budget_bytes <= 0:
+        raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
+    mb = budget_bytes // MiB
+
+    def clamp(v: int, lo: int, hi: int) -> int:
+        return max(lo, min(hi, v))
+
+    shared = clamp(mb // 4, 8, 8192)
+    return {
+        "shared_buffers": _mb(shared),
+        "effective_cache_size": _mb(max(shared, mb * 3 // 4)),
+        "work_mem": _mb(clamp(mb // 64, 1, 128)),
+        "maintenance_work_mem": _mb(clamp(mb // 16, 8, 1024)),
+    }
+
+
+def _pg_dirs(bin_dir: Path) -> tuple[Path, Path]:
+    """(pkglibdir, sharedir) of the PostgreSQL whose binaries are in bin_dir: pg_config when it is there,
+    else Debian's layout (/usr/lib/postgresql/N/lib, /usr/share/postgresql/N)."""
+    pgc = bin_dir / "pg_config"
+    if pgc.exists():
+        try:
+            r = subprocess.run([str(pgc), "--pkglibdir", "--sharedir"], capture_output=True, text=True, timeout=10)
+            lib, share = r.stdout.split()[:2]
+            return Path(lib), Path(share)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+    return bin_dir.parent / "lib", Path("/usr/share/postgresql") / bin_dir.parent.name
+
+
+def timescale_installed(bin_dir: Path) -> tuple[str | None, str]:
+    """(version, where) of the TimescaleDB extension installed for this PostgreSQL, (None, why not)."""
+    lib, share = _pg_dirs(bin_dir)
+    control = share / "extension" / "timescaledb.control"
+    if not (lib / "timescaledb.so").exists() or not control.exists():
+        return None, f"TimescaleDB is not installed for this PostgreSQL (no timescaledb.so in {lib})"
+    m = re.search(r"default_version\s*=\s*'([^']+)'", control.read_text())
+    version = m.group(1) if m else "?"
+    return version, f"TimescaleDB {version} installed in {lib}"
+
+
+def timescale_mode(options: dict[str, Any]) -> str:
+    mode = str(options.get("timescale") or os.environ.get("BTB_PG_TIMESCALE") or "auto").lower()
+    if mode not in TIMESCALE_MODES:
+        raise ValueError(f"timescale must be one of {', '.join(TIMESCALE_MODES)}, not {mode!r}")
+    return mode
+
+
+def series_backend_plan(bin_dir: Path, options: dict[str, Any]) -> tuple[bool, str]:
+    """(preload TimescaleDB?, why): which series backend a new engine will run, before starting anything."""
+    mode = timescale_mode(options)
+    version, where = timescale_installed(bin_dir)
+    if mode == "off":
+        return False, f"timescale: off ({where}): native daily range partitions"
+    if version is None:
+        hint = "scripts/build_timescaledb.sh ../shared/vendor/timescaledb-*.tar.gz installs it"
+        if mode == "on":
+            raise RuntimeError(f"timescale: on but {where}; {hint}")
+        return False, f"{where}: native daily range partitions ({hint})"
+    return True, f"{where}: preloaded (shared_preload_libraries = 'timescaledb'): hypertables"
 
 
 def find_pg_bin(hint: str = "") -> Path:
@@ -104,6 +219,7 @@ class LocalPostgres(LocalEngine):
         self.data_dir = self.work / "data"
         self.passfile = self.work / "pgpass"
         self.log = self.work / "postgres.log"
+        self.runtime = self.work / "runtime.json"  # how the running server was configured (budget, backend)
         self.user = engine_user("postgres")
         self.host = "127.0.0.1"
 
@@ -116,9 +232,16 @@ class LocalPostgres(LocalEngine):
             return False, str(e)
         try:
             engine_user("postgres")
-        except RuntimeError as e:
+            series_backend_plan(b, options)  # timescale: on without the extension, or a bad mode
+        except (RuntimeError, ValueError) as e:
             return False, str(e)
         return True, str(b)
+
+    @classmethod
+    def series_backend(cls, options: dict[str, Any]) -> tuple[str, str]:
+        """("timescaledb" | "native", why) for `btb doctor`: what a new engine here will run."""
+        preload, why = series_backend_plan(find_pg_bin(options.get("bin", "")), options)
+        return ("timescaledb" if preload else "native"), why
 
     @classmethod
     def default_port(cls, options: dict[str, Any]) -> int:
@@ -165,12 +288,17 @@ class LocalPostgres(LocalEngine):
             pwfile.unlink(missing_ok=True)
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed for {self.data_dir}: {(r.stderr or r.stdout).strip()[-800:]}")
-        conf = "\n".join(f"{k} = '{v}'" for k, v in SCRATCH_SETTINGS.items())
-        if (self.bin_dir.parent / "lib" / "timescaledb.so").exists():  # installed: it must be preloaded
-            conf += "\nshared_preload_libraries = 'timescaledb'\ntimescaledb.telemetry_level = 'off'"
+        conf = "\n".join(f"{k} = '{v}'" for k, v in DURABILITY_SETTINGS.items())
         with open(self.data_dir / "postgresql.conf", "a") as f:
             f.write(f"\n# btb scratch settings\n{conf}\n")
         self._write_network_conf()
+
+    def _include(self, name: str) -> None:
+        conf = self.data_dir / "postgresql.conf"
+        line = f"include_if_exists = '{name}'"
+        if line not in conf.read_text():
+            with open(conf, "a") as f:
+                f.write(line + "\n")
 
     def _write_network_conf(self) -> None:
         """Port and socket dir in their own include file: rewritten at every launch (a restart may move
@@ -178,14 +306,75 @@ class LocalPostgres(LocalEngine):
         net = self.data_dir / "btb-network.conf"
         net.write_text(f"listen_addresses = '{self.host}'\nport = {self.spec.port}\n"
                        f"unix_socket_directories = '{self.spec.run_dir}'\nunix_socket_permissions = 0700\n")
-        conf = self.data_dir / "postgresql.conf"
-        if "include_if_exists = 'btb-network.conf'" not in conf.read_text():
-            with open(conf, "a") as f:
-                f.write("include_if_exists = 'btb-network.conf'\n")
+        self._include("btb-network.conf")
         chown_tree(self.data_dir, self.user)
 
-    def launch(self, slot: CgroupSlot) -> None:
+    def _write_runtime_conf(self, memory: dict[str, str], preload: bool) -> None:
+        """Memory settings for this launch's budget and the TimescaleDB preload: rewritten at every launch,
+        included last (it overrides the memory settings initdb-era data dirs carry in postgresql.conf)."""
+        lines = [f"{k} = '{v}'" for k, v in memory.items()]
+        if preload:
+            lines += ["shared_preload_libraries = 'timescaledb'", "timescaledb.telemetry_level = off"]
+        else:
+            lines += ["shared_preload_libraries = ''"]
+        (self.data_dir / "btb-runtime.conf").write_text("# written by btb at each launch\n" + "\n".join(lines) + "\n")
+        self._include("btb-runtime.conf")
+        chown_tree(self.data_dir, self.user)
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES, since: int = 0) -> str:
+        """The last lines of the engine's log (from byte `since`): what error messages carry."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(since)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def _log_size(self) -> int:
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
+
+    def launch(self, slot: CgroupSlot, budget: int | None | str = "slot", tuning: str | None = None) -> None:
+        """Start the server inside `slot` with memory settings sized to `budget` (bytes, None = unlimited;
+        by default the limit the slot applies) under `tuning` ("scaled" | "fixed"; default: the engine
+        option, $BTB_PG_TUNING, else "scaled"), TimescaleDB preloaded when it is installed (see module doc)."""
+        if isinstance(budget, str):  # "slot": the limit the trial's cgroup applies (None where none can be)
+            budget = slot.applied_limit if slot is not None else None
+        tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
+        memory = settings_for_budget(budget, tuning)
         self.prepare()
+        preload, why = series_backend_plan(self.bin_dir, self.options)
+        mode = timescale_mode(self.options)
+        try:
+            self._start(slot, memory, preload)
+        except PostgresStartError as e:
+            if not (preload and mode == "auto" and "timescaledb" in e.log_tail.lower()):
+                raise
+            # installed, but this server cannot load it (e.g. built for another minor version): the
+            # native backend still measures; the reason goes with every result of this engine
+            why = f"TimescaleDB installed but the server failed to preload it ({str(e)[-300:]}): native partitions"
+            preload = False
+            self._start(slot, memory, preload)
+        self._write_runtime(budget, tuning, memory, preload, why)
+        self._ensure_db()
+
+    def _write_runtime(self, budget: int | None, tuning: str, memory: dict[str, str], preload: bool, why: str) -> None:
+        info = {"budget": budget, "tuning": tuning, "requested": memory,
+                "series_backend": "timescaledb" if preload else "native", "series_backend_why": why}
+        tmp = self.runtime.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, self.runtime)
+
+    def _runtime(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.runtime.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _start(self, slot: CgroupSlot, memory: dict[str, str], preload: bool) -> None:
         self.kill()  # a crashed predecessor's backends would hold the shared memory; its pid file is stale
         # Stale lock files of a killed postmaster: PostgreSQL trusts them while the old pid exists, and a
         # killed postmaster can linger as a zombie when nobody reaps it. Nothing of ours runs now.
@@ -193,22 +382,29 @@ class LocalPostgres(LocalEngine):
         for lock in Path(self.spec.run_dir).glob(".s.PGSQL.*.lock"):
             lock.unlink(missing_ok=True)
         self._write_network_conf()
+        self._write_runtime_conf(memory, preload)
         self.log.touch()
         chown_tree(self.log, self.user)
+        since = self._log_size()
         argv = as_user(self.user, [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
                                    "-w", "-t", "60", "start"])
         r = subprocess.run(slot.wrap(argv), capture_output=True, text=True, env=engine_env(), timeout=90)
         if r.returncode != 0:
-            tail = self.log.read_text()[-2000:] if self.log.exists() else ""
-            raise RuntimeError(f"PostgreSQL failed to start on port {self.spec.port}: {r.stderr.strip()} {tail}")
-        self._ensure_db()
+            self.kill()
+            tail = self.log_tail(since=since)
+            raise PostgresStartError(f"PostgreSQL failed to start on port {self.spec.port}: {r.stderr.strip()}; "
+                                     f"last lines of its log ({self.log}):\n{tail}", tail)
 
     def _ensure_db(self) -> None:
         import psycopg
 
-        with psycopg.connect(self.dsn_for("postgres"), autocommit=True, connect_timeout=10) as c:
-            if not c.execute("select 1 from pg_database where datname=%s", (DBNAME,)).fetchone():
-                c.execute(f'create database "{DBNAME}"')
+        try:
+            with psycopg.connect(self.dsn_for("postgres"), autocommit=True, connect_timeout=10) as c:
+                if not c.execute("select 1 from pg_database where datname=%s", (DBNAME,)).fetchone():
+                    c.execute(f'create database "{DBNAME}"')
+        except psycopg.Error as e:
+            raise RuntimeError(f"PostgreSQL on port {self.spec.port} started but refuses clients: {e}; "
+                               f"last lines of its log ({self.log}):\n{self.log_tail()}") from e
 
     def pid(self) -> int | None:
         try:
@@ -262,14 +458,26 @@ class LocalPostgres(LocalEngine):
 
         with psycopg.connect(self.dsn, connect_timeout=10) as c:
             version = c.execute("show server_version").fetchone()[0]
+            shown = dict(c.execute("select name, current_setting(name) from unnest(%s::text[]) name",
+                                   (list(RECORDED_SETTINGS),)).fetchall())
+            preloaded = "timescaledb" in shown.get("shared_preload_libraries", "")
+            row = c.execute("select default_version from pg_available_extensions where name = 'timescaledb'"
+                            ).fetchone() if preloaded else None
+        tsv = row[0] if row else None
         pid = self.pid()
+        rt = self._runtime()
         return Endpoint(
             kind="postgres",
             dsn=self.dsn,
             version=f"PostgreSQL {version}",
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
-            extra={"settings": dict(SCRATCH_SETTINGS), "auth": AUTH, "socket_dir": self.spec.run_dir,
+            extra={"settings": shown,  # as the running server reports them (SHOW), not as requested
+                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")},
+                   "series_backend": "timescaledb" if preloaded else "native",
+                   "series_backend_why": rt.get("series_backend_why", ""),
+                   "timescaledb": tsv,
+                   "auth": AUTH, "socket_dir": self.spec.run_dir,
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
         )

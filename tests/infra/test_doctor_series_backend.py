@@ -1,0 +1,40 @@
+"""`btb doctor` says which series backend PostgreSQL will run and why (issue 15 item 7)."""
+
+from __future__ import annotations
+
+from btb.doctor import check_engines
+from btb.infra.engines import postgres as pgeng
+
+INSTALLED = pgeng.timescale_installed(pgeng.find_pg_bin())[0]
+
+
+def _series(checks):
+    (c,) = [c for c in checks if c.name == "postgres series backend"]
+    return c
+
+
+def test_doctor_names_the_series_backend_and_why(monkeypatch):
+    monkeypatch.setenv("BTB_PG_TIMESCALE", "auto")
+    c = _series(check_engines())
+    if INSTALLED:
+        assert c.status == "ok" and "timescaledb hypertables" in c.detail and INSTALLED in c.detail
+        assert "preloaded" in c.detail
+    else:
+        assert c.status == "degraded" and "not installed" in c.detail and "build_timescaledb.sh" in c.detail
+    monkeypatch.setenv("BTB_PG_TIMESCALE", "off")
+    c = _series(check_engines())
+    assert c.status == "degraded" and "native partitions" in c.detail and "timescale: off" in c.detail
+    assert "not TimescaleDB hypertables" in c.impact
+
+
+def test_timescale_on_without_the_extension_makes_postgres_unavailable(monkeypatch):
+    monkeypatch.setattr(pgeng, "timescale_installed", lambda b: (None, "TimescaleDB is not installed (test)"))
+    monkeypatch.setenv("BTB_PG_TIMESCALE", "on")
+    ok, why = pgeng.LocalPostgres.available({})
+    assert not ok and "timescale: on" in why and "build_timescaledb.sh" in why
+    checks = check_engines()
+    assert [c.status for c in checks if c.name == "engine postgres"] == ["missing"]
+    monkeypatch.setenv("BTB_PG_TIMESCALE", "auto")
+    assert pgeng.series_backend_plan(pgeng.find_pg_bin(), {}) == (
+        False, "TimescaleDB is not installed (test): native daily range partitions "
+               "(scripts/build_timescaledb.sh ../shared/vendor/timescaledb-*.tar.gz installs it)")
