@@ -99,7 +99,7 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
         rows.append(row)
     ingest_row = None
     if ingest:
-        ingest_row = {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "budget", "status",
+        ingest_row = {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "ingest_level", "budget", "status",
                                                     "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
                                                     "node", "fingerprint", "applied_limit", "budget_mode")},
                       **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}

@@ -126,8 +126,11 @@ def ingest_rows(b: Bundle) -> list[dict]:
         r = got.get(tid) or {}
         if not r and (t.get("dataset"), t.get("scenario")) in loaded and t.get("status") not in ("error", "oom"):
             continue  # served from a load another trial of the same (dataset, scenario) made
-        out.append({"dataset": t.get("dataset"), "scenario": t.get("scenario"), "level": t.get("level"),
-                    "budget_bytes": t.get("budget"), "status": r.get("status") or f"not run ({t.get('status')})",
+        # the load's own budget (memory.ingest), not the level of the trial that happened to make it
+        out.append({"dataset": t.get("dataset"), "scenario": t.get("scenario"),
+                    "level": r.get("ingest_level") or t.get("level"),
+                    "budget_bytes": r.get("budget") if r else t.get("budget"),
+                    "status": r.get("status") or f"not run ({t.get('status')})",
                     "ingest_s": r.get("seconds"), "rows_per_s": r.get("rows_per_s"),
                     "bytes_on_disk": r.get("bytes_on_disk"), "peak_working_set_bytes": r.get("res_peak_bytes"),
                     "cpu_s": r.get("res_cpu_s"), "io_write_bytes": r.get("res_io_write_bytes"),

@@ -18,7 +18,7 @@ def test_gradient_records_oom_and_continues(workers, btb_cli, tmp_path):
 name: gradient
 datasets: [{{profile: tiny-1d, seed: 5}}]
 scenarios: [P1]
-memory: {{levels: [24MiB, 160MiB, unlimited]}}
+memory: {{levels: [24MiB, 160MiB, unlimited], tuning: fixed}}  # fixed: 128 MB shared_buffers cannot fit 24 MiB
 protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
 queries: [Q6, Q7]
 output_dir: {out}
@@ -59,7 +59,7 @@ def test_bisection_brackets_minimum_viable_ram(workers, btb_cli, tmp_path):
 name: bisect
 datasets: [{{profile: tiny-1d, seed: 5}}]
 scenarios: [P1]
-memory: {{levels: [24MiB, 384MiB], bisect: true, resolution: 0.5}}
+memory: {{levels: [24MiB, 384MiB], bisect: true, resolution: 0.5, tuning: fixed}}
 protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
 queries: [Q6]
 output_dir: {out}
