@@ -498,7 +498,9 @@ def cancel(campaign_id: str = typer.Argument(..., help="campaign id (see `btb li
         deadline = time.monotonic() + timeout
         while running and time.monotonic() < deadline:
             time.sleep(0.5)
-            running = [tid for tid, t in board.trials(cid).items() if not _is_final(t.get("status"))]
+            # ended, and its node let go of it (engines stopped, lease released)
+            held = set(board.running())
+            running = [tid for tid, t in board.trials(cid).items() if not _is_final(t.get("status")) or tid in held]
         if running:
             _fail(f"{len(running)} trial(s) still running after {timeout:.0f} s: {', '.join(running)} "
                   f"(`btb status {cid}`)", 3)

@@ -24,8 +24,14 @@ def _campaign(board, n=4, eset=None):
     return cid, eset, [t["id"] for t in trials]
 
 
+def _board(settings) -> TrialBoard:
+    """A board in a database of its own: the session's workers run a sweeper that reaps lapsed leases
+    on the default database, and would race these tests."""
+    return TrialBoard(settings.redis_url.rsplit("/", 1)[0] + "/6")
+
+
 def test_claims_follow_plan_order_and_are_exclusive(redis_server):
-    board = TrialBoard(redis_server.redis_url)
+    board = _board(redis_server)
     cid, eset, ids = _campaign(board)
     got = [board.claim(eset, f"n{i % 2}", ttl_s=30) for i in range(5)]
     assert [c.trial_id for c in got[:4]] == ids and got[4] is None
@@ -34,7 +40,7 @@ def test_claims_follow_plan_order_and_are_exclusive(redis_server):
 
 
 def test_a_lapsed_lease_requeues_once_with_its_plan_score_then_errors(redis_server):
-    board = TrialBoard(redis_server.redis_url)
+    board = _board(redis_server)
     cid, eset, ids = _campaign(board, n=2)
     first = board.claim(eset, "a", ttl_s=0.3)
     time.sleep(0.5)
@@ -49,7 +55,7 @@ def test_a_lapsed_lease_requeues_once_with_its_plan_score_then_errors(redis_serv
 
 
 def test_release_and_give_back_are_compare_and_set(redis_server):
-    board = TrialBoard(redis_server.redis_url)
+    board = _board(redis_server)
     cid, eset, ids = _campaign(board, n=1)
     c = board.claim(eset, "a", ttl_s=30)
     forged = type(c)(c.trial_id, c.attempt, "someone-else")
@@ -60,7 +66,7 @@ def test_release_and_give_back_are_compare_and_set(redis_server):
 
 
 def test_records_are_written_once_under_the_lease(redis_server):
-    board, ledger = TrialBoard(redis_server.redis_url), Ledger(redis_server.redis_url)
+    board, ledger = _board(redis_server), Ledger(redis_server.redis_url.rsplit("/", 1)[0] + "/6")
     cid, eset, ids = _campaign(board, n=1)
     c = board.claim(eset, "a", ttl_s=30)
     assert board.add_record(c, "run/Q1/b0/r0", {"kind": "run", "seconds": 1.0})
@@ -69,7 +75,7 @@ def test_records_are_written_once_under_the_lease(redis_server):
 
 
 def test_status_changes_follow_the_lifecycle(redis_server):
-    board = TrialBoard(redis_server.redis_url)
+    board = _board(redis_server)
     cid, eset, ids = _campaign(board, n=1)
     board.set(ids[0], status="cancelled")
     with pytest.raises(BadTransition):

@@ -19,8 +19,8 @@ name: reps
 datasets: [{{profile: tiny-1d, seed: 5}}]
 scenarios: [P1, P2]
 memory: {{levels: [unlimited]}}
-protocol: {{warmups: 3, runs: 30, timeout_s: 30, bindings: 1, validate: false, repetitions: 2}}
-queries: [Q3, Q6]
+protocol: {{warmups: 3, runs: 30, timeout_s: 30, bindings: 1, validate: false, repetitions: 2}}  # ms-scale queries: less scheduler noise than sub-ms ones
+queries: [Q7, Q12]
 output_dir: {out}
 """)
     cid = campaign_id(btb_cli("submit", camp, "--wait").stdout)
@@ -30,7 +30,7 @@ output_dir: {out}
     assert [(t["scenario"]) for _, t in trials] == ["P1", "P2", "P1", "P2"]
     rows = {(r["scenario"], r["query"], r["repetition"]): r for r in summary["rows"]}
     for sc in ("P1", "P2"):
-        for q in ("Q3", "Q6"):
+        for q in ("Q7", "Q12"):
             a, b = rows[(sc, q, 0)], rows[(sc, q, 1)]
             assert a["n"] == b["n"] == 30 and a["busy"] is not None and b["busy"] is not None  # flag recorded
             assert a["median_ci_low"] <= b["median_ci_high"] and b["median_ci_low"] <= a["median_ci_high"], (a, b)

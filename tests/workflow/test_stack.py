@@ -24,7 +24,11 @@ def test_flower_lists_bench_and_monitor_workers_with_queues(flower, flower_get):
     s = flower
     found = {k: [q["name"] for q in v.get("active_queues") or []]
              for k, v in flower_get(s, "/api/workers?refresh=1").items()}
-    assert found[f"bench@{s.node}"] == ["engines.postgres", f"node.{s.node}"]  # engine sets it can run whole
+    # the engine sets this node can run whole (P1/P2 need postgres, F2 falkordb+postgres, …), then its own queue
+    from btb.infra.stack import engine_queues
+
+    assert found[f"bench@{s.node}"] == [*engine_queues(s), f"node.{s.node}"]
+    assert "engines.postgres" in found[f"bench@{s.node}"]
     assert found[f"monitor@{s.node}"] == [f"monitor.{s.node}"]
     assert found[f"aggregator@{s.node}"] == ["aggregate"]
     with pytest.raises(urllib.error.HTTPError) as e:  # no credentials, no API
