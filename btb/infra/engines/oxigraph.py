@@ -32,7 +32,11 @@ from btb.engines.base import Endpoint
 from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env
 
 USER_CANDIDATES = ("oxigraph", "nobody")
-SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir"}
+# A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
+# keeps evaluating a query whose client went away, so a cancelled query would otherwise burn a core until done.
+SERVER_TIMEOUT_S = 600
+SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir",
+                   "timeout_s": SERVER_TIMEOUT_S}
 
 
 class OxigraphNotFound(RuntimeError):
@@ -118,7 +122,8 @@ class LocalOxigraph(LocalEngine):
         self.kill()
         binary = find_oxigraph(self.options.get("bin", ""))
         argv = as_user(self.user, [str(binary), "serve", "--location", str(self.store),
-                                   "--bind", f"{self.host}:{self.spec.port}"])
+                                   "--bind", f"{self.host}:{self.spec.port}",
+                                   "--timeout-s", str(SERVER_TIMEOUT_S)])
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=engine_env(), cwd=str(self.work), start_new_session=True)
