@@ -183,6 +183,7 @@ class ChunkRdfScenario(SparqlScenario):
         super().__init__(endpoints, options)
         self._chunks_window = load_text("O1/chunks_window.sparql")
         self._chunks_latest = load_text("O1/chunks_latest.sparql")
+        self._chunks_by_iri = load_text("O1/chunks_by_iri.sparql")
 
     def ingest(self, dataset_dir: Path) -> IngestReport:
         dataset_dir = Path(dataset_dir)
@@ -212,7 +213,9 @@ class ChunkRdfScenario(SparqlScenario):
             terms = {"idxs": " ".join(map(str, idxs)), "d1": str(bound["d1"])}
             if qid == "Q11":
                 terms["end_us"] = str(bound["end_us"])
-                raw = self.sparql(bind_terms(self._chunks_latest, terms))
+                latest = self.sparql(bind_terms(self._chunks_latest, terms))
+                names = " ".join(f"<{export.chunk_iri(int(i), int(d))}>" for i, d in latest)
+                raw = self.sparql(bind_terms(self._chunks_by_iri, {"chunks": names})) if latest else []
             else:
                 terms["d0"] = str(bound["d0"])
                 raw = self.sparql(bind_terms(self._chunks_window, terms))
