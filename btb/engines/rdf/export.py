@@ -195,6 +195,49 @@ def write_nt(dataset_dir: Path, out: Path, series: bool = True) -> dict[str, int
     return counts
 
 
+def prefetch(blocks: Iterable[bytes], depth: int = 32) -> Iterator[bytes]:
+    """Produce `blocks` in a background thread (at most `depth` ahead) while the caller sends them.
+
+    Without it the streamed load alternates: the server waits while Python writes a block, Python waits
+    while the server parses one (small-1w: 17.9 s streamed vs 4.6 s export + 9.3 s POST of the file).
+    The producer is Python (holds the GIL); the sender spends its time in socket writes (releases it)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for b in blocks:
+                while not stop.is_set():
+                    try:
+                        q.put(b, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            q.put(e)
+
+    t = threading.Thread(target=produce, name="btb-rdf-export", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
 def encode(lines: Iterable[str], block: int = 1 << 20) -> Iterator[bytes]:
     """UTF-8 blocks of about `block` bytes (a streamed HTTP body)."""
     buf: list[str] = []
