@@ -5,8 +5,9 @@
 Prints one JSON object: triples, file bytes, and seconds + triples/s for
   - `cli`: `oxigraph load --location <fresh dir> --file export.nt --lenient` (the server's own bulk loader
     on a store no server holds open: what a scenario cannot use, the provider owns the running server);
-  - `http_file`: the same file streamed to a running server (`POST /store?default&no_transaction&lenient`);
-  - `btb_ingest`: O1's whole ingest path (N-Triples generated from the Parquet files while streaming).
+  - `http_file`: the same file streamed to a freshly started server (`POST /store?default&no_transaction&lenient`);
+  - `btb_ingest`: O1's whole ingest path on another fresh server (N-Triples generated from the Parquet
+    files by a child process while streaming; the store is cleared first, as `ingest` does).
 `ratio_*` = CLI seconds / path seconds (≥ 0.8 is the target for the HTTP path).
 """
 
@@ -62,23 +63,30 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         root.chmod(0o755)
         provider = LocalProvider(root, "loadbench")
-        trial = f"loadbench-{uuid.uuid4().hex[:8]}"
-        started = provider.start(trial, ("oxigraph",), None)
+
+        def fresh_server():  # each path loads into a new, empty store (as a trial's ingest does)
+            trial = f"loadbench-{uuid.uuid4().hex[:8]}"
+            started = provider.start(trial, ("oxigraph",), None)
+            return trial, started, ChunkRdfScenario(started.endpoints, RunOptions(timeout_s=600))
+
+        trial, started, s = fresh_server()
         try:
-            s = ChunkRdfScenario(started.endpoints, RunOptions(timeout_s=600))
-            sess = s.session()
-            sess.clear()
             t0 = time.perf_counter()
-            sess.post_store(file_blocks(nt), params=LOAD_PARAMS)
+            s.session().post_store(file_blocks(nt), params=LOAD_PARAMS)
             http = time.perf_counter() - t0
             assert s.triples() == n, "HTTP load stored a different number of triples"
             out["http_file"] = {"s": http, "triples_per_s": n / http}
+        finally:
+            s.close()
+            provider.stop(trial)
+        trial, started, s = fresh_server()
+        try:
             t0 = time.perf_counter()
             rows, phases = s.load_rdf(a.dataset, with_chunks=True)
             full = time.perf_counter() - t0
             out["btb_ingest"] = {"s": full, "load_s": phases["load_s"], "triples_per_s": n / full}
-            s.close()
         finally:
+            s.close()
             provider.stop(trial)
         out["ratio_http_file"] = cli / http
         out["ratio_btb_ingest"] = cli / full
