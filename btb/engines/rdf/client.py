@@ -82,19 +82,27 @@ class SparqlSession:
     def _request(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None,
                  chunked: bool = False) -> bytes:
         self.cancelled = False
-        conn = self.connect()
-        try:
-            conn.request(method, path, body=body, headers=dict(headers or {}), encode_chunked=chunked)
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            raise
-        if resp.status >= 300:
-            raise SparqlError(f"HTTP {resp.status} {resp.reason}: {data.decode('utf-8', 'replace').strip()[:400]}")
-        if resp.will_close:
-            self.close()
-        return data
+        for attempt in (0, 1):
+            reused = self._conn is not None
+            conn = self.connect()
+            try:
+                conn.request(method, path, body=body, headers=dict(headers or {}), encode_chunked=chunked)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                self.close()
+                # a kept-alive connection the server closed while idle: send once more on a new one (only
+                # bodies we still hold; never after a cancel)
+                stale = isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
+                if attempt == 0 and reused and stale and not self.cancelled and isinstance(body, (str, bytes, type(None))):
+                    continue
+                raise
+            if resp.will_close:
+                self.close()
+            if resp.status >= 300:
+                raise SparqlError(f"HTTP {resp.status} {resp.reason}: {data.decode('utf-8', 'replace').strip()[:400]}")
+            return data
+        raise AssertionError("unreachable")
 
     # --- SPARQL -------------------------------------------------------------------------------------
     def select(self, text: str) -> tuple[list[str], list[tuple]]:

@@ -28,6 +28,7 @@ and values into escaped literals (`client.bind_terms`). The watchdog's `cancel()
 
 from __future__ import annotations
 
+import http.client
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -86,7 +87,7 @@ class SparqlScenario(Scenario):
         s = self.session()
         try:
             return s.rows(text)
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             if s.cancelled:
                 raise QueryTimeout(f"cancelled by the client watchdog ({e})") from e
             raise
