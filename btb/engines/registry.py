@@ -14,6 +14,8 @@ SCENARIOS: dict[str, str] = {
     "F2": "btb.engines.graph.falkordb:HybridGraphScenario",
     "M1": "btb.engines.graph.memgraph:MemgraphChunkScenario",
     "M2": "btb.engines.graph.memgraph:MemgraphHybridScenario",
+    "O1": "btb.engines.rdf.scenario:ChunkRdfScenario",
+    "O2": "btb.engines.rdf.scenario:HybridRdfScenario",
 }
 
 # id -> engine kinds it needs (its engine *set*: routing, `can_run` checks at submit), known without
@@ -25,10 +27,12 @@ ENGINE_SETS: dict[str, tuple[str, ...]] = {
     "F2": ("falkordb", "postgres"),
     "M1": ("memgraph",),
     "M2": ("memgraph", "postgres"),
+    "O1": ("oxigraph",),
+    "O2": ("oxigraph", "postgres"),
 }
 
 # Scenarios that DESIGN.md defines but that have no adapter yet: named in errors so users know why.
-PLANNED = ("O1", "O2")
+PLANNED: tuple[str, ...] = ()
 
 
 def scenario_class(scenario_id: str) -> type[Scenario]:

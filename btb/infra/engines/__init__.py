@@ -22,6 +22,7 @@ ENGINES: dict[str, str] = {
     "postgres": "btb.infra.engines.postgres:LocalPostgres",
     "falkordb": "btb.infra.engines.falkordb:LocalFalkorDB",
     "memgraph": "btb.infra.engines.memgraph:LocalMemgraph",
+    "oxigraph": "btb.infra.engines.oxigraph:LocalOxigraph",
 }
 
 

@@ -1,0 +1,335 @@
+"""O1 and O2: the RDF paradigms on an Oxigraph server (SPARQL 1.1 Protocol over HTTP).
+
+Both load the Brick-aligned structure of `btb.engines.rdf.export` and share the SPARQL texts of
+`btb/queries/sparql/Qn_*.sparql`: Q1–Q5 whole, and for Q6–Q13 the *structure part* (the points a
+question is about with the keys its answer needs, `?idx` last), with the same columns as the Cypher
+family's graph parts (`btb.engines.graph.scenario.KEY_COLUMNS`), so both paradigms feed the same
+series step:
+
+O1 (RDF only): series as (point, day) chunk resources in the same store (`export.chunk_triples`). A series
+question runs the structure part, fetches the overlapping chunks (`queries/O1/chunks_*.sparql`), decodes
+their base64 literals and computes the answer on the client with F1's per-query arithmetic
+(`btb.engines.graph.chunks.DECODERS`, written from queries/README.md, no code shared with the oracle).
+Phases: graph / chunks / decode, all inside the measured latency.
+
+O2 (hybrid): structure in Oxigraph, series in PostgreSQL with P1's loader (`btb.engines.postgres.series`);
+the structure part's rows go through `btb.engines.federation` (temp table + binary COPY) into the shared
+series SQL (`queries/shared/series/Qn.sql`). Phases: graph / transfer / sql.
+
+Bulk load (both): one streamed `POST /store?default&no_transaction&lenient` of N-Triples generated from
+the dataset files. `?default` puts the triples in the default graph (a plain POST makes a new named
+graph), `no_transaction` uses Oxigraph's bulk loader instead of one transaction holding the whole load
+in memory, `lenient` skips re-validating IRIs btb wrote itself. The `oxigraph load` CLI cannot be used
+by a scenario: it refuses a store the server holds open, and the provider owns the server.
+
+Bindings: SPARQL over HTTP has no parameters; `bind()` (outside the timing) turns ids into the node IRIs
+and values into escaped literals (`client.bind_terms`). The watchdog's `cancel()` shuts the HTTP socket.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import psycopg
+from psycopg import errors as pgerr
+
+from btb.dataset.answers import canonical_for
+from btb.dataset.format import Manifest
+from btb.engines import federation
+from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Scenario
+from btb.engines.graph import chunks
+from btb.engines.graph.scenario import KEY_COLUMNS, epoch_us
+from btb.engines.postgres import schema, series
+from btb.engines.postgres.scenario import bind as pg_bind
+from btb.engines.querytexts import load_queries, load_text
+from btb.engines.rdf import export
+from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
+
+US_PER_DAY = 86_400_000_000
+STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
+ID_PARAMS = ("meter", "equipment", "space", "floor", "point", "building", "tenant", "zone")
+LOAD_PARAMS = "default&no_transaction&lenient"
+BTB = "https://btb.example/schema#"
+
+
+class SparqlScenario(Scenario):
+    """Base of O1/O2: one HTTP session to the Oxigraph endpoint, the structure load, Q1–Q5."""
+
+    rdf_kind: ClassVar[str] = "oxigraph"
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self._texts = load_queries("sparql", ".sparql")
+        self._session: SparqlSession | None = None
+
+    # --- connection -------------------------------------------------------------------------------
+    def session(self) -> SparqlSession:
+        if self._session is None:
+            self._session = SparqlSession(self.endpoints[self.rdf_kind].dsn, self.options.connect_timeout_s)
+            self._session.connect()
+        return self._session
+
+    def close(self) -> None:
+        s, self._session = self._session, None
+        if s is not None:
+            s.close()
+        super().close()
+
+    def cancel(self) -> None:
+        s = self._session
+        if s is not None:
+            s.cancel()
+
+    def sparql(self, text: str) -> list[tuple]:
+        s = self.session()
+        try:
+            return s.rows(text)
+        except (OSError, http.client.HTTPException) as e:
+            if s.cancelled:
+                raise QueryTimeout(f"cancelled by the client watchdog ({e})") from e
+            raise
+
+    # --- ingest -----------------------------------------------------------------------------------
+    def load_rdf(self, dataset_dir: Path, with_chunks: bool) -> tuple[dict[str, int], dict[str, Any]]:
+        """Clear the store, stream the export into the default graph; (rows, phases)."""
+        s = self.session()
+        t0 = time.perf_counter()
+        s.clear()
+        phases: dict[str, Any] = {"clear_s": time.perf_counter() - t0}
+        counts: dict[str, int] = {}
+        t1 = time.perf_counter()
+        s.post_store(export.stream_from_process(dataset_dir, with_chunks, counts), params=LOAD_PARAMS)
+        secs = time.perf_counter() - t1
+        lines = counts.pop("triples")
+        stored = self.triples()
+        if stored != lines:
+            raise RuntimeError(f"sent {lines} triples but the store holds {stored}")
+        phases.update({"load_s": secs, "triples": lines, "triples_per_s": lines / secs if secs > 0 else 0.0,
+                       "load_path": f"POST /store?{LOAD_PARAMS} (N-Triples generated by a child process, "
+                                    "streamed chunked)"})
+        return counts, phases  # triples are in phases: rows are dataset objects (nodes, edges, chunks, samples)
+
+    def triples(self) -> int:
+        return int(self.sparql("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0][0])
+
+    def structure_counts(self) -> dict[str, int]:
+        nodes = self.sparql(f"SELECT (COUNT(?s) AS ?n) WHERE {{ ?s <{BTB}id> ?id }}")[0][0]
+        preds = " ".join(f"<{export.expand(p)}>" for p in ("brick:hasPart", "brick:hasLocation", "brick:hasPoint",
+                                                              "brick:feeds", "brick:isPartOf", "btb:occupies"))
+        edges = self.sparql(f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?p {{ {preds} }} ?s ?p ?o }}")[0][0]
+        return {"nodes": int(nodes), "edges": int(edges)}
+
+    # --- queries ----------------------------------------------------------------------------------
+    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if qid not in self._texts:
+            raise KeyError(f"{self.id} has no query {qid}")
+        self.session()  # connecting is never part of a measured query
+        out: dict[str, Any] = dict(params)
+        terms: dict[str, str] = {}
+        for k, v in params.items():
+            if k in ID_PARAMS:
+                terms[k] = iri(export.node_iri(str(v)))
+            elif k not in ("start", "end"):
+                terms[k] = literal(v)
+        if "start" in out:
+            out["start_us"] = epoch_us(out["start"])
+            out["d0"] = out["start_us"] // US_PER_DAY
+        if "end" in out:
+            out["end_us"] = epoch_us(out["end"])
+            out["d1"] = (out["end_us"] - 1) // US_PER_DAY
+        out["_text"] = bind_terms(self._texts[qid], terms)
+        return out
+
+    def timed(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        if qid in STRUCTURE_QUERIES:
+            t0 = time.perf_counter()
+            rows = self.sparql(bound["_text"])
+            return Answer(rows, {"graph": time.perf_counter() - t0})
+        return self.series_query(qid, bound)
+
+    def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        raise NotImplementedError
+
+    def canonical(self, qid: str, answer: Answer) -> Answer:
+        return Answer(canonical_for(qid, answer.rows), answer.phases)
+
+    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
+        return self.canonical(qid, self.timed(qid, self.bind(qid, params)))
+
+
+def _backend(endpoint) -> str:
+    return endpoint.version or endpoint.kind
+
+
+class ChunkRdfScenario(SparqlScenario):
+    id: ClassVar[str] = "O1"
+    engines: ClassVar[tuple[str, ...]] = ("oxigraph",)
+    description: ClassVar[str] = "Oxigraph only: Brick RDF + series as (point, day) chunk resources (base64 samples)"
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self._chunks_window = load_text("O1/chunks_window.sparql")
+        self._chunks_latest = load_text("O1/chunks_latest.sparql")
+        self._chunks_by_iri = load_text("O1/chunks_by_iri.sparql")
+
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir)
+        t0 = time.perf_counter()
+        rows, phases = self.load_rdf(dataset_dir, with_chunks=True)
+        seconds = time.perf_counter() - t0
+        return IngestReport(seconds=seconds, rows=rows, bytes_on_disk=_store_bytes(self.endpoints[self.rdf_kind]),
+                            backend=_backend(self.endpoints[self.rdf_kind]),
+                            details={"phases": phases, "layout": "Brick RDF; btb:Chunk per (point, day), samples "
+                                     "as base64 int64 times + float64 values", "triples_per_s": phases["triples_per_s"]})
+
+    def counts(self) -> dict[str, int]:
+        out = self.structure_counts()
+        row = self.sparql(f"SELECT (COUNT(?c) AS ?n) (SUM(?k) AS ?s) WHERE {{ ?c <{BTB}count> ?k }}")[0]
+        out["chunks"], out["samples"] = int(row[0]), int(row[1] or 0)
+        out["triples"] = self.triples()
+        return out
+
+    def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        t0 = time.perf_counter()
+        keys = self.sparql(bound["_text"])
+        t1 = time.perf_counter()
+        idxs = sorted({int(r[-1]) for r in keys if r[-1] is not None})
+        if not idxs:
+            raw = []
+        else:
+            terms = {"idxs": " ".join(map(str, idxs)), "d1": str(bound["d1"])}
+            if qid == "Q11":
+                terms["end_us"] = str(bound["end_us"])
+                latest = self.sparql(bind_terms(self._chunks_latest, terms))
+                names = " ".join(f"<{export.chunk_iri(int(i), int(d))}>" for i, d in latest)
+                raw = self.sparql(bind_terms(self._chunks_by_iri, {"chunks": names})) if latest else []
+            else:
+                terms["d0"] = str(bound["d0"])
+                raw = self.sparql(bind_terms(self._chunks_window, terms))
+        t2 = time.perf_counter()
+        decoded = [(i, d, export.decode_times(t), export.decode_values(v)) for i, d, t, v in raw]
+        smp = chunks.samples_by_point(decoded, bound.get("start_us"), bound.get("end_us"))
+        rows = chunks.DECODERS[qid]([tuple(r) for r in keys], smp, bound)
+        t3 = time.perf_counter()
+        return Answer(rows, {"graph": t1 - t0, "chunks": t2 - t1, "decode": t3 - t2})
+
+
+def _store_bytes(endpoint) -> int:
+    """Size of the store directory (RocksDB files), when btb can read it (local engines)."""
+    store = endpoint.extra.get("store") if endpoint.extra else None
+    if not store:
+        return 0
+    total = 0
+    for p in Path(store).rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+class HybridRdfScenario(SparqlScenario):
+    id: ClassVar[str] = "O2"
+    engines: ClassVar[tuple[str, ...]] = ("oxigraph", "postgres")
+    description: ClassVar[str] = "Oxigraph Brick structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
+    series_workers: ClassVar[int] = 2
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        self.dsn = self.endpoints["postgres"].dsn
+        self._pg: psycopg.Connection | None = None
+        self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
+        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
+        self._sql = load_queries("shared/series", ".sql", required=False)
+        missing = [q for q in KEY_COLUMNS if q not in self._sql]
+        if missing:
+            raise FileNotFoundError(f"O2: no series SQL for {missing} in btb/queries/shared/series")
+
+    # --- PostgreSQL session (as F2) -------------------------------------------------------------------
+    def pg(self) -> psycopg.Connection:
+        if self._pg is None or self._pg.closed:
+            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {federation.session_options()}"
+            self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
+                                       connect_timeout=max(1, int(self.options.connect_timeout_s)))
+            self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
+            federation.create_temp_table(self._pg)
+        return self._pg
+
+    def _drop_pg(self) -> None:
+        c, self._pg = self._pg, None
+        if c is not None and not c.closed:
+            c.close()
+
+    def close(self) -> None:
+        self._drop_pg()
+        super().close()
+
+    def cancel(self) -> None:
+        super().cancel()
+        c = self._pg
+        if c is not None and not c.closed:
+            try:
+                c.cancel_safe(timeout=5.0)
+            except psycopg.Error:
+                pass
+
+    # --- Scenario API ---------------------------------------------------------------------------------
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir)
+        manifest = Manifest.read(dataset_dir)
+        t0 = time.perf_counter()
+        rows, phases = self.load_rdf(dataset_dir, with_chunks=False)
+        phases["rdf_total_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        conn = self.pg()
+        backend = series.create_ts(conn, manifest)
+        timescale = backend.startswith("timescaledb")
+        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
+        rows["ts"] = rows["samples"] = n
+        phases["series_copy_s"] = secs
+        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
+        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        conn.execute("analyze ts")
+        phases["series_total_s"] = time.perf_counter() - t1
+        seconds = time.perf_counter() - t0
+        t3 = time.perf_counter()
+        conn.execute("checkpoint")  # as P1/F2: loaded series survive a backend OOM kill later (outside the timing)
+        phases["checkpoint_after_ingest_s"] = time.perf_counter() - t3
+        rdf_bytes = _store_bytes(self.endpoints[self.rdf_kind])
+        return IngestReport(
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn) + rdf_bytes,
+            backend=f"{_backend(self.endpoints[self.rdf_kind])} + {backend}",
+            details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale), "rdf_store_bytes": rdf_bytes,
+                     "triples_per_s": phases["triples_per_s"], "series_workers": self.series_workers,
+                     "federation": "temp table + binary COPY + JOIN",
+                     "federation_session_settings": dict(federation.SESSION_SETTINGS)})
+
+    def counts(self) -> dict[str, int]:
+        out = self.structure_counts()
+        out["samples"] = out["ts"] = self.pg().execute("select count(*) from ts").fetchone()[0]
+        return out
+
+    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        out = super().bind(qid, params)
+        self.pg()  # connecting is never part of a measured query
+        for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
+            out[f"pg_{k}"] = v
+        return out
+
+    def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
+        conn = self._pg if self._pg is not None else self.pg()
+        sparams = {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
+                   if f"%({k})s" in self._sql[qid]}
+        text = bound["_text"]
+        try:
+            return federation.federate(lambda: self.sparql(text), conn, KEY_COLUMNS[qid], self._sql[qid], sparams,
+                                       prepare=self._prepare)
+        except pgerr.QueryCanceled as e:
+            raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
+        except psycopg.OperationalError:
+            self._drop_pg()
+            raise

@@ -1,0 +1,230 @@
+"""Oxigraph as a local engine: the `oxigraph` server binary of pip `oxigraph` (pinned in pyproject.toml),
+`oxigraph serve --location <work>/store --bind 127.0.0.1:<port>`, started inside the trial's cgroup slot
+with a scrubbed environment, as an unprivileged OS user when btb runs as root.
+
+Security: **Oxigraph has no authentication** (no user, no password, no TLS: anyone who reaches the port
+can query *and update* the store, `POST /update`, `DELETE /store`). What protects it is the bind address:
+loopback only (127.0.0.1), never 0.0.0.0, so only local users can reach it; the store directory is in
+the private work dir (0700). Local users other than btb's are not kept out as they are for PostgreSQL
+(scram) and FalkorDB (requirepass): recorded in the Endpoint (`auth: none, loopback only`).
+
+Version: the pip package pins the server (`oxigraph==0.5.13` ships server 0.5.13); the Endpoint records
+what the binary reports (`oxigraph --version`).
+Memory: RocksDB block cache + memtables live in the server process: the cgroup is what to read.
+Readiness: `GET /query?query=ASK{}` answers in a few ms once the store is open (~20 ms after start).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from btb.cgroups import CgroupSlot
+from btb.engines.base import Endpoint
+from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env
+
+USER_CANDIDATES = ("oxigraph", "nobody")
+# A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
+# keeps evaluating a query whose client went away, so a cancelled query would otherwise burn a core until done.
+SERVER_TIMEOUT_S = 600
+SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir",
+                   "timeout_s": SERVER_TIMEOUT_S}
+
+
+class OxigraphNotFound(RuntimeError):
+    pass
+
+
+def find_oxigraph(hint: str = "") -> Path:
+    """The `oxigraph` binary: in the hint dir, else next to this Python (pip `oxigraph` installs it there)."""
+    if hint:
+        p = Path(hint) / "oxigraph"
+        if p.exists():
+            return p
+        raise OxigraphNotFound(f"no oxigraph binary in {hint}")
+    p = Path(sys.executable).parent / "oxigraph"
+    if p.exists():
+        return p
+    import shutil
+
+    found = shutil.which("oxigraph")
+    if found:
+        return Path(found)
+    raise OxigraphNotFound("Oxigraph server not found: pip install oxigraph (or set BTB_OXIGRAPH_BIN to its dir)")
+
+
+def oxigraph_version(binary: Path) -> str:
+    r = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30, env=engine_env())
+    return r.stdout.strip().removeprefix("oxigraph ").strip() or "?"
+
+
+def oxigraph_user() -> str | None:
+    """None when btb is not root; else the first existing unprivileged user (the server needs no privilege)."""
+    if os.geteuid() != 0:
+        return None
+    for name in USER_CANDIDATES:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r oxigraph)")
+
+
+class LocalOxigraph(LocalEngine):
+    kind = "oxigraph"
+    settings_prefix = "oxigraph"
+
+    def __init__(self, spec: EngineSpec, options: dict[str, Any] | None = None):
+        super().__init__(spec, options)
+        self.work = Path(spec.work)
+        self.store = self.work / "store"
+        self.log = self.work / "oxigraph.log"
+        self.pidfile = self.work / "oxigraph.pid"
+        self.user = oxigraph_user()
+        self.host = "127.0.0.1"
+
+    @classmethod
+    def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
+        try:
+            binary = find_oxigraph(options.get("bin", ""))
+            oxigraph_user()
+        except (OxigraphNotFound, RuntimeError) as e:
+            return False, str(e)
+        return True, str(binary)
+
+    @classmethod
+    def default_port(cls, options: dict[str, Any]) -> int:
+        return int(options.get("port") or 7878)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.spec.port}"
+
+    # --- life cycle -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.work.chmod(0o700)
+        self.store.mkdir(exist_ok=True)
+        self.log.touch()
+        chown_tree(self.work, self.user)
+
+    def launch(self, slot: CgroupSlot) -> None:
+        self.prepare()
+        self.kill()
+        binary = find_oxigraph(self.options.get("bin", ""))
+        argv = as_user(self.user, [str(binary), "serve", "--location", str(self.store),
+                                   "--bind", f"{self.host}:{self.spec.port}",
+                                   "--timeout-s", str(SERVER_TIMEOUT_S)])
+        with open(self.log, "ab") as log:
+            proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    env=engine_env(), cwd=str(self.work), start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pids = self._procs()
+            if pids:
+                self.pidfile.write_text(f"{pids[0]}\n")
+            if pids and self.ready():
+                return
+            if proc.poll() is not None and not pids:
+                break
+            time.sleep(0.02)
+        raise RuntimeError(f"Oxigraph did not answer on port {self.spec.port}: {self._tail()}")
+
+    def _tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+    def _procs(self) -> list[int]:
+        """The server processes of this store (found by `--location <store>` on their command line)."""
+        import psutil
+
+        want = str(self.store)
+        out = []
+        for p in psutil.process_iter(["pid", "name", "cmdline"]):
+            try:
+                cmd = p.info["cmdline"] or []
+                if p.info["name"] == "oxigraph" and "serve" in cmd and want in cmd:
+                    out.append(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def pids(self) -> tuple[int, ...]:
+        p = self.pid()
+        return (p,) if p and self.alive() else ()
+
+    def alive(self) -> bool:
+        pid = self.pid()
+        return pid is not None and pid in self._procs()
+
+    def ready(self) -> bool:
+        try:
+            req = urllib.request.Request(f"{self.url}/query?query=ASK%7B%7D",
+                                         headers={"Accept": "application/sparql-results+json"})
+            with urllib.request.urlopen(req, timeout=2) as r:
+                return r.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
+        binary = find_oxigraph(self.options.get("bin", ""))
+        version = oxigraph_version(binary)
+        try:
+            from importlib.metadata import version as pkg_version
+
+            pip = pkg_version("oxigraph")
+        except Exception:  # noqa: BLE001 - a hint dir instead of the pip package
+            pip = "-"
+        pid = self.pid()
+        return Endpoint(
+            kind="oxigraph",
+            dsn=self.url,
+            version=f"Oxigraph {version} (pip oxigraph {pip})",
+            pids=(pid,) if pid else (),
+            cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
+            extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "store": str(self.store),
+                   "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
+                   "memory_limit": slot.applied_limit if slot else None,
+                   "cgroup_version": slot.version if slot else "none"},
+        )
+
+    def kill(self) -> None:
+        for _ in range(100):
+            pids = self._procs()
+            if not pids:
+                return
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM (RocksDB flushes), then kill what is left."""
+        for p in self._procs():
+            try:
+                os.kill(p, signal.SIGTERM)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 10
+        while self._procs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.kill()
+
+    def log_file(self) -> Path | None:
+        return self.log
