@@ -61,7 +61,8 @@ def validate_cmd(
         planned = [i for i in unknown if i in PLANNED]
         hint = f" ({', '.join(planned)}: planned, not built yet)" if planned else ""
         Console(stderr=True).print(f"error: --scenarios: unknown scenario(s) {', '.join(unknown) or '(none given)'}"
-                                   f"{hint}; available: {', '.join(SCENARIOS)}", markup=False, highlight=False)
+                                   f"{hint}; available: {', '.join(SCENARIOS)}",
+                                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     try:  # the dataset must be the one its fingerprint describes before anything is compared with it
         verify(dataset)
@@ -71,7 +72,7 @@ def validate_cmd(
     try:
         report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s)
     except EngineUnavailable as e:
-        Console(stderr=True).print(f"error: {e}", markup=False, highlight=False)
+        Console(stderr=True).print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     render(report, ids, console)
     failed = not report.ok or (report.empty_oracle and not allow_empty)
