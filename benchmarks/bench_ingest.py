@@ -11,10 +11,10 @@ Sides (each loads every sample into an empty, index-less `ts`; indexes come afte
   psql bin    the fair anchor (issue 15): ONE `psql` session, `\\copy <table> FROM 'day.bin' (FORMAT binary)`
               per day, files pre-exported (not timed) in exactly the bytes btb sends; <table> is the day's
               leaf partition on native (as btb), the hypertable on TimescaleDB (chunks do not exist before)
-  psql bin+   the same stream given btb's server-side shortcut on native: each day in its own transaction
-              after a TRUNCATE of its leaf, `FREEZE` (wal_level=minimal then writes no WAL for the new file):
-              the same server work as btb, so the ratio shows what the client and parallelism earn
-              (on TimescaleDB it is psql bin: each COPY creates its chunks in its own transaction already)
+  psql bin+   the same stream given btb's server-side shortcut: each day in its own transaction after a
+              TRUNCATE of its leaf (native, + `FREEZE`) or of its pre-created chunks (TimescaleDB):
+              wal_level=minimal then writes no WAL for the new files: the same server work as btb, so the
+              ratio shows what btb's client and parallel connections earn
   psql csv    the old anchor: one `\\copy ts FROM 'all.csv' (FORMAT csv)` into the parent (file-format effect)
 
 Targets: btb xN >= 1.2 x psql bin (issue 15: parallel load earns its connections) and >= 0.8 x psql csv
@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -99,19 +100,20 @@ def run_psql(bin_dir: Path, dsn: str, commands: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def psql_binary_commands(files: dict[int, Path], timescale: bool, like_btb: bool) -> list[str]:
+def psql_binary_commands(files: dict[int, Path], timescale: bool, like_btb: bool,
+                         chunks: dict[int, tuple[str, ...]] | None = None) -> list[str]:
     out = []
     for day, f in sorted(files.items()):
-        if timescale:
-            out.append(f"\\copy ts (point_id, time, value) FROM '{f}' WITH (FORMAT binary)")
-        elif not like_btb:
-            out.append(f"\\copy {series.day_name(day)} (point_id, time, value) FROM '{f}' WITH (FORMAT binary)")
+        target = "ts" if timescale else series.day_name(day)
+        if not like_btb:
+            out.append(f"\\copy {target} (point_id, time, value) FROM '{f}' WITH (FORMAT binary)")
+        elif timescale:  # the day's (pre-created) chunks emptied in the COPY's transaction, as btb does
+            out += ["BEGIN", *(f"TRUNCATE {c}" for c in (chunks or {}).get(day, ())),
+                    f"\\copy ts (point_id, time, value) FROM '{f}' WITH (FORMAT binary)", "COMMIT"]
         else:
-            leaf = series.day_name(day)
-            out += ["BEGIN", f"TRUNCATE {leaf}",
-                    f"\\copy {leaf} (point_id, time, value) FROM '{f}' WITH (FORMAT binary, FREEZE)", "COMMIT"]
+            out += ["BEGIN", f"TRUNCATE {target}",
+                    f"\\copy {target} (point_id, time, value) FROM '{f}' WITH (FORMAT binary, FREEZE)", "COMMIT"]
     return out
-
 
 
 def server_cpu_s(slot) -> float | None:
@@ -156,6 +158,7 @@ def main() -> None:
 
         dataset = ensure_dataset(args.profile, args.seed, args.root)
     manifest = Manifest.read(dataset)
+    start = datetime.fromisoformat(manifest.start.replace("Z", "+00:00")).astimezone(timezone.utc)
     work = Path(tempfile.mkdtemp(prefix="btb-bench-ingest-"))
     work.chmod(0o755)  # the server runs as 'postgres' when we are root
     csv = work / "series.csv"
@@ -184,8 +187,6 @@ def main() -> None:
             for i in range(args.repeat):
                 order = sides[i % len(sides):] + sides[:i % len(sides)]  # rotate: no side always first
                 for side in order:
-                    if side == "psqlbin+" and backend == "timescaledb":
-                        continue  # identical to psqlbin there (see above)
                     dsn = dsns[side]
                     desc = fresh_ts(dsn, manifest, backend)
                     timescale = desc.startswith("timescaledb")
@@ -195,7 +196,9 @@ def main() -> None:
                         n, s = series.load_series(dsn, dataset, timescale=timescale,
                                                   workers=args.workers if side == "btb" else 1)
                     elif side in ("psqlbin", "psqlbin+"):
-                        s, n = run_psql(bin_dir, dsn, psql_binary_commands(bins, timescale, side == "psqlbin+")), rows
+                        chunks = series._chunks_by_day(dsn, sorted(bins), start) if timescale else None
+                        s, n = run_psql(bin_dir, dsn, psql_binary_commands(bins, timescale, side == "psqlbin+",
+                                                                           chunks)), rows
                     else:
                         s, n = run_psql(bin_dir, dsn, [f"\\copy ts (point_id, time, value) FROM '{csv}' "
                                                        "WITH (FORMAT csv)"]), rows

@@ -152,3 +152,30 @@ def test_auto_falls_back_to_native_when_the_preload_fails(provider, monkeypatch)
     monkeypatch.setenv("BTB_PG_TIMESCALE", "on")
     with pytest.raises(EngineUnavailable, match="timescaledb_missing"):
         provider.start("ts-fallback-on", ("postgres",), None)
+
+
+@needs_tsdb
+@pytest.mark.parametrize("hours", [6, 48])
+def test_parallel_load_into_precreated_chunks_loses_nothing(hours, provider, tmp_path_factory, monkeypatch):
+    """Chunks made before the load (no chunk-creation lock between loaders), emptied in each loader's
+    transaction: sub-day chunks (a day per transaction) and chunks over a day (the days of a chunk in one
+    transaction, never truncating another's rows) both hold every sample exactly once."""
+    from btb.dataset.generator import generate
+
+    ds = tmp_path_factory.mktemp(f"tiny-1w-{hours}")
+    generate("tiny-1w", 11, ds)
+    m = Manifest.read(ds)
+    monkeypatch.setattr(series, "chunk_hours", lambda *a, **k: hours)
+    monkeypatch.setenv("BTB_PG_TIMESCALE", "on")
+    ep = provider.start(f"ts-chunks-{hours}", ("postgres",), None).endpoints["postgres"]
+    try:
+        with psycopg.connect(ep.dsn, autocommit=True) as c:
+            assert f"({hours}-hour chunks)" in series.create_ts(c, m)
+            n_chunks = c.execute("select count(*) from timescaledb_information.chunks where hypertable_name = 'ts'"
+                                 ).fetchone()[0]
+            assert n_chunks >= m.days * 24 // hours and c.execute("select count(*) from ts").fetchone()[0] == 0
+            n, _ = series.load_series(ep.dsn, ds, timescale=True, workers=2)
+            assert n == m.counts["samples"] == c.execute("select count(*) from ts").fetchone()[0]
+            assert c.execute("select count(distinct (point_id, time)) from ts").fetchone()[0] == n
+    finally:
+        provider.stop(f"ts-chunks-{hours}")
