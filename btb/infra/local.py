@@ -232,7 +232,7 @@ class LocalProvider(Provider):
             slot.kill()  # whatever else is left in the trial's slot (orphans of a killed main process)
             out = {}
             for kind, eng in engines.items():
-                self._launch(eng, slot, state.get("tuning"))
+                self._launch(eng, slot, state.get("budget"), state.get("tuning"))
                 out[kind] = eng.endpoint(slot)
             state["engines"] = {k: e.spec.to_json() for k, e in engines.items()}
             self._save(trial_id, state)
@@ -256,14 +256,14 @@ class LocalProvider(Provider):
         self._save(trial_id, state)
 
     @staticmethod
-    def _launch(eng: LocalEngine, slot: CgroupSlot, tuning: str | None) -> None:
-        """Start an engine in `slot`; engines whose settings follow the budget get the campaign's tuning."""
+    def _launch(eng: LocalEngine, slot: CgroupSlot, budget: int | None, tuning: str | None) -> None:
+        """Start an engine in `slot`; engines whose settings follow the budget get it (and the campaign's
+        tuning) explicitly, also where cgroups cannot enforce it (then the slot has no limit to read)."""
         import inspect
 
-        if tuning and "tuning" in inspect.signature(eng.launch).parameters:
-            eng.launch(slot, tuning=tuning)
-        else:
-            eng.launch(slot)
+        params = inspect.signature(eng.launch).parameters
+        kw = {k: v for k, v in (("budget", budget), ("tuning", tuning)) if k in params and (v is not None or k == "budget")}
+        eng.launch(slot, **kw)
 
     def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
         state = self._load(trial_id)
@@ -284,7 +284,7 @@ class LocalProvider(Provider):
         try:
             out = {}
             for kind, eng in engines.items():
-                self._launch(eng, slot, tuning)
+                self._launch(eng, slot, budget, tuning)
                 out[kind] = eng.endpoint(slot)
         except Exception as e:
             try:

@@ -152,7 +152,7 @@ def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
         out.append({"dataset": key[0], "scenario": key[1], "status": status,
                     "minimum_viable_level": labels[key].get(passed) if passed is not None else None,
                     "minimum_viable_bytes": int(passed) if sized else None,
-                    "failed_below_bytes": int(failed) if failed is not None else None,
+                    "failed_below_bytes": int(failed) if failed is not None and not math.isinf(failed) else None,
                     "bracket_ratio": round(passed / failed, 3) if sized and failed else None,
                     "levels": {labels[key][b]: st for b, st in sorted(levels.items())}})
     return out

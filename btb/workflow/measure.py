@@ -142,7 +142,8 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
 
 def _engines_info(eps) -> dict:
     return {k: {"version": e.version, "memory_limit": e.extra.get("memory_limit"),
-                "cgroup_version": e.extra.get("cgroup_version"), "settings": e.extra.get("settings", {})}
+                "cgroup_version": e.extra.get("cgroup_version"), "settings": e.extra.get("settings", {}),
+                "tuning": e.extra.get("tuning"), "series_backend": e.extra.get("series_backend")}
             for k, e in eps.items()}
 
 

@@ -288,6 +288,27 @@ class LocalFalkorDB(LocalEngine):
                 continue
         return out
 
+    def stop(self) -> None:
+        """Save the graph to `dump.rdb` in the data dir and exit (SHUTDOWN SAVE): btb runs without periodic
+        snapshots, so this is what lets a parked load restart with its data (load once, measure many);
+        the server reads the dump back at its next start."""
+        if self.alive():
+            try:
+                c = self._client()
+                try:
+                    c.execute_command("SHUTDOWN", "SAVE")
+                except Exception:  # noqa: BLE001 - the server closes the connection as it exits
+                    pass
+                finally:
+                    c.close()
+            except Exception:  # noqa: BLE001 - unreachable: kill below, the last dump stays
+                pass
+            for _ in range(300):
+                if not self._procs():
+                    break
+                time.sleep(0.1)
+        self.kill()
+
     def kill(self) -> None:
         for _ in range(50):
             pids = self._procs()
