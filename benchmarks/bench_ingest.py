@@ -149,6 +149,9 @@ def main() -> None:
     ap.add_argument("--backend", choices=("both", "native", "timescaledb"), default="both",
                     help="series backend(s); timescaledb needs the extension preloaded (skipped, saying so, if not)")
     ap.add_argument("--sides", default=",".join(SIDES), help=f"comma list of {', '.join(SIDES)}")
+    ap.add_argument("--oxigraph", action="store_true",
+                    help="also load the dataset's RDF export into Oxigraph: `oxigraph load` CLI vs btb's streamed "
+                         "POST of the same file vs O1's own ingest, same run (btb.engines.rdf.loadbench)")
     args = ap.parse_args()
     sides = [s for s in args.sides.split(",") if s]
 
@@ -244,6 +247,11 @@ def main() -> None:
     finally:
         provider.stop("bench-ingest")
         shutil.rmtree(work, ignore_errors=True)
+    if args.oxigraph:  # the same dataset, same run: RDF load paths side by side (prints its own ratios)
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, "-m", "btb.engines.rdf.loadbench", str(dataset)], check=True)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,11 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
         if c:
             row.update(cold_seconds=c["seconds"] if c["status"] == "ok" else None, cold_status=c["status"],
                        cold_page_cache_dropped=c.get("page_cache_dropped"))
+        phase_names = sorted({k for r in rs if r["status"] == "ok" for k in (r.get("phases") or {})})
+        if phase_names:  # hybrids and client-side decoding: the median of each phase over the ok runs
+            row["phases_p50"] = {k: statistics.median(r["phases"][k] for r in rs
+                                                      if r["status"] == "ok" and k in (r.get("phases") or {}))
+                                 for k in phase_names}
         res = resources.get(f"batch:{qid}")
         if res:
             row.update({f"res_{k}": v for k, v in res.items()})

@@ -47,13 +47,19 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     for r in summary["rows"]:
         groups.setdefault((r["dataset"], r["level"]), []).append(r)
     for (ds, level), rows in groups.items():
-        t = Table(title=f"{ds} @ {level}: latency (ms), engine peak memory during the query's batch")
-        for col in ("scenario", "query", "ok/runs", "p50", "p95", "p99", "peak MiB", "other statuses"):
-            t.add_column(col, justify="left" if col in ("scenario", "query", "other statuses") else "right")
-        for r in sorted(rows, key=lambda r: (r["scenario"], _qkey(r["query"]))):
+        t = Table(title=f"{ds} @ {level}: latency (ms; cold = first run on a fresh engine), engine memory during "
+                        "the query's batch (working set = anon + shmem; total includes page cache)")
+        for col in ("scenario", "query", "ok/runs", "cold", "p50", "p95", "p99", "working set MiB", "total MiB",
+                    "phases p50 (ms)", "other statuses"):
+            t.add_column(col, justify="left" if col in ("scenario", "query", "other statuses", "phases p50 (ms)")
+                         else "right")
+        for r in sorted(rows, key=lambda r: (r["scenario"], _qkey(r["query"]), r.get("repetition", 0))):
             st = r.get("statuses", {})
-            t.add_row(r["scenario"], r["query"], f"{st.get('ok', 0)}/{r['n_runs']}", _ms(r.get("p50")),
-                      _ms(r.get("p95"), r.get("n", 0), P95_MIN_N), _ms(r.get("p99"), r.get("n", 0), P99_MIN_N), _mib(r.get("res_peak_bytes")),
+            phases = " ".join(f"{k} {v * 1e3:.2f}" for k, v in (r.get("phases_p50") or {}).items()) or "—"
+            t.add_row(r["scenario"], r["query"], f"{st.get('ok', 0)}/{r['n_runs']}", _ms(r.get("cold_seconds")),
+                      _ms(r.get("p50")), _ms(r.get("p95"), r.get("n", 0), P95_MIN_N),
+                      _ms(r.get("p99"), r.get("n", 0), P99_MIN_N), _mib(r.get("res_peak_working_set_bytes")),
+                      _mib(r.get("res_peak_bytes")), phases,
                       ",".join(f"{k}:{v}" for k, v in sorted(st.items()) if k != "ok") or "—")
         console.print(t)
     if summary.get("ingest"):
@@ -61,16 +67,18 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "peak MiB"):
             t.add_column(col)
         for r in summary["ingest"]:
-            t.add_row(r["dataset"], r["scenario"], r["level"], r["status"], f"{r['seconds'] or 0:.2f}",
+            t.add_row(r["dataset"], r["scenario"], r.get("ingest_level") or r["level"], r["status"], f"{r['seconds'] or 0:.2f}",
                       f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")), _mib(r.get("res_peak_bytes")))
         console.print(t)
     if summary.get("minimum_viable"):
-        t = Table(title="minimum viable RAM: lowest level from which every level upwards completed every run")
-        for col in ("dataset", "scenario", "minimum viable", "levels"):
+        t = Table(title="minimum viable RAM: lowest level from which every level upwards completed every run, "
+                        "bracketed by the highest level below it that failed")
+        for col in ("dataset", "scenario", "status", "failed at", "minimum viable", "levels"):
             t.add_column(col)
         for r in summary["minimum_viable"]:
             mv = r["minimum_viable_level"]
-            t.add_row(r["dataset"], r["scenario"],
+            t.add_row(r["dataset"], r["scenario"], r.get("status", ""),
+                      format_size(r["failed_below_bytes"]) if r.get("failed_below_bytes") else "—",
                       (format_size(r["minimum_viable_bytes"]) if r["minimum_viable_bytes"] else mv) or "none",
                       ", ".join(f"{k}: {v}" for k, v in r["levels"].items()))
         console.print(t)
