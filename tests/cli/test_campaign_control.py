@@ -92,7 +92,8 @@ output_dir: {tmp_path / 'out'}
     trials = board.trials(cid)
     assert {t["status"] for t in trials.values()} == {"completed"}, trials
     counts = run_counts(ledger, cid)
-    assert len(counts) == 2 * 2 * 2 and set(counts.values()) == {1000}, counts  # no lost, no duplicated run
+    # no lost, no duplicated run: 1000 per binding, plus each query's cold run on its first binding
+    assert len(counts) == 2 * 2 * 2 and counts == {k: 1000 + (k[2] == 0) for k in counts}, counts
     again = btb_cli("submit", "--resume", cid).stdout
     assert "nothing to resume" in again
 
@@ -100,7 +101,7 @@ output_dir: {tmp_path / 'out'}
 def _per_run(ledger, cid):
     out = {}
     for r in ledger.records(cid, "run"):
-        k = (r["trial"], r["query"], r["binding"], r["warmup"], r["run"])
+        k = (r["trial"], r["query"], r["binding"], r.get("cold", False), r["warmup"], r["run"])
         out[k] = out.get(k, 0) + 1
     return out
 

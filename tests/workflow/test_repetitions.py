@@ -1,5 +1,11 @@
-"""Repetitions are independent trials, interleaved; the summary's interval is across them, and two
-repetitions of the same level agree within their intervals (a quiet machine reads no memory effect)."""
+"""Repetitions are independent trials, interleaved; the summary's interval is across them.
+
+Measured here (load average < 1): two repetitions of the same level — each a fresh engine restarted from
+the same data — differed by more than their within-trial intervals (order statistics of 30 runs: a few %):
+P1 Q12 2.45 vs 2.64 ms in one run, P1 Q7 2.24 vs 2.91 ms in another. That between-trial variance is what a
+single trial cannot see, and why the summary's interval is across repetitions; this test therefore does
+not assert that two repetitions agree within their own intervals (they need not), only that they are
+independent, interleaved trials and that the summary's row is built across them."""
 
 from __future__ import annotations
 
@@ -33,9 +39,11 @@ output_dir: {out}
         for q in ("Q7", "Q12"):
             a, b = rows[(sc, q, 0)], rows[(sc, q, 1)]
             assert a["n"] == b["n"] == 30 and a["busy"] is not None and b["busy"] is not None  # flag recorded
-            assert a["median_ci_low"] <= b["median_ci_high"] and b["median_ci_low"] <= a["median_ci_high"], (a, b)
+            assert a["trial"] != b["trial"] and a["cold_seconds"] and b["cold_seconds"]  # each its own cold engine
     levels = {(r["scenario"], r["query"]): r for r in summary["levels"]}
     assert all(r["repetitions"] == 2 and r["ci"].startswith("range") for r in levels.values())
+    for (sc, q), r in levels.items():  # the across-repetition interval spans both repetitions' medians
+        assert r["ci_low"] <= min(rows[(sc, q, 0)]["p50"], rows[(sc, q, 1)]["p50"]) <= r["p50"] <= r["ci_high"]
     assert all(r["cold_p50"] and r["cold_p50"] > 0 for r in levels.values())  # cold apart from warm
     states = json.loads((out / cid / "summary.json").read_text())["trials"]
     assert len(states) == 4
