@@ -89,3 +89,51 @@ def federate(graph: Callable[[], Sequence[Sequence[Any]]], conn: psycopg.Connect
     rows = conn.execute(sql_text, params, prepare=prepare).fetchall()
     t3 = time.perf_counter()
     return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2})
+
+
+class SeriesSession:
+    """The PostgreSQL half every hybrid shares (F2, M2, O2): one federating session, set up at connect time
+    (timezone, statement_timeout, temp_buffers, the `fed` temp table, the plan-caching policy), so nothing
+    of it falls inside a timed query; the shared series SQL texts; close and cancel of that session.
+    Mix in before the structure engine's Scenario class and call `init_series()` from `__init__`."""
+
+    def init_series(self) -> None:
+        from btb.engines.graph.scenario import KEY_COLUMNS
+        from btb.engines.querytexts import load_queries
+
+        self.dsn = self.endpoints["postgres"].dsn
+        self._pg: psycopg.Connection | None = None
+        self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
+        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
+        self._sql = load_queries("shared/series", ".sql", required=False)
+        missing = [q for q in KEY_COLUMNS if q not in self._sql]
+        if missing:
+            raise FileNotFoundError(f"{self.id}: no series SQL for {missing} in btb/queries/shared/series")
+
+    def pg(self) -> psycopg.Connection:
+        """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
+        if self._pg is None or self._pg.closed:
+            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {session_options()}"
+            self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
+                                       connect_timeout=max(1, int(self.options.connect_timeout_s)))
+            self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
+            create_temp_table(self._pg)
+        return self._pg
+
+    def _drop_pg(self) -> None:
+        c, self._pg = self._pg, None
+        if c is not None and not c.closed:
+            c.close()
+
+    def close(self) -> None:
+        self._drop_pg()
+        super().close()
+
+    def cancel(self) -> None:
+        super().cancel()
+        c = self._pg
+        if c is not None and not c.closed:
+            try:
+                c.cancel_safe(timeout=5.0)
+            except psycopg.Error:
+                pass

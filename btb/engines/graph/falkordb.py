@@ -28,7 +28,7 @@ from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import KEY_COLUMNS, CypherScenario
 from btb.engines.postgres import schema, series
 from btb.engines.postgres.scenario import bind as pg_bind
-from btb.engines.querytexts import load_queries, load_text
+from btb.engines.querytexts import load_text
 
 
 def _backend(endpoint) -> str:
@@ -103,7 +103,7 @@ class ChunkGraphScenario(CypherScenario):
         return Answer(rows, {"graph": t1 - t0, "chunks": t2 - t1, "decode": t3 - t2})
 
 
-class HybridGraphScenario(CypherScenario):
+class HybridGraphScenario(federation.SeriesSession, CypherScenario):
     id: ClassVar[str] = "F2"
     engines: ClassVar[tuple[str, ...]] = ("falkordb", "postgres")
     description: ClassVar[str] = "FalkorDB structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
@@ -111,43 +111,7 @@ class HybridGraphScenario(CypherScenario):
 
     def __init__(self, endpoints, options: RunOptions | None = None):
         super().__init__(endpoints, options)
-        self.dsn = self.endpoints["postgres"].dsn
-        self._pg: psycopg.Connection | None = None
-        self._pg_timeout_ms = self._timeout_ms
-        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
-        self._sql = load_queries("shared/series", ".sql", required=False)
-        missing = [q for q in KEY_COLUMNS if q not in self._sql]
-        if missing:
-            raise FileNotFoundError(f"F2: no series SQL for {missing} in btb/queries/shared/series")
-
-    # --- PostgreSQL session ---------------------------------------------------------------------------
-    def pg(self) -> psycopg.Connection:
-        """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
-        if self._pg is None or self._pg.closed:
-            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {federation.session_options()}"
-            self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
-                                       connect_timeout=max(1, int(self.options.connect_timeout_s)))
-            self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
-            federation.create_temp_table(self._pg)
-        return self._pg
-
-    def _drop_pg(self) -> None:
-        c, self._pg = self._pg, None
-        if c is not None and not c.closed:
-            c.close()
-
-    def close(self) -> None:
-        self._drop_pg()
-        super().close()
-
-    def cancel(self) -> None:
-        super().cancel()
-        c = self._pg
-        if c is not None and not c.closed:
-            try:
-                c.cancel_safe(timeout=5.0)
-            except psycopg.Error:
-                pass
+        self.init_series()
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:

@@ -232,7 +232,7 @@ def _store_bytes(endpoint) -> int:
     return total
 
 
-class HybridRdfScenario(SparqlScenario):
+class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
     id: ClassVar[str] = "O2"
     engines: ClassVar[tuple[str, ...]] = ("oxigraph", "postgres")
     description: ClassVar[str] = "Oxigraph Brick structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
@@ -240,42 +240,7 @@ class HybridRdfScenario(SparqlScenario):
 
     def __init__(self, endpoints, options: RunOptions | None = None):
         super().__init__(endpoints, options)
-        self.dsn = self.endpoints["postgres"].dsn
-        self._pg: psycopg.Connection | None = None
-        self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
-        self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
-        self._sql = load_queries("shared/series", ".sql", required=False)
-        missing = [q for q in KEY_COLUMNS if q not in self._sql]
-        if missing:
-            raise FileNotFoundError(f"O2: no series SQL for {missing} in btb/queries/shared/series")
-
-    # --- PostgreSQL session (as F2) -------------------------------------------------------------------
-    def pg(self) -> psycopg.Connection:
-        if self._pg is None or self._pg.closed:
-            opts = f"-c timezone=UTC -c statement_timeout={self._pg_timeout_ms} {federation.session_options()}"
-            self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
-                                       connect_timeout=max(1, int(self.options.connect_timeout_s)))
-            self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
-            federation.create_temp_table(self._pg)
-        return self._pg
-
-    def _drop_pg(self) -> None:
-        c, self._pg = self._pg, None
-        if c is not None and not c.closed:
-            c.close()
-
-    def close(self) -> None:
-        self._drop_pg()
-        super().close()
-
-    def cancel(self) -> None:
-        super().cancel()
-        c = self._pg
-        if c is not None and not c.closed:
-            try:
-                c.cancel_safe(timeout=5.0)
-            except psycopg.Error:
-                pass
+        self.init_series()
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:
