@@ -83,9 +83,19 @@ def bracket(levels: dict[float, str]) -> tuple[float | None, float | None]:
 
 def next_bisection(levels: dict[float, str], resolution: float = 0.10, floor_bytes: int = 16 * MiB) -> int | None:
     """The budget to try next between the highest failing and the lowest passing *sized* level (geometric
-    middle, rounded to MiB), or None when the bracket is already within `resolution` (or there is none)."""
+    middle, rounded to MiB), or None when the bracket is already within `resolution` (or there is none).
+
+    When every sized level passed, the search first goes down (halving, not below `floor_bytes`) until
+    something fails, so that there is a bracket to refine."""
     failed, passed = bracket(levels)
-    if failed is None or passed is None or math.isinf(passed) or passed <= failed * (1 + resolution):
+    if passed is None or math.isinf(passed):
+        return None
+    if failed is None:
+        if passed <= floor_bytes * (1 + resolution):
+            return None  # serves at the floor: minimum viable RAM is at most that
+        down = max(floor_bytes, round(passed / 2 / MiB) * MiB)
+        return int(down) if down < passed and float(down) not in levels else None
+    if passed <= failed * (1 + resolution):
         return None
     mid = max(floor_bytes, round(math.sqrt(failed * passed) / MiB) * MiB)
     return int(mid) if failed < mid < passed else None

@@ -69,7 +69,9 @@ def test_bisection_refines_between_failing_and_passing_until_the_resolution():
     assert bracket(levels) == (139 * MiB, 145 * MiB) and next_bisection(levels, 0.10) is None  # within 10 %
     # nothing passed, nothing failed, only unlimited passed: no bracket to refine
     assert next_bisection({64 * MiB: "oom"}, 0.1) is None
-    assert next_bisection({64 * MiB: "completed"}, 0.1) is None
+    # everything passed: search downwards first (halving, never below the floor), then refine
+    assert next_bisection({64 * MiB: "completed", 256 * MiB: "completed"}, 0.1) == 32 * MiB
+    assert next_bisection({16 * MiB: "completed", 64 * MiB: "completed"}, 0.1) is None
     assert next_bisection({64 * MiB: "oom", float("inf"): "completed"}, 0.1) is None
     # a pass below a failure is luck, not viability: the bracket sits above the failure
     assert bracket({64 * MiB: "completed", 128 * MiB: "oom", 512 * MiB: "completed"}) == (128 * MiB, 512 * MiB)
