@@ -76,6 +76,51 @@ class EngineSpec:
         return cls(**d)
 
 
+SHARED_BIN = Path("/var/lib/btb/bin")
+
+
+def not_world_reachable(f: Path) -> str:
+    """The first path component an unprivileged other user cannot pass (dirs o+x, the file o+r), or ''."""
+    import stat
+
+    try:
+        if not f.stat().st_mode & stat.S_IROTH:
+            return str(f)
+        for d in f.parents:
+            if not d.stat().st_mode & stat.S_IXOTH:
+                return str(d)
+    except OSError:
+        return str(f)
+    return ""
+
+
+def reachable_for(user: str | None, files: list[Path], kind: str) -> list[Path]:
+    """Engines run as an unprivileged OS user when btb is root. Binaries that pip put under a private dir
+    (a venv below /root, a CI clone in a 0700 home) are copied once into /var/lib/btb/bin/<kind>-<digest>/,
+    where that user can read them; otherwise the files are returned as they are."""
+    import hashlib
+    import shutil
+
+    if user is None or not any(not_world_reachable(f) for f in files):
+        return files
+    h = hashlib.sha1()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+    d = SHARED_BIN / f"{kind}-{h.hexdigest()[:12]}"
+    out = [d / f.name for f in files]
+    if not all(o.exists() for o in out):
+        d.mkdir(parents=True, exist_ok=True)
+        for f, o in zip(files, out):
+            tmp = o.with_suffix(o.suffix + ".tmp")
+            shutil.copy2(f, tmp)
+            tmp.chmod(0o755)
+            os.replace(tmp, o)
+    for p in (d, SHARED_BIN, SHARED_BIN.parent):  # traversable by the engine's user
+        p.chmod(p.stat().st_mode | 0o755)
+    return out
+
+
 class LocalEngine(ABC):
     """One local engine process. Subclasses: one per kind, registered in `btb.infra.engines.ENGINES`."""
 

