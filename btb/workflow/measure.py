@@ -254,6 +254,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
     and runs go on."""
     ctx, p = att.ctx, att.campaign.protocol
     t_batch0 = time.time()
+    att.phase(qid)
     statuses: dict[str, int] = {}
     plan = []
     if bindings and p.cold:

@@ -46,6 +46,7 @@ class NodeContext:
     start_monitor: Callable[[str, int, list[dict], float], None] = lambda *a: None
     after_trial: Callable[[str], None] = lambda cid: None
     send_token: Callable[[str], None] = lambda eset: None
+    on_phase: Callable[..., None] = lambda status, **fields: None  # live progress (Flower), best effort
 
     @classmethod
     def from_settings(cls, settings: Settings, node: str | None = None, **kw) -> "NodeContext":
@@ -126,6 +127,15 @@ class Attempt:
         if self.heartbeat.lost:
             raise LeaseLost(f"trial {self.tid}: lease lost")
         self.ctx.board.set(self.tid, status=status, **fields)
+        self.phase(str(status))
+
+    def phase(self, phase: str) -> None:
+        """Tell the live monitor (Flower) what this trial is doing; never fails the trial."""
+        try:
+            self.ctx.on_phase(phase, trial=self.tid, scenario=self.trial.scenario, level=self.trial.level,
+                              dataset=self.trial.dataset, attempt=self.claim.attempt)
+        except Exception:  # noqa: BLE001 - progress display only
+            pass
 
     def record(self, rid: str, rec: dict) -> bool:
         base = {"campaign": self.trial.campaign_id, "trial": self.tid, "scenario": self.trial.scenario,

@@ -62,6 +62,14 @@ def trial_token_task(self, eset: str) -> dict:
     claim = ctx.board.claim(eset, ctx.node, ctx.settings.lease_ttl_s)
     if claim is None:
         return {"claimed": None}
+
+    def on_phase(phase: str, **fields) -> None:
+        # a custom task event: Flower shows the phase as the task's state and the trial in its name
+        # (the token was sent before any trial was claimed, so its own name can only say the engine set)
+        self.send_event(f"task-{phase.lower()}", name=f"btb.trial {fields['scenario']}@{fields['level']} "
+                        f"{fields['trial']}", **fields)
+
+    ctx.on_phase = on_phase
     log.info("node %s runs trial %s (attempt %d)", ctx.node, claim.trial_id, claim.attempt)
     out = runner.run_trial(ctx, claim)
     if out.get("status") in ("error", "invalid"):
