@@ -9,11 +9,14 @@ JSON by the provider). Engines are started with a scrubbed environment (`engine_
 from __future__ import annotations
 
 import os
+import time
+import signal
 import pwd
 import shutil
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 from typing import Any, ClassVar
 
 from btb.cgroups import CgroupSlot
@@ -32,16 +35,33 @@ def engine_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def engine_user(preferred: str) -> str | None:
+def engine_user(*candidates: str) -> str | None:
     """OS user to run engines as: None when btb is not root (engines run as btb's user); as root the
-    `preferred` user (most engines refuse or should not run as root)."""
+    first of `candidates` that exists (most engines refuse or should not run as root)."""
     if os.geteuid() != 0:
         return None
-    try:
-        pwd.getpwnam(preferred)
-    except KeyError:
-        raise RuntimeError(f"running as root but OS user {preferred!r} does not exist (useradd -r {preferred})") from None
-    return preferred
+    for name in candidates:
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    who = candidates[0] if len(candidates) == 1 else f"none of {candidates}"
+    raise RuntimeError(f"running as root but OS user {who!r} does not exist (useradd -r {candidates[0]})")
+
+
+def kill_processes(procs: Callable[[], list[int]], rounds: int = 50) -> None:
+    """SIGKILL whatever `procs()` lists until it lists nothing (an engine's leftovers included)."""
+    for _ in range(rounds):
+        pids = procs()
+        if not pids:
+            return
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
 
 
 def as_user(user: str | None, argv: list[str]) -> list[str]:

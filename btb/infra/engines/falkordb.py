@@ -16,9 +16,7 @@ Endpoint records `used_memory` only as a hint.
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -26,8 +24,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, not_world_reachable,
-                                    reachable_for)
+from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
+                                    kill_processes, not_world_reachable, reachable_for)
 
 # Settings of the scratch server (recorded with the endpoint).
 SCRATCH_SETTINGS = {
@@ -67,15 +65,7 @@ def find_falkordb(hint: str = "") -> tuple[Path, Path]:
 
 def falkordb_user() -> str | None:
     """OS user for the server: None when btb is not root, else the first existing unprivileged user."""
-    if os.geteuid() != 0:
-        return None
-    for name in USER_CANDIDATES:
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r falkordb)")
+    return engine_user(*USER_CANDIDATES)
 
 
 _not_world_reachable = not_world_reachable
@@ -300,16 +290,7 @@ class LocalFalkorDB(LocalEngine):
         self.kill()
 
     def kill(self) -> None:
-        for _ in range(50):
-            pids = self._procs()
-            if not pids:
-                return
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.05)
+        kill_processes(self._procs)
 
     def log_file(self) -> Path | None:
         return self.log

@@ -17,7 +17,6 @@ Readiness: `GET /query?query=ASK{}` answers in a few ms once the store is open (
 from __future__ import annotations
 
 import os
-import pwd
 import signal
 import subprocess
 import sys
@@ -29,7 +28,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, reachable_for
+from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
+                                    kill_processes, reachable_for)
 
 USER_CANDIDATES = ("oxigraph", "nobody")
 # A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
@@ -68,15 +68,7 @@ def oxigraph_version(binary: Path) -> str:
 
 def oxigraph_user() -> str | None:
     """None when btb is not root; else the first existing unprivileged user (the server needs no privilege)."""
-    if os.geteuid() != 0:
-        return None
-    for name in USER_CANDIDATES:
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    raise RuntimeError(f"running as root but none of the OS users {USER_CANDIDATES} exists (useradd -r oxigraph)")
+    return engine_user(*USER_CANDIDATES)
 
 
 class LocalOxigraph(LocalEngine):
@@ -203,16 +195,7 @@ class LocalOxigraph(LocalEngine):
         )
 
     def kill(self) -> None:
-        for _ in range(100):
-            pids = self._procs()
-            if not pids:
-                return
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.05)
+        kill_processes(self._procs, rounds=100)
 
     def stop(self) -> None:
         """SIGTERM (RocksDB flushes), then kill what is left."""

@@ -29,16 +29,15 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user
+from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
+                                    kill_processes)
 
 # Settings of the scratch cluster (recorded in results). Non-durable on purpose: a benchmark cluster.
 # Memory settings are not here: they are sized per launch (settings_for_budget) in btb-runtime.conf.
@@ -489,16 +488,7 @@ class LocalPostgres(LocalEngine):
         self.kill()
 
     def kill(self) -> None:
-        for _ in range(50):
-            pids = self._procs()
-            if not pids:
-                return
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.05)
+        kill_processes(self._procs)
 
     def log_file(self) -> Path | None:
         return self.log
