@@ -60,16 +60,34 @@ def generate(
                   f"{dt:.2f}s ({m.counts['samples'] / dt / 1e6:.1f} M samples/s)  fingerprint={m.fingerprint}")
 
 
+DATASET_HELP = "dataset directory, or the name of one in the datasets dir (see `btb dataset list`)"
+
+
+def _resolve(directory: Path) -> Path:
+    """A dataset given by path, else by name in the datasets dir (`tiny-1d-s1`), else one clear error."""
+    if directory.is_dir():
+        return directory
+    from btb.config import get_settings
+
+    root = get_settings().datasets_dir
+    named = root / directory
+    if len(directory.parts) == 1 and named.is_dir():
+        return named
+    raise typer.BadParameter(f"no dataset directory {str(directory)!r} (nor {named}); `btb dataset list` shows "
+                             f"what is in {root}", param_hint="DIRECTORY")
+
+
 def _refuse(e: Exception) -> None:
     console.print(f"[red]dataset refused:[/] {e}", soft_wrap=True, highlight=False)
     raise typer.Exit(2)
 
 
 @app.command()
-def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory")) -> None:
+def verify(directory: Path = typer.Argument(..., help=DATASET_HELP)) -> None:
     """Check every file of a dataset against the fingerprint in its manifest (exit 2 naming a bad file)."""
     from btb.dataset.integrity import DatasetError, verify as check
 
+    directory = _resolve(directory)
     t0 = time.perf_counter()
     try:
         m = check(directory)
@@ -80,7 +98,7 @@ def verify(directory: Path = typer.Argument(..., exists=True, file_okay=False, h
 
 
 @app.command()
-def shape(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory"),
+def shape(directory: Path = typer.Argument(..., help=DATASET_HELP),
           series: bool = typer.Option(True, help="also read meter and alarm series (energy balance, alarm rate)"),
           as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables")) -> None:
     """Measure the generated building: points per equipment type, FEEDS depth, zones per VAV, metering
@@ -90,6 +108,7 @@ def shape(directory: Path = typer.Argument(..., exists=True, file_okay=False, he
     from btb.dataset.integrity import DatasetError, read_manifest
     from btb.dataset.shape import alarm_activity, energy_balance, load_graph, structure_shape
 
+    directory = _resolve(directory)
     try:
         m = read_manifest(directory)
         g = load_graph(directory)
@@ -113,10 +132,11 @@ def shape(directory: Path = typer.Argument(..., exists=True, file_okay=False, he
 
 
 @app.command()
-def info(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="dataset directory")) -> None:
+def info(directory: Path = typer.Argument(..., help=DATASET_HELP)) -> None:
     """Print counts, span, fingerprint and size of a dataset."""
     from btb.dataset.integrity import DatasetError, read_manifest
 
+    directory = _resolve(directory)
     try:
         m = read_manifest(directory)
     except DatasetError as e:
@@ -137,3 +157,26 @@ def info(directory: Path = typer.Argument(..., exists=True, file_okay=False, hel
     if g:
         console.print(f"generated in {g.get('seconds')}s with {g.get('threads')} threads "
                       f"(btb {g.get('btb_version')}, pyarrow {g.get('pyarrow')}, numpy {g.get('numpy')})")
+
+
+@app.command("list")
+def list_(root: Optional[Path] = typer.Option(None, "--root", help="datasets dir (default: the state dir's)")) -> None:
+    """Datasets in the datasets dir: name, profile, seed, samples, size, fingerprint (manifest only, no
+    hashing: `btb dataset verify NAME` checks the files)."""
+    from btb.config import get_settings
+    from btb.dataset.integrity import DatasetError, read_manifest
+
+    root = root or get_settings().datasets_dir
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    if not dirs:
+        console.print(f"no datasets in {root} (`btb dataset generate tiny-1d --seed 1` makes one)")
+        return
+    t = Table("name", "profile", "seed", "samples", "size", "fingerprint", title=f"datasets in {root}")
+    for d in dirs:
+        try:
+            m = read_manifest(d)
+        except DatasetError as e:
+            t.add_row(d.name, "[red]unreadable[/]", "", "", "", str(e)[:60])
+            continue
+        t.add_row(d.name, m.profile, str(m.seed), f"{m.counts.get('samples', 0):,}", _human(m.bytes), m.fingerprint[:16])
+    console.print(t)

@@ -49,3 +49,28 @@ def test_info_refuses_a_broken_manifest_in_one_line(tmp_path: Path) -> None:
     (d / "manifest.json").write_text("{")
     res = CliRunner().invoke(app, ["info", str(d)], terminal_width=400)
     assert res.exit_code == 2 and "manifest.json" in res.output and "Traceback" not in res.output
+
+
+def test_list_and_names_resolve_in_the_datasets_dir(tmp_path: Path, monkeypatch, request) -> None:
+    """`btb dataset list` shows what the datasets dir holds; info/verify take a name from it."""
+    from btb.config import get_settings
+
+    monkeypatch.setenv("BTB_STATE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    request.addfinalizer(get_settings.cache_clear)  # later tests read their own settings again
+    r = CliRunner()
+    root = tmp_path / "datasets"
+    res = r.invoke(app, ["list", "--root", str(root)])
+    assert res.exit_code == 0 and "no datasets" in res.output
+    res = r.invoke(app, ["generate", "tiny-1d", "--seed", "3", "--out", str(root / "tiny-1d-s3"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    (root / "junk").mkdir()  # a directory without a manifest is listed as unreadable, not a traceback
+    res = r.invoke(app, ["list", "--root", str(root)], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "tiny-1d-s3" in res.output and "unreadable" in res.output
+    fp = Manifest.read(root / "tiny-1d-s3").fingerprint
+    res = r.invoke(app, ["info", "tiny-1d-s3"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert fp in res.output
+    res = r.invoke(app, ["verify", "nosuch"], terminal_width=200)
+    assert res.exit_code != 0 and "btb dataset list" in res.output
