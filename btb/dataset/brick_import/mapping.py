@@ -34,8 +34,10 @@ from btb.dataset.brick_import.summary import ImportSummary
 from btb.dataset.pointspecs import EQUIPMENT_BRICK, METER_BRICK, POINTS
 
 ROLES = ("Point", "Equipment", "Site", "Building", "Floor", "Zone", "Space", "Tenant")
+# (role, Brick root): the nearest root above a class decides (Brick 1.4's REC alignment puts
+# Parking_Space under both Space and Zone: Space is nearer); ties go to the earlier row
 ROLE_ROOTS = [("Point", "Point"), ("Equipment", "Equipment"), ("Site", "Site"), ("Building", "Building"),
-              ("Floor", "Floor"), ("Floor", "Storey"), ("Zone", "Zone"), ("Space", "Location")]
+              ("Floor", "Floor"), ("Floor", "Storey"), ("Space", "Space"), ("Zone", "Zone"), ("Space", "Location")]
 LOCATIONS = ("Site", "Building", "Floor", "Space")  # containment order (CONTAINS goes down it)
 POINT_KINDS = [("Alarm", "alarm"), ("Status", "status"), ("Command", "command"), ("Setpoint", "setpoint"),
                ("Parameter", "setpoint"), ("Limit", "setpoint"), ("Sensor", "sensor")]
@@ -106,11 +108,9 @@ class _Classes:
         if cls == "Tenant":
             return "Tenant", "hierarchy"
         if self.h.known(cls):
-            anc = {c for c, _ in self.h.ancestors(cls)}
-            for role, root in ROLE_ROOTS:
-                if root in anc:
-                    return role, "hierarchy"
-            return None, "hierarchy"  # a Brick class btb has no node type for (System, Collection, Loop…)
+            dist = {c: d for c, d in self.h.ancestors(cls)}
+            hits = [(dist[root], i, role) for i, (role, root) in enumerate(ROLE_ROOTS) if root in dist]
+            return (min(hits)[2] if hits else None), "hierarchy"  # None: System, Collection, Loop…  # a Brick class btb has no node type for (System, Collection, Loop…)
         for suffix, root in SUFFIX_ROLE:
             if cls.endswith(suffix):
                 return ("Point" if root not in ("Meter", "Fan", "Pump") else "Equipment"), "suffix"
@@ -160,7 +160,9 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
     m = Mapped()
     S = m.summary
     # 1. every entity's class and role
-    terms = list(dict.fromkeys([*data.types.keys(), *(x for s, _, o in data.relations for x in (s, o))]))
+    classes = {c for cs in data.types.values() for c in cs} | {x for pair in data.subclass for x in pair}
+    terms = [t for t in dict.fromkeys([*data.types.keys(), *(x for s, _, o in data.relations for x in (s, o))])
+             if t not in classes]  # a class the model declares (btb:Tenant a owl:Class) is not an entity
     if not data.streamed:  # Turtle: rdflib's order is not the file's; sort for a parse-independent result
         terms.sort()
     role: dict[str, str] = {}
