@@ -243,3 +243,37 @@ def _synthesize(m: Mapped, h: Hierarchy, tmp: Path, days: int, seed: int, thread
                            max(1, threads or min(2, os.cpu_count() or 1)), 0.0, None)
     parts = pipe.run()
     return _table(rows), parts, pipe.door_opens, pipe.samples
+
+
+def ensure_import(model: Path | str, duration: str, seed: int, root: Path, *, repair: bool = True) -> Path:
+    """root/<stem>-<duration>-s<seed>-<source fingerprint[:12]>, imported when absent or damaged.
+
+    Keyed by the source fingerprint (model bytes + parameters), so an edited model file is a new dataset,
+    never a stale reuse; reuse is checked on content (btb.dataset.integrity.verify), and a damaged import is
+    re-imported (repair=True) or refused with a DatasetError naming the file. Serialised by a lock file.
+    """
+    import fcntl
+
+    from btb.dataset.format import DatasetError
+    from btb.dataset.integrity import verify
+
+    model = Path(model)
+    if not model.is_file():
+        raise ModelError(f"{model}: no such model file")
+    days = parse_duration(duration)
+    src = source_fingerprint(model, days, seed, True)
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"{model.stem}-{duration}-s{seed}-{src[:12]}"
+    with open(root / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():
+            try:
+                m = verify(target)
+                if m.generator.get("source", {}).get("fingerprint") == src:
+                    return target
+            except DatasetError:
+                if not repair:
+                    raise
+        import_model(model, target, duration=duration, seed=seed, name=model.stem)
+    return target

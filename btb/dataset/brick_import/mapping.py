@@ -81,6 +81,15 @@ class _Classes:
             cn, pn = self.name(child), self.name(parent)
             if cn and pn:
                 self.h.add(cn, pn)  # a btb:/Brick class the model declares under a Brick class
+        # punning (Rice: `brick1.0:VAV_Box_Operating_Mode a brick:Point`, the class typed as an individual):
+        # a class the model types with a Brick class is read as that class's subclass
+        used_as_class = {c for cs in data.types.values() for c in cs}
+        for t, cs in data.types.items():
+            if t in used_as_class:
+                for c in cs:
+                    tn, cn = self.name(t), self.name(c)
+                    if tn and cn and cn != "NamedIndividual" and not self.h.known(tn):
+                        self.h.add(tn, cn)
         self._role: dict[str, tuple[str | None, str]] = {}
 
     def name(self, iri: str) -> str | None:
