@@ -172,8 +172,10 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
     classes = {c for cs in data.types.values() for c in cs} | {x for pair in data.subclass for x in pair}
     terms = [t for t in dict.fromkeys([*data.types.keys(), *(x for s, _, o in data.relations for x in (s, o))])
              if t not in classes]  # a class the model declares (btb:Tenant a owl:Class) is not an entity
-    if not data.streamed:  # Turtle: rdflib's order is not the file's; sort for a parse-independent result
-        terms.sort()
+    if not data.streamed:  # Turtle: rdflib's order is neither the file's nor stable (hash order, random
+        # blank-node labels); entities go by their stable id and edges are sorted, so an import is reproducible
+        order = _stable_ids(data, terms)
+        terms.sort(key=lambda t: (order[t], t))
     role: dict[str, str] = {}
     cls_of: dict[str, str] = {}
     for t in terms:
@@ -188,6 +190,8 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
                 S.infer(f"class unknown to every Brick release, role from its name suffix ({n} -> {r})")
         elif names:
             cls_of[t] = max(names)
+        elif data.types.get(t):  # typed only with classes outside Brick and never declared under one
+            cls_of[t] = f"{local_name(sorted(data.types[t])[0])} (not a Brick class)"
     # roles of untyped / unknown-class entities, from their relations
     subj_rel: dict[str, set[str]] = defaultdict(set)
     obj_rel: dict[str, set[str]] = defaultdict(set)
@@ -308,7 +312,7 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
         for p in pts:
             edges.setdefault((eid, "HAS_POINT", node[p]["id"]))
     m.nodes = [n for n in node.values()]
-    m.edges = list(edges)
+    m.edges = list(edges) if data.streamed else sorted(edges)
     _buildings(m, model_name)
     _drop_cycles(m)
     if infer_locations:
