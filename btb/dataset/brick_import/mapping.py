@@ -236,6 +236,7 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
     on_location: dict[str, list[str]] = defaultdict(list)  # location term -> point terms attached to it
     zone_parts: dict[str, list[str]] = defaultdict(list)
     feeds_zone: list[tuple[str, str]] = []
+    meters_area: list[tuple[str, str]] = []  # (meter, floor or building) it measures
 
     def add(s: str, rel: str, d: str) -> None:
         edges.setdefault((node[s]["id"], rel, node[d]["id"]))
@@ -282,6 +283,15 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
                 add(s, "HAS_PART", o)
             else:
                 S.drop(f"hasPart {a} -> {b}", example=f"{s} -> {o}")
+        elif r == "meters":  # Brick 1.4: a meter measures equipment (supply: FEEDS) or a space (SERVES)
+            if a == "Equipment" and b == "Equipment":
+                add(s, "FEEDS", o)
+            elif a == "Equipment" and b == "Space":
+                add(s, "SERVES", o)
+            elif a == "Equipment" and b in ("Floor", "Building"):
+                meters_area.append((s, o))
+            else:
+                S.drop(f"meters {a} -> {b}", example=f"{s} -> {o}")
         elif r == "occupies":
             if a == "Tenant" and b == "Space":
                 add(s, "OCCUPIES", o)
@@ -294,6 +304,22 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
             S.infer("feeds to a zone -> SERVES each space of the zone", len(zone_parts[z]))
         else:
             S.drop("feeds to a zone with no space", example=f"{e} -> {z}")
+    contains: dict[str, list[str]] = defaultdict(list)
+    for s_, r_, d_ in edges:
+        if r_ == "CONTAINS":
+            contains[s_].append(d_)
+    for e, area in meters_area:  # a meter of a floor/building serves the spaces below it
+        todo, spaces = [node[area]["id"]], []
+        while todo:
+            x = todo.pop()
+            for c in contains.get(x, ()):
+                (spaces.append(c) if c in {n["id"] for n in node.values() if n["type"] == "Space"} else todo.append(c))
+        for sp in spaces:
+            edges.setdefault((node[e]["id"], "SERVES", sp))
+        if spaces:
+            S.infer(f"meters a {node[area]['type']} -> SERVES each of its spaces", len(spaces))
+        else:
+            S.drop(f"meters a {node[area]['type']} with no space", example=f"{e} -> {area}")
     # 4. points attached to locations: one inferred equipment per location
     has_equipment = {d for (s, r, d) in edges if r == "HAS_POINT"}
     for loc, pts in sorted(on_location.items(), key=lambda kv: node[kv[0]]["id"]):

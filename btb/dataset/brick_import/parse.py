@@ -25,6 +25,7 @@ from btb.dataset.brick_import.hierarchy import is_brick_iri, local_name
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+OWL_NS = "http://www.w3.org/2002/07/owl#"
 MAX_TURTLE_BYTES = 256 * 2**20
 # Brick relations (local names, any release) and their direction: (btb-side name, forward?)
 RELATIONS = {
@@ -33,6 +34,8 @@ RELATIONS = {
     "hasLocation": ("hasLocation", True), "isLocationOf": ("hasLocation", False),
     "hasPart": ("hasPart", True), "isPartOf": ("hasPart", False),
     "contains": ("hasPart", True), "isContainedIn": ("hasPart", False),  # Brick 1.0 BrickFrame
+    "hasSubMeter": ("feeds", True), "isSubMeterOf": ("feeds", False),  # Brick 1.4 metering: meter -> sub-meter
+    "meters": ("meters", True), "isMeteredBy": ("meters", False),  # meter -> what it measures
     "occupies": ("occupies", True),  # btb:occupies (tenants; Brick has none)
 }
 CHUNK_PROPS = {"point_idx", "day", "times", "values"}
@@ -79,8 +82,8 @@ class _Collector:
         p = str(p)
         if p == RDF_TYPE:
             if o is not None and not isinstance(o, Literal):
-                if str(o) == BTB_NS + "Chunk":
-                    return
+                if str(o) == BTB_NS + "Chunk" or str(o).startswith(OWL_NS):
+                    return  # chunks are series, owl:Ontology / owl:NamedIndividual say nothing of a role
                 d.types[_term(s)].append(str(o))
             return
         if p == RDFS_LABEL and isinstance(o, Literal):
