@@ -176,7 +176,8 @@ class BindingDraw:
 
         out["Q11"] = [{"building": b, "end": win()["end"]} for b in _pick(rng, [b for b in bldgs if ups_ok(b)], n, "Q11",
                                                                             "no UPS feeding IT equipment with a power point")]
-        out["Q12"] = [{"building": b, **win()} for b in _pick(rng, bldgs, n, "Q12", "no building")]
+        q12 = [b for b in bldgs if g.building_equipment(b)] if allow_missing else bldgs  # generated: all have some
+        out["Q12"] = [{"building": b, **win()} for b in _pick(rng, q12, n, "Q12", "no building with equipment located in its spaces")]
 
         stypes = sorted({g.get(s, "space_type") for s in g.of_type("Space") if has_zat(g.pred("LOCATED_IN", s))})
         preferred = [t for t in ("office", "meeting", "it_room", "corridor", "lobby") if t in stypes]
