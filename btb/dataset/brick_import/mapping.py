@@ -38,7 +38,9 @@ ROLES = ("Point", "Equipment", "Site", "Building", "Floor", "Zone", "Space", "Te
 # Parking_Space under both Space and Zone: Space is nearer); ties go to the earlier row
 ROLE_ROOTS = [("Point", "Point"), ("Equipment", "Equipment"), ("Site", "Site"), ("Building", "Building"),
               ("Floor", "Floor"), ("Floor", "Storey"), ("Space", "Space"), ("Zone", "Zone"), ("Space", "Location")]
-LOCATIONS = ("Site", "Building", "Floor", "Space")  # containment order (CONTAINS goes down it)
+LOCATIONS = ("Site", "Building", "Floor", "Space")
+CONTAINS_PAIRS = {("Site", "Building"), ("Building", "Floor"), ("Floor", "Space")}  # btb's CONTAINS (DESIGN §2)
+SUBSPACE = "SUBSPACE"  # Space hasPart Space while mapping; never written (the part joins its parent's floor)
 POINT_KINDS = [("Alarm", "alarm"), ("Status", "status"), ("Command", "command"), ("Setpoint", "setpoint"),
                ("Parameter", "setpoint"), ("Limit", "setpoint"), ("Sensor", "sensor")]
 SUFFIX_ROLE = [("_Sensor", "Sensor"), ("_Setpoint", "Setpoint"), ("_Command", "Command"), ("_Status", "Status"),
@@ -272,10 +274,10 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
             else:
                 S.drop(f"hasLocation {a} -> {b}", example=f"{s} -> {o}")
         elif r == "hasPart":
-            if a in LOCATIONS and b in LOCATIONS and LOCATIONS.index(a) < LOCATIONS.index(b):
+            if (a, b) in CONTAINS_PAIRS:
                 add(s, "CONTAINS", o)
-            elif a == "Space" and b == "Space":
-                add(s, "CONTAINS", o)
+            elif a == "Space" and b == "Space":  # a room of a suite: btb has no sub-spaces (resolved below)
+                add(s, SUBSPACE, o)
             elif a == "Zone" and b == "Space":
                 add(o, "IN_ZONE", s)
                 zone_parts[s].append(o)
@@ -339,8 +341,9 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
             edges.setdefault((eid, "HAS_POINT", node[p]["id"]))
     m.nodes = [n for n in node.values()]
     m.edges = list(edges) if data.streamed else sorted(edges)
-    _buildings(m, model_name)
     _drop_cycles(m)
+    _subspaces(m)
+    _buildings(m, model_name)
     if infer_locations:
         _locate_by_service(m)
     _point_classes(m, cl, {node[t]["id"]: cls_of.get(t) for t in node if isinstance(node[t], dict) and t in cls_of})
@@ -429,7 +432,7 @@ def _drop_cycles(m: Mapped) -> None:
     """Drop each edge that closes a cycle in containment, HAS_PART or FEEDS (depth-first, sorted order)."""
     S = m.summary
     drop: set[tuple[str, str, str]] = set()
-    for rel in ("CONTAINS", "HAS_PART", "FEEDS"):
+    for rel in ("CONTAINS", SUBSPACE, "HAS_PART", "FEEDS"):
         out: dict[str, list[str]] = defaultdict(list)
         for s, r, d in m.edges:
             if r == rel:
@@ -448,12 +451,42 @@ def _drop_cycles(m: Mapped) -> None:
                     stack.pop()
                 elif state.get(w) == 1:
                     drop.add((v, rel, w))
-                    S.drop(f"{rel} edge closing a cycle", example=f"{v} -> {w}")
+                    S.drop(f"{'hasPart Space -> Space' if rel == SUBSPACE else rel} edge closing a cycle",
+                           example=f"{v} -> {w}")
                 elif not state.get(w):
                     state[w] = 1
                     stack.append((w, iter(sorted(out[w]))))
     if drop:
         m.edges = [e for e in m.edges if e not in drop]
+
+
+def _subspaces(m: Mapped) -> None:
+    """Space hasPart Space: btb has no sub-spaces, so a part with no floor of its own is put on the floor of
+    the nearest enclosing space that has one (inferred); the Space -> Space edges are not kept."""
+    sub = [(a, b) for a, r, b in m.edges if r == SUBSPACE]
+    if not sub:
+        return
+    m.edges = [e for e in m.edges if e[1] != SUBSPACE]
+    floor_of: dict[str, str] = {}
+    for a, r, b in m.edges:
+        if r == "CONTAINS" and any(n["id"] == a and n["type"] == "Floor" for n in m.nodes):
+            floor_of.setdefault(b, a)
+    parent = {b: a for a, b in sub}
+    n = 0
+    for _, inner in sorted(sub):
+        if inner in floor_of:
+            continue
+        x, seen = parent.get(inner), {inner}
+        while x is not None and x not in floor_of and x not in seen:  # cycles were cut before; stay safe
+            seen.add(x)
+            x = parent.get(x)
+        if x is not None and x in floor_of:
+            m.edges.append((floor_of[x], "CONTAINS", inner))
+            floor_of[inner] = floor_of[x]
+            n += 1
+    m.summary.drop("hasPart Space -> Space (btb has no sub-spaces)", len(sub))
+    if n:
+        m.summary.infer("Space part of a space -> CONTAINS from the enclosing space's floor", n)
 
 
 def _locate_by_service(m: Mapped) -> None:

@@ -32,6 +32,11 @@ def test_soda_hall_imports_with_bindings_drawn_from_what_it_holds(models, tmp_pa
     nodes = pq.read_table(tmp_path / "soda" / "nodes.parquet").to_pylist()
     vav = [n for n in nodes if n["equipment_type"] == "VAV"]
     assert len(vav) == 243  # `a brick:VAV` × 243 in the file
+    from btb.engines.postgres.relational import LINKS
+
+    types = {n["id"]: n["type"] for n in nodes}
+    edges = pq.read_table(tmp_path / "soda" / "edges.parquet").to_pylist()
+    assert all((e["rel"], types[e["src"]], types[e["dst"]]) in LINKS for e in edges)
 
 
 def test_rice_hall_imports_points_located_in_rooms(models, tmp_path):
