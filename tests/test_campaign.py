@@ -30,7 +30,7 @@ queries: [Q6, Q1]
 
 
 def test_shipped_campaigns_are_valid():
-    for name in ("demo.yaml", "example.yaml"):
+    for name in ("demo.yaml", "example.yaml", "soda-hall.yaml"):
         c = load_campaign(REPO / "campaigns" / name)
         assert plan(c, "x"), name
 
