@@ -144,6 +144,10 @@ class BindingDraw:
         floors = [f for f in g.of_type("Floor") if has_zat(g.floor_equipment(f))]
         out["Q4"] = [{"floor": f} for f in _pick(rng, floors, n, "Q4", "no floor has a zone air temperature sensor on located equipment")]
         out["Q5"] = [{}]
+        if allow_missing and not any(not g.succ("LOCATED_IN", e) for e in equipment) \
+                and not any(not g.pred("HAS_POINT", p) for p in g.of_type("Point")):
+            out["Q5"] = []  # a clean model: Q5 could only be checked on an empty answer
+            self.unbound["Q5"] = f"{NO_BINDING}: no equipment without location and no point without equipment"
 
         regular = [p for p in g.of_type("Point") if g.get(p, "point_kind") == "sensor" and g.get(p, "interval_s") <= 300]
         self.q6 = [{"point": p, **win()} for p in _pick(rng, regular, 4 * n, "Q6", "no sensor sampled every 300 s or faster")]

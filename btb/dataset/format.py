@@ -117,7 +117,8 @@ def load_bindings(path: Path | str, qid: str | None = None, n: int | None = None
     except (OSError, ValueError) as e:
         raise DatasetError(f"{f}: unreadable bindings ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
     qids = [f"Q{i}" for i in range(1, 14)]
-    out = {q: list(raw.get(q) or ([{}] if q == "Q5" else []))[:n] for q in qids}
+    unbound = raw.get("_unbound") if isinstance(raw.get("_unbound"), dict) else {}
+    out = {q: list(raw.get(q) or ([{}] if q == "Q5" and q not in unbound else []))[:n] for q in qids}
     if qid is not None:
         if qid not in out:
             raise KeyError(f"unknown query {qid!r}; expected one of {', '.join(qids)}")

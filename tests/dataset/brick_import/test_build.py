@@ -106,3 +106,18 @@ def test_ensure_import_reuses_and_reimports_an_edited_model(models, tmp_path):
     b = ensure_import(model, "1d", 1, tmp_path / "root")
     assert b != a and json.loads((b / "manifest.json").read_text())["counts"]["Equipment"] == \
         json.loads((a / "manifest.json").read_text())["counts"]["Equipment"] + 1
+
+
+def test_a_clean_model_has_no_q5_binding_rather_than_an_empty_answer(tmp_path):
+    """Every equipment located and every point on equipment: Q5 (integrity problems) could only be checked
+    on an empty answer, so it is `no binding in this model`, like a model without tenants for Q8."""
+    f = tmp_path / "clean.ttl"
+    f.write_text("@prefix brick: <https://brickschema.org/schema/Brick#> .\n@prefix ex: <http://e/#> .\n"
+                 "ex:b a brick:Building . ex:f a brick:Floor ; brick:isPartOf ex:b .\n"
+                 "ex:r a brick:Room ; brick:isPartOf ex:f .\n"
+                 "ex:v a brick:VAV ; brick:hasLocation ex:r ; brick:feeds ex:r ; brick:hasPoint ex:t .\n"
+                 "ex:t a brick:Zone_Air_Temperature_Sensor .\n")
+    import_model(f, tmp_path / "c", duration="1d", seed=1)
+    assert "no equipment without location" in load_unbound(tmp_path / "c")["Q5"]
+    assert load_bindings(tmp_path / "c")["Q5"] == []
+    assert load_bindings(tmp_path / "c")["Q4"]  # its one floor has a zone sensor on located equipment
