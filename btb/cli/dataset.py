@@ -174,6 +174,13 @@ def info(directory: Path = typer.Argument(..., exists=True, file_okay=False, hel
             t.add_row(k, f"{v:,}")
     console.print(t)
     g = m.generator
-    if g:
+    if g.get("kind") == "brick-import":
+        src = g.get("source", {})
+        console.print(f"imported from Brick model {src.get('model')} in {g.get('seconds')}s (series: "
+                      f"{src.get('series')}, source fingerprint {str(src.get('fingerprint'))[:16]})",
+                      markup=False, highlight=False, soft_wrap=True)
+        for q, why in (g.get("unbound") or {}).items():
+            console.print(f"{q}: {why}", markup=False, highlight=False)
+    elif g:
         console.print(f"generated in {g.get('seconds')}s with {g.get('threads')} threads "
                       f"(btb {g.get('btb_version')}, pyarrow {g.get('pyarrow')}, numpy {g.get('numpy')})")
