@@ -203,6 +203,10 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
     for t in terms:
         if t in role:
             continue
+        if t in cls_of and cl.role(cls_of[t]) == (None, "hierarchy"):  # System, Collection, Loop, Substance…
+            S.drop("Brick class btb has no node type for (System, Collection, Loop, …)", example=t)
+            S.map(cls_of[t], "(dropped: no btb node type)")
+            continue
         guess = ("Point" if "hasPoint" in obj_rel[t] else
                  "Equipment" if subj_rel[t] & {"hasPoint", "feeds"} else
                  "Space" if "hasLocation" in obj_rel[t] else None)
@@ -216,9 +220,6 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
                 S.map(cls_of[t], "(dropped)")
     ids = _stable_ids(data, [t for t in terms if t in role])
     kept = {t for t in terms if t in role}
-    for t in data.types:
-        if t not in kept and t in cls_of and cl.role(cls_of[t])[0] is None and cl.role(cls_of[t])[1] == "hierarchy":
-            S.drop("Brick class btb has no node type for (System, Collection, Loop, …)")
     # 2. nodes
     node: dict[str, dict] = {}
     for t in terms:

@@ -80,3 +80,10 @@ def test_missing_locations_floor_without_building_and_zone_feeds(messy):
     assert ("ahu1", "LOCATED_IN", "room102") in edges
     assert not any(s == "vav2" and r == "LOCATED_IN" for s, r, _ in edges)  # serves nothing: left unlocated
     assert messy.summary.dropped["hasPart Space -> Floor"] == 1
+
+
+def test_a_brick_class_without_btb_node_type_is_dropped_once_and_named(messy):
+    assert not any(n["id"] == "hw_loop" for n in messy.nodes)
+    assert messy.summary.dropped["Brick class btb has no node type for (System, Collection, Loop, …)"] == 1
+    assert messy.summary.mapped["Hot_Water_Loop"] == {"(dropped: no btb node type)": 1}
+    assert sum(v for k, v in messy.summary.dropped.items() if "Hot_Water_Loop" in k) == 0  # not counted twice
