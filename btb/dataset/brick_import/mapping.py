@@ -39,7 +39,17 @@ ROLES = ("Point", "Equipment", "Site", "Building", "Floor", "Zone", "Space", "Te
 ROLE_ROOTS = [("Point", "Point"), ("Equipment", "Equipment"), ("Site", "Site"), ("Building", "Building"),
               ("Floor", "Floor"), ("Floor", "Storey"), ("Space", "Space"), ("Zone", "Zone"), ("Space", "Location")]
 LOCATIONS = ("Site", "Building", "Floor", "Space")
-CONTAINS_PAIRS = {("Site", "Building"), ("Building", "Floor"), ("Floor", "Space")}  # btb's CONTAINS (DESIGN §2)
+# (model relation, source node type, target node type) -> btb relation, for the one-to-one cases; the
+# others (points on locations, feeds to a zone, zone parts, sub-spaces, a meter of a floor) are rules below
+EDGE_MAP: dict[tuple[str, str, str], str] = {
+    ("hasPoint", "Equipment", "Point"): "HAS_POINT",
+    ("feeds", "Equipment", "Equipment"): "FEEDS", ("feeds", "Equipment", "Space"): "SERVES",
+    ("meters", "Equipment", "Equipment"): "FEEDS", ("meters", "Equipment", "Space"): "SERVES",
+    ("hasLocation", "Equipment", "Space"): "LOCATED_IN",
+    ("hasPart", "Site", "Building"): "CONTAINS", ("hasPart", "Building", "Floor"): "CONTAINS",
+    ("hasPart", "Floor", "Space"): "CONTAINS", ("hasPart", "Equipment", "Equipment"): "HAS_PART",
+    ("occupies", "Tenant", "Space"): "OCCUPIES",
+}
 SUBSPACE = "SUBSPACE"  # Space hasPart Space while mapping; never written (the part joins its parent's floor)
 POINT_KINDS = [("Alarm", "alarm"), ("Status", "status"), ("Command", "command"), ("Setpoint", "setpoint"),
                ("Parameter", "setpoint"), ("Limit", "setpoint"), ("Sensor", "sensor")]
@@ -249,57 +259,25 @@ def map_model(data: ModelData, h: Hierarchy, *, model_name: str, infer_locations
             S.drop(f"{r} edge to or from a dropped entity")
             continue
         a, b = node[s]["type"], node[o]["type"]
-        if r == "hasPoint":
-            if a == "Equipment" and b == "Point":
-                add(s, "HAS_POINT", o)
-            elif b == "Point" and a in LOCATIONS + ("Zone",):
-                on_location[s].append(o)
-            else:
-                S.drop(f"hasPoint {a} -> {b}", example=f"{s} -> {o}")
-        elif r == "feeds":
-            if a == "Equipment" and b == "Equipment":
-                add(s, "FEEDS", o)
-            elif a == "Equipment" and b == "Space":
-                add(s, "SERVES", o)
-            elif a == "Equipment" and b == "Zone":
-                feeds_zone.append((s, o))
-            else:
-                S.drop(f"feeds {a} -> {b}", example=f"{s} -> {o}")
-        elif r == "hasLocation":
-            if a == "Equipment" and b == "Space":
-                add(s, "LOCATED_IN", o)
-            elif a == "Point" and b in LOCATIONS + ("Zone",):
-                on_location[o].append(s)
-            elif a == "Equipment":
-                S.drop(f"hasLocation Equipment -> {b} (btb locates equipment in spaces)", example=f"{s} -> {o}")
-            else:
-                S.drop(f"hasLocation {a} -> {b}", example=f"{s} -> {o}")
-        elif r == "hasPart":
-            if (a, b) in CONTAINS_PAIRS:
-                add(s, "CONTAINS", o)
-            elif a == "Space" and b == "Space":  # a room of a suite: btb has no sub-spaces (resolved below)
-                add(s, SUBSPACE, o)
-            elif a == "Zone" and b == "Space":
-                add(o, "IN_ZONE", s)
-                zone_parts[s].append(o)
-            elif a == "Equipment" and b == "Equipment":
-                add(s, "HAS_PART", o)
-            else:
-                S.drop(f"hasPart {a} -> {b}", example=f"{s} -> {o}")
-        elif r == "meters":  # Brick 1.4: a meter measures equipment (supply: FEEDS) or a space (SERVES)
-            if a == "Equipment" and b == "Equipment":
-                add(s, "FEEDS", o)
-            elif a == "Equipment" and b == "Space":
-                add(s, "SERVES", o)
-            elif a == "Equipment" and b in ("Floor", "Building"):
-                meters_area.append((s, o))
-            else:
-                S.drop(f"meters {a} -> {b}", example=f"{s} -> {o}")
-        elif r == "occupies":
-            if a == "Tenant" and b == "Space":
-                add(s, "OCCUPIES", o)
-            else:
-                S.drop(f"occupies {a} -> {b}")
+        direct = EDGE_MAP.get((r, a, b))
+        if direct:
+            add(s, direct, o)
+        elif r == "hasPart" and (a, b) == ("Zone", "Space"):
+            add(o, "IN_ZONE", s)
+            zone_parts[s].append(o)
+        elif r == "hasPart" and (a, b) == ("Space", "Space"):  # a room of a suite: resolved by _subspaces
+            add(s, SUBSPACE, o)
+        elif r in ("hasPoint", "hasLocation") and "Point" in (a, b) and ({a, b} - {"Point"}) <= {*LOCATIONS, "Zone"}:
+            loc, pt = (s, o) if b == "Point" else (o, s)
+            on_location[loc].append(pt)
+        elif r == "feeds" and (a, b) == ("Equipment", "Zone"):
+            feeds_zone.append((s, o))
+        elif r == "meters" and a == "Equipment" and b in ("Floor", "Building"):
+            meters_area.append((s, o))
+        elif r == "hasLocation" and a == "Equipment":
+            S.drop(f"hasLocation Equipment -> {b} (btb locates equipment in spaces)", example=f"{s} -> {o}")
+        else:
+            S.drop(f"{r} {a} -> {b}", example=f"{s} -> {o}")
     for e, z in feeds_zone:
         if zone_parts[z]:
             for sp in zone_parts[z]:
