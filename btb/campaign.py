@@ -31,20 +31,50 @@ class _Strict(BaseModel):
 
 
 class DatasetSpec(_Strict):
-    profile: str = Field(description="scale-duration, e.g. tiny-1d, small-1w")
+    """A generated dataset (`profile` + `seed`) or an imported Brick model (`model` + `duration` + `seed`)."""
+
+    profile: str | None = Field(None, description="scale-duration, e.g. tiny-1d, small-1w")
+    model: str | None = Field(None, description="Brick model file (.ttl/.nt), imported with btb dataset import; "
+                                                "a relative path is relative to the campaign file")
+    duration: str | None = Field(None, description="series span of an imported model: 1d 2d 1w 1m 6m 1y (default 1w)")
     seed: int = Field(0, ge=0)
 
     @field_validator("profile")
     @classmethod
-    def _profile(cls, v: str) -> str:
+    def _profile(cls, v: str | None) -> str | None:
         from btb.dataset.profiles import parse_profile  # the generator owns the list of profiles
 
-        parse_profile(v)
+        if v is not None:
+            parse_profile(v)
         return v
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        from btb.dataset.profiles import DURATIONS
+
+        if v is not None and v not in DURATIONS:
+            raise ValueError(f"unknown duration {v!r}; one of {', '.join(DURATIONS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.profile is None) == (self.model is None):
+            raise ValueError("give either profile (a generated building) or model (a Brick model file), not both")
+        if self.duration is not None and self.model is None:
+            raise ValueError("duration goes with model; a profile names its own duration (e.g. small-1w)")
+        return self
 
     @property
     def key(self) -> str:
+        if self.model is not None:
+            return f"{Path(self.model).stem}-{self.duration or '1w'}-s{self.seed}"
         return f"{self.profile}-s{self.seed}"
+
+    @property
+    def profile_name(self) -> str:
+        """The trial's `profile`: the generator profile, or `<model stem>-<duration>` for a model."""
+        return self.profile if self.profile is not None else f"{Path(self.model).stem}-{self.duration or '1w'}"
 
 
 class MemorySpec(_Strict):
@@ -151,7 +181,7 @@ class Campaign(_Strict):
     def _datasets_unique(self):
         keys = [d.key for d in self.datasets]
         if len(set(keys)) != len(keys):
-            raise ValueError("datasets: the same profile and seed is listed twice")
+            raise ValueError("datasets: the same dataset (profile or model, and seed) is listed twice")
         return self
 
     @property
@@ -195,6 +225,8 @@ class Trial:
     level: str  # "256MiB", "unlimited" or "auto-i"
     level_rank: int  # position in the ascending gradient
     repetition: int = 0
+    model: str = ""  # an imported Brick model's absolute path ("" = generated from profile + seed)
+    duration: str = ""  # an imported model's series span
 
     @property
     def id(self) -> str:
@@ -218,7 +250,8 @@ def plan(campaign: Campaign, campaign_id: str) -> list[Trial]:
         for ds in campaign.datasets:
             for rank, level in enumerate(levels):
                 for sc in campaign.scenarios:
-                    trials.append(Trial(campaign_id, len(trials), ds.key, ds.profile, ds.seed, sc, level, rank, rep))
+                    trials.append(Trial(campaign_id, len(trials), ds.key, ds.profile_name, ds.seed, sc, level, rank, rep,
+                                        model=ds.model or "", duration=(ds.duration or "1w") if ds.model else ""))
     return trials
 
 

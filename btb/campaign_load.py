@@ -224,6 +224,11 @@ def _extra_checks(raw: dict, results_root: Path | None) -> list[str]:
                 s = d.get("seed")
                 if isinstance(s, int) and not isinstance(s, bool) and s > MAX_SEED:
                     out.append(f"datasets[{i}].seed: {s} is above {MAX_SEED}")
+                mp = d.get("model")
+                if isinstance(mp, str):
+                    problem = model_problem(mp)
+                    if problem:
+                        out.append(f"datasets[{i}].model: {problem}")
     name = raw.get("name")
     if isinstance(name, str) and name.startswith("."):
         out.append(f"name: {name!r} may not start with '.'")
@@ -246,6 +251,31 @@ def _extra_checks(raw: dict, results_root: Path | None) -> list[str]:
         if p:
             out.append(f"output_dir: {p}")
     return out
+
+
+def model_problem(value: str) -> str | None:
+    """None if `value` names a readable Brick model file (already resolved against the campaign's folder)."""
+    if not value.strip() or "\x00" in value:
+        return "empty; give the path of a Brick model file (.ttl or .nt)"
+    p = Path(value)
+    if not p.exists():
+        return f"file not found: {value}"
+    if not p.is_file():
+        return f"{value} is not a regular file"
+    if not os.access(p, os.R_OK):
+        return f"{value} cannot be read"
+    if p.suffix.lower() not in (".ttl", ".turtle", ".nt", ".ntriples"):
+        return f"{value}: expected a Turtle (.ttl) or N-Triples (.nt) file"
+    return None
+
+
+def resolve_models(raw: Any, base: Path) -> Any:
+    """Relative `datasets[].model` paths resolved against the campaign file's folder (absolute in trials)."""
+    if isinstance(raw, dict) and isinstance(raw.get("datasets"), list):
+        for d in raw["datasets"]:
+            if isinstance(d, dict) and isinstance(d.get("model"), str) and d["model"].strip():
+                d["model"] = str((base / d["model"]).resolve()) if not Path(d["model"]).is_absolute() else d["model"]
+    return raw
 
 
 def output_dir_problem(value: str, results_root: Path | None = None) -> str | None:
@@ -312,4 +342,5 @@ def validate_mapping(raw: Any, src: str, results_root: Path | None = None):
 def load(path: Path | str, results_root: Path | None = None):
     path = Path(path)
     text = read_text(path)
-    return validate_mapping(parse_yaml(text, str(path)), str(path), results_root)
+    raw = resolve_models(parse_yaml(text, str(path)), path.resolve().parent)
+    return validate_mapping(raw, str(path), results_root)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from btb.dataset import oracle
 from btb.dataset.answers import same_answer_for
-from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.format import Manifest, load_bindings, load_unbound
 from btb.dataset.integrity import verify
 from btb.engines.base import QUERY_IDS, IngestReport, RunOptions, Scenario
 from btb.engines.registry import scenario_class
@@ -46,6 +46,7 @@ class ValidationReport:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     count_problems: list[str] = field(default_factory=list)
     empty_oracle: list[tuple[str, int]] = field(default_factory=list)  # (qid, binding) with no oracle rows
+    unbound: dict[str, str] = field(default_factory=dict)  # qid -> "no binding in this model: why" (not run)
 
     @property
     def failures(self) -> list[Check]:
@@ -104,10 +105,10 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
     dataset_dir = Path(dataset_dir).resolve()
     manifest = verify(dataset_dir)  # the dataset its fingerprint describes, or a one-line DatasetError
     bindings = load_bindings(dataset_dir)
-    report = ValidationReport(str(dataset_dir), manifest.profile, manifest.seed)
+    report = ValidationReport(str(dataset_dir), manifest.profile, manifest.seed, unbound=load_unbound(dataset_dir))
     expected: dict[tuple[str, int], list[tuple]] = {}
     for qid in QUERY_IDS:
-        if not bindings[qid]:
+        if not bindings[qid] and qid not in report.unbound:
             report.empty_oracle.append((qid, -1))
         for i, params in enumerate(bindings[qid]):
             expected[(qid, i)] = oracle.answer(dataset_dir, qid, params)

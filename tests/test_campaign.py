@@ -30,7 +30,7 @@ queries: [Q6, Q1]
 
 
 def test_shipped_campaigns_are_valid():
-    for name in ("demo.yaml", "example.yaml"):
+    for name in ("demo.yaml", "example.yaml", "soda-hall.yaml"):
         c = load_campaign(REPO / "campaigns" / name)
         assert plan(c, "x"), name
 
@@ -79,3 +79,39 @@ def test_cli_rejects_bad_campaign_with_one_line_and_nonzero_exit(tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 2, r.stderr  # "FILE: 1 problem", then the problem, field path first
     assert lines[1].strip().startswith("scenarios:") and "NOPE" in lines[1] and "Traceback" not in r.stderr
+
+
+MODEL = REPO / "tests" / "data" / "brick" / "messy.ttl"
+
+
+def test_a_brick_model_is_a_dataset_beside_profiles(tmp_path):
+    """`datasets: - model:` (relative to the campaign file) plans trials that carry the model's absolute path."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "b.ttl").write_bytes(MODEL.read_bytes())
+    text = GOOD.replace("datasets: [{profile: tiny-1d, seed: 3}]",
+                        "datasets:\n  - {profile: tiny-1d, seed: 3}\n  - {model: models/b.ttl, duration: 1d, seed: 2}")
+    trials = plan(load_campaign(_write(tmp_path, text)), "cid")
+    imported = [t for t in trials if t.model]
+    assert len(imported) == len(trials) // 2
+    t = imported[0]
+    assert t.model == str((tmp_path / "models" / "b.ttl").resolve()) and t.duration == "1d" and t.seed == 2
+    assert t.dataset == "b-1d-s2" and t.profile == "b-1d"
+    from btb.campaign import Trial
+
+    assert Trial.from_dict(t.to_dict()) == t  # survives the trial board's JSON round trip
+
+
+@pytest.mark.parametrize("entry,needle", [
+    ("{model: models/missing.ttl, seed: 1}", "datasets[0].model: file not found"),
+    ("{model: models, seed: 1}", "datasets[0].model:"),
+    ("{model: m.ttl, profile: tiny-1d}", "not both"),
+    ("{profile: tiny-1d, duration: 1d}", "duration goes with model"),
+    ("{model: m.ttl, duration: 3d}", "unknown duration"),
+])
+def test_bad_model_dataset_is_one_line_naming_the_field(tmp_path, entry, needle):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "m.ttl").write_bytes(MODEL.read_bytes())
+    text = GOOD.replace("datasets: [{profile: tiny-1d, seed: 3}]", f"datasets: [{entry}]")
+    with pytest.raises(CampaignError) as e:
+        load_campaign(_write(tmp_path, text))
+    assert any(needle in p and "\n" not in p for p in e.value.problems), e.value.problems

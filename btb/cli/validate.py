@@ -12,7 +12,7 @@ from btb.dataset.integrity import DatasetError, verify
 from btb.engines.base import QUERY_IDS
 from btb.validate import ValidationReport, validate
 
-STYLE = {"ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
+STYLE = {"no binding in this model": "cyan", "ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
 
 
 def render(report: ValidationReport, scenarios: list[str], console: Console) -> None:
@@ -28,6 +28,8 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
         cells = []
         for sid in scenarios:
             st = summary.get((qid, sid), "-")
+            if qid in report.unbound:
+                st = "no binding in this model"
             cells.append(f"[{STYLE.get(st, 'white')}]{st}[/]")
         table.add_row(qid, *cells, ",".join(map(str, per)))
     console.print(table)
@@ -36,10 +38,25 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
                       f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}")
     for p in report.count_problems:
         console.print(f"[red]count mismatch[/] {p}")
+    for qid, why in report.unbound.items():
+        console.print(f"[cyan]{qid}: {why}[/] (not run; the model holds nothing this query asks about)")
     for qid, i in report.empty_oracle:
         console.print(f"[yellow]empty oracle answer[/] {qid} binding {i}: this binding checks nothing")
     for c in report.failures:
         console.print(f"[red]{c.status}[/] {c.scenario} {c.qid} binding {c.binding} {c.params}\n{c.message}")
+
+
+def print_import_summary(manifest, console: Console) -> None:
+    """An imported Brick model's mapping summary (what was mapped, inferred, dropped), before its answers."""
+    if manifest.generator.get("kind") != "brick-import":
+        return
+    from btb.dataset.brick_import.summary import ImportSummary
+
+    src = manifest.generator.get("source", {})
+    console.print(f"imported Brick model {src.get('model')} (series: {src.get('series')}, seed {src.get('seed')})",
+                  markup=False, highlight=False)
+    for line in ImportSummary.from_dict(manifest.generator.get("summary") or {}).lines():
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def validate_cmd(
@@ -65,10 +82,11 @@ def validate_cmd(
                                    markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     try:  # the dataset must be the one its fingerprint describes before anything is compared with it
-        verify(dataset)
+        manifest = verify(dataset)
     except DatasetError as e:
         Console(stderr=True).print(f"dataset refused: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    print_import_summary(manifest, console)
     try:
         report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s)
     except EngineUnavailable as e:

@@ -117,9 +117,24 @@ def load_bindings(path: Path | str, qid: str | None = None, n: int | None = None
     except (OSError, ValueError) as e:
         raise DatasetError(f"{f}: unreadable bindings ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
     qids = [f"Q{i}" for i in range(1, 14)]
-    out = {q: list(raw.get(q) or ([{}] if q == "Q5" else []))[:n] for q in qids}
+    unbound = raw.get("_unbound") if isinstance(raw.get("_unbound"), dict) else {}
+    out = {q: list(raw.get(q) or ([{}] if q == "Q5" and q not in unbound else []))[:n] for q in qids}
     if qid is not None:
         if qid not in out:
             raise KeyError(f"unknown query {qid!r}; expected one of {', '.join(qids)}")
         return out[qid]
     return out
+
+
+def load_unbound(path: Path | str) -> dict[str, str]:
+    """{qid: reason} for the queries no binding can exist for in the dataset's model (an imported Brick
+    model without tenants, meters, UPSs…): they are reported `no binding in this model`, never run as an
+    empty answer. Generated datasets have none. The key is bindings.json's `_unbound`."""
+    f = Path(path)
+    f = f / BINDINGS if f.is_dir() else f
+    try:
+        raw = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{f}: unreadable bindings ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
+    got = raw.get("_unbound") if isinstance(raw, dict) else None
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}

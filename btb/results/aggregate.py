@@ -102,6 +102,13 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
         if res:
             row.update({f"res_{k}": v for k, v in res.items()})
         rows.append(row)
+    for r in records:  # an imported model's query with no possible binding: shown, not measured
+        if r.get("kind") == "unbound" and r["query"] not in groups:
+            rows.append({"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
+                         "trial": tid, "query": r["query"], "budget": trial.get("budget"), "n_runs": 0,
+                         "statuses": {"no binding in this model": 1}, "message": r.get("message", ""),
+                         "repetition": trial.get("repetition", 0), "busy": trial.get("busy"), "n": 0})
+    rows.sort(key=lambda row: int(row["query"][1:]))
     ingest_row = None
     if ingest:
         ingest_row = {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "ingest_level", "budget", "status",

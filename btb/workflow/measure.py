@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from btb.campaign import level_bytes
-from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.format import Manifest, load_bindings, load_unbound
 from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
@@ -48,6 +48,11 @@ def measure(att: Attempt) -> tuple[S, str]:
         return S.SKIPPED, skip
     att.checkpoint()
     bindings = load_bindings(path, n=campaign.protocol.bindings)
+    unbound = load_unbound(path)  # imported models: queries no binding can exist for, recorded, never run
+    for qid in campaign.query_ids:
+        if qid in unbound:
+            att.record(f"unbound/{qid}", {"kind": "unbound", "query": qid, "status": "no_binding",
+                                          "message": unbound[qid]})
     verdict = ensure_load(att, path, manifest, bindings)
     if verdict:
         return verdict

@@ -190,6 +190,10 @@ def monitor_lease_key(tid: str, session: str) -> str:
 def dataset_path(ctx: NodeContext, trial: Trial) -> Path:
     """The trial's dataset on this node, generated if missing, verified against its fingerprint: a damaged
     one is refused by name (DatasetError), never silently measured nor silently regenerated."""
+    if trial.model:  # an imported Brick model (campaign `datasets: - model: …`)
+        from btb.dataset.brick_import.build import ensure_import
+
+        return ensure_import(trial.model, trial.duration or "1w", trial.seed, ctx.settings.datasets_dir, repair=False)
     from btb.dataset.generator import ensure_dataset
 
     return ensure_dataset(trial.profile, trial.seed, ctx.settings.datasets_dir, repair=False)
@@ -322,7 +326,7 @@ def _bisect(ctx: NodeContext, trial: Trial, campaign: Campaign) -> None:
     index = ctx.ledger.add_trial_slot(trial.campaign_id)
     passed_rank = min((t["level_rank"] for t in group if t.get("status") == "completed"), default=trial.level_rank)
     new = Trial(trial.campaign_id, index, trial.dataset, trial.profile, trial.seed, trial.scenario,
-                format_size(mid), passed_rank, trial.repetition)
+                format_size(mid), passed_rank, trial.repetition, model=trial.model, duration=trial.duration)
     eset = ctx.board.trial(trial.id)["engine_set"]
     ctx.board.add_trials(trial.campaign_id, [new.to_dict() | {"bisection": True}], {new.id: eset})
     ctx.send_token(eset)

@@ -74,3 +74,18 @@ def test_list_and_names_resolve_in_the_datasets_dir(tmp_path: Path, monkeypatch,
     assert fp in res.output
     res = r.invoke(app, ["verify", "nosuch"], terminal_width=200)
     assert res.exit_code != 0 and "btb dataset list" in res.output
+
+
+def test_import_prints_the_mapping_summary_and_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    models = Path(__file__).resolve().parents[1] / "data" / "brick"
+    r = CliRunner()
+    res = r.invoke(app, ["import", str(models / "messy.ttl"), "--duration", "1d", "--seed", "1",
+                         "--out", str(tmp_path / "m")], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    for needle in ("mapped (model class", "Variable_Air_Volume_Box_With_Reheat -> Equipment:VAV: 1", "inferred:",
+                   "dropped:", "FEEDS edge closing a cycle: 1", "Q8: no binding in this model"):
+        assert needle in res.output, needle
+    assert Manifest.read(tmp_path / "m").generator["kind"] == "brick-import"
+    res = r.invoke(app, ["import", str(models / "syntax_error.ttl"), "--out", str(tmp_path / "x")], terminal_width=200)
+    assert res.exit_code == 2 and "syntax_error.ttl:7: Turtle syntax error" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "x").exists()
