@@ -9,6 +9,7 @@ Everything lands in a temporary sibling directory that is renamed into place at 
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from btb.dataset.format import (BINDINGS, EDGES, FORMAT_VERSION, MANIFEST, NODES
                                 DatasetError, Manifest)
 from btb.dataset.integrity import verify
 from btb.dataset.profiles import parse_profile
-from btb.dataset.series import M_DOOR, Chunk, SeriesState, Task, generate_task, plan_tasks
+from btb.dataset.series import M_DOOR, Chunk, SeriesState, Task, clear_caches, generate_task, plan_tasks
 from btb.dataset.structure import build_structure
 
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
@@ -43,7 +44,8 @@ ROW_GROUP_ROWS = 1 << 20  # fixed, so file bytes do not depend on task size
 # those bytes together and lz4 removes them (small-1w: 3.8 instead of 8.2 bytes a sample, reads 2x faster)
 PARQUET_OPTIONS = dict(compression={"point_idx": "lz4", "time": "lz4", "value": "lz4"}, use_byte_stream_split=["value"],
                        use_dictionary=False, write_statistics=["point_idx", "time"],
-                       data_page_version="2.0")  # v2 pages: ~20 % less CPU to write than v1 here
+                       data_page_version="2.0",  # v2 pages: ~20 % less CPU to write than v1 here
+                       write_batch_size=65_536)  # default 1,024: ~10 % less CPU per day file, same pages
 _TS = pa.timestamp("us", tz="UTC")
 
 Progress = Callable[[int, int], None]
@@ -216,6 +218,20 @@ def generate(profile: str, seed: int, out: Path, *, threads: int | None = None, 
     `deadband` (default off) thins sensor series like a change-of-value historian (in units of the
     point's noise sigma); it changes the content, and is recorded in the manifest.
     """
+    # The structure and the binding draw allocate ~1e6 Python objects and no reference cycles worth
+    # collecting: cyclic GC passes over them cost CPU (and GIL time the writers wait for) for nothing.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(profile, seed, out, threads, chunk_points, progress, deadband)
+    finally:
+        clear_caches()
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _generate(profile: str, seed: int, out: Path, threads: int | None, chunk_points: int | None,
+              progress: Progress | None, deadband: float) -> Manifest:
     prof = parse_profile(profile)
     out = Path(out)
     threads = max(1, threads or min(2, os.cpu_count() or 1))
