@@ -22,7 +22,8 @@ from pathlib import Path
 from btb.dataset.generator import generate
 profile, seed, out, threads = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
 def cpu():  # this process and its waited-for children (the generator forks one for the binding draw)
-    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                        resource.RUSAGE_CHILDREN)))
 c0 = cpu()
 t0 = time.perf_counter()
 m = generate(profile, seed, out, threads=threads)

@@ -40,7 +40,8 @@ from btb.dataset.structure import Structure, build_structure
 
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
 # generator's own history); ensure_dataset regenerates datasets written by another revision.
-CONTENT_REVISION = 8  # 8: series columns written REQUIRED (not null); fingerprint v3 (values hashed with XXH3-128); values as in 7
+# 8: series columns written REQUIRED (not null), fingerprint v3 (values hashed with XXH3-128); values as in 7
+CONTENT_REVISION = 8
 ROW_GROUP_ROWS = 1 << 20  # fixed, so file bytes do not depend on task size
 # value: float64 whose low mantissa bytes are zero for every float32-born sample; byte-stream split puts
 # those bytes together and lz4 removes them (small-1w: 3.8 instead of 8.2 bytes a sample, reads 2x faster)
