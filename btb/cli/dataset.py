@@ -47,12 +47,14 @@ def generate(
 
         out = get_settings().datasets_dir / f"{prof.name}-s{seed}"
     t0 = time.perf_counter()
+    # no auto-refresh thread: with no other thread running, the generator may fork its binding draw
+    # (btb.dataset.generator._StructureFiles); the bar is redrawn on every progress call instead
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+                  TimeElapsedColumn(), console=console, transient=False, auto_refresh=False) as bar:
         task = bar.add_task(f"{prof.name} seed {seed}", total=None)
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, refresh=True)
 
         m = gen(prof.name, seed, out, threads=threads, progress=progress, deadband=deadband)
     dt = time.perf_counter() - t0

@@ -221,13 +221,37 @@ def _times(day: int, interval: int, n: int) -> np.ndarray:
     return arr
 
 
+_PIDX: dict[tuple[int, int, int], np.ndarray] = {}
+PIDX_CACHE_BYTES = 64 << 20  # small and medium keep every task's column; larger scales cache their first tasks
+
+
+def _pidx(task: Task, steps: int) -> np.ndarray:
+    """point_idx column of a task's full day (each point repeated `steps` times). It is the same every
+    day, so it is built once and shared read-only (else ~4 fresh bytes a sample, every day), within a
+    byte budget so the cache never grows with the scale. clear_caches() empties it."""
+    key = (task.start, task.stop, steps)
+    arr = _PIDX.get(key)
+    if arr is None:
+        arr = np.repeat(np.arange(task.start, task.stop, dtype=np.int32), steps)
+        if sum(a.nbytes for a in list(_PIDX.values())) + arr.nbytes <= PIDX_CACHE_BYTES:
+            arr.flags.writeable = False
+            _PIDX[key] = arr
+    return arr
+
+
+def clear_caches() -> None:
+    """Drop the shared time/point_idx columns (the generator calls it when a dataset is written)."""
+    _PIDX.clear()
+    _TIMES.clear()
+
+
 def _regular_output(task: Task, day: int, v: np.ndarray, keep: np.ndarray | None) -> Chunk:
     """Samples in (point, time) order from a (steps, points) value array."""
     steps, n = v.shape
     values = np.empty((n, steps), np.float64)
     values[...] = v.T
     values = values.reshape(-1)
-    pidx = np.repeat(np.arange(task.start, task.stop, dtype=np.int32), steps)
+    pidx = _pidx(task, steps)
     times = _times(day, task.interval, n)
     if keep is not None:
         m = np.ascontiguousarray(keep.T).reshape(-1)

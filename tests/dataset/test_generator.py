@@ -198,3 +198,37 @@ def test_failure_mid_series_raises_and_leaves_nothing(tmp_path: Path, monkeypatc
     with pytest.raises(OSError, match="simulated"):
         generate("tiny-2d", 1, tmp_path / "broken", chunk_points=64)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_structure_files_in_a_child_or_here_are_the_same(tmp_path: Path, monkeypatch) -> None:
+    """The generator writes nodes/edges and draws bindings in a forked child when it can (no GIL shared
+    with the series threads), else in this process; a child that fails is replaced by the work done
+    here. Same files, digests and draw each way."""
+    import threading
+
+    from btb.dataset import generator as gen_mod
+    from btb.dataset.profiles import parse_profile
+    from btb.dataset.structure import build_structure
+
+    s = build_structure(parse_profile("tiny-2d").scale, 7)
+
+    def run(name: str) -> tuple:
+        d = tmp_path / name
+        d.mkdir()
+        job = gen_mod._StructureFiles(s, d, 7, 2).start()
+        forked = bool(job.pid)
+        parts, draw = job.result()
+        assert job.pid == 0
+        return forked, parts, draw.__dict__, (d / NODES).read_bytes(), (d / EDGES).read_bytes()
+
+    forked, *ref = run("child")
+    assert forked == (threading.active_count() == 1)
+
+    def fail(*a, **kw):
+        raise RuntimeError("the child fails (simulated)")
+
+    monkeypatch.setattr(gen_mod.pickle, "dump", fail)  # in the child: it exits 1 without sending
+    assert run("failed-child")[1:] == tuple(ref)
+    monkeypatch.setattr(gen_mod.threading, "active_count", lambda: 2)  # another thread: no fork
+    forked, *here = run("here")
+    assert not forked and here == ref
