@@ -9,9 +9,11 @@ Each phase is timed on the client and returned with the rows (`Answer.phases`: g
 the measured latency of the query is their sum (plus the few microseconds between them).
 
 Why a temp table and COPY rather than `point_id = ANY(%s)`: the planner sees a relation with statistics
-(a join it can hash or loop), the ids travel in one binary stream, and the key columns that the answer
-needs (tenant, building, ...) travel with them, so the SQL part returns the final answer. Measured against
-`ANY(ARRAY[...])` and the graph engine alone in `benchmarks/bench_federation.py`.
+(a join it can hash, merge or loop), no plan-time cost for a huge constant, the ids travel in one binary
+stream, and the key columns that the answer needs (tenant, building, ...) travel with them, so the SQL part
+returns the final answer. It is *not* 5x faster than ANY: both read the same rows of `ts`, and a temp table
+rules out parallel plans; measured against `ANY(ARRAY[...])` and the graph engine alone in
+`benchmarks/bench_federation.py`, figures and reasons in docs/federation.md.
 
 `fed` has a fixed shape for every query: `k1 text, k2 text, k3 text, f float8, idx int`; a query states
 which of them its graph part returns, in order (e.g. ("k1", "idx")).
