@@ -70,7 +70,8 @@ def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dic
     (FalkorDB's default, for >= 256 MiB): spare matrix rows cost memory, and only writes (ingest, unlimited
     by default) gain from more. 256 MiB -> 192 MiB / 64 MiB / 16384; 64 MiB -> 48 MiB / 16 MiB / 4096.
     A hybrid's engines are each sized against the trial's whole budget, as PostgreSQL is; the one cgroup
-    binds their sum.
+    binds their sum. maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
+    (FalkorDB initialises GraphBLAS with it, src/module.c); the cgroup stays what a trial measures.
     """
     if tuning not in TUNINGS:
         raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
@@ -194,7 +195,8 @@ class LocalFalkorDB(LocalEngine):
         margs = " ".join(f"{k} {v}" for k, v in {**MODULE_ARGS, **module_mem}.items())
         lines = [f"bind {self.host}", f"port {self.spec.port}", f"dir {self.data_dir}", f"logfile {self.log}",
                  f"pidfile {self.pidfile}", "daemonize yes", f"requirepass {password}",
-                 f"loadmodule {module} {margs}", *(f"{k} {v}" for k, v in {**SCRATCH_SETTINGS, **redis_mem}.items())]
+                 f"loadmodule {module} {margs}",
+                 *(f"{k} {v}" for k, v in {**SCRATCH_SETTINGS, **redis_mem}.items())]
         self._write_private(self.conf, "\n".join(lines) + "\n")
         self.log.touch()
         chown_tree(self.work, self.user)
@@ -342,9 +344,9 @@ class LocalFalkorDB(LocalEngine):
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
             extra={"passfile": str(self.passfile), "auth": "requirepass",
-                   "settings": self.settings(gc),  # as the running server reports them, not as requested
-                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")},
-                   "scratch_settings": dict(SCRATCH_SETTINGS), "graph_config": gc,
+                   # scratch settings as configured; memory settings and module args as the server reports them
+                   "settings": {**SCRATCH_SETTINGS, **self.settings(gc)},
+                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")}, "graph_config": gc,
                    "versions": v, "memory_note": "Redis used_memory omits FalkorDB's module memory: read the cgroup",
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
