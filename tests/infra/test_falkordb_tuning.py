@@ -147,3 +147,26 @@ def test_past_maxmemory_a_write_is_refused_and_nothing_is_evicted(engine):
             written += 2000
     assert written > 0
     assert g.ro_query("MATCH (n:N) RETURN count(n)").result_set[0][0] == written
+
+
+@pytest.mark.integration
+@needs_falkordb
+def test_a_query_past_query_mem_capacity_is_an_oom_for_btb(engine):
+    """QUERY_MEM_CAPACITY (B/4) aborts a query with FalkorDB's own error; btb's session raises QueryOutOfMemory
+    (status "oom"), for both read paths, and the server keeps serving."""
+    from btb.engines.base import QueryOutOfMemory
+    from btb.engines.graph.client import FalkorSession
+
+    slot = CgroupSlot("fk-tuning-cap", "none")
+    engine.launch(slot, budget=16 * MiB)  # QUERY_MEM_CAPACITY 8 MiB
+    s = FalkorSession(engine.endpoint(slot), graph="g")
+    try:
+        s.write("CREATE (:N {i: 1})")
+        big = "UNWIND range(1, 3000000) AS i WITH collect(i) AS l RETURN size(l)"  # ~3M values held at once
+        with pytest.raises(QueryOutOfMemory, match="QUERY_MEM_CAPACITY"):
+            s.query(big)
+        with pytest.raises(QueryOutOfMemory):
+            s.query_compact(big)
+        assert s.query("MATCH (n:N) RETURN count(n)") == [[1]]
+    finally:
+        s.close()
