@@ -170,3 +170,28 @@ def test_a_query_past_query_mem_capacity_is_an_oom_for_btb(engine):
         assert s.query("MATCH (n:N) RETURN count(n)") == [[1]]
     finally:
         s.close()
+
+
+@pytest.mark.integration
+@needs_falkordb
+def test_the_provider_resumes_a_parked_graph_sized_to_each_level(provider):
+    """The path trials take (load once unlimited, park, resume per level with the campaign's tuning): each
+    resume comes up with the settings of its budget, read back from the server, and the graph intact."""
+    from btb.engines.graph.client import FalkorSession
+
+    lid = "fk-tuning-levels"
+    ep = provider.start(lid, ("falkordb",), None).endpoints["falkordb"]
+    s = FalkorSession(ep, graph="kept")
+    s.write("UNWIND range(1, 500) AS i CREATE (:N {i: i})")
+    s.close()
+    assert _read_back(ep)["maxmemory"] == "0"
+    for budget, tuning in ((256 * MiB, "scaled"), (64 * MiB, "scaled"), (64 * MiB, "fixed")):
+        provider.park(lid)
+        ep = provider.resume(lid, budget, tuning).endpoints["falkordb"]
+        want = settings_for_budget(budget, tuning)
+        shown = _read_back(ep)
+        assert {k: shown[k] for k in want} == want == ep.extra["tuning"]["requested"], (budget, tuning)
+        assert ep.extra["tuning"]["budget"] == budget and ep.extra["tuning"]["tuning"] == tuning
+        s = FalkorSession(ep, graph="kept")
+        assert s.query("MATCH (n:N) RETURN count(n)") == [[500]]
+        s.close()
