@@ -2,15 +2,20 @@
 10k, 100k and 1M ids:
 
   graph part   FalkorDB returns the ids (`MATCH (p:Point) WHERE p.grp < $n RETURN p.idx`), every row parsed
-  temp+COPY    btb.engines.federation: TRUNCATE fed, binary COPY of the ids (+ANALYZE above 5k), JOIN ts
-  ANY(ARRAY)   `... WHERE t.point_id = ANY(%s)` with the ids as one array parameter
+  temp+COPY    btb.engines.federation: TRUNCATE fed, binary COPY of the ids (+ANALYZE above 5k), JOIN ts;
+               shown split: copy (TRUNCATE + COPY, incl. the client's list -> int32 array), analyze, join
+  ANY(ARRAY)   `... WHERE t.point_id = ANY(%s)` with the ids as one array parameter, the plan PostgreSQL picks
+  ANY idx      the same statement with seq and bitmap scans disabled (SET LOCAL): the index plan, which is
+               ANY's fastest at some sizes; shown so that the ratio is not taken against ANY's worst plan
   graph alone  FalkorDB answers the same question itself (samples as arrays on the point nodes)
 
 The question: count and sum of the samples of the chosen points in a window (2 of each point's 4 samples).
 Data: 1M points x 4 samples in `ts` (index on (point_id, time)), the same values on 1M FalkorDB nodes.
-Medians of --reps runs, interleaved per size. Both engines started by the local provider in one slot.
+Medians of --reps runs, interleaved per size (the order of the two SQL paths alternates run to run). Both
+engines started by the local provider in one slot (--budget-mb: sized settings; default unlimited = fixed).
+The plan of each path at each size is printed (EXPLAIN), and the machine's load average before and after.
 
-    python benchmarks/bench_federation.py [--points 1000000] [--reps 5] [--root /tmp/bench-fed]
+    python benchmarks/bench_federation.py [--points 1000000] [--reps 5] [--root /tmp/bench-fed] [--budget-mb N]
 """
 
 from __future__ import annotations
@@ -36,8 +41,14 @@ LO_US, HI_US = 1704672000_000_000 + 3_600_000_000, 1704672000_000_000 + 3 * 3_60
 SQL_FED = ("select count(*), sum(t.value) from fed f join ts t on t.point_id = f.idx "
            "where t.time >= %(lo)s and t.time < %(hi)s")
 SQL_ANY = "select count(*), sum(t.value) from ts t where t.point_id = any(%(ids)s) and t.time >= %(lo)s and t.time < %(hi)s"
-CY_IDS = "MATCH (p:Point) WHERE p.grp < $n RETURN p.idx"
-CY_ALONE = ("MATCH (p:Point) WHERE p.grp < $n UNWIND range(0, size(p.ts) - 1) AS i WITH p, i "
+# Which points: `grp < n` picks n contiguous ids (0..n-1: their rows are adjacent in ts and its index, so a
+# merge join stops after the first n/points of the index); `spread < n` picks n ids scattered over the whole
+# range (spread = idx * SPREAD_MUL mod points, a permutation), as the points of one building or one class are
+# among all points of a dataset. Both are shown: the id layout, not the transfer, decides most of the ratio.
+LAYOUTS = {"contiguous": "grp", "scattered": "spread"}
+SPREAD_MUL = 999_983  # prime: coprime with any --points that it does not divide
+CY_IDS = "MATCH (p:Point) WHERE p.{prop} < $n RETURN p.idx"
+CY_ALONE = ("MATCH (p:Point) WHERE p.{prop} < $n UNWIND range(0, size(p.ts) - 1) AS i WITH p, i "
             "WHERE p.ts[i] >= $lo AND p.ts[i] < $hi RETURN count(*), sum(p.vs[i])")
 
 
@@ -58,15 +69,44 @@ def load(pg: psycopg.Connection, g: FalkorSession, points: int) -> dict[str, flo
     t1 = time.perf_counter()
     g.delete_graph()
     g.write("CREATE INDEX FOR (p:Point) ON (p.grp)")
+    g.write("CREATE INDEX FOR (p:Point) ON (p.spread)")
+    if points % SPREAD_MUL == 0:
+        raise SystemExit(f"--points must not be a multiple of {SPREAD_MUL}")
     base = 1704672000_000_000
     ts = [base + h * 3_600_000_000 for h in range(SAMPLES)]
     for lo in range(0, points, 20_000):
         idx = np.arange(lo, min(points, lo + 20_000))
         v = value(idx)
-        rows = [{"idx": int(i), "grp": int(i), "ts": ts, "vs": [float(x)] * SAMPLES} for i, x in zip(idx, v)]
-        g.write("UNWIND $rows AS r CREATE (:Point {idx: r.idx, grp: r.grp, ts: r.ts, vs: r.vs})", {"rows": rows})
+        rows = [{"idx": int(i), "grp": int(i), "spread": int(i) * SPREAD_MUL % points, "ts": ts,
+                 "vs": [float(x)] * SAMPLES} for i, x in zip(idx, v)]
+        g.write("UNWIND $rows AS r CREATE (:Point {idx: r.idx, grp: r.grp, spread: r.spread, ts: r.ts, vs: r.vs})",
+                {"rows": rows})
     out["graph_load_s"] = time.perf_counter() - t1
     return out
+
+
+def _plan(pg: psycopg.Connection, text: str, params: dict, force_index: bool = False) -> str:
+    """The plan's join/scan nodes in one line (EXPLAIN, no ANALYZE)."""
+    import re
+
+    with pg.transaction():
+        if force_index:
+            pg.execute("set local enable_seqscan = off")
+            pg.execute("set local enable_bitmapscan = off")
+        lines = [r[0] for r in pg.execute("explain " + text, params)]
+    nodes = [re.sub(r"\s*\(cost=.*", "", ln).strip(" ->") for ln in lines if "cost=" in ln]
+    keep = [n for n in nodes if any(w in n for w in ("Join", "Nested", "Scan", "Sort", "Gather"))]
+    return " / ".join(keep)
+
+
+def _any_index(pg: psycopg.Connection, params: dict) -> tuple[tuple, float]:
+    """ANY with its index plan: only the statement is timed, not the SET LOCALs."""
+    with pg.transaction():
+        pg.execute("set local enable_seqscan = off")
+        pg.execute("set local enable_bitmapscan = off")
+        t = time.perf_counter()
+        row = pg.execute(SQL_ANY, params).fetchone()
+        return row, time.perf_counter() - t
 
 
 def main() -> int:
@@ -74,60 +114,108 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--root", type=Path, default=Path("/tmp/btb-bench-federation"))
+    ap.add_argument("--budget-mb", type=int, default=None,
+                    help="trial budget (MiB) for both engines; default unlimited")
     a = ap.parse_args()
     a.root.mkdir(parents=True, exist_ok=True)
     a.root.chmod(0o755)
     provider = LocalProvider(a.root, "benchfed")
     trial = f"bench-fed-{uuid.uuid4().hex[:6]}"
-    started = provider.start(trial, ("falkordb", "postgres"), None)
+    load0 = Path("/proc/loadavg").read_text().strip()
+    started = provider.start(trial, ("falkordb", "postgres"), a.budget_mb << 20 if a.budget_mb else None)
     try:
         eps = started.endpoints
         print(f"engines: {eps['falkordb'].version}; {eps['postgres'].version}")
         g = FalkorSession(eps["falkordb"], graph="benchfed")
         pg = psycopg.connect(eps["postgres"].dsn, autocommit=True,
-                              options=f"-c timezone=UTC {federation.session_options()}")
+                             options=f"-c timezone=UTC {federation.session_options()}")
         pg.prepare_threshold = None
-        print("federating session:", federation.SESSION_SETTINGS)
+        shown = {k: pg.execute(f"show {k}").fetchone()[0] for k in ("shared_buffers", "work_mem", "temp_buffers",
+                                                                    "max_parallel_workers_per_gather")}
+        print("postgres session:", shown)
         print("load:", {k: round(v, 1) for k, v in load(pg, g, a.points).items()})
+        sizes_mb = pg.execute("select pg_relation_size('ts') >> 20, pg_indexes_size('ts') >> 20").fetchone()
+        print(f"ts: {sizes_mb[0]} MiB heap + {sizes_mb[1]} MiB index")
         federation.create_temp_table(pg)
         from datetime import datetime, timezone
 
         lo = datetime.fromtimestamp(LO_US / 1e6, timezone.utc)
         hi = datetime.fromtimestamp(HI_US / 1e6, timezone.utc)
         sizes = [n for n in SIZES if n <= a.points]
-        res: dict[int, dict[str, list[float]]] = {n: {k: [] for k in ("graph", "fed", "copy", "any", "alone")}
-                                                  for n in sizes}
+        cases = [(lay, n) for lay in LAYOUTS for n in sizes if lay == "contiguous" or n < a.points]
+        keys = ("graph", "copy", "analyze", "join", "fed", "any", "anyidx", "alone")
+        res: dict[tuple[str, int], dict[str, list[float]]] = {c: {k: [] for k in keys} for c in cases}
+        plans: dict[tuple[str, int], dict[str, str]] = {}
         for rep in range(a.reps + 1):  # first round: warm-up, not recorded
-            for n in sizes:
+            for lay, n in cases:
+                prop = LAYOUTS[lay]
                 t0 = time.perf_counter()
-                ids = [r[0] for r in g.query(CY_IDS, {"n": n}, timeout_ms=600_000)]
+                ids = [r[0] for r in g.query(CY_IDS.format(prop=prop), {"n": n}, timeout_ms=600_000)]
                 t1 = time.perf_counter()
-                federation.transfer(pg, ("idx",), np.asarray(ids, np.int32))
-                t1b = time.perf_counter()
-                fed = pg.execute(SQL_FED, {"lo": lo, "hi": hi}).fetchone()
-                t2 = time.perf_counter()
-                anyr = pg.execute(SQL_ANY, {"ids": ids, "lo": lo, "hi": hi}).fetchone()
+                out: dict[str, float] = {"graph": t1 - t0}
+                params = {"lo": lo, "hi": hi}
+
+                def fed_path() -> tuple:
+                    t = time.perf_counter()
+                    steps: dict[str, float] = {}
+                    federation.transfer(pg, ("idx",), np.asarray(ids, np.int32), timings=steps)
+                    tj = time.perf_counter()
+                    row = pg.execute(SQL_FED, params).fetchone()
+                    out["join"] = time.perf_counter() - tj
+                    out["fed"] = time.perf_counter() - t
+                    out["copy"] = tj - t - steps["analyze"]  # the array conversion counts: ANY pays its own
+                    out["analyze"] = steps["analyze"]
+                    return row
+
+                def any_path() -> tuple:
+                    t = time.perf_counter()
+                    row = pg.execute(SQL_ANY, {**params, "ids": ids}).fetchone()
+                    out["any"] = time.perf_counter() - t
+                    return row
+
+                if rep % 2:
+                    anyr, fed = any_path(), fed_path()
+                else:
+                    fed, anyr = fed_path(), any_path()
+                anyi, out["anyidx"] = _any_index(pg, {**params, "ids": ids})
                 t3 = time.perf_counter()
-                alone = g.query(CY_ALONE, {"n": n, "lo": LO_US, "hi": HI_US}, timeout_ms=600_000)[0]
-                t4 = time.perf_counter()
-                assert len(ids) == n and fed[0] == anyr[0] == alone[0] == 2 * n, (n, fed, anyr, alone)
-                assert abs(fed[1] - anyr[1]) < 1e-6 * max(1, abs(fed[1])) and abs(fed[1] - alone[1]) < 1e-6 * max(1, abs(fed[1]))
-                if rep:
-                    for k, v in (("graph", t1 - t0), ("fed", t2 - t1), ("copy", t1b - t1), ("any", t3 - t2),
-                                 ("alone", t4 - t3)):
-                        res[n][k].append(v)
-        print(f"\nmedian of {a.reps} runs, seconds (same answers checked each run)")
-        print(f"{'ids':>9} {'graph part':>11} {'temp+COPY+JOIN':>15} {'(of it COPY)':>13} {'ANY(ARRAY)':>11} "
-              f"{'ANY/temp':>9} {'fed total':>10} {'graph alone':>12}")
-        med = {n: {k: statistics.median(v) for k, v in d.items()} for n, d in res.items()}
-        for n in sizes:
-            m = med[n]
-            print(f"{n:>9,} {m['graph']:>11.4f} {m['fed']:>15.4f} {m['copy']:>13.4f} {m['any']:>11.4f} "
-                  f"{m['any'] / m['fed']:>8.1f}x "
-                  f"{m['graph'] + m['fed']:>10.4f} {m['alone']:>12.4f}")
-        print("\nscaling per 10x ids (temp+COPY+JOIN, ANY, graph alone):")
-        for a_, b_ in zip(sizes, sizes[1:]):
-            print(f"  {a_:>9,} -> {b_:>9,}: " + ", ".join(f"{med[b_][k] / med[a_][k]:.1f}x" for k in ("fed", "any", "alone")))
+                alone = g.query(CY_ALONE.format(prop=prop), {"n": n, "lo": LO_US, "hi": HI_US}, timeout_ms=600_000)[0]
+                out["alone"] = time.perf_counter() - t3
+                assert len(ids) == n and fed[0] == anyr[0] == anyi[0] == alone[0] == 2 * n, (n, fed, anyr, alone)
+                for other in (anyr[1], anyi[1], alone[1]):
+                    assert abs(fed[1] - other) < 1e-6 * max(1, abs(fed[1])), (n, fed, other)
+                if rep == 0:  # plans as the measured statements get them (fed holds these n ids now)
+                    plans[(lay, n)] = {"temp+JOIN": _plan(pg, SQL_FED, params),
+                                "ANY": _plan(pg, SQL_ANY, {**params, "ids": ids}),
+                                "ANY idx": _plan(pg, SQL_ANY, {**params, "ids": ids}, force_index=True)}
+                else:
+                    for k, v in out.items():
+                        res[(lay, n)][k].append(v)
+        load1 = Path("/proc/loadavg").read_text().strip()
+        med = {c: {k: statistics.median(v) for k, v in d.items()} for c, d in res.items()}
+        print(f"\nmedian of {a.reps} runs, milliseconds (same answers checked each run); load before: {load0}; "
+              f"after: {load1}")
+        print(f"{'ids':>21} {'graph':>8} | {'copy':>7} {'analyze':>7} {'join':>7} {'temp':>7} | {'ANY':>7} "
+              f"{'ANY idx':>7} | {'ANY/temp':>8} {'ANYidx/temp':>11} {'ANY/join':>8} | {'graph alone':>11}")
+        for lay, n in cases:
+            m = {k: v * 1000 for k, v in med[(lay, n)].items()}
+            print(f"{lay:>10} {n:>10,} {m['graph']:>8.1f} | {m['copy']:>7.1f} {m['analyze']:>7.1f} {m['join']:>7.1f} "
+                  f"{m['fed']:>7.1f} | {m['any']:>7.1f} {m['anyidx']:>7.1f} | {m['any'] / m['fed']:>7.1f}x "
+                  f"{m['anyidx'] / m['fed']:>10.1f}x {min(m['any'], m['anyidx']) / m['join']:>7.1f}x | "
+                  f"{m['alone']:>11.1f}")
+        print("  (ANY/join: ANY's faster plan against the JOIN alone, i.e. with a transfer that cost nothing)")
+        print("\ngrowth per 10x ids:  temp (copy, analyze, join) | ANY, ANY idx | graph alone")
+        for (la, a_), (lb, b_) in zip(cases, cases[1:]):
+            if la != lb:
+                continue
+            r = {k: med[(lb, b_)][k] / med[(la, a_)][k] for k in keys}
+            print(f"  {la:>10} {a_:>9,} -> {b_:>9,}: {r['fed']:.1f}x "
+                  f"({r['copy']:.1f}x, {r['analyze']:.1f}x, {r['join']:.1f}x) | "
+                  f"{r['any']:.1f}x, {r['anyidx']:.1f}x | {r['alone']:.1f}x")
+        print("\nplans (EXPLAIN):")
+        for lay, n in cases:
+            for k, v in plans[(lay, n)].items():
+                print(f"  {lay:>10} {n:>9,} {k:<10} {v}")
         g.close()
         pg.close()
     finally:

@@ -153,6 +153,10 @@ class Scenario(ABC):
         except Unsupported as e:
             dog.disarm()
             return QueryOutcome("unsupported", 0.0, message=str(e)[:500])
+        except QueryOutOfMemory as e:
+            seconds = time.perf_counter() - t0
+            dog.disarm()
+            return QueryOutcome("oom", seconds, message=str(e)[:500])
         except Exception as e:  # noqa: BLE001 - any driver error becomes a recorded status
             seconds = time.perf_counter() - t0
             if dog.disarm() == token:
@@ -233,6 +237,11 @@ class Watchdog:
 
 class QueryTimeout(Exception):
     pass
+
+
+class QueryOutOfMemory(Exception):
+    """The engine aborted the query at its own memory limit (e.g. FalkorDB's QUERY_MEM_CAPACITY, sized to the
+    budget): status "oom", as a cgroup kill is, not a generic error — the budget could not serve the query."""
 
 
 class Unsupported(Exception):

@@ -2,16 +2,18 @@
 (F2 and M2 on a graph engine, O2 on an RDF store).
 
     graph part (structure engine) -> key rows (..., point idx)
-    transfer:  session temp table `fed` TRUNCATEd and filled by binary COPY (ANALYZE above ANALYZE_ROWS)
+    transfer:  session temp table `fed` TRUNCATEd, filled by binary COPY, ANALYZEd
     sql part:  the series SQL joins `fed` with `ts` and returns the answer rows
 
 Each phase is timed on the client and returned with the rows (`Answer.phases`: graph / transfer / sql);
 the measured latency of the query is their sum (plus the few microseconds between them).
 
 Why a temp table and COPY rather than `point_id = ANY(%s)`: the planner sees a relation with statistics
-(a join it can hash or loop), the ids travel in one binary stream, and the key columns that the answer
-needs (tenant, building, ...) travel with them, so the SQL part returns the final answer. Measured against
-`ANY(ARRAY[...])` and the graph engine alone in `benchmarks/bench_federation.py`.
+(a join it can hash, merge or loop), no plan-time cost for a huge constant, the ids travel in one binary
+stream, and the key columns that the answer needs (tenant, building, ...) travel with them, so the SQL part
+returns the final answer. It is *not* 5x faster than ANY: both read the same rows of `ts`, and a temp table
+rules out parallel plans; measured against `ANY(ARRAY[...])` and the graph engine alone in
+`benchmarks/bench_federation.py`, figures and reasons in docs/federation.md.
 
 `fed` has a fixed shape for every query: `k1 text, k2 text, k3 text, f float8, idx int`; a query states
 which of them its graph part returns, in order (e.g. ("k1", "idx")).
@@ -30,7 +32,12 @@ from btb.engines.base import Answer
 
 TABLE = "fed"
 COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
-ANALYZE_ROWS = 5_000  # below this the planner's size estimate from the table's pages is good enough
+# Every non-empty load is ANALYZEd (0.4 ms at 1k ids, 1 ms at 10k, ~10 ms at 100k on the 2-core node). TRUNCATE
+# keeps the column statistics of the previous ANALYZE, so a load left unanalyzed is planned with the *previous*
+# query's id histogram (or, never analyzed, with no statistics at all): measured in bench_federation, 1k
+# scattered ids after a 10k contiguous load got a merge join over the whole ts index, 12 ms instead of 2 ms
+# (the same query on fresh statistics: index probes). Before, loads below 5k rows were not analyzed.
+ANALYZE_ROWS = 1
 # Temp tables live in session-local buffers (temp_buffers, default 8MB): a 1M-id `fed` (~40 MB) would spill
 # to disk at every query. Set at connect time (it cannot change after the session's first temp table use).
 SESSION_SETTINGS = {"temp_buffers": "64MB"}
@@ -57,11 +64,15 @@ def idx_copy_block(ids: np.ndarray) -> bytes:
     return _HEADER + rows.tobytes() + _TRAILER
 
 
-def transfer(conn: psycopg.Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]] | np.ndarray) -> int:
-    """Replace the content of `fed` with `rows` (column order `columns`) by binary COPY; returns rows."""
+def transfer(conn: psycopg.Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]] | np.ndarray,
+             timings: dict[str, float] | None = None) -> int:
+    """Replace the content of `fed` with `rows` (column order `columns`) by binary COPY; returns rows.
+    `timings`, when given, receives the seconds of its two steps ("copy": TRUNCATE + COPY, "analyze"), so a
+    benchmark can show where the transfer goes without a second copy of this code."""
     bad = [c for c in columns if c not in COLUMNS]
     if bad:
         raise ValueError(f"fed has no column(s) {bad}; columns: {list(COLUMNS)}")
+    t0 = time.perf_counter()
     conn.execute(f"truncate {TABLE}")
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     stmt = sql.SQL("copy {} ({}) from stdin (format binary)").format(sql.Identifier(TABLE), cols)
@@ -73,8 +84,11 @@ def transfer(conn: psycopg.Connection, columns: Sequence[str], rows: Sequence[Se
             for r in rows:
                 cp.write_row(r)
     n = len(rows)
+    t1 = time.perf_counter()
     if n >= ANALYZE_ROWS:
         conn.execute(f"analyze {TABLE}")
+    if timings is not None:
+        timings["copy"], timings["analyze"] = t1 - t0, time.perf_counter() - t1
     return n
 
 

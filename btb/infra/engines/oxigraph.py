@@ -10,7 +10,9 @@ the private work dir (0700). Local users other than btb's are not kept out as th
 
 Version: the pip package pins the server (`oxigraph==0.5.13` ships server 0.5.13); the Endpoint records
 what the binary reports (`oxigraph --version`).
-Memory: RocksDB block cache + memtables live in the server process: the cgroup is what to read.
+Memory: RocksDB block cache + memtables live in the server process: the cgroup is what to read. No setting
+can be sized to a budget: the server exposes none (its RocksDB options are fixed in Oxigraph's code, see
+docs/rdf.md), so the budget acts through the cgroup only; the Endpoint records that (`tuning`).
 Readiness: `GET /query?query=ASK{}` answers in a few ms once the store is open (~20 ms after start).
 """
 
@@ -37,6 +39,8 @@ USER_CANDIDATES = ("oxigraph", "nobody")
 SERVER_TIMEOUT_S = 600
 SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir",
                    "timeout_s": SERVER_TIMEOUT_S}
+TUNING = {"sized": False, "why": "oxigraph serve exposes no memory setting (RocksDB options fixed in its code): "
+                             "the budget acts through the cgroup only"}
 
 
 class OxigraphNotFound(RuntimeError):
@@ -188,7 +192,7 @@ class LocalOxigraph(LocalEngine):
             version=f"Oxigraph {version} (pip oxigraph {pip})",
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
-            extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "store": str(self.store),
+            extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "tuning": dict(TUNING), "store": str(self.store),
                    "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
