@@ -23,7 +23,7 @@ from btb.cgroups import CgroupSlot, capabilities as cgroup_capabilities, create_
 from btb.engines.base import Endpoint
 from btb.infra.engines import ENGINES, EngineSpec, LocalEngine, engine_class
 from btb.infra.ports import free_port
-from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started
+from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
 
 __all__ = ["EngineUnavailable", "LocalProvider"]
 
@@ -283,8 +283,9 @@ class LocalProvider(Provider):
         self._save(trial_id, state)
         try:
             out = {}
+            sizing = sizing_shares(tuple(engines), budget)
             for kind, eng in engines.items():
-                self._launch(eng, slot, budget, tuning)
+                self._launch(eng, slot, sizing[kind], tuning)
                 out[kind] = eng.endpoint(slot)
         except Exception as e:
             try:
@@ -296,7 +297,7 @@ class LocalProvider(Provider):
             raise EngineUnavailable(f"{trial_id}: engines failed to start under {budget} bytes on node "
                                     f"{self.node}: {e}", oom_kills=kills) from e
         mode = "shared-cgroup" if slot.version != "none" else "none"
-        return Started(endpoints=out, budget=budget, budget_mode=mode, applied_limit=slot.read_limit())
+        return Started(endpoints=out, budget=budget, budget_mode=mode, applied_limit=slot.read_limit(), sizing=sizing)
 
     def drop_cache(self, trial_id: str) -> bool:
         """posix_fadvise(DONTNEED) on every file of the engines' work dirs: their clean pages leave the page

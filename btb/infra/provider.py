@@ -47,6 +47,20 @@ class Started:
     budget_mode: BudgetMode  # one cgroup for all engines / a stated split / not enforced
     applied_limit: int | None  # the limit read back from the cgroup or container (None: none applied)
     split: Mapping[str, int] = field(default_factory=dict)  # per engine, when budget_mode == "split"
+    sizing: Mapping[str, int | None] = field(default_factory=dict)  # budget each engine's settings were sized for
+
+
+def sizing_shares(kinds: tuple[str, ...] | list[str], budget: int | None) -> dict[str, int | None]:
+    """The budget each engine's *settings* are sized for (shared_buffers, maxmemory, query caps…).
+
+    The engines of a hybrid (F2: FalkorDB + PostgreSQL) run under one limit; sizing each for the whole
+    budget would let their caches add up to more than it (FalkorDB 3B/4 + PostgreSQL B/4 + work_mem), so
+    each is sized for an equal share. The limit itself stays shared: an engine may use what the other
+    leaves. Stated rule, recorded with every trial (`sizing`)."""
+    kinds = tuple(kinds)
+    if budget is None or not kinds:
+        return {k: None for k in kinds}
+    return {k: budget // len(kinds) for k in kinds}
 
 
 class Provider(ABC):

@@ -196,8 +196,8 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
     targets = _targets(started.endpoints)
     att.status(S.MEASURING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
     att.record("provision", {"kind": "provision", "budget": budget, "applied_limit": started.applied_limit,
-                             "budget_mode": started.budget_mode, "engines": _engines_info(started.endpoints),
-                             "load": lid, "t": time.time()})
+                             "budget_mode": started.budget_mode, "sizing": dict(started.sizing),
+                             "engines": _engines_info(started.endpoints), "load": lid, "t": time.time()})
     att.start_monitor(targets)
     time.sleep(0.5)  # idle samples: the engines' baseline under this budget
     att.oom_base = att.oom_kills()  # any kill from now on means this level cannot serve the workload

@@ -195,3 +195,23 @@ def test_the_provider_resumes_a_parked_graph_sized_to_each_level(provider):
         s = FalkorSession(ep, graph="kept")
         assert s.query("MATCH (n:N) RETURN count(n)") == [[500]]
         s.close()
+
+
+@pytest.mark.integration
+@needs_falkordb
+def test_a_hybrid_sizes_each_engine_for_its_share_of_the_one_budget(provider):
+    """F2's engines share one limit: each one's settings are sized for half of it (never the whole budget
+    twice), and the share is returned with the trial's start."""
+    from btb.infra.engines.postgres import settings_for_budget as pg_settings
+
+    lid = "fk-tuning-hybrid"
+    provider.start(lid, ("falkordb", "postgres"), None)
+    provider.park(lid)
+    budget = 512 * MiB
+    started = provider.resume(lid, budget, "scaled")
+    assert dict(started.sizing) == {"falkordb": budget // 2, "postgres": budget // 2}
+    fk = started.endpoints["falkordb"]
+    assert fk.extra["tuning"]["budget"] == budget // 2
+    assert {k: _read_back(fk)[k] for k in settings_for_budget(budget // 2)} == settings_for_budget(budget // 2)
+    shown = started.endpoints["postgres"].extra["settings"]
+    assert shown["shared_buffers"] == pg_settings(budget // 2)["shared_buffers"], shown
