@@ -84,6 +84,47 @@ def connect(endpoint: Endpoint, timeout_s: float = 10.0, socket_timeout: float |
                        socket_timeout=socket_timeout, decode_responses=False)
 
 
+def server_versions(c) -> dict[str, str]:
+    """{"redis": ..., "falkordb": ...} as a running server reports them (INFO server, MODULE LIST)."""
+    info = c.info("server")
+    mods = c.execute_command("MODULE", "LIST")
+    out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
+    for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
+        pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
+        d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
+        if d.get("name") in (b"graph", "graph"):
+            v = int(d["ver"])  # e.g. 41603 = 4.16.3
+            out["falkordb"] = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
+    return out
+
+
+def graph_config(c) -> dict[str, Any]:
+    """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
+    (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
+    raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
+    dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
+    return {dec(k): dec(v) for k, v in raw}
+
+
+def shutdown_save(c) -> None:
+    """SHUTDOWN SAVE through client `c` (closed after): the graph goes to dump.rdb, the server exits."""
+    try:
+        c.execute_command("SHUTDOWN", "SAVE")
+    except Exception:  # noqa: BLE001 - the server closes the connection as it exits
+        pass
+    finally:
+        c.close()
+
+
+def server_conf(port: int, password: str, data_dir: str, module: str, host: str = "127.0.0.1",
+                extra: tuple[str, ...] = ()) -> str:
+    """redis.conf of a scratch FalkorDB server (SCRATCH_SETTINGS, MODULE_ARGS): local process or container."""
+    margs = " ".join(f"{k} {v}" for k, v in MODULE_ARGS.items())
+    lines = [f"bind {host}", f"port {port}", f"dir {data_dir}", f"requirepass {password}",
+             f"loadmodule {module} {margs}", *extra, *(f"{k} {v}" for k, v in SCRATCH_SETTINGS.items())]
+    return "\n".join(lines) + "\n"
+
+
 class LocalFalkorDB(LocalEngine):
     kind = "falkordb"
     settings_prefix = "falkordb"
@@ -137,11 +178,9 @@ class LocalFalkorDB(LocalEngine):
         """Port and paths rewritten at every launch (a restart may get another port)."""
         _, module = find_falkordb(self.options.get("bin", ""))
         password = self.passfile.read_text().strip()
-        margs = " ".join(f"{k} {v}" for k, v in MODULE_ARGS.items())
-        lines = [f"bind {self.host}", f"port {self.spec.port}", f"dir {self.data_dir}", f"logfile {self.log}",
-                 f"pidfile {self.pidfile}", "daemonize yes", f"requirepass {password}",
-                 f"loadmodule {module} {margs}", *(f"{k} {v}" for k, v in SCRATCH_SETTINGS.items())]
-        self._write_private(self.conf, "\n".join(lines) + "\n")
+        conf = server_conf(self.spec.port, password, str(self.data_dir), str(module), self.host,
+                           (f"logfile {self.log}", f"pidfile {self.pidfile}", "daemonize yes"))
+        self._write_private(self.conf, conf)
         self.log.touch()
         chown_tree(self.work, self.user)
         self.passfile.chmod(0o600)
@@ -209,17 +248,9 @@ class LocalFalkorDB(LocalEngine):
     def versions(self) -> dict[str, str]:
         c = self._client(10)
         try:
-            info = c.info("server")
-            mods = c.execute_command("MODULE", "LIST")
+            out = server_versions(c)
         finally:
             c.close()
-        out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
-        for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
-            pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
-            d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
-            if d.get("name") in (b"graph", "graph"):
-                v = int(d["ver"])  # e.g. 41603 = 4.16.3
-                out["falkordb"] = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
         try:
             from importlib.metadata import version
 
@@ -229,15 +260,11 @@ class LocalFalkorDB(LocalEngine):
         return out
 
     def graph_config(self) -> dict[str, Any]:
-        """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
-        (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
         c = self._client(10)
         try:
-            raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
+            return graph_config(c)
         finally:
             c.close()
-        dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
-        return {dec(k): dec(v) for k, v in raw}
 
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
         v = self.versions()
@@ -274,13 +301,7 @@ class LocalFalkorDB(LocalEngine):
         the server reads the dump back at its next start."""
         if self.alive():
             try:
-                c = self._client()
-                try:
-                    c.execute_command("SHUTDOWN", "SAVE")
-                except Exception:  # noqa: BLE001 - the server closes the connection as it exits
-                    pass
-                finally:
-                    c.close()
+                shutdown_save(self._client())
             except Exception:  # noqa: BLE001 - unreachable: kill below, the last dump stays
                 pass
             for _ in range(300):
