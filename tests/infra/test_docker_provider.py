@@ -75,15 +75,12 @@ def test_images_are_local_builds_with_their_origin_and_a_rerun_builds_nothing(do
     caps = dprov.capabilities()
     assert all(caps[k].available and caps[k].can_limit for k in ("postgres", "falkordb", "oxigraph")), caps
     assert not caps["memgraph"].available and "memgraph/memgraph:" in caps["memgraph"].why  # no image reachable
-    t0 = time.monotonic()
     again = subprocess.run([sys.executable, "-m", "btb.cli.main", "images", "build"], capture_output=True, text=True,
                            timeout=600, env=os.environ.copy())
-    took = time.monotonic() - t0
     assert again.returncode == 0, again.stderr
-    for name in ("postgres", "falkordb", "oxigraph"):
+    for name in ("base", "postgres", "falkordb", "oxigraph"):
         line = next(x for x in again.stdout.splitlines() if x.strip().startswith(f"│ {name}"))
-        assert "cached" in line, again.stdout
-    assert took < 60, f"a cached rerun took {took:.0f} s"
+        assert "cached" in line, again.stdout  # present with the same recipe: nothing built
 
 
 def test_doctor_lists_each_engine_image_and_what_docker_can_run(docker_images):
@@ -174,7 +171,8 @@ def test_load_parks_and_resumes_under_another_budget_with_its_data(sid, dprov, t
     dprov.park(lid)
     assert dprov.current(lid) is None and dprov.containers(lid) == {}  # parked: no container runs
     params = load_bindings(tiny_dataset, "Q6", 1)[0]
-    for budget in (256 * MiB, 384 * MiB):
+    budgets = (256 * MiB, 384 * MiB) if sid == "P1" else (256 * MiB,)  # one cycle each; P1 also a second budget
+    for budget in budgets:
         again = dprov.resume(lid, budget)
         assert again.applied_limit == budget == dprov.applied_limit(lid)  # read back from the kernel
         for kind, c in dprov.containers(lid).items():
@@ -204,9 +202,7 @@ def test_clean_restart_keeps_the_parent_cgroup_and_the_data(dprov, tiny_dataset)
     before = sc.counts()
     sc.close()
     old_id = st.endpoints["postgres"].container
-    t0 = time.monotonic()
     eps = dprov.restart(lid, clean=True)
-    took = time.monotonic() - t0
     assert eps["postgres"].container == old_id and eps["postgres"].cgroup == st.endpoints["postgres"].cgroup
     assert dprov.drop_cache(lid) is True  # root on the Docker host: the volume's files are reachable
     sc = cls(eps, RunOptions(timeout_s=60))
@@ -214,7 +210,6 @@ def test_clean_restart_keeps_the_parent_cgroup_and_the_data(dprov, tiny_dataset)
         assert sc.counts() == before
     finally:
         sc.close()
-    assert took < 30, took
 
 
 # --- trials end to end in containers ---------------------------------------------------------------------
@@ -336,3 +331,37 @@ def test_an_engine_oom_killed_mid_batch_ends_the_trial_oom_from_the_cgroup_count
     assert t["status"] == "oom" and "oom_kill" in t["message"], t
     assert time.monotonic() - t0 < 60
     assert load_id  # (the trial ran on its load's engines)
+
+
+def test_a_stated_split_where_no_parent_cgroup_can_carry_the_budget(dprov, monkeypatch):
+    """With the systemd driver (or no writable cgroupfs) a hybrid's budget is split and says so; the monitor
+    then watches each container's own cgroup."""
+    monkeypatch.setattr(type(dprov), "budget_mode", lambda self: ("split", "cgroup driver systemd (test)"))
+    tid = "camp~F2~split"
+    st = dprov.start(tid, ("falkordb", "postgres"), 300 * MiB)
+    assert st.budget_mode == "split" and st.split == {"falkordb": 150 * MiB, "postgres": 150 * MiB}
+    assert st.applied_limit == 300 * MiB  # the sum of the containers' limits, read back from Docker
+    for kind, c in dprov.containers(tid).items():
+        assert c.attrs["HostConfig"]["Memory"] == 150 * MiB and not c.attrs["HostConfig"]["CgroupParent"]
+        ep = st.endpoints[kind]
+        assert ep.cgroup == ep.extra["container_cgroup"] and ep.cgroup.endswith(c.id)
+        assert int(Path(ep.cgroup, "memory.limit_in_bytes").read_text()) == 150 * MiB
+
+
+def test_the_monitor_follows_a_container_cgroup_made_again_by_a_restart(dprov):
+    """A container's own cgroup is removed and made again at every restart (ENODEV on open files): the
+    sampler reopens it instead of losing the engine."""
+    from btb.monitor.sampler import Sampler, Target
+
+    st = dprov.start("camp~mon", ("oxigraph",), 64 * MiB)
+    own = st.endpoints["oxigraph"].extra["container_cgroup"]
+    s = Sampler([Target("oxigraph", own, ())], hz=20)
+    try:
+        assert s.sample_once() and s.info["oxigraph"].source == "cgroup_v1"
+        dprov.restart("camp~mon", clean=True)
+        s.sample_once()  # the old files answer ENODEV: reopened
+        rows = s.sample_once()
+        assert rows and rows[0].sample.source == "cgroup_v1" and rows[0].sample.mem_bytes, rows
+        assert s.reopens == 1 and "reopened" in s.info["oxigraph"].notes
+    finally:
+        s.close()
