@@ -82,17 +82,24 @@ def _trial_dirname(trial_id: str) -> str:
 
 
 def _tar(files: dict[str, tuple[bytes, int, int]]) -> bytes:
-    """A tar of {relative path: (content, mode, uid)} (gid = uid), parent dirs 0755 root."""
+    """A tar of {relative path: (content, mode, uid)} (gid = uid); a path ending in "/" is a directory with
+    that mode; other parent dirs are 0755 root."""
     buf = io.BytesIO()
+    now = int(time.time())
+    explicit = {p.rstrip("/"): v for p, v in files.items() if p.endswith("/")}
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        dirs = sorted({str(Path(p).parent) for p in files if str(Path(p).parent) != "."})
+        dirs = sorted({str(Path(p).parent) for p in files if not p.endswith("/") and str(Path(p).parent) != "."}
+                      | set(explicit))
         for d in dirs:
             ti = tarfile.TarInfo(d)
-            ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+            _, mode, uid = explicit.get(d, (b"", 0o755, 0))
+            ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = tarfile.DIRTYPE, mode, uid, uid, now
             tar.addfile(ti)
         for p, (data, mode, uid) in files.items():
+            if p.endswith("/"):
+                continue
             ti = tarfile.TarInfo(p)
-            ti.size, ti.mode, ti.uid, ti.gid, ti.mtime = len(data), mode, uid, uid, int(time.time())
+            ti.size, ti.mode, ti.uid, ti.gid, ti.mtime = len(data), mode, uid, uid, now
             tar.addfile(ti, io.BytesIO(data))
     return buf.getvalue()
 
@@ -144,8 +151,9 @@ class ContainerEngine:
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
         raise NotImplementedError
 
-    def files(self) -> dict[str, tuple[bytes, int, int]]:
-        """Files copied into the container before it starts: {path under /etc: (bytes, mode, uid)}."""
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
+        """Files copied into the container before it starts: {existing dir: {relative path: (bytes, mode, uid)}}
+        (relative: the archive never touches the existing dir's own mode, e.g. /tmp's 1777)."""
         return {}
 
     def ready(self) -> bool:
@@ -186,16 +194,27 @@ class PostgresContainer(ContainerEngine):
 
         return self.dsn_for(DBNAME)
 
-    def initialize(self, budget: int | None) -> None:
-        """initdb into the fresh volume, in a throw-away container of the same image under the trial's
-        parent cgroup: SCRAM auth, a generated superuser password (copied in as a file, removed with it)."""
-        from btb.infra.engines.postgres import AUTH, SUPERUSER
+    # initdb runs in the server's own container, first thing, when the volume is fresh: one container
+    # (with vfs every container is a full copy of the image) instead of a throw-away one before it
+    SCRIPT = ('set -e; if [ ! -s "$0/PG_VERSION" ]; then initdb -D "$0" --auth=scram-sha-256 -U postgres '
+              '--pwfile=/tmp/btb-init/pw -E UTF8 --locale=C >/dev/null; fi; rm -f /tmp/btb-init/pw; '
+              'exec postgres -D "$0" "$@"')
 
-        password = secrets.token_urlsafe(24)
-        _write_private(self.passfile, f"*:*:*:{SUPERUSER}:{password}\n")
-        argv = ["initdb", "-D", self.data_path, f"--auth={AUTH}", "-U", SUPERUSER, "--pwfile=/tmp/btb-initdb.pw",
-                "-E", "UTF8", "--locale=C"]
-        self.p._run_once(self, argv, {"btb-initdb.pw": (password.encode() + b"\n", 0o644, 0)}, budget)
+    def initialize(self, budget: int | None) -> None:
+        """A fresh volume: a generated superuser password (SCRAM), kept in the trial's 0600 passfile."""
+        from btb.infra.engines.postgres import SUPERUSER
+
+        _write_private(self.passfile, f"*:*:*:{SUPERUSER}:{secrets.token_urlsafe(24)}\n")
+
+    def entrypoint(self) -> list[str] | None:
+        return ["/bin/sh", "-c", self.SCRIPT, self.data_path]
+
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
+        if self.eng.get("initialized"):
+            return {}
+        password = self.passfile.read_text().strip().rsplit(":", 1)[1]
+        # in a dir the engine's user may empty (its uid differs between images): removed by SCRIPT
+        return {"/tmp": {"btb-init/": (b"", 0o777, 0), "btb-init/pw": (password.encode() + b"\n", 0o644, 0)}}
 
     def _preload(self) -> tuple[bool, str]:
         from btb.infra.engines.postgres import timescale_mode
@@ -226,7 +245,7 @@ class PostgresContainer(ContainerEngine):
                     "shared_preload_libraries": "timescaledb" if preload else ""}
         if preload:
             settings["timescaledb.telemetry_level"] = "off"
-        argv = ["postgres", "-D", self.data_path]
+        argv: list[str] = []  # after `postgres -D <data>` (SCRIPT)
         for k, v in settings.items():
             argv += ["-c", f"{k}={v}"]
         return argv
@@ -271,7 +290,7 @@ class FalkorDBContainer(ContainerEngine):
         from btb.infra.engines.falkordb import server_conf
 
         conf = server_conf(self.port, self.secret(), self.data_path, self.module, self.host)
-        return {"btb/redis.conf": (conf.encode(), 0o600, self.uid)}
+        return {"/etc": {"btb/redis.conf": (conf.encode(), 0o600, self.uid)}}
 
     def _client(self, timeout: float = 2.0):
         import redis
@@ -371,9 +390,10 @@ class MemgraphContainer(ContainerEngine):
             argv.append(f"--memory-limit={max(1, budget * 9 // 10 >> 20)}")  # MiB: Memgraph refuses past it
         return argv
 
-    def files(self) -> dict[str, tuple[bytes, int, int]]:
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
         pw = self.secret().replace("'", "")
-        return {"btb/init.cypherl": (f"CREATE USER IF NOT EXISTS btb IDENTIFIED BY '{pw}';\n".encode(), 0o644, 0)}
+        return {"/etc": {"btb/init.cypherl": (f"CREATE USER IF NOT EXISTS btb IDENTIFIED BY '{pw}';\n".encode(),
+                                              0o644, 0)}}
 
     def ready(self) -> bool:
         try:
@@ -642,34 +662,6 @@ class DockerProvider(Provider):
                 kw["memswap_limit"] = int(limit)  # no swap beyond the budget
         return kw
 
-    def _run_once(self, drv: ContainerEngine, argv: list[str], files: dict[str, tuple[bytes, int, int]],
-                  budget: int | None, timeout_s: float = 300.0) -> None:
-        """Run a one-shot command of the engine's image on its volume (under the trial's budget), e.g. initdb."""
-        trial_id = drv.eng["trial"]
-        state = self._load(trial_id)
-        kw = self._create_kwargs(trial_id, state, drv.eng, "init")
-        name = f"{drv.eng['container']}-init"
-        old = self._container(name)
-        if old is not None:
-            old.remove(force=True)
-        c = self.client.containers.create(drv.eng["image"], command=argv[1:], entrypoint=[argv[0]], name=name, **kw)
-        try:
-            if files:  # the container's own /tmp, gone with it
-                c.put_archive("/tmp", _tar(files))
-            c.start()
-            try:
-                rc = c.wait(timeout=timeout_s).get("StatusCode")
-            except Exception as e:  # noqa: BLE001 - a real timeout is a failure
-                raise EngineUnavailable(f"{drv.kind}: {argv[0]} did not finish within {timeout_s:.0f} s: {e}") from e
-            if rc != 0:
-                c.reload()
-                oom = c.attrs.get("State", {}).get("OOMKilled")
-                log = c.logs(tail=40).decode(errors="replace")
-                raise EngineUnavailable(f"{drv.kind}: {argv[0]} exited {rc}{' (OOM-killed)' if oom else ''}: {log}",
-                                        oom_kills=1 if oom else None)
-        finally:
-            c.remove(force=True)
-
     def _launch(self, trial_id: str, state: dict, kind: str, tuning: str | None) -> Endpoint:
         """Create and start the engine's container (volume kept or made), wait until it accepts clients."""
         import docker.errors
@@ -694,7 +686,6 @@ class DockerProvider(Provider):
         drv = DRIVERS[kind](self, self._dir(trial_id), eng)
         if not eng["initialized"]:
             drv.initialize(state.get("budget"))
-            eng["initialized"] = True
             self._save(trial_id, state)
         used = {e["port"] for k, e in state["engines"].items() if k != kind}
         base_port = drv.default_port + self._port_offset
@@ -712,20 +703,22 @@ class DockerProvider(Provider):
                                               **self._create_kwargs(trial_id, state, eng, "engine"))
             eng["id"] = c.id
             self._save(trial_id, state)
-            files = drv.files()
-            if files:
-                c.put_archive("/etc", _tar(files))
+            for dest, files in drv.files().items():
+                c.put_archive(dest, _tar(files))
             t0 = time.monotonic()
             c.start()
             try:
                 self._wait_ready(drv, c)
                 eng["ready_s"] = round(time.monotonic() - t0, 3)
+                eng["initialized"] = True
                 self._save(trial_id, state)
                 return self._endpoint(trial_id, state, drv, c)
             except EngineUnavailable as e:
                 last = e
+                self._keep_log(trial_id, kind, c)  # why it failed stays readable (logs()); `e` carries any OOM kill
+                c.remove(force=True)  # frees its port before we ask whether someone else holds it
                 if e.oom_kills or attempt + 1 == START_ATTEMPTS or self._port_is_free(port):
-                    raise
+                    raise  # not a port taken meanwhile by someone else: retrying would not help
         raise last or EngineUnavailable(f"{kind}: did not start")
 
     @staticmethod

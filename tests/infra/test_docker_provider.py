@@ -128,6 +128,8 @@ def test_engines_take_authenticated_clients_only_and_see_no_btb_secret(dprov):
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host="127.0.0.1", port=port, socket_timeout=5).ping()
     pw = Path(eps["falkordb"].extra["passfile"]).read_text().strip()
+    pg = dprov.containers(tid)["postgres"]
+    assert pg.exec_run(["/bin/sh", "-c", "test ! -e /tmp/btb-init/pw"]).exit_code == 0  # initdb's copy is gone
     for c in dprov.containers(tid).values():
         env = c.attrs["Config"]["Env"] or []
         assert not [e for e in env if e.startswith("BTB_")], env
@@ -365,3 +367,10 @@ def test_the_monitor_follows_a_container_cgroup_made_again_by_a_restart(dprov):
         assert s.reopens == 1 and "reopened" in s.info["oxigraph"].notes
     finally:
         s.close()
+    # Docker stats as the fallback source: the endpoint's container id is enough
+    fallback = Sampler([st.endpoints["oxigraph"]], hz=20, order=("docker",))
+    try:
+        (row,) = fallback.sample_once()
+        assert row.sample.source == "docker" and row.sample.mem_limit_bytes == 64 * MiB and row.sample.mem_bytes
+    finally:
+        fallback.close()
