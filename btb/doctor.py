@@ -109,9 +109,16 @@ def check_docker_images() -> list[Check]:
         parts = []
         if loc["ref"]:
             lab = loc["labels"]
-            parts.append(f"local build {loc['ref']}: " + (
-                f"present ({loc['id']}, {lab.get('btb.recipe.file', '?')}, recipe {lab.get('btb.recipe', '?')}, "
-                f"built {lab.get('btb.built', '?')})" if loc["present"] else "missing"))
+            if not loc["present"]:
+                origin = "missing"
+            elif lab.get("btb.recipe"):
+                origin = (f"present ({loc['id']}, {lab.get('btb.recipe.file', '?')}, recipe {lab['btb.recipe']}, "
+                          f"built {lab.get('btb.built', '?')})")
+            elif spec.kind is None:
+                origin = f"present ({loc['id']}, imported by scripts/build_base_image.sh)"
+            else:
+                origin = f"present ({loc['id']}, no btb labels: not built by `btb images build`)"
+            parts.append(f"local build {loc['ref']}: {origin}")
         else:
             parts.append("no local recipe")
         if off["ref"]:

@@ -52,8 +52,12 @@ def list_() -> None:
     for row in status(client):
         loc, off = row["local"], row["official"]
         lab = loc["labels"]
-        origin = (f"{lab.get('btb.recipe.file', '')} recipe {lab.get('btb.recipe', '?')}, built {lab.get('btb.built', '?')}"
-                  if loc["present"] else "")
+        if not loc["present"]:
+            origin = ""
+        elif lab.get("btb.recipe"):
+            origin = f"{lab.get('btb.recipe.file', '')} recipe {lab['btb.recipe']}, built {lab.get('btb.built', '?')}"
+        else:
+            origin = "imported by scripts/build_base_image.sh" if row["kind"] is None else "no btb labels"
         table.add_row(row["name"], f"{loc['ref'] or '-'}: {'present ' + loc['id'] if loc['present'] else 'missing'}"
                       if loc["ref"] else "- (no local recipe)",
                       f"{off['ref'] or '-'}: {'present' if off['present'] else 'missing'}" if off["ref"] else "-",
