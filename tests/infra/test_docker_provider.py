@@ -145,7 +145,7 @@ def test_a_container_that_never_gets_ready_is_a_failure_after_the_timeout(docker
     root = Path(tempfile.mkdtemp(prefix="btb-test-docker-"))
     p = DockerProvider(root, f"dk{uuid.uuid4().hex[:6]}", ready_timeout_s=3)
     try:
-        from btb.infra import docker as dk
+        from btb.infra import containers as dk
 
         orig = dk.OxigraphContainer.ready
         dk.OxigraphContainer.ready = lambda self: False  # it runs, but never answers in time
