@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = 6 * 3600  # Redis redelivers an unacked message after this (tokens only)
     lease_ttl_s: float = 30.0  # a trial whose node stops renewing its lease this long is re-run elsewhere
     monitor_hz: float = 10.0
+    # how this node runs engines: "local" (processes in cgroups, the default) or "docker" (containers; images
+    # from `btb images build` or the pinned official ones; see btb/infra/docker.py)
+    provider: str = "local"
+    docker_ready_timeout_s: float = 120.0  # a container that does not accept clients by then failed to start
+    docker_image_postgres: str = ""  # image overrides per engine kind (default: local build, else official)
+    docker_image_falkordb: str = ""
+    docker_image_oxigraph: str = ""
+    docker_image_memgraph: str = ""
 
     @property
     def datasets_dir(self) -> Path:

@@ -85,6 +85,63 @@ def check_docker() -> Check:
                      "the docker stats source is unavailable; local processes are used instead")
 
 
+def check_docker_images() -> list[Check]:
+    """One line per engine image (local build / pinned official, present or missing, where it came from) and
+    whether the Docker provider can run each kind on this node (BTB_PROVIDER=docker)."""
+    from btb.config import Settings
+    from btb.infra.docker import DockerProvider
+    from btb.infra.images import IMAGES, status
+    from btb.monitor.sources.base import SourceUnavailable
+    from btb.monitor.sources.docker_stats import docker_client
+
+    try:
+        client = docker_client(timeout=30)
+    except SourceUnavailable as e:
+        return [Check("docker images", "missing", str(e), "the Docker provider cannot run here (BTB_PROVIDER=docker)")]
+    settings = Settings()
+    provider = DockerProvider(settings.engine_root, settings.node, settings, client=client)
+    caps = provider.capabilities()
+    mode, why_mode = provider.budget_mode()
+    out = []
+    for row in status(client):
+        loc, off = row["local"], row["official"]
+        spec = IMAGES[row["name"]]
+        parts = []
+        if loc["ref"]:
+            lab = loc["labels"]
+            if not loc["present"]:
+                origin = "missing"
+            elif lab.get("btb.recipe"):
+                origin = (f"present ({loc['id']}, {lab.get('btb.recipe.file', '?')}, recipe {lab['btb.recipe']}, "
+                          f"built {lab.get('btb.built', '?')})")
+            elif spec.kind is None:
+                origin = f"present ({loc['id']}, imported by scripts/build_base_image.sh)"
+            else:
+                origin = f"present ({loc['id']}, no btb labels: not built by `btb images build`)"
+            parts.append(f"local build {loc['ref']}: {origin}")
+        else:
+            parts.append("no local recipe")
+        if off["ref"]:
+            parts.append(f"official {off['ref']}: {'present' if off['present'] else 'missing'}")
+        present = loc["present"] or off["present"]
+        if spec.kind is None:
+            out.append(Check(f"image {row['name']}", "ok" if present else "missing", "; ".join(parts),
+                             "" if present else "`btb images build` makes it (debootstrap)"))
+            continue
+        cap = caps.get(spec.kind)
+        runs = cap is not None and cap.available
+        detail = "; ".join(parts) + f"; Docker provider: {'can run ' + spec.kind if runs else 'cannot run ' + spec.kind}" \
+            + (f" ({provider.describe(spec.kind)})" if runs else "")
+        if runs and mode == "split":
+            out.append(Check(f"image {row['name']}", "degraded", detail, why_mode))
+        elif runs:
+            out.append(Check(f"image {row['name']}", "ok", detail + f"; budget: {why_mode}"))
+        else:
+            out.append(Check(f"image {row['name']}", "missing", detail,
+                             (cap.why if cap else "unknown kind") + f"; {spec.kind} scenarios cannot run in Docker here"))
+    return out
+
+
 def check_engines() -> list[Check]:
     """One line per engine kind the local provider knows: what it can do here (from its capabilities)."""
     from btb.config import Settings
@@ -181,7 +238,7 @@ def check_psutil() -> Check:
 
 def run_checks(broker_url: str | None = None) -> list[Check]:
     steps: list[Callable[[], Check | list[Check]]] = [
-        check_cgroups, check_psutil, check_docker, check_engines,
+        check_cgroups, check_psutil, check_docker, check_docker_images, check_engines,
         lambda: check_binary("redis-server", "Redis-based scenarios and a local broker cannot start"),
         lambda: check_binary("oxigraph", "RDF-on-Oxigraph scenarios cannot run locally"),
         check_falkordb,

@@ -22,6 +22,9 @@ rm -f "$ROOT.log"
 printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s-security bookworm-security main\n' \
   "$MIRROR" "$MIRROR" "${MIRROR%/debian*}/debian" > "$ROOT/etc/apt/sources.list"
 rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/*
+# mktemp made ROOT 0700 and tar records it as the image's "/": every non-root container user (postgres,
+# redis, oxigraph) would then fail to exec anything ("stat /bin/sh: permission denied")
+chmod 0755 "$ROOT"
 tar -C "$ROOT" -c . | docker import --change 'CMD ["/bin/bash"]' \
   --message "btb base: debootstrap minbase bookworm ($MIRROR)" - "$TAG" >/dev/null
 echo "base image: $TAG built ($(docker image inspect "$TAG" --format '{{.Size}}') bytes)"

@@ -621,9 +621,11 @@ def _mount_subcommands() -> None:
     """Command groups whose code lives with their library (dataset, validation, doctor)."""
     from btb.cli.dataset import app as dataset_app
     from btb.cli.doctor import doctor_cmd
+    from btb.cli.images import app as images_app
     from btb.cli.validate import validate_cmd
 
     app.add_typer(dataset_app, name="dataset", help="Generate and inspect datasets.")
+    app.add_typer(images_app, name="images", help="Engine images for the Docker provider: build locally, list.")
     app.command(name="validate")(validate_cmd)
     app.command(name="doctor")(doctor_cmd)
 

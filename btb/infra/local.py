@@ -300,23 +300,13 @@ class LocalProvider(Provider):
         return Started(endpoints=out, budget=budget, budget_mode=mode, applied_limit=slot.read_limit(), sizing=sizing)
 
     def drop_cache(self, trial_id: str) -> bool:
-        """posix_fadvise(DONTNEED) on every file of the engines' work dirs: their clean pages leave the page
-        cache (this machine's other processes keep theirs, unlike a global drop_caches)."""
+        """posix_fadvise(DONTNEED) on every file of the engines' work dirs (btb.infra.pagecache)."""
+        from btb.infra.pagecache import evict
+
         state = self._load(trial_id)
-        if state is None or not hasattr(os, "posix_fadvise"):
+        if state is None:
             return False
-        for spec in state.get("engines", {}).values():
-            for f in Path(spec["work"]).rglob("*"):
-                try:
-                    if f.is_file() and not f.is_symlink():
-                        fd = os.open(f, os.O_RDONLY)
-                        try:
-                            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                        finally:
-                            os.close(fd)
-                except OSError:
-                    continue
-        return True
+        return evict(spec["work"] for spec in state.get("engines", {}).values()) or not state.get("engines")
 
     def parked(self, trial_id: str) -> bool:
         state = self._load(trial_id)

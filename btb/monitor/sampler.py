@@ -73,6 +73,10 @@ class Sampler:
         self.rows: list[SampleRow] = []
         self.ticks = 0
         self.missed_ticks = 0
+        self._select = (reset_peak, tuple(order))
+        self._by_name = {t.name: t for t in self.targets}
+        self._reopened: dict[str, float] = {}
+        self.reopens = 0
 
     def sample_once(self) -> list[SampleRow]:
         t = time.time()
@@ -84,9 +88,28 @@ class Sampler:
                 errs = self.info[name].errors
                 if len(errs) < 5:
                     errs.append(f"{time.strftime('%H:%M:%S')} {type(e).__name__}: {e}")
+                if isinstance(e, OSError):
+                    self._reopen(name)
         self.rows.extend(out)
         self.ticks += 1
         return out
+
+    def _reopen(self, name: str) -> None:
+        """A cgroup removed and made again at the same path (a container restarted: ENODEV on the open
+        files) is opened anew, at most once a second; the source may change and is recorded."""
+        now = time.monotonic()
+        if now - self._reopened.get(name, 0.0) < 1.0:
+            return
+        self._reopened[name] = now
+        try:
+            src = select_source(self._by_name[name], reset_peak=self._select[0], order=self._select[1])
+        except SourceUnavailable:
+            return
+        self.sources[name].close()
+        self.sources[name] = src
+        self.reopens += 1
+        self.info[name].source = src.name
+        self.info[name].notes["reopened"] = f"{self.reopens} time(s): its cgroup was made again (engine restarted)"
 
     def run(self, stop: Callable[[], bool], max_seconds: float) -> list[SampleRow]:
         """Sample until `stop()` is true (then once more, closing the last phase) or `max_seconds` passed;

@@ -136,6 +136,61 @@ def connect(endpoint: Endpoint, timeout_s: float = 10.0, socket_timeout: float |
                        socket_timeout=socket_timeout, decode_responses=False)
 
 
+def server_versions(c) -> dict[str, str]:
+    """{"redis": ..., "falkordb": ...} as a running server reports them (INFO server, MODULE LIST)."""
+    info = c.info("server")
+    mods = c.execute_command("MODULE", "LIST")
+    out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
+    for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
+        pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
+        d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
+        if d.get("name") in (b"graph", "graph"):
+            v = int(d["ver"])  # e.g. 41603 = 4.16.3
+            out["falkordb"] = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
+    return out
+
+
+def graph_config(c) -> dict[str, Any]:
+    """Every GRAPH.CONFIG value in force (recorded with the endpoint). QUERY_MEM_CAPACITY stays 0
+    (unlimited): no budget-sizing rule is set yet, and the cgroup limit is what a trial measures."""
+    raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
+    dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
+    return {dec(k): dec(v) for k, v in raw}
+
+
+def shutdown_save(c) -> None:
+    """SHUTDOWN SAVE through client `c` (closed after): the graph goes to dump.rdb, the server exits."""
+    try:
+        c.execute_command("SHUTDOWN", "SAVE")
+    except Exception:  # noqa: BLE001 - the server closes the connection as it exits
+        pass
+    finally:
+        c.close()
+
+
+def server_conf(port: int, password: str, data_dir: str, module: str, host: str = "127.0.0.1",
+                extra: tuple[str, ...] = (), memory: dict[str, str] | None = None) -> str:
+    """redis.conf of a scratch FalkorDB server (SCRATCH_SETTINGS, MODULE_ARGS, the memory settings of
+    `settings_for_budget`): local process or container."""
+    redis_mem, module_mem = split_settings(settings_for_budget(None) if memory is None else memory)
+    margs = " ".join(f"{k} {v}" for k, v in {**MODULE_ARGS, **module_mem}.items())
+    lines = [f"bind {host}", f"port {port}", f"dir {data_dir}", f"requirepass {password}",
+             f"loadmodule {module} {margs}", *extra,
+             *(f"{k} {v}" for k, v in {**SCRATCH_SETTINGS, **redis_mem}.items())]
+    return "\n".join(lines) + "\n"
+
+
+def read_settings(client: Any, graph_config_: dict[str, Any] | None = None) -> dict[str, str]:
+    """The settings btb sets (memory ones: REDIS_KEYS by CONFIG GET, module ones by GRAPH.CONFIG GET,
+    and MODULE_ARGS) as the running server reports them: local process or container."""
+    out = {}
+    for n in REDIS_KEYS:
+        got = client.config_get(n)
+        out[n] = str(got.get(n, got.get(n.encode(), "")))
+    gc = graph_config(client) if graph_config_ is None else graph_config_
+    return {**out, **{k: str(gc.get(k, "")) for k in (*FIXED_MEMORY_SETTINGS, *MODULE_ARGS) if k.isupper()}}
+
+
 class LocalFalkorDB(LocalEngine):
     kind = "falkordb"
     settings_prefix = "falkordb"
@@ -191,13 +246,9 @@ class LocalFalkorDB(LocalEngine):
         and another budget)."""
         _, module = find_falkordb(self.options.get("bin", ""))
         password = self.passfile.read_text().strip()
-        redis_mem, module_mem = split_settings(memory)
-        margs = " ".join(f"{k} {v}" for k, v in {**MODULE_ARGS, **module_mem}.items())
-        lines = [f"bind {self.host}", f"port {self.spec.port}", f"dir {self.data_dir}", f"logfile {self.log}",
-                 f"pidfile {self.pidfile}", "daemonize yes", f"requirepass {password}",
-                 f"loadmodule {module} {margs}",
-                 *(f"{k} {v}" for k, v in {**SCRATCH_SETTINGS, **redis_mem}.items())]
-        self._write_private(self.conf, "\n".join(lines) + "\n")
+        conf = server_conf(self.spec.port, password, str(self.data_dir), str(module), self.host,
+                           (f"logfile {self.log}", f"pidfile {self.pidfile}", "daemonize yes"), memory)
+        self._write_private(self.conf, conf)
         self.log.touch()
         chown_tree(self.work, self.user)
         self.passfile.chmod(0o600)
@@ -285,17 +336,9 @@ class LocalFalkorDB(LocalEngine):
     def versions(self) -> dict[str, str]:
         c = self._client(10)
         try:
-            info = c.info("server")
-            mods = c.execute_command("MODULE", "LIST")
+            out = server_versions(c)
         finally:
             c.close()
-        out: dict[str, Any] = {"redis": str(info.get("redis_version", ""))}
-        for m in mods:  # RESP2 gives a flat list per module, redis-py may give a dict
-            pairs = m.items() if isinstance(m, dict) else zip(m[::2], m[1::2])
-            d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in pairs}
-            if d.get("name") in (b"graph", "graph"):
-                v = int(d["ver"])  # e.g. 41603 = 4.16.3
-                out["falkordb"] = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
         try:
             from importlib.metadata import version
 
@@ -308,29 +351,17 @@ class LocalFalkorDB(LocalEngine):
         """Every GRAPH.CONFIG value in force (recorded with the endpoint)."""
         c = self._client(10)
         try:
-            raw = c.execute_command("GRAPH.CONFIG", "GET", "*")
-        finally:
-            c.close()
-        dec = (lambda x: x.decode() if isinstance(x, bytes) else x)
-        return {dec(k): dec(v) for k, v in raw}
-
-    def redis_config(self, names: tuple[str, ...] = REDIS_KEYS) -> dict[str, str]:
-        """Redis settings as the running server reports them (CONFIG GET)."""
-        c = self._client(10)
-        try:
-            out = {}
-            for n in names:
-                got = c.config_get(n)
-                out[n] = str(got.get(n, got.get(n.encode(), "")))
-            return out
+            return graph_config(c)
         finally:
             c.close()
 
     def settings(self, graph_config: dict[str, Any] | None = None) -> dict[str, str]:
         """The settings btb sets (memory ones and MODULE_ARGS), read back from the running server."""
-        gc = self.graph_config() if graph_config is None else graph_config
-        names = (*FIXED_MEMORY_SETTINGS, *MODULE_ARGS)
-        return {**self.redis_config(), **{k: str(gc.get(k, "")) for k in names if k.isupper()}}
+        c = self._client(10)
+        try:
+            return read_settings(c, graph_config)
+        finally:
+            c.close()
 
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
         v = self.versions()
@@ -371,13 +402,7 @@ class LocalFalkorDB(LocalEngine):
         the server reads the dump back at its next start."""
         if self.alive():
             try:
-                c = self._client()
-                try:
-                    c.execute_command("SHUTDOWN", "SAVE")
-                except Exception:  # noqa: BLE001 - the server closes the connection as it exits
-                    pass
-                finally:
-                    c.close()
+                shutdown_save(self._client())
             except Exception:  # noqa: BLE001 - unreachable: kill below, the last dump stays
                 pass
             for _ in range(300):

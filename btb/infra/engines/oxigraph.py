@@ -75,6 +75,21 @@ def oxigraph_user() -> str | None:
     return engine_user(*USER_CANDIDATES)
 
 
+def sparql_ready(url: str, timeout_s: float = 2.0) -> bool:
+    """`ASK {}` answers 200 (never raises): the store is open and serving."""
+    try:
+        req = urllib.request.Request(f"{url}/query?query=ASK%7B%7D", headers={"Accept": "application/sparql-results+json"})
+        with urllib.request.urlopen(req, timeout=timeout_s) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def serve_args(location: str, host: str, port: int) -> list[str]:
+    """`oxigraph serve` arguments (after the binary): local process or container."""
+    return ["serve", "--location", location, "--bind", f"{host}:{port}", "--timeout-s", str(SERVER_TIMEOUT_S)]
+
+
 class LocalOxigraph(LocalEngine):
     kind = "oxigraph"
     settings_prefix = "oxigraph"
@@ -117,9 +132,7 @@ class LocalOxigraph(LocalEngine):
         self.prepare()
         self.kill()
         binary = find_oxigraph(self.options.get("bin", ""))
-        argv = as_user(self.user, [str(binary), "serve", "--location", str(self.store),
-                                   "--bind", f"{self.host}:{self.spec.port}",
-                                   "--timeout-s", str(SERVER_TIMEOUT_S)])
+        argv = as_user(self.user, [str(binary), *serve_args(str(self.store), self.host, self.spec.port)])
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=engine_env(), cwd=str(self.work), start_new_session=True)
@@ -168,13 +181,7 @@ class LocalOxigraph(LocalEngine):
         return pid is not None and pid in self._procs()
 
     def ready(self) -> bool:
-        try:
-            req = urllib.request.Request(f"{self.url}/query?query=ASK%7B%7D",
-                                         headers={"Accept": "application/sparql-results+json"})
-            with urllib.request.urlopen(req, timeout=2) as r:
-                return r.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
+        return sparql_ready(self.url)
 
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
         binary = find_oxigraph(self.options.get("bin", ""))

@@ -208,6 +208,43 @@ def fresh_database(dsn: str, name: str) -> str:
     return with_dbname(dsn, name)
 
 
+def ensure_database(admin_dsn: str, dbname: str = DBNAME) -> None:
+    """Create btb's database on the server `admin_dsn` (a DSN for database `postgres`) when it is missing."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as c:
+        if not c.execute("select 1 from pg_database where datname=%s", (dbname,)).fetchone():
+            c.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+
+
+def accepts_clients(dsn: str, timeout_s: int = 2) -> bool:
+    """One quick authenticated `select 1` (never raises): recovering, starting, refused are all "not now"."""
+    try:
+        import psycopg
+
+        with psycopg.connect(dsn, connect_timeout=timeout_s, autocommit=True) as c:
+            c.execute("select 1").fetchone()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def server_report(dsn: str) -> tuple[str, dict[str, str], bool, str | None]:
+    """(server_version, RECORDED_SETTINGS as the server shows them, TimescaleDB preloaded?, its version):
+    what every Endpoint of a PostgreSQL engine records, local process or container."""
+    import psycopg
+
+    with psycopg.connect(dsn, connect_timeout=10) as c:
+        version = c.execute("show server_version").fetchone()[0]
+        shown = dict(c.execute("select name, current_setting(name) from unnest(%s::text[]) name",
+                               (list(RECORDED_SETTINGS),)).fetchall())
+        preloaded = "timescaledb" in shown.get("shared_preload_libraries", "")
+        row = c.execute("select default_version from pg_available_extensions where name = 'timescaledb'"
+                        ).fetchone() if preloaded else None
+    return version, shown, preloaded, (row[0] if row else None)
+
+
 class LocalPostgres(LocalEngine):
     kind = "postgres"
     settings_prefix = "pg"
@@ -398,9 +435,7 @@ class LocalPostgres(LocalEngine):
         import psycopg
 
         try:
-            with psycopg.connect(self.dsn_for("postgres"), autocommit=True, connect_timeout=10) as c:
-                if not c.execute("select 1 from pg_database where datname=%s", (DBNAME,)).fetchone():
-                    c.execute(f'create database "{DBNAME}"')
+            ensure_database(self.dsn_for("postgres"))
         except psycopg.Error as e:
             raise RuntimeError(f"PostgreSQL on port {self.spec.port} started but refuses clients: {e}; "
                                f"last lines of its log ({self.log}):\n{self.log_tail()}") from e
@@ -443,26 +478,10 @@ class LocalPostgres(LocalEngine):
     def ready(self) -> bool:
         if not self.alive():
             return False
-        try:
-            import psycopg
-
-            with psycopg.connect(self.dsn, connect_timeout=2, autocommit=True) as c:
-                c.execute("select 1").fetchone()
-            return True
-        except Exception:  # noqa: BLE001 - recovering, starting, refused: all "not now"
-            return False
+        return accepts_clients(self.dsn)
 
     def endpoint(self, slot: CgroupSlot | None) -> Endpoint:
-        import psycopg
-
-        with psycopg.connect(self.dsn, connect_timeout=10) as c:
-            version = c.execute("show server_version").fetchone()[0]
-            shown = dict(c.execute("select name, current_setting(name) from unnest(%s::text[]) name",
-                                   (list(RECORDED_SETTINGS),)).fetchall())
-            preloaded = "timescaledb" in shown.get("shared_preload_libraries", "")
-            row = c.execute("select default_version from pg_available_extensions where name = 'timescaledb'"
-                            ).fetchone() if preloaded else None
-        tsv = row[0] if row else None
+        version, shown, preloaded, tsv = server_report(self.dsn)
         pid = self.pid()
         rt = self._runtime()
         return Endpoint(

@@ -30,6 +30,14 @@ def sibling_dirs(memory_dir: str, pids: tuple[int, ...] = ()) -> dict[str, str]:
     for key, root in roots.items():
         ctrl = "" if key == "unified" else key
         candidates: list[Path] = []
+        # the same path in the other hierarchy: how cgroupfs managers (Docker's parent cgroups, runc) lay
+        # them out; first, because an engine's pid sits *below* a parent target (its container's cgroup)
+        try:
+            rel = Path(memory_dir).relative_to(CGROUP_ROOT / "memory")
+            if key != "unified" and str(rel) != ".":
+                candidates.append(root / rel)
+        except ValueError:
+            pass
         for pid in pids:
             rel = proc_cgroups(pid).get(ctrl)
             if rel is not None:

