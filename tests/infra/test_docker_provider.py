@@ -182,7 +182,15 @@ def test_load_parks_and_resumes_under_another_budget_with_its_data(sid, dprov, t
             assert _limit_file(again.endpoints[kind].cgroup) == budget
         if "postgres" in again.endpoints:
             shown = again.endpoints["postgres"].extra["settings"]["shared_buffers"]
-            assert shown == f"{budget // MiB // 4}MB", shown  # engine settings sized to the budget
+            share = budget // len(cls.engines)  # a hybrid's engines are each sized for an equal share
+            assert again.sizing["postgres"] == share
+            assert shown == f"{share // MiB // 4}MB", shown  # engine settings sized to the budget
+        if "falkordb" in again.endpoints:
+            from btb.infra.engines.falkordb import settings_for_budget
+
+            ep = again.endpoints["falkordb"]
+            want = settings_for_budget(again.sizing["falkordb"])
+            assert {k: ep.extra["settings"][k] for k in want} == want, ep.extra["settings"]
         sc = cls(again.endpoints, RunOptions(timeout_s=60))
         try:
             assert sc.counts() == before

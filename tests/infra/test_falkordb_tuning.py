@@ -27,11 +27,12 @@ def test_settings_for_budget_scales_like_an_operator():
     assert settings_for_budget(256 * MiB) == {"maxmemory": str(192 * MiB), "QUERY_MEM_CAPACITY": str(64 * MiB),
                                               "NODE_CREATION_BUFFER": "16384"}
     assert settings_for_budget(64 * MiB) == {"maxmemory": str(48 * MiB), "QUERY_MEM_CAPACITY": str(16 * MiB),
-                                             "NODE_CREATION_BUFFER": "4096"}
-    # floors: a tiny budget still gets a query its 8 MiB and FalkorDB's 128-node minimum; ceiling: the default
+                                             "NODE_CREATION_BUFFER": "16384"}
+    # floor: a tiny budget still gets a query its 8 MiB; NODE_CREATION_BUFFER never changes between a load
+    # and the levels that serve it (a graph loaded under another value answers wrongly)
     tiny = settings_for_budget(1 * MiB)
-    assert tiny["QUERY_MEM_CAPACITY"] == str(8 * MiB) and tiny["NODE_CREATION_BUFFER"] == "128"
-    assert settings_for_budget(64 * GiB)["NODE_CREATION_BUFFER"] == "16384"
+    assert tiny["QUERY_MEM_CAPACITY"] == str(8 * MiB)
+    assert {settings_for_budget(b)["NODE_CREATION_BUFFER"] for b in (MiB, 64 * MiB, 64 * GiB, None)} == {"16384"}
     # unlimited, or tuning "fixed" at any budget: what btb always ran with (unlimited maxmemory and queries)
     assert settings_for_budget(None) == settings_for_budget(256 * MiB, "fixed") == FIXED_MEMORY_SETTINGS
     assert FIXED_MEMORY_SETTINGS["maxmemory"] == "0" and FIXED_MEMORY_SETTINGS["QUERY_MEM_CAPACITY"] == "0"
@@ -183,6 +184,8 @@ def test_the_provider_resumes_a_parked_graph_sized_to_each_level(provider):
     ep = provider.start(lid, ("falkordb",), None).endpoints["falkordb"]
     s = FalkorSession(ep, graph="kept")
     s.write("UNWIND range(1, 500) AS i CREATE (:N {i: i})")
+    s.write("MATCH (a:N), (b:N) WHERE b.i = a.i + 1 CREATE (a)-[:NEXT]->(b)")
+    s.write("MATCH (a:N {i: 1}), (b:N) WHERE b.i > 400 CREATE (a)-[:FAR]->(b)")
     s.close()
     assert _read_back(ep)["maxmemory"] == "0"
     for budget, tuning in ((256 * MiB, "scaled"), (64 * MiB, "scaled"), (64 * MiB, "fixed")):
@@ -194,6 +197,8 @@ def test_the_provider_resumes_a_parked_graph_sized_to_each_level(provider):
         assert ep.extra["tuning"]["budget"] == budget and ep.extra["tuning"]["tuning"] == tuning
         s = FalkorSession(ep, graph="kept")
         assert s.query("MATCH (n:N) RETURN count(n)") == [[500]]
+        # edges filtered by type: wrong (0) when the graph is loaded under another NODE_CREATION_BUFFER
+        assert s.query("MATCH ()-[r]->() WHERE type(r) <> 'FAR' RETURN count(r)") == [[499]]
         s.close()
 
 

@@ -66,11 +66,12 @@ def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dic
     forks, btb saves only at SHUTDOWN; the rest is allocator fragmentation, threads, client buffers),
     policy noeviction; QUERY_MEM_CAPACITY = B/4 (floor 8 MiB): one query may not take more than a quarter of
     the budget, so a runaway query fails with FalkorDB's own error instead of the cgroup OOM-killing the
-    server and the trial; NODE_CREATION_BUFFER = B/16 KiB rounded down to a power of 2, 128 .. 16384
-    (FalkorDB's default, for >= 256 MiB): spare matrix rows cost memory, and only writes (ingest, unlimited
-    by default) gain from more. 256 MiB -> 192 MiB / 64 MiB / 16384; 64 MiB -> 48 MiB / 16 MiB / 4096.
-    A hybrid's engines are each sized against the trial's whole budget, as PostgreSQL is; the one cgroup
-    binds their sum. maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
+    server and the trial. 256 MiB -> 192 MiB / 64 MiB; 64 MiB -> 48 MiB / 16 MiB.
+    NODE_CREATION_BUFFER stays FalkorDB's default (16384) at every budget: a graph saved under one value and
+    loaded under another gives wrong answers (FalkorDB 4.16.3, measured: F2's tiny-1d graph saved at 16384,
+    loaded at 8192: `MATCH ()-[r]->() WHERE type(r) <> 'HAS_CHUNK' RETURN count(r)` 0 instead of 1206, the
+    same count without the filter right), and a load is served under every level.
+    A hybrid's engines are each sized for their share of the trial's budget (`provider.sizing_shares`). maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
     (FalkorDB initialises GraphBLAS with it, src/module.c); the cgroup stays what a trial measures.
     """
     if tuning not in TUNINGS:
@@ -79,11 +80,10 @@ def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dic
         return dict(FIXED_MEMORY_SETTINGS)
     if budget_bytes <= 0:
         raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
-    spare = max(128, min(16384, 1 << max(0, (budget_bytes // (16 << 10)).bit_length() - 1)))
     return {
         "maxmemory": str(budget_bytes * 3 // 4),
         "QUERY_MEM_CAPACITY": str(max(8 * MiB, budget_bytes // 4)),
-        "NODE_CREATION_BUFFER": str(spare),
+        "NODE_CREATION_BUFFER": FIXED_MEMORY_SETTINGS["NODE_CREATION_BUFFER"],  # never sized: see above
     }
 
 
