@@ -12,6 +12,7 @@ Returns the trial's final (status, message); raises only what `runner.run_trial`
 
 from __future__ import annotations
 
+import json
 import time
 
 from btb.campaign import level_bytes
@@ -67,13 +68,14 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
     key = f"btb:load:{ctx.node}:{lid}"
     state = ctx.board.r.hgetall(key)
     if state.get("status") == "ready" and lid in ctx.provider.trials():
+        att.validated_rows = json.loads(state.get("rows") or "{}")
         return _load_verdict(state)
     if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
         return _load_verdict(state)
     ctx.board.r.hset(key, mapping={"status": "ingesting", "trial": trial.id})
     verdict = _ingest(att, lid, path, manifest, bindings)
     status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
-    ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id,
+    ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id, "rows": json.dumps(att.validated_rows),
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
     if verdict is None:
         ctx.provider.park(lid)
@@ -164,16 +166,20 @@ def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
     from btb.dataset.oracle import answer
 
     mismatches = []
+    rows: dict[str, int] = {}
     for qid in att.campaign.query_ids:
         for bi, params in enumerate(bindings[qid]):
             att.checkpoint()
             c = check_query(scenario, qid, bi, params, answer(path, qid, params))
+            if c.status == "ok":
+                rows[f"{qid}/{bi}"] = c.got_rows
             att.record(f"validate/{qid}/b{bi}", {
                 "kind": "validation", "query": qid, "binding": bi, "params": params, "status": c.status,
                 "match": c.status == "ok", "diff": c.message[:2000], "n_rows": c.got_rows,
                 "n_expected": c.expected_rows})
             if c.status == "mismatch":
                 mismatches.append(f"{qid}#{bi}")
+    att.validated_rows = rows  # ensure_load keeps them with the load: every level's answers are held to them
     if mismatches:
         return S.INVALID, "answers differ from the oracle: " + ", ".join(mismatches)
     return None
@@ -213,6 +219,8 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
         if scenario is not None:
             scenario.close()
         _record_load(att, load0, machine_load())
+    if "invalid" in bad:
+        return S.INVALID, f"{bad['invalid']} measured runs answered differently from the load's validated answers"
     if bad:
         return S.COMPLETED_WITH_ERRORS, "measured runs not ok: " + ", ".join(f"{k} {v}" for k, v in sorted(bad.items()))
     return S.COMPLETED, ""
@@ -280,6 +288,10 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
         oom = att.oom_since(att.oom_base) if status in ("error", "timeout") else None
         if oom:
             status, message = "oom", f"{oom}: {message}"
+        want = att.validated_rows.get(f"{qid}/{bi}")
+        if status == "ok" and want is not None and len(out.rows or []) != want:
+            status, message = "invalid", (f"{len(out.rows or [])} rows under this level; the answer validated at load "
+                                          f"had {want}: this level's engines answer differently")
         rec = {"kind": "run", "query": qid, "binding": bi, "warmup": kind == "warmup", "cold": kind == "cold",
                "run": k, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
                "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare}
@@ -287,7 +299,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
             rec["page_cache_dropped"] = dropped
         att.record(rid, rec)
         statuses[status] = statuses.get(status, 0) + 1
-        if kind == "run" and status != "ok":
+        if (kind == "run" and status != "ok") or status == "invalid":
             bad[status] = bad.get(status, 0) + 1
         if oom:
             _batch_record(att, qid, t_batch0, statuses)

@@ -105,6 +105,7 @@ class Attempt:
     _checked: float = 0.0
     oom_base: int = 0
     engines_id: str = ""  # the provider's id of the engines this attempt uses (its load)
+    validated_rows: dict[str, int] = field(default_factory=dict)  # "<query>/<binding>" -> rows the load's gate accepted
     monitor_session: str = ""
     _sessions: int = 0
 

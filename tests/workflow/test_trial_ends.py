@@ -123,3 +123,41 @@ def test_a_trial_refuses_a_corrupted_dataset_by_name(redis_server):
     assert t["status"] == "error" and f.name in t["message"], t
     assert not ctx.ledger.trial_records(trials[0]["id"], "run")
     assert f.read_bytes() == bytes(data)  # refused, not regenerated behind the user's back
+
+
+def test_a_level_whose_answers_differ_from_the_validated_load_ends_invalid(redis_server):
+    """Every level's answers are held to the row counts the load's oracle gate accepted: a level whose
+    engines answer differently (here: the load's record of a validated answer changed between two levels,
+    as a level with answer-changing settings would) ends `invalid`, its runs say why, and nothing is
+    summarised as a latency of a wrong answer."""
+    from btb.campaign import Trial
+    from btb.workflow.measure import load_id
+
+    s = redis_server
+    ctx = NodeContext.from_settings(s, node=f"n{uuid.uuid4().hex[:4]}")
+    camp = Campaign.model_validate({"name": "drift", "datasets": [{"profile": "tiny-1d", "seed": 3}],
+                                    "scenarios": ["P1"], "queries": ["Q3"],
+                                    "memory": {"levels": ["unlimited", "512MiB"]},
+                                    "protocol": {"warmups": 0, "runs": 2, "bindings": 2, "cold": False}})
+    cid = f"drift-{uuid.uuid4().hex[:6]}"
+    trials = [t.to_dict() for t in plan(camp, cid)]
+    ctx.ledger.create_campaign(cid, camp.model_dump(mode="json", by_alias=True), len(trials), {})
+    eset = f"p{uuid.uuid4().hex[:4]}"
+    ctx.board.add_trials(cid, trials, {t["id"]: eset for t in trials})
+    try:
+        first = run_trial(ctx, ctx.board.claim(eset, ctx.node, ttl_s=30))
+        assert first["status"] == "completed", ctx.board.trial(trials[0]["id"])
+        key = f"btb:load:{ctx.node}:{load_id(Trial.from_dict(trials[0]))}"
+        rows = json.loads(ctx.board.r.hget(key, "rows"))
+        assert set(rows) == {"Q3/0", "Q3/1"} and all(n > 0 for n in rows.values()), rows
+        ctx.board.r.hset(key, "rows", json.dumps({**rows, "Q3/1": rows["Q3/1"] + 1}))
+        second = run_trial(ctx, ctx.board.claim(eset, ctx.node, ttl_s=30))
+        t = ctx.board.trial(trials[1]["id"])
+        assert second["status"] == "invalid" == t["status"] and "answered differently" in t["message"], t
+        runs = ctx.ledger.trial_records(trials[1]["id"], "run")
+        assert {r["binding"]: r["status"] for r in runs} == {0: "ok", 1: "invalid"}, runs
+        assert all("validated at load" in r["message"] for r in runs if r["binding"] == 1)
+    finally:
+        from btb.providers import make_provider
+
+        make_provider(s, ctx.node).stop(load_id(Trial.from_dict(trials[0])))
