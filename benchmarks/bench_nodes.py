@@ -167,9 +167,12 @@ def main() -> None:
                       f"{os.cpu_count()} cores  load {res['load'][0]:.1f}→{res['load'][1]:.1f}"
                       + (f"  NOT COMPLETED: {res['bad']}" if res["bad"] else ""), flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    one = statistics.median(r["wall"] for r in results if r["label"] == "one node")
-    two = statistics.median(r["wall"] for r in results if r["label"] == "two nodes")
-    print(f"median wall: one node {one:.1f} s, two nodes {two:.1f} s; ratio two/one {two / one:.2f} (target ≤ 0.6)")
+    one = [r["wall"] for r in results if r["label"] == "one node"]
+    two = [r["wall"] for r in results if r["label"] == "two nodes"]
+    paired = [b / a for a, b in zip(one, two)]  # each round's two-node run against the one-node run just before
+    print(f"median wall: one node {statistics.median(one):.1f} s, two nodes {statistics.median(two):.1f} s; "
+          f"ratio two/one {statistics.median(two) / statistics.median(one):.2f} (target ≤ 0.6); "
+          f"per round: {', '.join(f'{x:.2f}' for x in paired)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 # campaigns/, pyproject.toml, README.md, and the base image's id) is kept; BTB_REBUILD=1 rebuilds.
 # Callable on its own (CI, tests) and from `btb images build`. Prints one line per image.
 #   BTB_BASE_IMAGE  base (default btb/debian:bookworm, built by scripts/build_base_image.sh when missing)
+#   BTB_NO_CACHE=1  build every layer again (docker build --no-cache): a fresh machine's build time
 #   $@              which images: worker, redis (default both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +39,9 @@ wheels() {  # build/worker-wheels/{deps,btb}: what workers/Dockerfile installs, 
 
 build() {  # tag dockerfile sources...
   local tag=$1 file=$2; shift 2
-  local hash have t0
+  local hash have t0 old
   hash=$(source_hash "$file" "$@")
+  old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
   have=$(docker image inspect -f '{{index .Config.Labels "org.btb.source-hash"}}' "$tag" 2>/dev/null || true)
   if [ -z "${BTB_REBUILD:-}" ] && [ "$have" = "$hash" ]; then
     echo "image $tag: up to date (sources $hash)"; return
@@ -47,12 +49,17 @@ build() {  # tag dockerfile sources...
   t0=$(date +%s)
   [ "$file" != workers/Dockerfile ] || wheels
   local log; log=$(mktemp)
-  if ! docker build --network host --build-arg "BASE=$BASE" --label "org.btb.source-hash=$hash" \
-       --label "org.btb.base=$BASE" -f "$file" -t "$tag" . >"$log" 2>&1; then
+  # one --label: each is one more build step, a full copy of the image on vfs storage
+  if ! docker build ${BTB_NO_CACHE:+--no-cache} --force-rm --network host --build-arg "BASE=$BASE" --label "org.btb.source-hash=$hash" \
+       -f "$file" -t "$tag" . >"$log" 2>&1; then
     tail -30 "$log" >&2; rm -f "$log"
     echo "image $tag: build failed" >&2; exit 1
   fi
   rm -f "$log"
+  # the image this one replaces: vfs keeps a full copy per layer (GBs), so it goes unless still used
+  if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+    docker rmi "$old" >/dev/null 2>&1 || true
+  fi
   echo "image $tag: built in $(( $(date +%s) - t0 )) s (sources $hash)"
 }
 

@@ -4,7 +4,8 @@ package index with the host's certificates and proxies) for the image's Python, 
 pip resolves environment markers for the interpreter it runs on, so a requirement true only on the
 image's Python (redis needs async-timeout below 3.11.3) would be missing: every wheel's requirements
 are evaluated again for the image's Python and the missing ones are added until the set is closed.
-Usage: python scripts/worker_wheels.py OUT_DIR [IMAGE_PYTHON_VERSION]  → OUT/deps/*.whl, OUT/btb/*.whl
+Usage: python scripts/worker_wheels.py OUT_DIR [IMAGE_PYTHON_VERSION]
+  → OUT/deps/*.whl (dependencies), OUT/btb/ (btb's wheel and a copy of campaigns/: one COPY in the image)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main() -> None:
     _pip_wheel(deps, str(REPO))
     for w in deps.glob("btb-*.whl"):
         w.rename(own / w.name)
+    shutil.copytree(REPO / "campaigns", own / "campaigns")
     for _ in range(5):
         extra = missing_for(deps, image_python)
         if not extra:

@@ -1,6 +1,8 @@
 """compose.workers.yml as a server runs it, on this machine's Docker engine with the locally built images:
 it refuses to start without its secrets, comes up from one env file, refuses unauthenticated Redis and
-Flower access, runs a campaign submitted from the host with `btb submit --wait`, and comes down clean."""
+Flower access; a second node joins with the workers only (`up --no-deps worker`, its own env file); a
+campaign submitted from the host with `btb submit --wait` runs on both; both come down clean. These are
+the README's commands ("Run on a server", "Add a second node")."""
 
 from __future__ import annotations
 
@@ -73,14 +75,17 @@ def test_compose_refuses_to_start_without_its_secrets(compose_bin, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_compose_comes_up_refuses_strangers_and_runs_a_campaign(compose_bin, worker_images, tmp_path):
+def test_compose_comes_up_refuses_strangers_and_runs_a_campaign_on_two_nodes(compose_bin, worker_images, tmp_path):
     redis_port, flower_port = free_port(), free_port()
-    node, flower_pw = f"compose{redis_port}", secrets.token_hex(12)
-    cfg = _env_file(tmp_path / "btb.env", BTB_REDIS_PASSWORD=secrets.token_hex(12), BTB_FLOWER_PASSWORD=flower_pw,
-                    BTB_NODE=node, BTB_REDIS_PORT=str(redis_port), BTB_FLOWER_PORT=str(flower_port),
-                    BTB_PG_PORT=str(free_port(25400)), BTB_REDIS_IMAGE=worker_images["redis"],
-                    BTB_VERSION=worker_images["worker"].split(":", 1)[1])
-    project = f"btbtest{redis_port}"
+    node, node_b, flower_pw = f"compose{redis_port}", f"compose{redis_port}b", secrets.token_hex(12)
+    common = dict(BTB_REDIS_PASSWORD=secrets.token_hex(12), BTB_FLOWER_PASSWORD=flower_pw,
+                  BTB_REDIS_PORT=str(redis_port), BTB_FLOWER_PORT=str(flower_port),
+                  BTB_PG_PORT=str(free_port(25400)), BTB_REDIS_IMAGE=worker_images["redis"],
+                  BTB_VERSION=worker_images["worker"].split(":", 1)[1])
+    cfg = _env_file(tmp_path / "btb.env", BTB_NODE=node, **common)
+    (tmp_path / "b").mkdir()
+    cfg_b = _env_file(tmp_path / "b" / "btb.env", BTB_NODE=node_b, BTB_AGGREGATOR="0", **common)
+    project, project_b = f"btbtest{redis_port}", f"btbtest{redis_port}b"
     env = _host_env(cfg, tmp_path)
     try:
         t0 = time.monotonic()
@@ -93,6 +98,9 @@ def test_compose_comes_up_refuses_strangers_and_runs_a_campaign(compose_bin, wor
         flower = f"http://127.0.0.1:{flower_port}"
         wait_until(lambda: _flower_lists(flower, ("btb", flower_pw), node), 120, "Flower to list the workers", 1)
         print(f"\ncompose up to ready: {time.monotonic() - t0:.1f} s")
+        # node B: the workers only, against node A's Redis (here the same host's loopback)
+        up = _compose(compose_bin, project_b, cfg_b, "up", "-d", "--no-deps", "worker")
+        assert up.returncode == 0, up.stderr[-3000:]
 
         # strangers are refused: Redis without its password, Flower (API and metrics) without basic auth
         cli = subprocess.run(["redis-cli", "-p", str(redis_port), "ping"], capture_output=True, text=True, timeout=30)
@@ -102,13 +110,17 @@ def test_compose_comes_up_refuses_strangers_and_runs_a_campaign(compose_bin, wor
         assert _http_status(f"{flower}/api/workers", ("btb", "wrong")) == 401
         assert _http_status(f"{flower}/api/workers", ("btb", flower_pw)) == 200
 
+        wait_until(lambda: _registered(url, node_b), 180, f"bench@{node_b} to register", 1)
+        seen = wait_until(lambda: (w := _flower_workers(flower, ("btb", flower_pw))) >= {f"bench@{node_b}",
+                          f"monitor@{node_b}"} and w, 120, "Flower to list node B's workers", 1)
+        assert f"aggregator@{node_b}" not in seen  # BTB_AGGREGATOR=0: one aggregator per broker
         camp = tmp_path / "compose.yaml"
         camp.write_text(f"""
 name: compose
 datasets: [{{profile: tiny-1d, seed: 5}}]
 scenarios: [P1]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 0, runs: 3, timeout_s: 30, bindings: 1, validate: false}}
+memory: {{levels: [unlimited, 1GiB]}}
+protocol: {{warmups: 0, runs: 10, timeout_s: 30, bindings: 1, validate: false}}
 queries: [Q1, Q7]
 output_dir: {tmp_path / 'results'}
 """)
@@ -118,15 +130,18 @@ output_dir: {tmp_path / 'results'}
         (out,) = (tmp_path / "results").iterdir()
         summary = json.loads((out / "summary.json").read_text())
         trials = summary["trials"].values()
-        assert [(t["status"], t["node"]) for t in trials] == [("completed", node)], summary["trials"]
+        assert {t["status"] for t in trials} == {"completed"}, summary["trials"]
+        assert {t["node"] for t in trials} == {node, node_b}, summary["trials"]
         assert TrialBoard(url).nodes()[node]["engine_sets"], "the container's worker registered no engine set"
     finally:
         logs = _compose(compose_bin, project, cfg, "logs", "--no-color", "--tail", "40", timeout=120)
-        down = _compose(compose_bin, project, cfg, "down", "-v", "--remove-orphans", timeout=600)
-        assert down.returncode == 0, down.stderr[-2000:]
-    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"],
-                          capture_output=True, text=True).stdout.split()
-    assert not left, f"containers left after down: {left}\n{logs.stdout[-3000:]}"
+        downs = [_compose(compose_bin, p, c, "down", "-v", "--remove-orphans", timeout=600)
+                 for p, c in ((project_b, cfg_b), (project, cfg))]
+        assert all(d.returncode == 0 for d in downs), [d.stderr[-2000:] for d in downs]
+    for p in (project, project_b):
+        left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p}"],
+                              capture_output=True, text=True).stdout.split()
+        assert not left, f"containers of {p} left after down: {left}\n{logs.stdout[-3000:]}"
 
 
 def _read(cfg: Path, key: str) -> str:
@@ -144,12 +159,15 @@ def _registered(url: str, node: str) -> bool:
         return False
 
 
-def _flower_lists(flower: str, auth: tuple[str, str], node: str) -> bool:
+def _flower_workers(flower: str, auth: tuple[str, str]) -> set[str]:
     req = urllib.request.Request(f"{flower}/api/workers?refresh=1")
     req.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            seen = json.loads(r.read())
+            return set(json.loads(r.read()))
     except (urllib.error.URLError, ConnectionError, ValueError):
-        return False
-    return {f"bench@{node}", f"monitor@{node}", f"aggregator@{node}"} <= set(seen)
+        return set()
+
+
+def _flower_lists(flower: str, auth: tuple[str, str], node: str) -> bool:
+    return {f"bench@{node}", f"monitor@{node}", f"aggregator@{node}"} <= _flower_workers(flower, auth)
