@@ -4,7 +4,8 @@
 # btb and its dependencies go in as wheels built here by the host's pip (Python 3.11, as in bookworm):
 # the host reaches the package index with its own certificates; a build container may not.
 # Cached: an image whose label org.btb.source-hash matches the hash of its sources (Dockerfile, btb/,
-# campaigns/, pyproject.toml, README.md, and the base image's id) is kept; BTB_REBUILD=1 rebuilds.
+# campaigns/, pyproject.toml, the wheel script, the base image id; not README.md, which only changes the
+# wheel's description) is kept; BTB_REBUILD=1 rebuilds.
 # Callable on its own (CI, tests) and from `btb images build`. Prints one line per image.
 #   BTB_BASE_IMAGE  base (default btb/debian:bookworm, built by scripts/build_base_image.sh when missing)
 #   BTB_NO_CACHE=1  build every layer again (docker build --no-cache): a fresh machine's build time
@@ -65,7 +66,7 @@ build() {  # tag dockerfile sources...
 
 for w in "${WHICH[@]}"; do
   case $w in
-    worker) build "btb/worker:$VERSION" workers/Dockerfile btb campaigns pyproject.toml README.md .dockerignore \
+    worker) build "btb/worker:$VERSION" workers/Dockerfile btb campaigns pyproject.toml .dockerignore \
               scripts/worker_wheels.py ;;
     redis)  build btb/redis:bookworm workers/redis.Dockerfile ;;
     *) echo "worker image: unknown image '$w' (worker, redis)" >&2; exit 2 ;;
