@@ -2,7 +2,7 @@
 VENV := .venv
 BTB := $(VENV)/bin/btb
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean worker-images
 
 setup:
 	./scripts/setup.sh
@@ -15,6 +15,12 @@ demo: setup
 # The test suite on real services (Redis, PostgreSQL, Celery workers started by the tests themselves).
 test: setup
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# The images compose.workers.yml runs (btb/worker:<version>, btb/redis:bookworm), built locally from Debian
+# packages and wheels; skipped when up to date. Starts a Docker engine first where none answers.
+worker-images:
+	./scripts/dockerd.sh
+	./scripts/build_worker_image.sh
 
 # Benchmarks (on demand, not part of the tests).
 bench: setup

@@ -1,5 +1,7 @@
-"""One configuration source for Python and compose: environment variables `BTB_*`, read from
-`btb/conf/btb.env` (shared with compose.workers.yml) and from the state dir's generated `secrets.env`.
+"""One configuration source for Python and compose: environment variables `BTB_*`, read from the
+package's defaults (`btb/conf/btb.env`), then the server's env file `config/btb.env` in the working
+directory or `$BTB_CONFIG` (the same file compose.workers.yml reads), and from the state dir's
+generated `secrets.env`. Environment variables win over both files.
 
 Secrets are generated once per machine on first use (0600 file) so nothing ships a default password,
 and they never appear in logs or result records (`Settings.public()` drops them).
@@ -18,6 +20,20 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_CONFIG = Path(__file__).resolve().parent / "conf" / "btb.env"
+SERVER_CONFIG = Path("config") / "btb.env"  # relative to the working directory, as compose reads it
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def config_files() -> tuple[str, ...]:
+    """Env files in the order they apply (later wins): package defaults, then the server's file.
+    `$BTB_CONFIG` names the server's file and must exist; the default `config/btb.env` may not."""
+    named = os.environ.get("BTB_CONFIG")
+    if named and not Path(named).is_file():
+        raise ConfigError(f"BTB_CONFIG={named}: no such file (copy config/btb.env.example there)")
+    return (str(REPO_CONFIG), named or str(SERVER_CONFIG))
 
 
 def default_state_dir() -> Path:
@@ -27,6 +43,10 @@ def default_state_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BTB_", env_file=(str(REPO_CONFIG),), extra="ignore")
+
+    def __init__(self, **values) -> None:
+        values.setdefault("_env_file", config_files())  # read at each instantiation: BTB_CONFIG may change
+        super().__init__(**values)
 
     state_dir: Path = Field(default_factory=default_state_dir)
     node: str = Field(default_factory=lambda: socket.gethostname().split(".")[0])

@@ -30,6 +30,8 @@ os.environ.update(
     BTB_ENGINES_DIR=str(_ENGINES),
     BTB_LEASE_TTL_S="6",  # a dead node's trial is re-queued within seconds in tests (30 s by default)
 )
+(_STATE / "btb.env").write_text("")  # the tests' server config: empty, so a config/btb.env here is not read
+os.environ["BTB_CONFIG"] = str(_STATE / "btb.env")
 os.environ.pop("BTB_BROKER_URL", None)
 os.environ.pop("BTB_REDIS_PASSWORD", None)
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from btb.config import get_settings
+from btb.config import ConfigError, get_settings
 
 class _OneLineTyper(typer.Typer):
     """A wrong argument is one line (`error: …`), never a usage box; an unexpected exception is one line
@@ -41,6 +41,9 @@ class _OneLineTyper(typer.Typer):
         except (typer.Abort, KeyboardInterrupt):
             _line("interrupted")
             sys.exit(130)
+        except ConfigError as e:  # a bad BTB_CONFIG: the user's to fix, one line
+            _line(str(e))
+            sys.exit(2)
         except Exception as e:  # noqa: BLE001 - one line, not a traceback (BTB_DEBUG=1 for the traceback)
             if os.environ.get("BTB_DEBUG"):
                 raise
@@ -163,7 +166,9 @@ def down() -> None:
 @app.command()
 def worker(node: str = typer.Option(None, help="node name (default: BTB_NODE or the host name)"),
            broker: str = typer.Option(None, help="redis://:PASSWORD@HOST:PORT/0 of the campaign's broker"),
-           aggregator: bool = typer.Option(False, help="also run an aggregator worker on this node")) -> None:
+           aggregator: bool = typer.Option(False, envvar="BTB_AGGREGATOR",
+                                           help="also run an aggregator worker on this node (one per campaign "
+                                                "broker is enough; compose sets it from BTB_AGGREGATOR)")) -> None:
     """Run this node's bench and monitor workers in the foreground (Ctrl-C stops them).
 
     A second server joins a running campaign by running this against the same broker.
