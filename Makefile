@@ -13,7 +13,10 @@ demo: setup
 	$(BTB) submit campaigns/demo.yaml --wait; status=$$?; $(BTB) down; exit $$status
 
 # The test suite on real services (Redis, PostgreSQL, Celery workers started by the tests themselves).
+# The Docker tests (provider, images, compose) need a Docker engine: scripts/dockerd.sh installs and starts
+# one where none answers (vfs, host network); their images are built by the tests, cached between runs.
 test: setup
+	./scripts/dockerd.sh
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # The images compose.workers.yml runs (btb/worker:<version>, btb/redis:bookworm), built locally from Debian

@@ -16,10 +16,11 @@ console = Console(soft_wrap=True, highlight=False)
 @app.command()
 def build(
     only: Optional[List[str]] = typer.Option(None, "--only", help="image name (repeatable): base, postgres, "
-                                             "falkordb, oxigraph, memgraph; default: all"),
+                                             "falkordb, oxigraph, memgraph, worker, redis; default: all"),
     rebuild: bool = typer.Option(False, "--rebuild", help="build even when an image with the same recipe is present"),
 ) -> None:
-    """Build the Debian base and the engine images (cached: a present image with the same recipe is skipped)."""
+    """Build the Debian base, the engine images and compose's worker and Redis images (cached: a present image
+    with the same recipe is skipped)."""
     from btb.infra.images import ImageBuildError
     from btb.infra.images import build as do_build
 

@@ -131,7 +131,7 @@ def resolve(client: Any, kind: str, override: str = "") -> Resolved:
 class BuildResult:
     name: str
     tag: str
-    action: str  # built | cached | no-recipe
+    action: str  # built | cached | no-recipe | built or cached (compose images: the script says which)
     seconds: float
     detail: str = ""
 
@@ -299,18 +299,45 @@ def build_engine(client: Any, spec: EngineImage, rebuild: bool, log: Callable[[s
             raise
         except Exception as e:  # noqa: BLE001 - APIError, BuildError: one message with the log's tail
             raise ImageBuildError(f"{spec.local_tag}: {type(e).__name__}: {e}\n" + "\n".join(tail[-30:])) from e
-    if _get(client, spec.local_tag) is None:
+    new = _get(client, spec.local_tag)
+    if new is None:
         raise ImageBuildError(f"{spec.local_tag}: build finished but the image is not there:\n" + "\n".join(tail[-30:]))
+    if have is not None and have.id != new.id:  # vfs: a replaced image is a full copy of its layers on disk
+        try:
+            client.images.remove(have.id)
+        except Exception:  # noqa: BLE001 - still used by a container: it goes with it
+            pass
     return BuildResult(spec.name, spec.local_tag, "built", time.monotonic() - t0, f"recipe {recipe}")
+
+
+WORKER_IMAGES = ("worker", "redis")  # compose.workers.yml's images: scripts/build_worker_image.sh
+
+
+def build_workers(names: list[str], rebuild: bool, log: Callable[[str], None]) -> list[BuildResult]:
+    """The worker and Redis images of compose.workers.yml (scripts/build_worker_image.sh, cached by a source
+    hash label): one command builds everything a server without a registry needs."""
+    t0 = time.monotonic()
+    env = dict(os.environ, BTB_REBUILD="1" if rebuild else "")
+    r = subprocess.run(["bash", str(SCRIPTS / "build_worker_image.sh"), *names], env=env, capture_output=True,
+                       text=True, timeout=3600, cwd=REPO)
+    for line in (r.stdout + r.stderr).strip().splitlines():
+        log(f"  {line}")
+    if r.returncode != 0:
+        raise ImageBuildError(f"worker images: scripts/build_worker_image.sh failed ({r.returncode})")
+    return [BuildResult(n, f"btb/{n}", "built or cached", time.monotonic() - t0, "scripts/build_worker_image.sh")
+            for n in names]
 
 
 def build(only: list[str] | None = None, rebuild: bool = False, log: Callable[[str], None] = print,
           client: Any = None) -> list[BuildResult]:
-    """Build the base and engine images (or `only` those named), skipping present ones with the same recipe."""
-    names = list(only) if only else list(IMAGES)
+    """Build the base, engine and compose (worker, redis) images, or `only` those named, skipping present
+    ones with the same recipe."""
+    names = list(only) if only else [*IMAGES, *WORKER_IMAGES]
+    workers = [n for n in names if n in WORKER_IMAGES]
+    names = [n for n in names if n not in WORKER_IMAGES]
     unknown = [n for n in names if n not in IMAGES]
     if unknown:
-        raise ImageBuildError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
+        raise ImageBuildError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join([*IMAGES, *WORKER_IMAGES])}")
     client = client or docker_client()
     out: list[BuildResult] = []
     needs_base = any(IMAGES[n].local_tag and n != "base" for n in names)
@@ -322,6 +349,9 @@ def build(only: list[str] | None = None, rebuild: bool = False, log: Callable[[s
             continue
         log(f"{IMAGES[n].local_tag or IMAGES[n].official}:")
         out.append(build_engine(client, IMAGES[n], rebuild, log))
+    if workers:
+        log("compose images (" + ", ".join(workers) + "):")
+        out += build_workers(workers, rebuild, log)
     return out
 
 
