@@ -37,3 +37,17 @@ def submit_background(campaign_file, log_dir):
     return subprocess.Popen([sys.executable, "-m", "btb.cli.main", "submit", str(campaign_file), "--wait"],
                             stdout=open(log_dir / "submit.out", "w"), stderr=open(log_dir / "submit.err", "w"),
                             env=os.environ.copy())
+
+
+def hungry_query(dsn: str) -> None:
+    """A query that needs far more than a test budget, in the trial's own PostgreSQL: the kernel OOM-kills
+    the backend (a 4 GB work_mem sort of 30 M md5 strings)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("set work_mem = '4GB'")
+            c.execute("select count(*) from (select g, md5(g::text) m from generate_series(1, 30000000) g "
+                      "order by m) s").fetchall()
+    except psycopg.Error:
+        pass  # killed: that is the point

@@ -218,14 +218,9 @@ class FalkorDBContainer(ContainerEngine):
                            socket_timeout=timeout)
 
     def ready(self) -> bool:
-        try:
-            c = self._client()
-            try:
-                return bool(c.ping())
-            finally:
-                c.close()
-        except Exception:  # noqa: BLE001 - loading, refused: "not now"
-            return False
+        from btb.infra.engines.falkordb import answers_ping
+
+        return answers_ping(self._client)
 
     def before_stop(self) -> None:
         from btb.infra.engines.falkordb import shutdown_save

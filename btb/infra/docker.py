@@ -59,6 +59,7 @@ from btb.infra.containers import DRIVERS, ContainerEngine
 from btb.infra.images import Resolved, resolve
 from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
+from btb.infra.statefile import TrialStates, trial_dirname
 
 __all__ = ["DockerProvider", "EngineUnavailable"]
 
@@ -75,11 +76,6 @@ def _safe(s: str, n: int) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", s)[:n].strip("._-") or "x"
 
 
-def _trial_dirname(trial_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", trial_id)
-    if safe == trial_id and len(safe) <= 100 and not safe.startswith("."):
-        return safe
-    return f"{safe.lstrip('.')[:80]}-{hashlib.sha1(trial_id.encode()).hexdigest()[:12]}"
 
 
 def _tar(files: dict[str, tuple[bytes, int, int]]) -> bytes:
@@ -171,7 +167,7 @@ class ParentCgroup:
 
 
 # --- the provider ----------------------------------------------------------------------------------------
-class DockerProvider(Provider):
+class DockerProvider(TrialStates, Provider):
     name = "docker"
 
     def __init__(self, engine_root: Path | str, node: str, settings: Any = None, client: Any = None,
@@ -255,22 +251,6 @@ class DockerProvider(Provider):
         return f"{img.ref} ({img.origin})" if img.ref else img.why
 
     # --- per-trial state --------------------------------------------------------------------------------
-    def _dir(self, trial_id: str) -> Path:
-        return self.trials_dir / _trial_dirname(trial_id)
-
-    def _load(self, trial_id: str) -> dict | None:
-        try:
-            state = json.loads((self._dir(trial_id) / "state.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return state if state.get("trial") == trial_id else None
-
-    def _save(self, trial_id: str, state: dict) -> None:
-        f = self._dir(trial_id) / "state.json"
-        tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, f)
-
     def _base_name(self, trial_id: str) -> str:
         h = hashlib.sha1(f"{self.node}/{trial_id}".encode()).hexdigest()[:10]
         return f"btb-{_safe(self.node, 16)}-{_safe(trial_id, 40)}-{h}"
@@ -491,11 +471,7 @@ class DockerProvider(Provider):
     # --- Provider API -------------------------------------------------------------------------------
     def start(self, trial_id: str, kinds: tuple[str, ...] | list[str], budget: int | None) -> Started:
         kinds = tuple(kinds)
-        caps = self.capabilities()
-        bad = [f"{k} ({caps[k].why})" if k in caps else f"{k} (unknown kind)" for k in kinds
-               if k not in caps or not caps[k].available]
-        if bad:
-            raise EngineUnavailable(f"node {self.node} cannot run engine(s) in Docker: {', '.join(bad)}")
+        self.require(kinds, self.node, " in Docker")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
         self.trials_dir.mkdir(parents=True, exist_ok=True)
         d = self._dir(trial_id)
@@ -699,7 +675,7 @@ class DockerProvider(Provider):
             text = c.logs(tail=LOG_TAIL_LINES)
         except Exception:  # noqa: BLE001
             return
-        dest = self.root / "logs" / _trial_dirname(trial_id)
+        dest = self.root / "logs" / trial_dirname(trial_id)
         dest.mkdir(parents=True, exist_ok=True)
         (dest / f"{kind}.log").write_bytes(text)
         kept = sorted((self.root / "logs").iterdir(), key=lambda p: p.stat().st_mtime)
@@ -714,7 +690,7 @@ class DockerProvider(Provider):
             c = self._container(eng.get("id"))
             if c is not None:
                 out[kind] = c.logs(tail=LOG_TAIL_LINES).decode(errors="replace")
-        d = self.root / "logs" / _trial_dirname(trial_id)
+        d = self.root / "logs" / trial_dirname(trial_id)
         for f in sorted(d.glob("*.log")) if d.is_dir() else []:
             out.setdefault(f.stem, f.read_text(errors="replace"))
         return out

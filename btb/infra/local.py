@@ -19,11 +19,13 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from btb.cgroups import CgroupSlot, capabilities as cgroup_capabilities, create_slot
+from btb.cgroups import CgroupSlot, create_slot
+from btb.cgroups import capabilities as cgroup_capabilities
 from btb.engines.base import Endpoint
 from btb.infra.engines import ENGINES, EngineSpec, LocalEngine, engine_class
 from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
+from btb.infra.statefile import TrialStates, trial_dirname
 
 __all__ = ["EngineUnavailable", "LocalProvider"]
 
@@ -32,12 +34,6 @@ LOG_TAIL_BYTES = 256 << 10  # engine log kept per engine after its trial is stop
 KEEP_LOGS = 200  # trials whose engine logs are kept on this node (oldest removed first)
 
 
-def _trial_dirname(trial_id: str) -> str:
-    """A directory name for any trial id: readable when the id is tame, always short and unique."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", trial_id)
-    if safe == trial_id and len(safe) <= 100 and not safe.startswith("."):
-        return safe
-    return f"{safe.lstrip('.')[:80]}-{hashlib.sha1(trial_id.encode()).hexdigest()[:12]}"
 
 
 def _port_is_free(port: int) -> bool:
@@ -47,7 +43,7 @@ def _port_is_free(port: int) -> bool:
         return False
 
 
-class LocalProvider(Provider):
+class LocalProvider(TrialStates, Provider):
     name = "local"
 
     def __init__(self, engine_root: Path | str, node: str, settings: Any = None):
@@ -100,22 +96,6 @@ class LocalProvider(Provider):
             return f"{type(e).__name__}: {e}"
 
     # --- per-trial state ------------------------------------------------------------------------------
-    def _dir(self, trial_id: str) -> Path:
-        return self.trials_dir / _trial_dirname(trial_id)
-
-    def _load(self, trial_id: str) -> dict | None:
-        try:
-            state = json.loads((self._dir(trial_id) / "state.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return state if state.get("trial") == trial_id else None
-
-    def _save(self, trial_id: str, state: dict) -> None:
-        f = self._dir(trial_id) / "state.json"
-        tmp = f.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, f)
-
     @staticmethod
     def _slot(state: dict) -> CgroupSlot:
         s = state["slot"]
@@ -133,11 +113,7 @@ class LocalProvider(Provider):
     # --- Provider API ---------------------------------------------------------------------------------
     def start(self, trial_id: str, kinds: tuple[str, ...] | list[str], budget: int | None) -> Started:
         kinds = tuple(kinds)
-        caps = self.capabilities()
-        bad = [f"{k} ({caps[k].why})" if k in caps else f"{k} (unknown kind)" for k in kinds
-               if k not in caps or not caps[k].available]
-        if bad:
-            raise EngineUnavailable(f"node {self.node} cannot run engine(s): {', '.join(bad)}")
+        self.require(kinds, self.node, "")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
         self.trials_dir.mkdir(parents=True, exist_ok=True)
         for p in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
@@ -335,7 +311,7 @@ class LocalProvider(Provider):
         src = eng.log_file()
         if src is None or not src.is_file():
             return
-        dest_dir = self.root / "logs" / _trial_dirname(trial_id)
+        dest_dir = self.root / "logs" / trial_dirname(trial_id)
         dest_dir.mkdir(parents=True, exist_ok=True)
         with open(src, "rb") as f:
             f.seek(max(0, src.stat().st_size - LOG_TAIL_BYTES))
@@ -349,7 +325,7 @@ class LocalProvider(Provider):
         state = self._load(trial_id)
         if state is not None:
             return {k: f for k, e in self._engines(state).items() if (f := e.log_file()) and f.is_file()}
-        d = self.root / "logs" / _trial_dirname(trial_id)
+        d = self.root / "logs" / trial_dirname(trial_id)
         return {f.stem: f for f in sorted(d.glob("*.log"))} if d.is_dir() else {}
 
     def oom_kills(self, trial_id: str) -> int | None:

@@ -74,6 +74,14 @@ class Provider(ABC):
         caps = self.capabilities()
         return all(k in caps and caps[k].available for k in kinds)
 
+    def require(self, kinds: tuple[str, ...], node: str, how: str = "") -> None:
+        """Raise EngineUnavailable naming every kind this node cannot run, and why (one line)."""
+        caps = self.capabilities()
+        bad = [f"{k} ({caps[k].why})" if k in caps else f"{k} (unknown kind)" for k in kinds
+               if k not in caps or not caps[k].available]
+        if bad:
+            raise EngineUnavailable(f"node {node} cannot run engine(s){how}: {', '.join(bad)}")
+
     @abstractmethod
     def start(self, trial_id: str, kinds: tuple[str, ...], budget: int | None) -> Started:
         """Fresh engines of these kinds for the trial, all under one budget. Raises EngineUnavailable."""

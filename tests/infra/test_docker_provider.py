@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from btbtest import hungry_query
 
 from btb.dataset.format import load_bindings
 from btb.engines.base import RunOptions
@@ -294,14 +295,6 @@ def test_trials_in_containers_fit_or_end_oom_and_are_sampled_from_the_container_
     assert fits["resources"] == "complete", fits["resources"]
 
 
-def _hog(dsn: str) -> None:
-    try:
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute("set work_mem = '4GB'")
-            c.execute("select count(*) from (select g, md5(g::text) m from generate_series(1, 30000000) g "
-                      "order by m) s").fetchall()
-    except psycopg.Error:
-        pass  # killed: that is the point
 
 
 def test_an_engine_oom_killed_mid_batch_ends_the_trial_oom_from_the_cgroup_counter(redis_server, dprov):
@@ -332,7 +325,7 @@ def test_an_engine_oom_killed_mid_batch_ends_the_trial_oom_from_the_cgroup_count
     assert eps, "the 128 MiB trial never served"
     time.sleep(1.0)
     t0 = time.monotonic()
-    _hog(eps["postgres"].dsn)
+    hungry_query(eps["postgres"].dsn)
     th.join(timeout=120)
     assert not th.is_alive()
     (t,) = done["r"]

@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from btbtest import campaign_id, submit_background, wait_until
+from btbtest import campaign_id, hungry_query, submit_background, wait_until
 
 from btb.campaign import Campaign, plan
 from btb.results.store import Ledger
@@ -34,19 +34,6 @@ def test_a_dataset_that_cannot_be_made_ends_its_trial_with_error(redis_server):
     t = ctx.board.trial(trials[0]["id"])
     assert out["status"] == "error" == t["status"] and "seed" in t["message"], t
     assert not ctx.board.running() or trials[0]["id"] not in ctx.board.running()  # lease released
-
-
-def _hungry_query(dsn: str) -> None:
-    """A query that needs far more than the budget, in the trial's own engine: the kernel OOM-kills it."""
-    import psycopg
-
-    try:
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute("set work_mem = '4GB'")
-            c.execute("select count(*) from (select g, md5(g::text) m from generate_series(1, 30000000) g "
-                      "order by m) s").fetchall()
-    except psycopg.Error:
-        pass  # killed: that is the point
 
 
 def test_engine_oom_killed_mid_batch_ends_the_trial_oom_and_the_campaign_goes_on(workers, tmp_path):
@@ -73,7 +60,7 @@ output_dir: {tmp_path / 'results'}
     from btb.workflow.measure import load_id
 
     endpoints = make_provider(s, s.node).current(load_id(_Trial.from_dict(board.trial(tid))))
-    hog = threading.Thread(target=_hungry_query, args=(endpoints["postgres"].dsn,), daemon=True)
+    hog = threading.Thread(target=hungry_query, args=(endpoints["postgres"].dsn,), daemon=True)
     hog.start()
     t_fault = time.monotonic()
     try:

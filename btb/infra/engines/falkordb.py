@@ -23,7 +23,6 @@ GRAPH.CONFIG GET).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -35,6 +34,7 @@ from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
 from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
                                     kill_processes, not_world_reachable, reachable_for)
+from btb.infra.statefile import read_json, write_json
 
 # Settings of the scratch server (recorded with the endpoint).
 SCRATCH_SETTINGS = {
@@ -180,6 +180,18 @@ def server_conf(port: int, password: str, data_dir: str, module: str, host: str 
     return "\n".join(lines) + "\n"
 
 
+def answers_ping(connect: Any) -> bool:
+    """The server answers PING now (False while it loads its dump or refuses): local process or container."""
+    try:
+        c = connect()
+        try:
+            return bool(c.ping())
+        finally:
+            c.close()
+    except Exception:  # noqa: BLE001 - loading, refused: "not now"
+        return False
+
+
 def read_settings(client: Any, graph_config_: dict[str, Any] | None = None) -> dict[str, str]:
     """The settings btb sets (memory ones: REDIS_KEYS by CONFIG GET, module ones by GRAPH.CONFIG GET,
     and MODULE_ARGS) as the running server reports them: local process or container."""
@@ -282,15 +294,10 @@ class LocalFalkorDB(LocalEngine):
         raise RuntimeError(f"FalkorDB did not accept clients on port {self.spec.port}: {self._tail()}")
 
     def _write_runtime(self, info: dict[str, Any]) -> None:
-        tmp = self.runtime.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, self.runtime)
+        write_json(self.runtime, info)
 
     def _runtime(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.runtime.read_text())
-        except (OSError, ValueError):
-            return {}
+        return read_json(self.runtime) or {}
 
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
@@ -322,16 +329,7 @@ class LocalFalkorDB(LocalEngine):
                            socket_connect_timeout=timeout, socket_timeout=timeout)
 
     def ready(self) -> bool:
-        if not self.alive():
-            return False
-        try:
-            c = self._client()
-            try:
-                return bool(c.ping())
-            finally:
-                c.close()
-        except Exception:  # noqa: BLE001 - loading, refused: "not now"
-            return False
+        return self.alive() and answers_ping(self._client)
 
     def versions(self) -> dict[str, str]:
         c = self._client(10)

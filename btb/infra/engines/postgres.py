@@ -24,7 +24,6 @@ preload (e.g. built for another minor version) makes `auto` fall back to native 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -36,8 +35,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
-                                    kill_processes)
+from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user, kill_processes
+from btb.infra.statefile import read_json, write_json
 
 # Settings of the scratch cluster (recorded in results). Non-durable on purpose: a benchmark cluster.
 # Memory settings are not here: they are sized per launch (settings_for_budget) in btb-runtime.conf.
@@ -400,15 +399,10 @@ class LocalPostgres(LocalEngine):
     def _write_runtime(self, budget: int | None, tuning: str, memory: dict[str, str], preload: bool, why: str) -> None:
         info = {"budget": budget, "tuning": tuning, "requested": memory,
                 "series_backend": "timescaledb" if preload else "native", "series_backend_why": why}
-        tmp = self.runtime.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, self.runtime)
+        write_json(self.runtime, info)
 
     def _runtime(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.runtime.read_text())
-        except (OSError, ValueError):
-            return {}
+        return read_json(self.runtime) or {}
 
     def _start(self, slot: CgroupSlot, memory: dict[str, str], preload: bool) -> None:
         self.kill()  # a crashed predecessor's backends would hold the shared memory; its pid file is stale
