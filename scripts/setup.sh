@@ -51,5 +51,6 @@ fi
 # (pip's notes about unreachable extra index locations are noise: filtered, real errors still show)
 quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 quiet .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-quiet .venv/bin/python -m pip install -q -e '.[test]'
+# (PYTHONWARNINGS: setuptools' 10-line "editable installation" box on every run is noise too; errors still show)
+PYTHONWARNINGS=ignore quiet .venv/bin/python -m pip install -q -e '.[test]'
 echo "setup: ok ($(.venv/bin/btb --version 2>/dev/null || echo btb installed) in .venv)"
