@@ -58,7 +58,12 @@ def _read_pid(path: Path) -> int | None:
 
 # --- Redis -------------------------------------------------------------------------------------
 def redis_client(s: Settings) -> redis.Redis:
-    return redis.Redis.from_url(s.redis_url, socket_connect_timeout=2)
+    """A probe client (is Redis up? shut it down): no retries, so a Redis that is down (or going down) is
+    known at once instead of after redis-py 8's 10 retries with backoff (~3 s)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(s.redis_url, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
 
 
 def redis_up(s: Settings) -> bool:
