@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from btb.engines.base import Answer
+from btb.engines.postgres.scenario import bind as pg_bind
 
 TABLE = "fed"
 COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
@@ -133,6 +134,24 @@ class SeriesSession:
             self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
             create_temp_table(self._pg)
         return self._pg
+
+    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The structure engine's bound parameters plus the series window as PostgreSQL values (`pg_start`,
+        `pg_end`), and the session connected: neither conversion nor connecting falls in a timed query."""
+        out = super().bind(qid, params)  # type: ignore[misc]
+        self.pg()
+        for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
+            out[f"pg_{k}"] = v
+        return out
+
+    def series_params(self, qid: str, bound: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters query `qid`'s shared series SQL names, PostgreSQL-typed where `bind` made them so."""
+        return {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
+                if f"%({k})s" in self._sql[qid]}
+
+    def series_count(self) -> int:
+        """Samples stored in the series table (`counts()` of a hybrid)."""
+        return self.pg().execute("select count(*) from ts").fetchone()[0]
 
     def _drop_pg(self) -> None:
         c, self._pg = self._pg, None

@@ -27,7 +27,6 @@ from btb.engines.graph import chunks
 from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import KEY_COLUMNS, CypherScenario
 from btb.engines.postgres import schema, series
-from btb.engines.postgres.scenario import bind as pg_bind
 from btb.engines.querytexts import load_text
 
 
@@ -145,21 +144,13 @@ class HybridGraphScenario(federation.SeriesSession, CypherScenario):
 
     def counts(self) -> dict[str, int]:
         out = self.graph_counts()
-        out["samples"] = out["ts"] = self.pg().execute("select count(*) from ts").fetchone()[0]
-        return out
-
-    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        out = super().bind(qid, params)
-        self.pg()  # connecting is never part of a measured query
-        for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
-            out[f"pg_{k}"] = v
+        out["samples"] = out["ts"] = self.series_count()
         return out
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         conn = self._pg if self._pg is not None else self.pg()
         gparams = self.graph_params(qid, bound)
-        sparams = {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
-                   if f"%({k})s" in self._sql[qid]}
+        sparams = self.series_params(qid, bound)
         try:
             return federation.federate(lambda: [tuple(r) for r in self.cypher(qid, gparams)], conn, KEY_COLUMNS[qid],
                                        self._sql[qid], sparams, prepare=self._prepare)

@@ -43,7 +43,6 @@ from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Sce
 from btb.engines.graph import chunks
 from btb.engines.graph.scenario import KEY_COLUMNS, epoch_us
 from btb.engines.postgres import schema, series
-from btb.engines.postgres.scenario import bind as pg_bind
 from btb.engines.querytexts import load_queries, load_text
 from btb.engines.rdf import export
 from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
@@ -275,20 +274,12 @@ class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
 
     def counts(self) -> dict[str, int]:
         out = self.structure_counts()
-        out["samples"] = out["ts"] = self.pg().execute("select count(*) from ts").fetchone()[0]
-        return out
-
-    def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        out = super().bind(qid, params)
-        self.pg()  # connecting is never part of a measured query
-        for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
-            out[f"pg_{k}"] = v
+        out["samples"] = out["ts"] = self.series_count()
         return out
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         conn = self._pg if self._pg is not None else self.pg()
-        sparams = {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
-                   if f"%({k})s" in self._sql[qid]}
+        sparams = self.series_params(qid, bound)
         text = bound["_text"]
         try:
             return federation.federate(lambda: self.sparql(text), conn, KEY_COLUMNS[qid], self._sql[qid], sparams,
