@@ -35,6 +35,21 @@ def engine_env(**extra: str) -> dict[str, str]:
     return env
 
 
+TUNINGS = ("scaled", "fixed")  # memory.tuning: engine settings sized to the budget, or the fixed ones
+
+
+def sized_budget(budget_bytes: int | None, tuning: str) -> int | None:
+    """The budget an engine's memory settings are sized for, or None when its fixed settings apply
+    (unlimited, or `tuning="fixed"`). Raises ValueError on an unknown tuning or a non-positive budget."""
+    if tuning not in TUNINGS:
+        raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
+    if budget_bytes is None or tuning == "fixed":
+        return None
+    if budget_bytes <= 0:
+        raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
+    return budget_bytes
+
+
 def engine_user(*candidates: str) -> str | None:
     """OS user to run engines as: None when btb is not root (engines run as btb's user); as root the
     first of `candidates` that exists (most engines refuse or should not run as root)."""
@@ -190,8 +205,21 @@ class LocalEngine(ABC):
         """Stop gracefully where that is quick; default: kill."""
         self.kill()
 
+    def pid_file(self) -> Path | None:
+        """The file whose first word is the engine's main pid (None: the engine has none)."""
+        return None
+
+    def pid(self) -> int | None:
+        f = self.pid_file()
+        try:
+            return int(f.read_text().split()[0]) if f is not None else None
+        except (OSError, ValueError, IndexError):
+            return None
+
     def pids(self) -> tuple[int, ...]:
-        return ()
+        """The main pid while it is this engine's running process (a stale pid file gives nothing)."""
+        p = self.pid()
+        return (p,) if p and self.alive() else ()
 
     def remove(self) -> None:
         """Delete what the engine keeps outside its work dir (e.g. a socket dir). Default: nothing."""

@@ -33,7 +33,7 @@ from typing import Any
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
 from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
-                                    kill_processes, not_world_reachable, reachable_for)
+                                    kill_processes, not_world_reachable, reachable_for, sized_budget)
 from btb.infra.statefile import read_json, write_json
 
 # Settings of the scratch server (recorded with the endpoint).
@@ -52,7 +52,6 @@ MODULE_ARGS = {"THREAD_COUNT": "2", "CACHE_SIZE": "25"}
 # are recorded): unlimited budgets and `tuning: fixed` keep them.
 FIXED_MEMORY_SETTINGS = {"maxmemory": "0", "QUERY_MEM_CAPACITY": "0", "NODE_CREATION_BUFFER": "16384"}
 REDIS_KEYS = ("maxmemory", "maxmemory-policy")  # read back with CONFIG GET; the rest with GRAPH.CONFIG GET
-TUNINGS = ("scaled", "fixed")
 MiB = 1 << 20
 USER_CANDIDATES = ("falkordb", "redis", "nobody")
 
@@ -71,15 +70,12 @@ def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dic
     loaded under another gives wrong answers (FalkorDB 4.16.3, measured: F2's tiny-1d graph saved at 16384,
     loaded at 8192: `MATCH ()-[r]->() WHERE type(r) <> 'HAS_CHUNK' RETURN count(r)` 0 instead of 1206, the
     same count without the filter right), and a load is served under every level.
-    A hybrid's engines are each sized for their share of the trial's budget (`provider.sizing_shares`). maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
+    A hybrid's engines are each sized for their share of the trial's budget (`provider.sizing_shares`).
+    maxmemory acts on Redis' used_memory, which counts what goes through Redis' allocator
     (FalkorDB initialises GraphBLAS with it, src/module.c); the cgroup stays what a trial measures.
     """
-    if tuning not in TUNINGS:
-        raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
-    if budget_bytes is None or tuning == "fixed":
+    if sized_budget(budget_bytes, tuning) is None:
         return dict(FIXED_MEMORY_SETTINGS)
-    if budget_bytes <= 0:
-        raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
     return {
         "maxmemory": str(budget_bytes * 3 // 4),
         "QUERY_MEM_CAPACITY": str(max(8 * MiB, budget_bytes // 4)),
@@ -310,15 +306,8 @@ class LocalFalkorDB(LocalEngine):
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
 
-    def pid(self) -> int | None:
-        try:
-            return int(self.pidfile.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def pids(self) -> tuple[int, ...]:
-        p = self.pid()
-        return (p,) if p and self.alive() else ()
+    def pid_file(self) -> Path:
+        return self.pidfile
 
     def alive(self) -> bool:
         pid = self.pid()

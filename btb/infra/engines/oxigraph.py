@@ -166,15 +166,8 @@ class LocalOxigraph(LocalEngine):
                 continue
         return out
 
-    def pid(self) -> int | None:
-        try:
-            return int(self.pidfile.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def pids(self) -> tuple[int, ...]:
-        p = self.pid()
-        return (p,) if p and self.alive() else ()
+    def pid_file(self) -> Path:
+        return self.pidfile
 
     def alive(self) -> bool:
         pid = self.pid()

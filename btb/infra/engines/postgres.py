@@ -35,7 +35,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user, kill_processes
+from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
+                                    kill_processes, sized_budget)
 from btb.infra.statefile import read_json, write_json
 
 # Settings of the scratch cluster (recorded in results). Non-durable on purpose: a benchmark cluster.
@@ -60,7 +61,6 @@ FIXED_MEMORY_SETTINGS = {
     "maintenance_work_mem": "256MB",
 }
 SCRATCH_SETTINGS = {**DURABILITY_SETTINGS, **FIXED_MEMORY_SETTINGS}  # what an unlimited engine runs with
-TUNINGS = ("scaled", "fixed")
 TIMESCALE_MODES = ("auto", "off", "on")
 # what the Endpoint reports (as SHOW prints it) with every figure
 RECORDED_SETTINGS = (*DURABILITY_SETTINGS, *FIXED_MEMORY_SETTINGS, "shared_preload_libraries")
@@ -99,12 +99,8 @@ def settings_for_budget(budget_bytes: int | None, tuning: str = "scaled") -> dic
     1 GiB -> 256MB / 768MB / 16MB / 64MB.
     No budget (unlimited) or tuning "fixed": the fixed settings (FIXED_MEMORY_SETTINGS).
     """
-    if tuning not in TUNINGS:
-        raise ValueError(f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}")
-    if budget_bytes is None or tuning == "fixed":
+    if sized_budget(budget_bytes, tuning) is None:
         return dict(FIXED_MEMORY_SETTINGS)
-    if budget_bytes <= 0:
-        raise ValueError(f"budget must be positive bytes or None (unlimited), not {budget_bytes!r}")
     mb = budget_bytes // MiB
 
     def clamp(v: int, lo: int, hi: int) -> int:
@@ -434,15 +430,8 @@ class LocalPostgres(LocalEngine):
             raise RuntimeError(f"PostgreSQL on port {self.spec.port} started but refuses clients: {e}; "
                                f"last lines of its log ({self.log}):\n{self.log_tail()}") from e
 
-    def pid(self) -> int | None:
-        try:
-            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def pids(self) -> tuple[int, ...]:
-        p = self.pid()
-        return (p,) if p and self.alive() else ()
+    def pid_file(self) -> Path:
+        return self.data_dir / "postmaster.pid"
 
     def _procs(self) -> list[int]:
         """Every process of this cluster (postmaster, backends, orphans of a killed postmaster): they all
