@@ -22,13 +22,16 @@ which of them its graph part returns, in order (e.g. ("k1", "idx")).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
+from btb.dataset.format import Manifest
 from btb.engines.base import Answer
+from btb.engines.postgres import series
 from btb.engines.postgres.scenario import bind as pg_bind
 
 TABLE = "fed"
@@ -148,6 +151,34 @@ class SeriesSession:
         """The parameters query `qid`'s shared series SQL names, PostgreSQL-typed where `bind` made them so."""
         return {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
                 if f"%({k})s" in self._sql[qid]}
+
+    def ingest_series(self, dataset_dir: Path, manifest: Manifest, rows: dict, phases: dict) -> tuple[str, bool]:
+        """P1's series table filled from the dataset by the same loader (COPY on `series_workers` connections,
+        indexes, VACUUM ANALYZE), its rows and phases added; returns (backend, is TimescaleDB)."""
+        t1 = time.perf_counter()
+        conn = self.pg()
+        backend = series.create_ts(conn, manifest)
+        timescale = backend.startswith("timescaledb")
+        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
+        rows["ts"] = rows["samples"] = n
+        phases["series_copy_s"] = secs
+        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
+        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        conn.execute("vacuum (analyze) ts")  # hint bits and visibility map set at load, not by the first trial
+        phases["series_total_s"] = time.perf_counter() - t1
+        return backend, timescale
+
+    def checkpoint_series(self, phases: dict) -> None:
+        """As P1: loaded series survive a backend OOM kill later (after the ingest's timing)."""
+        t = time.perf_counter()
+        self.pg().execute("checkpoint")
+        phases["checkpoint_after_ingest_s"] = time.perf_counter() - t
+
+    def series_details(self, timescale: bool) -> dict[str, Any]:
+        """What a hybrid's ingest report says of its series half and of the federation."""
+        return {"ts_bytes": series.ts_bytes(self.pg(), timescale), "series_workers": self.series_workers,
+                "federation": "temp table + binary COPY + JOIN",
+                "federation_session_settings": dict(SESSION_SETTINGS)}
 
     def series_count(self) -> int:
         """Samples stored in the series table (`counts()` of a hybrid)."""

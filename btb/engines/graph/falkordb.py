@@ -26,7 +26,7 @@ from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions
 from btb.engines.graph import chunks
 from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import KEY_COLUMNS, CypherScenario
-from btb.engines.postgres import schema, series
+from btb.engines.postgres import schema
 from btb.engines.querytexts import load_text
 
 
@@ -120,27 +120,13 @@ class HybridGraphScenario(federation.SeriesSession, CypherScenario):
         rows, phases = self.load_graph(dataset_dir)
         phases.update(self.after_load())
         phases["graph_total_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        conn = self.pg()
-        backend = series.create_ts(conn, manifest)
-        timescale = backend.startswith("timescaledb")
-        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
-        rows["ts"] = rows["samples"] = n
-        phases["series_copy_s"] = secs
-        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
-        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
-        conn.execute("vacuum (analyze) ts")  # hint bits and visibility map set at load, not by the first trial
-        phases["series_total_s"] = time.perf_counter() - t1
+        backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
         seconds = time.perf_counter() - t0
-        t3 = time.perf_counter()
-        conn.execute("checkpoint")  # as P1: loaded series survive a backend OOM kill later (outside the timing)
-        phases["checkpoint_after_ingest_s"] = time.perf_counter() - t3
+        self.checkpoint_series(phases)
         return IngestReport(
-            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn),
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(self.pg()),
             backend=f"{_backend(self.endpoints[self.graph_kind])} + {backend}",
-            details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale),
-                     "series_workers": self.series_workers, "federation": "temp table + binary COPY + JOIN",
-                     "federation_session_settings": dict(federation.SESSION_SETTINGS)})
+            details={"phases": phases, **self.series_details(timescale)})
 
     def counts(self) -> dict[str, int]:
         out = self.graph_counts()

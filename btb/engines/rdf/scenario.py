@@ -42,7 +42,7 @@ from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Scenario
 from btb.engines.graph import chunks
 from btb.engines.graph.scenario import KEY_COLUMNS, epoch_us
-from btb.engines.postgres import schema, series
+from btb.engines.postgres import schema
 from btb.engines.querytexts import load_queries, load_text
 from btb.engines.rdf import export
 from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
@@ -248,29 +248,15 @@ class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
         t0 = time.perf_counter()
         rows, phases = self.load_rdf(dataset_dir, with_chunks=False)
         phases["rdf_total_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        conn = self.pg()
-        backend = series.create_ts(conn, manifest)
-        timescale = backend.startswith("timescaledb")
-        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
-        rows["ts"] = rows["samples"] = n
-        phases["series_copy_s"] = secs
-        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
-        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
-        conn.execute("vacuum (analyze) ts")  # hint bits and visibility map set at load, not by the first trial
-        phases["series_total_s"] = time.perf_counter() - t1
+        backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
         seconds = time.perf_counter() - t0
-        t3 = time.perf_counter()
-        conn.execute("checkpoint")  # as P1/F2: loaded series survive a backend OOM kill later (outside the timing)
-        phases["checkpoint_after_ingest_s"] = time.perf_counter() - t3
+        self.checkpoint_series(phases)
         rdf_bytes = _store_bytes(self.endpoints[self.rdf_kind])
         return IngestReport(
-            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn) + rdf_bytes,
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(self.pg()) + rdf_bytes,
             backend=f"{_backend(self.endpoints[self.rdf_kind])} + {backend}",
-            details={"phases": phases, "ts_bytes": series.ts_bytes(conn, timescale), "rdf_store_bytes": rdf_bytes,
-                     "triples_per_s": phases["triples_per_s"], "series_workers": self.series_workers,
-                     "federation": "temp table + binary COPY + JOIN",
-                     "federation_session_settings": dict(federation.SESSION_SETTINGS)})
+            details={"phases": phases, "rdf_store_bytes": rdf_bytes, "triples_per_s": phases["triples_per_s"],
+                     **self.series_details(timescale)})
 
     def counts(self) -> dict[str, int]:
         out = self.structure_counts()
