@@ -2,16 +2,20 @@
 10k, 100k and 1M ids:
 
   graph part   FalkorDB returns the ids (`MATCH (p:Point) WHERE p.grp < $n RETURN p.idx`), every row parsed
-  temp+COPY    btb.engines.federation: TRUNCATE fed, binary COPY of the ids (+ANALYZE above 5k), JOIN ts;
+  temp+COPY    btb.engines.federation: TRUNCATE fed, binary COPY of the ids, ANALYZE (every load), JOIN ts;
                shown split: copy (TRUNCATE + COPY, incl. the client's list -> int32 array), analyze, join
+  ANY inline   wave 1's way: the ids written into the SQL text (`... = ANY(ARRAY[3,17,...])`, window literals
+               too, no parameters); building the text counts, as the array conversion counts for temp+COPY
   ANY(ARRAY)   `... WHERE t.point_id = ANY(%s)` with the ids as one array parameter, the plan PostgreSQL picks
   ANY idx      the same statement with seq and bitmap scans disabled (SET LOCAL): the index plan, which is
                ANY's fastest at some sizes; shown so that the ratio is not taken against ANY's worst plan
+  JOIN nl      the temp table's JOIN with hash and merge joins disabled (SET LOCAL): index probes from `fed`,
+               shown against ANY idx (plan for plan) and against the plan the planner picked
   graph alone  FalkorDB answers the same question itself (samples as arrays on the point nodes)
 
 The question: count and sum of the samples of the chosen points in a window (2 of each point's 4 samples).
 Data: 1M points x 4 samples in `ts` (index on (point_id, time)), the same values on 1M FalkorDB nodes.
-Medians of --reps runs, interleaved per size (the order of the two SQL paths alternates run to run). Both
+Medians of --reps runs, interleaved per size (each of the three SQL paths goes first in turn). Both
 engines started by the local provider in one slot (--budget-mb: sized settings; default unlimited = fixed).
 The plan of each path at each size is printed (EXPLAIN), and the machine's load average before and after.
 
@@ -47,6 +51,14 @@ SQL_ANY = "select count(*), sum(t.value) from ts t where t.point_id = any(%(ids)
 # among all points of a dataset. Both are shown: the id layout, not the transfer, decides most of the ratio.
 LAYOUTS = {"contiguous": "grp", "scattered": "spread"}
 SPREAD_MUL = 999_983  # prime: coprime with any --points that it does not divide
+
+
+def sql_inline(ids: list[int], lo: str, hi: str) -> str:
+    """Wave 1's statement: every id a literal in the text (what DESIGN §1 replaced by temp table + COPY)."""
+    return (f"select count(*), sum(t.value) from ts t where t.point_id = any(array[{','.join(map(str, ids))}]) "
+            f"and t.time >= '{lo}' and t.time < '{hi}'")
+
+
 CY_IDS = "MATCH (p:Point) WHERE p.{prop} < $n RETURN p.idx"
 CY_ALONE = ("MATCH (p:Point) WHERE p.{prop} < $n UNWIND range(0, size(p.ts) - 1) AS i WITH p, i "
             "WHERE p.ts[i] >= $lo AND p.ts[i] < $hi RETURN count(*), sum(p.vs[i])")
@@ -85,27 +97,31 @@ def load(pg: psycopg.Connection, g: FalkorSession, points: int) -> dict[str, flo
     return out
 
 
-def _plan(pg: psycopg.Connection, text: str, params: dict, force_index: bool = False) -> str:
+# Plans the planner did not pick, to time them: ANY's index plan, and the JOIN as index probes (nested loop).
+ANY_INDEX = ("enable_seqscan", "enable_bitmapscan")
+JOIN_PROBES = ("enable_hashjoin", "enable_mergejoin")
+
+
+def _plan(pg: psycopg.Connection, text: str, params: dict, disable: tuple[str, ...] = ()) -> str:
     """The plan's join/scan nodes in one line (EXPLAIN, no ANALYZE)."""
     import re
 
     with pg.transaction():
-        if force_index:
-            pg.execute("set local enable_seqscan = off")
-            pg.execute("set local enable_bitmapscan = off")
+        for setting in disable:
+            pg.execute(f"set local {setting} = off")
         lines = [r[0] for r in pg.execute("explain " + text, params)]
     nodes = [re.sub(r"\s*\(cost=.*", "", ln).strip(" ->") for ln in lines if "cost=" in ln]
     keep = [n for n in nodes if any(w in n for w in ("Join", "Nested", "Scan", "Sort", "Gather"))]
     return " / ".join(keep)
 
 
-def _any_index(pg: psycopg.Connection, params: dict) -> tuple[tuple, float]:
-    """ANY with its index plan: only the statement is timed, not the SET LOCALs."""
+def _forced(pg: psycopg.Connection, text: str, params: dict, disable: tuple[str, ...]) -> tuple[tuple, float]:
+    """A statement with some plan types disabled: only the statement is timed, not the SET LOCALs."""
     with pg.transaction():
-        pg.execute("set local enable_seqscan = off")
-        pg.execute("set local enable_bitmapscan = off")
+        for setting in disable:
+            pg.execute(f"set local {setting} = off")
         t = time.perf_counter()
-        row = pg.execute(SQL_ANY, params).fetchone()
+        row = pg.execute(text, params).fetchone()
         return row, time.perf_counter() - t
 
 
@@ -143,7 +159,7 @@ def main() -> int:
         hi = datetime.fromtimestamp(HI_US / 1e6, timezone.utc)
         sizes = [n for n in SIZES if n <= a.points]
         cases = [(lay, n) for lay in LAYOUTS for n in sizes if lay == "contiguous" or n < a.points]
-        keys = ("graph", "copy", "analyze", "join", "fed", "any", "anyidx", "alone")
+        keys = ("graph", "copy", "analyze", "join", "joinnl", "fed", "inline", "any", "anyidx", "alone")
         res: dict[tuple[str, int], dict[str, list[float]]] = {c: {k: [] for k in keys} for c in cases}
         plans: dict[tuple[str, int], dict[str, str]] = {}
         for rep in range(a.reps + 1):  # first round: warm-up, not recorded
@@ -167,27 +183,37 @@ def main() -> int:
                     out["analyze"] = steps["analyze"]
                     return row
 
+                def inline_path() -> tuple:
+                    t = time.perf_counter()
+                    row = pg.execute(sql_inline(ids, lo.isoformat(), hi.isoformat())).fetchone()
+                    out["inline"] = time.perf_counter() - t
+                    return row
+
                 def any_path() -> tuple:
                     t = time.perf_counter()
                     row = pg.execute(SQL_ANY, {**params, "ids": ids}).fetchone()
                     out["any"] = time.perf_counter() - t
                     return row
 
-                if rep % 2:
-                    anyr, fed = any_path(), fed_path()
-                else:
-                    fed, anyr = fed_path(), any_path()
-                anyi, out["anyidx"] = _any_index(pg, {**params, "ids": ids})
+                paths = {"fed": fed_path, "any": any_path, "inline": inline_path}
+                order = list(paths)[rep % 3:] + list(paths)[:rep % 3]  # each path first in turn
+                got = {k: paths[k]() for k in order}
+                fed, anyr, inl = got["fed"], got["any"], got["inline"]
+                anyi, out["anyidx"] = _forced(pg, SQL_ANY, {**params, "ids": ids}, ANY_INDEX)
+                fednl, out["joinnl"] = _forced(pg, SQL_FED, params, JOIN_PROBES)  # fed still holds these ids
                 t3 = time.perf_counter()
                 alone = g.query(CY_ALONE.format(prop=prop), {"n": n, "lo": LO_US, "hi": HI_US}, timeout_ms=600_000)[0]
                 out["alone"] = time.perf_counter() - t3
                 assert len(ids) == n and fed[0] == anyr[0] == anyi[0] == alone[0] == 2 * n, (n, fed, anyr, alone)
-                for other in (anyr[1], anyi[1], alone[1]):
+                assert inl[0] == fednl[0] == fed[0], (n, fed, inl, fednl)
+                for other in (inl[1], anyr[1], anyi[1], alone[1], fednl[1]):
                     assert abs(fed[1] - other) < 1e-6 * max(1, abs(fed[1])), (n, fed, other)
                 if rep == 0:  # plans as the measured statements get them (fed holds these n ids now)
                     plans[(lay, n)] = {"temp+JOIN": _plan(pg, SQL_FED, params),
+                                "inline": _plan(pg, sql_inline(ids, lo.isoformat(), hi.isoformat()), {}),
                                 "ANY": _plan(pg, SQL_ANY, {**params, "ids": ids}),
-                                "ANY idx": _plan(pg, SQL_ANY, {**params, "ids": ids}, force_index=True)}
+                                "ANY idx": _plan(pg, SQL_ANY, {**params, "ids": ids}, ANY_INDEX),
+                                "JOIN nl": _plan(pg, SQL_FED, params, JOIN_PROBES)}
                 else:
                     for k, v in out.items():
                         res[(lay, n)][k].append(v)
@@ -195,23 +221,30 @@ def main() -> int:
         med = {c: {k: statistics.median(v) for k, v in d.items()} for c, d in res.items()}
         print(f"\nmedian of {a.reps} runs, milliseconds (same answers checked each run); load before: {load0}; "
               f"after: {load1}")
-        print(f"{'ids':>21} {'graph':>8} | {'copy':>7} {'analyze':>7} {'join':>7} {'temp':>7} | {'ANY':>7} "
-              f"{'ANY idx':>7} | {'ANY/temp':>8} {'ANYidx/temp':>11} {'ANY/join':>8} | {'graph alone':>11}")
+        print(f"{'ids':>21} {'graph':>8} | {'copy':>7} {'analyze':>7} {'join':>7} {'temp':>7} | {'inline':>8} "
+              f"{'ANY':>7} {'ANY idx':>7} | {'inline/temp':>11} {'ANY/temp':>8} {'ANYidx/temp':>11} "
+              f"{'ANY/join':>8} | {'graph alone':>11}")
         for lay, n in cases:
             m = {k: v * 1000 for k, v in med[(lay, n)].items()}
             print(f"{lay:>10} {n:>10,} {m['graph']:>8.1f} | {m['copy']:>7.1f} {m['analyze']:>7.1f} {m['join']:>7.1f} "
-                  f"{m['fed']:>7.1f} | {m['any']:>7.1f} {m['anyidx']:>7.1f} | {m['any'] / m['fed']:>7.1f}x "
+                  f"{m['fed']:>7.1f} | {m['inline']:>8.1f} {m['any']:>7.1f} {m['anyidx']:>7.1f} | "
+                  f"{m['inline'] / m['fed']:>10.1f}x {m['any'] / m['fed']:>7.1f}x "
                   f"{m['anyidx'] / m['fed']:>10.1f}x {min(m['any'], m['anyidx']) / m['join']:>7.1f}x | "
                   f"{m['alone']:>11.1f}")
         print("  (ANY/join: ANY's faster plan against the JOIN alone, i.e. with a transfer that cost nothing)")
-        print("\ngrowth per 10x ids:  temp (copy, analyze, join) | ANY, ANY idx | graph alone")
+        print("\nthe JOIN's plan against index probes (hash and merge joins off), milliseconds:")
+        for lay, n in cases:
+            m = {k: v * 1000 for k, v in med[(lay, n)].items()}
+            print(f"  {lay:>10} {n:>9,}  join {m['join']:>8.1f}  nested loop {m['joinnl']:>8.1f}  "
+                  f"ANY idx {m['anyidx']:>8.1f}  ANY idx / nested loop {m['anyidx'] / m['joinnl']:.1f}x")
+        print("\ngrowth per 10x ids:  temp (copy, analyze, join) | inline, ANY, ANY idx | graph alone")
         for (la, a_), (lb, b_) in zip(cases, cases[1:]):
             if la != lb:
                 continue
             r = {k: med[(lb, b_)][k] / med[(la, a_)][k] for k in keys}
             print(f"  {la:>10} {a_:>9,} -> {b_:>9,}: {r['fed']:.1f}x "
                   f"({r['copy']:.1f}x, {r['analyze']:.1f}x, {r['join']:.1f}x) | "
-                  f"{r['any']:.1f}x, {r['anyidx']:.1f}x | {r['alone']:.1f}x")
+                  f"{r['inline']:.1f}x, {r['any']:.1f}x, {r['anyidx']:.1f}x | {r['alone']:.1f}x")
         print("\nplans (EXPLAIN):")
         for lay, n in cases:
             for k, v in plans[(lay, n)].items():
