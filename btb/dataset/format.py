@@ -15,9 +15,10 @@ Readers must only rely on what is written here. Bump FORMAT_VERSION whenever the
 from __future__ import annotations
 
 import json
-from typing import Any
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -69,6 +70,16 @@ SERIES_SCHEMA = pa.schema(
         pa.field("value", pa.float64(), nullable=False),
     ]
 )
+US_PER_DAY = 86_400_000_000  # series days are UTC days of `time`
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def epoch_us(iso: str | datetime) -> int:
+    """A binding's instant (ISO text or datetime; naive means UTC) in the series' unit: UTC microseconds."""
+    dt = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return (dt - _EPOCH) // timedelta(microseconds=1)
 
 
 class DatasetError(Exception):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -20,26 +19,18 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from btb.dataset.answers import canonical_for
-from btb.dataset.format import EDGES, NODES, SERIES_DIR, Manifest
+from btb.dataset.format import EDGES, NODES, SERIES_DIR, US_PER_DAY, Manifest, epoch_us
 from btb.dataset.graph import Graph
 
-US_PER_DAY = 86_400_000_000
 KELVIN = 273.15
 Structure = Graph  # the oracle's view of the structure is the shared graph (btb.dataset.graph)
-
-
-def _epoch_us(iso: str | datetime) -> int:
-    dt = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
 
 
 @lru_cache(maxsize=8)
 def load_structure(dataset_dir: str) -> Structure:
     d = Path(dataset_dir)
     m = Manifest.read(d)
-    return Graph.from_tables(pq.read_table(d / NODES), pq.read_table(d / EDGES), start_us=_epoch_us(m.start),
+    return Graph.from_tables(pq.read_table(d / NODES), pq.read_table(d / EDGES), start_us=epoch_us(m.start),
                              days=m.days)
 
 
@@ -90,7 +81,7 @@ def load_samples(dataset_dir: str, st: Structure, idxs: Iterable[int], start_us:
 
 
 def _window(st: Structure, params: Mapping[str, Any]) -> tuple[int, int]:
-    return _epoch_us(params["start"]), _epoch_us(params["end"])
+    return epoch_us(params["start"]), epoch_us(params["end"])
 
 
 # --- one function per query: (dataset_dir, structure, params) -> rows ------------------------------
@@ -215,7 +206,7 @@ def q11(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     ups = [e for e in st.building_equipment(p["building"]) if st.attrs[e].get("equipment_type") == "UPS"]
     pairs = {(u, e) for u in ups for e in st.downstream(u)}
     power = {e: st.points_of(e, quantity="power") for _, e in pairs}
-    last = _last_values(ds, st, {pt for pts in power.values() for pt in pts}, _epoch_us(p["end"]))
+    last = _last_values(ds, st, {pt for pts in power.values() for pt in pts}, epoch_us(p["end"]))
     rows = []
     for u, e in pairs:
         cands = [last[pt] for pt in power[e] if pt in last]

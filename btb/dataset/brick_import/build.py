@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,14 +34,13 @@ from btb.dataset.brick_import.mapping import Mapped, map_model
 from btb.dataset.brick_import.parse import ModelData, ModelError, read_model
 from btb.dataset.brick_import.pointmodels import meter_specs, spec_for, template_for
 from btb.dataset.brick_import.summary import ImportSummary
-from btb.dataset.format import BINDINGS, EDGES, FORMAT_VERSION, NODE_SCHEMA, NODES, SERIES_DIR, EDGE_SCHEMA, Manifest
+from btb.dataset.format import BINDINGS, EDGE_SCHEMA, EDGES, FORMAT_VERSION, NODE_SCHEMA, NODES, SERIES_DIR, Manifest
 from btb.dataset.generator import _DayWriter, _file_info, _replace, _SeriesPipeline  # the generator's own writer
 from btb.dataset.profiles import DURATIONS
 from btb.dataset.series import Chunk, START_S, plan_tasks
 from btb.dataset.structure import Structure, _Builder
 
 IMPORT_REVISION = 1  # bump when the same (model, parameters) would import to different content
-US_PER_DAY = 86_400_000_000
 NODE_COLUMNS = [f.name for f in NODE_SCHEMA]
 
 

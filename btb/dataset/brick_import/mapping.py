@@ -484,7 +484,7 @@ def _locate_by_service(m: Mapped) -> None:
         m.summary.infer("Equipment without location serving exactly one space -> LOCATED_IN that space", n)
     left = sum(1 for x in m.nodes if x["type"] == "Equipment") - len(located) - n
     if left:
-        m.summary.infer(f"Equipment left without location (Q5 lists it)", left)
+        m.summary.infer("Equipment left without location (Q5 lists it)", left)
 
 
 def _point_classes(m: Mapped, cl: _Classes, own: dict[str, str | None]) -> None:

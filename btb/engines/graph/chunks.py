@@ -25,13 +25,24 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pyarrow.parquet as pq
 
-from btb.dataset.format import series_files
+from btb.dataset.format import US_PER_DAY, epoch_us, series_files
 from btb.engines.graph.client import FalkorSession
 
-US_PER_DAY = 86_400_000_000
 CHUNK_BATCH_SAMPLES = 100_000  # samples per UNWIND statement (parameter text ~2.5 MB)
 KELVIN = 273.15
 EMPTY = (np.empty(0, np.int64), np.empty(0, np.float64))
+
+
+def bind_window(params: dict[str, Any]) -> dict[str, Any]:
+    """Add a binding's window in the chunks' terms: `start_us`/`end_us` (samples) and the days `d0`..`d1` of
+    the chunks it touches (the end is exclusive). Every chunk layout (F1, M1, O1) binds through this."""
+    if "start" in params:
+        params["start_us"] = epoch_us(params["start"])
+        params["d0"] = params["start_us"] // US_PER_DAY
+    if "end" in params:
+        params["end_us"] = epoch_us(params["end"])
+        params["d1"] = (params["end_us"] - 1) // US_PER_DAY
+    return params
 
 CREATE_CHUNKS = ("UNWIND $rows AS r MATCH (p:Point {idx: r.idx}) "
                  "CREATE (p)-[:HAS_CHUNK]->(:Chunk {idx: r.idx, day: r.day, ts: r.ts, vs: r.vs, "

@@ -11,17 +11,14 @@ federate them into PostgreSQL) is the subclass's.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from btb.dataset.answers import canonical_for
-from btb.engines.base import Answer, RunOptions, Scenario
-from btb.engines.graph import structure
+from btb.engines.base import Answer, RunOptions, SplitScenario
+from btb.engines.graph import chunks, structure
 from btb.engines.graph.client import CONNECTION_ERRORS, FalkorSession
 from btb.engines.querytexts import load_queries
 
-US_PER_DAY = 86_400_000_000
 STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
 # Q6–Q13: the columns the graph part returns, in order (federation's `fed` column names; idx last)
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -36,16 +33,6 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def epoch_us(iso: str | datetime) -> int:
-    dt = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return (dt - datetime(1970, 1, 1, tzinfo=timezone.utc)) // _US
-
-
-_US = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def cypher_texts(scenario_id: str) -> dict[str, str]:
     """Shared Cypher texts with the scenario's overrides on top."""
     texts = load_queries("cypher", ".cypher")
@@ -53,7 +40,7 @@ def cypher_texts(scenario_id: str) -> dict[str, str]:
     return texts
 
 
-class CypherScenario(Scenario):
+class CypherScenario(SplitScenario):
     """Base of the FalkorDB scenarios: one session to graph `btb`, structure load, Q1–Q5."""
 
     graph_kind: ClassVar[str] = "falkordb"
@@ -123,14 +110,7 @@ class CypherScenario(Scenario):
         if qid not in self._texts:
             raise KeyError(f"{self.id} has no query {qid}")
         self.session()  # connecting is never part of a measured query
-        out = dict(params)
-        if "start" in out:
-            out["start_us"] = epoch_us(out["start"])
-            out["d0"] = out["start_us"] // US_PER_DAY
-        if "end" in out:
-            out["end_us"] = epoch_us(out["end"])
-            out["d1"] = (out["end_us"] - 1) // US_PER_DAY
-        return out
+        return chunks.bind_window(dict(params))
 
     def graph_params(self, qid: str, bound: Mapping[str, Any]) -> dict[str, Any]:
         """The parameters the Cypher text names (FalkorDB refuses none, but sending fewer is cheaper)."""
@@ -146,9 +126,3 @@ class CypherScenario(Scenario):
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         raise NotImplementedError
-
-    def canonical(self, qid: str, answer: Answer) -> Answer:
-        return Answer(canonical_for(qid, answer.rows), answer.phases)
-
-    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
-        return self.canonical(qid, self.timed(qid, self.bind(qid, params)))

@@ -17,9 +17,8 @@ import psycopg
 from psycopg import errors as pgerr
 from psycopg import sql
 
-from btb.dataset.answers import canonical_for
 from btb.dataset.format import Manifest
-from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Scenario
+from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.postgres import schema, series
 from btb.engines.querytexts import load_queries
 
@@ -39,7 +38,7 @@ def bind(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class PostgresScenario(Scenario):
+class PostgresScenario(SplitScenario):
     engines: ClassVar[tuple[str, ...]] = ("postgres",)
     structure_tables: ClassVar[tuple[str, ...]]  # counted by counts(), dropped before ingest
     series_workers: ClassVar[int] = 2
@@ -156,12 +155,6 @@ class PostgresScenario(Scenario):
             self._drop_conn()  # server gone (OOM kill, restart): the next query reconnects; this one is an error
             raise
         return Answer(rows)
-
-    def canonical(self, qid: str, answer: Answer) -> Answer:
-        return Answer(canonical_for(qid, answer.rows), answer.phases)
-
-    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
-        return self.canonical(qid, self.timed(qid, self.bind(qid, params)))
 
     def cancel(self) -> None:
         """Called by the watchdog: a cancel request for the statement in flight, bounded in time."""

@@ -36,25 +36,23 @@ from typing import Any, ClassVar, Mapping
 import psycopg
 from psycopg import errors as pgerr
 
-from btb.dataset.answers import canonical_for
 from btb.dataset.format import Manifest
 from btb.engines import federation
-from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, Scenario
+from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.graph import chunks
-from btb.engines.graph.scenario import KEY_COLUMNS, epoch_us
+from btb.engines.graph.scenario import KEY_COLUMNS
 from btb.engines.postgres import schema
 from btb.engines.querytexts import load_queries, load_text
 from btb.engines.rdf import export
 from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
 
-US_PER_DAY = 86_400_000_000
 STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
 ID_PARAMS = ("meter", "equipment", "space", "floor", "point", "building", "tenant", "zone")
 LOAD_PARAMS = "default&no_transaction&lenient"
 BTB = "https://btb.example/schema#"
 
 
-class SparqlScenario(Scenario):
+class SparqlScenario(SplitScenario):
     """Base of O1/O2: one HTTP session to the Oxigraph endpoint, the structure load, Q1–Q5."""
 
     rdf_kind: ClassVar[str] = "oxigraph"
@@ -133,12 +131,7 @@ class SparqlScenario(Scenario):
                 terms[k] = iri(export.node_iri(str(v)))
             elif k not in ("start", "end"):
                 terms[k] = literal(v)
-        if "start" in out:
-            out["start_us"] = epoch_us(out["start"])
-            out["d0"] = out["start_us"] // US_PER_DAY
-        if "end" in out:
-            out["end_us"] = epoch_us(out["end"])
-            out["d1"] = (out["end_us"] - 1) // US_PER_DAY
+        chunks.bind_window(out)
         out["_text"] = bind_terms(self._texts[qid], terms)
         return out
 
@@ -151,12 +144,6 @@ class SparqlScenario(Scenario):
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         raise NotImplementedError
-
-    def canonical(self, qid: str, answer: Answer) -> Answer:
-        return Answer(canonical_for(qid, answer.rows), answer.phases)
-
-    def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
-        return self.canonical(qid, self.timed(qid, self.bind(qid, params)))
 
 
 def _backend(endpoint) -> str:
