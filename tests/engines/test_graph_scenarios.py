@@ -8,47 +8,37 @@ import os
 import stat
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+from paradigms import check_one_cgroup_slot, check_phases, check_validate, hybrid_trial as _trial, ingested
 
-from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.format import Manifest
 from btb.engines.base import QueryTimeout, RunOptions
 from btb.engines.graph.falkordb import ChunkGraphScenario, HybridGraphScenario
 from btb.engines.registry import scenario_class
-from btb.validate import validate
 
 pytestmark = pytest.mark.integration
-BUDGET = 1 << 30
 
 
 @pytest.fixture(scope="module")
 def hybrid_trial(provider):
     """(provider, trial, Started) with FalkorDB and PostgreSQL under one budget."""
-    trial = f"test-graph-{uuid.uuid4().hex[:8]}"
-    started = provider.start(trial, ("falkordb", "postgres"), BUDGET)
-    yield provider, trial, started
-    provider.stop(trial)
+    with _trial(provider, "falkordb") as t:
+        yield t
 
 
 @pytest.fixture(scope="module")
 def f2(hybrid_trial, tiny_dataset):
-    _, _, started = hybrid_trial
-    s = HybridGraphScenario(started.endpoints, RunOptions(timeout_s=30))
-    report = s.ingest(tiny_dataset)
-    yield s, report
-    s.close()
+    with ingested(HybridGraphScenario, hybrid_trial[2].endpoints, tiny_dataset) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def f1(hybrid_trial, tiny_dataset, f2):
     """F1 on the same FalkorDB (after F2: F1's ingest replaces the graph with structure + chunks)."""
-    _, _, started = hybrid_trial
-    s = ChunkGraphScenario({"falkordb": started.endpoints["falkordb"]}, RunOptions(timeout_s=30))
-    report = s.ingest(tiny_dataset)
-    yield s, report
-    s.close()
+    with ingested(ChunkGraphScenario, hybrid_trial[2].endpoints, tiny_dataset) as s:
+        yield s
 
 
 def test_falkordb_endpoint_is_pinned_authenticated_and_scrubbed(hybrid_trial):
@@ -77,13 +67,7 @@ def test_falkordb_endpoint_is_pinned_authenticated_and_scrubbed(hybrid_trial):
 
 
 def test_hybrid_engines_share_one_cgroup_slot(hybrid_trial):
-    provider, trial, started = hybrid_trial
-    eps = started.endpoints
-    assert eps["falkordb"].cgroup == eps["postgres"].cgroup
-    if started.budget_mode == "shared-cgroup":
-        assert started.applied_limit == BUDGET
-        procs = (Path(eps["falkordb"].cgroup) / "cgroup.procs").read_text().split()
-        assert str(eps["falkordb"].pids[0]) in procs and str(eps["postgres"].pids[0]) in procs
+    check_one_cgroup_slot(hybrid_trial[2], "falkordb")
 
 
 def test_ingest_counts_match_the_manifest(f1, f2, tiny_dataset):
@@ -98,14 +82,7 @@ def test_ingest_counts_match_the_manifest(f1, f2, tiny_dataset):
 
 
 def test_phases_are_returned_with_the_rows_and_sum_to_the_latency(f1, f2, tiny_dataset):
-    b = load_bindings(tiny_dataset, n=1)
-    for (scenario, _), series_phases in ((f2, ("graph", "transfer", "sql")), (f1, ("graph", "chunks", "decode"))):
-        out = scenario.run("Q7", b["Q7"][0])
-        assert out.status == "ok" and out.rows
-        assert tuple(out.phases) == series_phases
-        assert sum(out.phases.values()) <= out.seconds < sum(out.phases.values()) + 0.05
-        out = scenario.run("Q1", b["Q1"][0])
-        assert out.status == "ok" and tuple(out.phases) == ("graph",)
+    check_phases(f1, f2, tiny_dataset)
 
 
 def test_server_timeout_is_a_timeout_and_cancel_frees_the_client(f1):
@@ -137,12 +114,7 @@ def test_server_timeout_is_a_timeout_and_cancel_frees_the_client(f1):
 
 
 def test_validate_f1_f2_tiny_all_match(tiny_dataset, provider):
-    report = validate(tiny_dataset, ["F1", "F2"], provider=provider)
-    assert report.ok, [(c.scenario, c.qid, c.status, c.message[:300]) for c in report.failures]
-    assert not report.empty_oracle
-    assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
-    assert {c.scenario for c in report.checks} == {"F1", "F2"}
-    assert all(c.got_rows for c in report.checks if c.expected_rows)
+    check_validate(tiny_dataset, provider, ["F1", "F2"])
 
 
 def test_registry_knows_f1_f2_engine_sets():

@@ -8,49 +8,39 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+from paradigms import check_one_cgroup_slot, check_phases, check_validate, hybrid_trial as _trial, ingested
 
-from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.format import Manifest
 from btb.engines.base import QueryTimeout, RunOptions
 from btb.engines.rdf.client import SparqlError
 from btb.engines.rdf.scenario import ChunkRdfScenario, HybridRdfScenario
 from btb.engines.registry import engines_of, scenario_class
-from btb.validate import validate
 
 pytestmark = pytest.mark.integration
-BUDGET = 1 << 30
 # ~40 M solutions counted server-side: a few seconds (Oxigraph finishes it after the client left), never minutes
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { VALUES ?k { 1 2 3 4 } ?a <https://btb.example/schema#id> ?c . ?d ?e ?f }"
 
 
 @pytest.fixture(scope="module")
 def hybrid_trial(provider):
-    trial = f"test-rdf-{uuid.uuid4().hex[:8]}"
-    started = provider.start(trial, ("oxigraph", "postgres"), BUDGET)
-    yield provider, trial, started
-    provider.stop(trial)
+    with _trial(provider, "oxigraph") as t:
+        yield t
 
 
 @pytest.fixture(scope="module")
 def o2(hybrid_trial, tiny_dataset):
-    _, _, started = hybrid_trial
-    s = HybridRdfScenario(started.endpoints, RunOptions(timeout_s=30))
-    report = s.ingest(tiny_dataset)
-    yield s, report
-    s.close()
+    with ingested(HybridRdfScenario, hybrid_trial[2].endpoints, tiny_dataset) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def o1(hybrid_trial, tiny_dataset, o2):
     """O1 on the same Oxigraph (after O2: O1's ingest clears the store and loads structure + chunks)."""
-    _, _, started = hybrid_trial
-    s = ChunkRdfScenario({"oxigraph": started.endpoints["oxigraph"]}, RunOptions(timeout_s=30))
-    report = s.ingest(tiny_dataset)
-    yield s, report
-    s.close()
+    with ingested(ChunkRdfScenario, hybrid_trial[2].endpoints, tiny_dataset) as s:
+        yield s
 
 
 def test_oxigraph_endpoint_is_pinned_loopback_and_scrubbed(hybrid_trial):
@@ -74,12 +64,7 @@ def test_oxigraph_endpoint_is_pinned_loopback_and_scrubbed(hybrid_trial):
 
 
 def test_hybrid_engines_share_one_cgroup_slot(hybrid_trial):
-    _, _, started = hybrid_trial
-    eps = started.endpoints
-    assert eps["oxigraph"].cgroup == eps["postgres"].cgroup
-    if started.budget_mode == "shared-cgroup":
-        procs = (Path(eps["oxigraph"].cgroup) / "cgroup.procs").read_text().split()
-        assert str(eps["oxigraph"].pids[0]) in procs and str(eps["postgres"].pids[0]) in procs
+    check_one_cgroup_slot(hybrid_trial[2], "oxigraph")
 
 
 def test_ingest_counts_match_the_manifest_and_load_is_in_the_default_graph(o1, o2, tiny_dataset):
@@ -98,14 +83,7 @@ def test_ingest_counts_match_the_manifest_and_load_is_in_the_default_graph(o1, o
 
 
 def test_phases_are_returned_with_the_rows_and_sum_to_the_latency(o1, o2, tiny_dataset):
-    b = load_bindings(tiny_dataset, n=1)
-    for (scenario, _), series_phases in ((o2, ("graph", "transfer", "sql")), (o1, ("graph", "chunks", "decode"))):
-        out = scenario.run("Q7", b["Q7"][0])
-        assert out.status == "ok" and out.rows
-        assert tuple(out.phases) == series_phases
-        assert sum(out.phases.values()) <= out.seconds < sum(out.phases.values()) + 0.05
-        out = scenario.run("Q1", b["Q1"][0])
-        assert out.status == "ok" and tuple(out.phases) == ("graph",)
+    check_phases(o1, o2, tiny_dataset)
 
 
 def test_http_error_is_an_error_with_the_servers_message(o1):
@@ -150,12 +128,7 @@ def test_watchdog_timeout_and_cancel_free_the_client(o1):
 
 
 def test_validate_o1_o2_tiny_all_match(tiny_dataset, provider):
-    report = validate(tiny_dataset, ["O1", "O2"], provider=provider, timeout_s=30)
-    assert report.ok, [(c.scenario, c.qid, c.status, c.message[:300]) for c in report.failures]
-    assert not report.empty_oracle and not report.count_problems
-    assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
-    assert {c.scenario for c in report.checks} == {"O1", "O2"}
-    assert all(c.got_rows for c in report.checks if c.expected_rows)
+    check_validate(tiny_dataset, provider, ["O1", "O2"])
 
 
 def test_registry_knows_o1_o2_engine_sets():
