@@ -37,7 +37,7 @@ import psycopg
 from btb.dataset.format import Manifest, load_bindings
 from btb.dataset.generator import ensure_dataset
 from btb.engines.base import QUERY_IDS, RunOptions
-from btb.engines.querytexts import load_queries
+from btb.engines.postgres.scenario import query_texts
 from btb.engines.registry import scenario_class
 
 LIMIT = 1.5
@@ -135,7 +135,7 @@ def must_read(ds: Path) -> dict[str, tuple[int, int]]:
 def measure(dsn: str, sid: str, ds: Path) -> dict[str, dict]:
     m = Manifest.read(ds)
     day0 = datetime.fromisoformat(m.start.replace("Z", "+00:00")).astimezone(timezone.utc)
-    texts = load_queries(sid, ".sql")
+    texts = query_texts(sid)
     bindings = load_bindings(ds)
     out: dict[str, dict] = {}
     with psycopg.connect(dsn, autocommit=True, options="-c timezone=UTC") as conn:

@@ -29,8 +29,7 @@ import psycopg
 
 from btb.engines.base import RunOptions
 from btb.engines.postgres.relational import RelationalScenario
-from btb.engines.postgres.scenario import bind
-from btb.engines.querytexts import load_queries
+from btb.engines.postgres.scenario import bind, query_texts
 from btb.infra.local import LocalProvider
 from btb.dataset.format import load_bindings
 
@@ -89,7 +88,7 @@ def main() -> None:
         opts = RunOptions(timeout_s=60, prepare="never")
         scenario = RelationalScenario({"postgres": ep}, opts)
         scenario.ingest(dataset)
-        texts = load_queries("P1", ".sql")
+        texts = query_texts("P1")
         bindings = load_bindings(dataset)
         other = raw_session(ep.dsn, opts.timeout_s)
         print(f"{ep.version}; dataset {dataset.name}; {args.rounds} rounds x {args.block} queries per side, rotated")

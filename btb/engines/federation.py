@@ -116,17 +116,13 @@ class SeriesSession:
     Mix in before the structure engine's Scenario class and call `init_series()` from `__init__`."""
 
     def init_series(self) -> None:
-        from btb.engines.graph.scenario import KEY_COLUMNS
-        from btb.engines.querytexts import load_queries
+        from btb.engines.series_sql import series_texts
 
         self.dsn = self.endpoints["postgres"].dsn
         self._pg: psycopg.Connection | None = None
         self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
         self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
-        self._sql = load_queries("shared/series", ".sql", required=False)
-        missing = [q for q in KEY_COLUMNS if q not in self._sql]
-        if missing:
-            raise FileNotFoundError(f"{self.id}: no series SQL for {missing} in btb/queries/shared/series")
+        self._sql = series_texts()
 
     def pg(self) -> psycopg.Connection:
         """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""

@@ -25,7 +25,8 @@ from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions
 from btb.engines.graph import chunks
 from btb.engines.graph.client import CONNECTION_ERRORS
-from btb.engines.graph.scenario import KEY_COLUMNS, CypherScenario
+from btb.engines.graph.scenario import CypherScenario
+from btb.engines.series_sql import KEY_COLUMNS
 from btb.engines.postgres import schema
 from btb.engines.querytexts import load_text
 

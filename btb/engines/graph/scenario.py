@@ -20,17 +20,6 @@ from btb.engines.graph.client import CONNECTION_ERRORS, FalkorSession
 from btb.engines.querytexts import load_queries
 
 STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
-# Q6–Q13: the columns the graph part returns, in order (federation's `fed` column names; idx last)
-KEY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Q6": ("idx",),
-    "Q7": ("k1", "idx"),
-    "Q8": ("idx",),
-    "Q9": ("k1", "k2", "f", "idx"),
-    "Q10": ("k1", "k2", "idx"),
-    "Q11": ("k1", "k2", "k3", "idx"),
-    "Q12": ("k1", "k2", "k3", "idx"),
-    "Q13": ("k1", "idx"),
-}
 
 
 def cypher_texts(scenario_id: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from btb.dataset.format import Manifest
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.postgres import schema, series
 from btb.engines.querytexts import load_queries
+from btb.engines.series_sql import relational_statement, series_texts
 
 RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
                      "maintenance_work_mem", "effective_cache_size", "max_wal_size", "max_parallel_workers_per_gather",
@@ -38,6 +39,15 @@ def bind(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def query_texts(scenario_id: str) -> dict[str, str]:
+    """The statements a PostgreSQL scenario runs: Q1–Q5 as written in `btb/queries/<id>/`; Q6–Q13 its
+    structure part there as the CTE `fed` + the series SQL every scenario shares (`btb.engines.series_sql`)."""
+    texts = load_queries(scenario_id, ".sql")
+    for qid, text in series_texts().items():
+        texts[qid] = relational_statement(qid, texts[qid], text)
+    return texts
+
+
 class PostgresScenario(SplitScenario):
     engines: ClassVar[tuple[str, ...]] = ("postgres",)
     structure_tables: ClassVar[tuple[str, ...]]  # counted by counts(), dropped before ingest
@@ -49,7 +59,7 @@ class PostgresScenario(SplitScenario):
         self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
-        self._queries = load_queries(self.id, ".sql")
+        self._queries = query_texts(self.id)
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:

@@ -3,7 +3,7 @@
 Both load the Brick-aligned structure of `btb.engines.rdf.export` and share the SPARQL texts of
 `btb/queries/sparql/Qn_*.sparql`: Q1–Q5 whole, and for Q6–Q13 the *structure part* (the points a
 question is about with the keys its answer needs, `?idx` last), with the same columns as the Cypher
-family's graph parts (`btb.engines.graph.scenario.KEY_COLUMNS`), so both paradigms feed the same
+family's graph parts (`btb.engines.series_sql.KEY_COLUMNS`), so both paradigms feed the same
 series step:
 
 O1 (RDF only): series as (point, day) chunk resources in the same store (`export.chunk_triples`). A series
@@ -40,7 +40,7 @@ from btb.dataset.format import Manifest
 from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.graph import chunks
-from btb.engines.graph.scenario import KEY_COLUMNS
+from btb.engines.series_sql import KEY_COLUMNS
 from btb.engines.postgres import schema
 from btb.engines.querytexts import load_queries, load_text
 from btb.engines.rdf import export

@@ -1,5 +1,6 @@
--- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value
--- before `end`.
+-- Q11 (structure part): for every UPS of the building, FEEDS-downstream equipment (1..10 hops) and its power
+-- points (null when it has none). Returns: k1 = UPS id, k2 = equipment id, k3 = equipment_type, idx.
+-- P1's statement is this part as the CTE `fed` + the series part every scenario shares (shared/series/Q11).
 WITH RECURSIVE ups AS (
     SELECT DISTINCT e.id
     FROM building_floors bf
@@ -12,15 +13,11 @@ WITH RECURSIVE ups AS (
     UNION
     SELECT d.ups_id, f.dst_id, d.depth + 1 FROM down d JOIN feeds f ON f.src_id = d.id WHERE d.depth < 10
 )
-SELECT pr.ups_id, e.id AS equipment_id, e.equipment_type,
-       (SELECT last.value::float8
-        FROM equipment_points ep
-        JOIN points p ON p.idx = ep.point_idx AND p.quantity = 'power'
-        CROSS JOIN LATERAL (SELECT t.time, t.value FROM ts t WHERE t.point_id = p.idx AND t.time < %(end)s
-                            ORDER BY t.time DESC, t.value DESC LIMIT 1) last
-        WHERE ep.equipment_id = e.id
-        ORDER BY last.time DESC, last.value DESC
-        LIMIT 1) AS last_power
+-- The power points are looked up per equipment (index probes), not joined with all of equipment_points:
+-- the work grows with the UPSs' dependents, not with the dataset.
+SELECT DISTINCT pr.ups_id, e.id, e.equipment_type, pw.idx
 FROM (SELECT DISTINCT ups_id, id FROM down) pr
 JOIN equipment e ON e.id = pr.id
-ORDER BY 1, 2
+LEFT JOIN LATERAL unnest(ARRAY(
+    SELECT p.idx FROM equipment_points ep JOIN points p ON p.idx = ep.point_idx AND p.quantity = 'power'
+    WHERE ep.equipment_id = e.id)) AS pw(idx) ON true

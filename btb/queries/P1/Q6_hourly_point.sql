@@ -1,8 +1,3 @@
--- Q6: hourly avg/min/max/count of one point over [start, end). date_bin: portable, timezone-independent.
-SELECT extract(epoch FROM date_bin('1 hour', t.time, timestamptz '2000-01-01 00:00:00+00'))::bigint AS hour_epoch_s,
-       avg(t.value) AS avg, min(t.value)::float8 AS min, max(t.value)::float8 AS max, count(*) AS count
-FROM ts t
-WHERE t.point_id = (SELECT idx FROM points WHERE id = %(point)s)
-  AND t.time >= %(start)s AND t.time < %(end)s
-GROUP BY 1
-ORDER BY 1
+-- Q6 (structure part): the point. Returns: idx.
+-- P1's statement is this part as the CTE `fed` + the series part every scenario shares (shared/series/Q6).
+SELECT p.idx FROM points p WHERE p.id = %(point)s

@@ -1,5 +1,6 @@
--- Q11: for every UPS of a building, FEEDS-downstream equipment (1..10 hops) with its latest power value
--- before `end`.
+-- Q11 (structure part): for every UPS of the building, FEEDS-downstream equipment (1..10 hops) and its power
+-- points (null when it has none). Returns: k1 = UPS id, k2 = equipment id, k3 = equipment_type, idx.
+-- P2's statement is this part as the CTE `fed` + the series part every scenario shares (shared/series/Q11).
 WITH RECURSIVE ups AS (
     SELECT DISTINCT e.id
     FROM edges bf
@@ -14,16 +15,12 @@ WITH RECURSIVE ups AS (
     UNION
     SELECT d.ups_id, e.dst, d.depth + 1 FROM down d JOIN edges e ON e.src = d.id AND e.rel = 'FEEDS' WHERE d.depth < 10
 )
-SELECT pr.ups_id, n.id AS equipment_id, n.props->>'equipment_type' AS equipment_type,
-       (SELECT last.value::float8
-        FROM edges hp
-        JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"quantity": "power"}'
-        CROSS JOIN LATERAL (SELECT t.time, t.value FROM ts t WHERE t.point_id = (p.props->>'point_idx')::int
-                                                   AND t.time < %(end)s
-                            ORDER BY t.time DESC, t.value DESC LIMIT 1) last
-        WHERE hp.src = n.id AND hp.rel = 'HAS_POINT'
-        ORDER BY last.time DESC, last.value DESC
-        LIMIT 1) AS last_power
+-- The power points are looked up per equipment (index probes), not joined with every HAS_POINT edge: the
+-- work grows with the UPSs' dependents, not with the dataset.
+SELECT DISTINCT pr.ups_id, n.id, n.props->>'equipment_type', pw.idx
 FROM (SELECT DISTINCT ups_id, id FROM down) pr
 JOIN nodes n ON n.id = pr.id
-ORDER BY 1, 2
+LEFT JOIN LATERAL unnest(ARRAY(
+    SELECT (p.props->>'point_idx')::int
+    FROM edges hp JOIN nodes p ON p.id = hp.dst AND p.type = 'Point' AND p.props @> '{"quantity": "power"}'
+    WHERE hp.src = n.id AND hp.rel = 'HAS_POINT')) AS pw(idx) ON true

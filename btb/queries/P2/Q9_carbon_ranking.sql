@@ -1,5 +1,9 @@
--- Q9: carbon ranking of all tenants: Q8 energy, and delta x carbon factor of the served space's building.
-WITH tp AS (
+-- Q9 (structure part): every tenant, with its tenant-meter registers and the building (and its carbon factor)
+-- of each served tenant space; a tenant without a meter once with nulls.
+-- Returns: k1 = tenant id, k2 = building id, f = carbon_kg_per_kwh, idx.
+-- MATERIALIZED keeps the meter part a join problem of its own for the planner.
+-- P2's statement is this part as the CTE `fed` + the series part every scenario shares (shared/series/Q9).
+WITH tp AS MATERIALIZED (
     SELECT DISTINCT oc.src AS tenant_id, (p.props->>'point_idx')::int AS idx, b.id AS building_id,
            (b.props->>'carbon_kg_per_kwh')::float8 AS factor
     FROM edges oc
@@ -13,24 +17,8 @@ WITH tp AS (
                JOIN nodes b ON b.id = bf.src AND b.type = 'Building')
            ON fs.dst = s.id AND fs.rel = 'CONTAINS'
     WHERE oc.rel = 'OCCUPIES'
-), d AS (
-    SELECT t.point_id, max(t.value) - min(t.value) AS delta
-    FROM ts t
-    WHERE t.point_id IN (SELECT idx FROM tp) AND t.time >= %(start)s AND t.time < %(end)s
-    GROUP BY t.point_id
-), energy AS (
-    SELECT x.tenant_id, sum(coalesce(d.delta, 0.0)) AS kwh
-    FROM (SELECT DISTINCT tenant_id, idx FROM tp) x LEFT JOIN d ON d.point_id = x.idx
-    GROUP BY x.tenant_id
-), co2 AS (
-    SELECT tp.tenant_id, sum(d.delta * tp.factor) AS kg
-    FROM tp JOIN d ON d.point_id = tp.idx
-    WHERE tp.building_id IS NOT NULL
-    GROUP BY tp.tenant_id
 )
-SELECT tn.id AS tenant_id, coalesce(energy.kwh, 0.0)::float8 AS energy_kwh, coalesce(co2.kg, 0.0)::float8 AS co2_kg
+SELECT DISTINCT tn.id, tp.building_id, tp.factor, tp.idx
 FROM nodes tn
-LEFT JOIN energy ON energy.tenant_id = tn.id
-LEFT JOIN co2 ON co2.tenant_id = tn.id
+LEFT JOIN tp ON tp.tenant_id = tn.id
 WHERE tn.type = 'Tenant'
-ORDER BY co2_kg DESC, tenant_id

@@ -1,0 +1,112 @@
+"""Did a change of query texts make a PostgreSQL scenario slower? The statements P1 and P2 run today against
+the ones they ran at a git revision, on the same server, the same data, the same session, in one run.
+
+Written for the change that made P1/P2 run the shared series SQL (their structure part as the CTE `fed` +
+`btb/queries/shared/series/Qn.sql`) instead of a copy of their own: `--against REV` names the revision whose
+`btb/queries/<scenario>/Qn_*.sql` were whole statements. Per query, every binding of the dataset is run with
+both texts alternately (which goes first alternates too), warm, `--reps` times; the answers of both texts are
+checked equal (canonical form, the oracle's tolerance) at every binding. Printed: the median over bindings of
+each text's median latency, and their ratio (now / then).
+
+    python benchmarks/bench_series_texts.py --against REV [--dataset DIR] [--scenarios P1,P2] [--reps 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from btb.dataset.answers import canonical_for, same_answer_for
+from btb.dataset.format import load_bindings
+from btb.engines.base import RunOptions
+from btb.engines.postgres.scenario import query_texts
+from btb.engines.registry import scenario_class
+from btb.infra.local import LocalProvider
+
+SERIES = ("Q6", "Q7", "Q8", "Q9", "Q10", "Q11", "Q12", "Q13")
+
+
+def texts_at(rev: str, sid: str) -> dict[str, str]:
+    """{qid: text} of btb/queries/<sid>/ at a git revision (the statements as they were then)."""
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:btb/queries/{sid}"], cwd=root, check=True,
+                           capture_output=True, text=True).stdout.split()
+    out = {}
+    for name in names:
+        qid = name.split("_")[0].removesuffix(".sql")
+        if qid in SERIES:
+            out[qid] = subprocess.run(["git", "show", f"{rev}:btb/queries/{sid}/{name}"], cwd=root, check=True,
+                                      capture_output=True, text=True).stdout
+    return out
+
+
+def timed(conn, text: str, params: dict) -> tuple[list, float]:
+    t0 = time.perf_counter()
+    rows = conn.execute(text, params, prepare=False).fetchall()
+    return rows, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--against", required=True, help="git revision whose texts to compare with")
+    ap.add_argument("--dataset", type=Path, default=Path.home() / ".local/state/btb/datasets/small-2d-s1")
+    ap.add_argument("--scenarios", default="P1,P2")
+    ap.add_argument("--reps", type=int, default=15)
+    a = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="btb-bench-texts-"))
+    root.chmod(0o755)
+    provider = LocalProvider(root, "benchtexts")
+    bindings = load_bindings(a.dataset)
+    load0 = Path("/proc/loadavg").read_text().strip()
+    rows_out = []
+    try:
+        for sid in a.scenarios.split(","):
+            trial = f"bench-texts-{sid}-{uuid.uuid4().hex[:6]}"
+            started = provider.start(trial, ("postgres",), None)
+            try:
+                s = scenario_class(sid)(started.endpoints, RunOptions(timeout_s=120))
+                s.ingest(a.dataset)
+                conn = s.conn()
+                then, now = texts_at(a.against, sid), query_texts(sid)
+                for qid in SERIES:
+                    med_then, med_now = [], []
+                    for params in bindings[qid]:
+                        bound = s.bind(qid, params)
+                        t_then, t_now = [], []
+                        for rep in range(a.reps + 1):  # the first round warms both, not recorded
+                            order = ((then, t_then), (now, t_now)) if rep % 2 else ((now, t_now), (then, t_then))
+                            got = {}
+                            for texts, acc in order:
+                                rows, sec = timed(conn, texts[qid], bound)
+                                got[id(texts)] = canonical_for(qid, rows)
+                                if rep:
+                                    acc.append(sec)
+                            ok, diff = same_answer_for(qid, got[id(then)], got[id(now)])
+                            assert ok, f"{sid} {qid} {params}: answers differ\n{diff}"
+                        med_then.append(statistics.median(t_then))
+                        med_now.append(statistics.median(t_now))
+                    a_, b_ = statistics.median(med_then) * 1000, statistics.median(med_now) * 1000
+                    rows_out.append((sid, qid, len(bindings[qid]), a_, b_))
+                s.close()
+            finally:
+                provider.stop(trial)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    load1 = Path("/proc/loadavg").read_text().strip()
+    print(f"dataset {a.dataset.name}; texts now vs {a.against}; median over bindings of each binding's median of "
+          f"{a.reps} warm runs, ms; answers equal at every binding; load before: {load0}; after: {load1}")
+    print(f"{'':>4} {'query':>5} {'bindings':>8} {'then':>9} {'now':>9} {'now/then':>9}")
+    for sid, qid, n, t0, t1 in rows_out:
+        print(f"{sid:>4} {qid:>5} {n:>8} {t0:>9.2f} {t1:>9.2f} {t1 / t0:>8.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
