@@ -1,14 +1,16 @@
-"""Did a change of query texts make a PostgreSQL scenario slower? The statements P1 and P2 run today against
-the ones they ran at a git revision, on the same server, the same data, the same session, in one run.
+"""Did a change of query texts make a scenario slower? The statements a scenario runs today against the ones
+it ran at a git revision (`--against REV`), on the same server, the same data, the same session, in one run.
 
-Written for the change that made P1/P2 run the shared series SQL (their structure part as the CTE `fed` +
-`btb/queries/shared/series/Qn.sql`) instead of a copy of their own: `--against REV` names the revision whose
-`btb/queries/<scenario>/Qn_*.sql` were whole statements. Per query, every binding of the dataset is run with
-both texts alternately (which goes first alternates too), warm, `--reps` times; the answers of both texts are
-checked equal (canonical form, the oracle's tolerance) at every binding. Printed: the median over bindings of
-each text's median latency, and their ratio (now / then).
+  P1, P2   Q6–Q13 by default: today their structure part as the CTE `fed` + the shared series SQL
+           (`btb.engines.series_sql`); up to revision f584b20, whole statements of their own
+  O1, O2   Q1–Q5 by default: the SPARQL structure queries (`btb/queries/sparql/`), sent as they are
 
-    python benchmarks/bench_series_texts.py --against REV [--dataset DIR] [--scenarios P1,P2] [--reps 15]
+Per query, every binding of the dataset is run with both texts alternately (which goes first alternates too),
+warm, `--reps` times; the answers of both texts are checked equal (canonical form, the oracle's tolerance) at
+every binding. Printed: the median over bindings of each text's median latency, and their ratio (now / then).
+
+    python benchmarks/bench_query_texts.py --against REV [--dataset DIR] [--scenarios P1,P2] [--queries Q7,Q11]
+                                           [--reps 15]
 """
 
 from __future__ import annotations
@@ -27,29 +29,45 @@ from btb.dataset.answers import canonical_for, same_answer_for
 from btb.dataset.format import load_bindings
 from btb.engines.base import RunOptions
 from btb.engines.postgres.scenario import query_texts
-from btb.engines.registry import scenario_class
+from btb.engines.querytexts import load_queries
+from btb.engines.registry import engines_of, scenario_class
 from btb.infra.local import LocalProvider
 
-SERIES = ("Q6", "Q7", "Q8", "Q9", "Q10", "Q11", "Q12", "Q13")
+SQL = ("P1", "P2")
+DEFAULT_QUERIES = {"P1": [f"Q{i}" for i in range(6, 14)], "P2": [f"Q{i}" for i in range(6, 14)],
+                   "O1": [f"Q{i}" for i in range(1, 6)], "O2": [f"Q{i}" for i in range(1, 6)]}
+
+
+def folder(sid: str) -> str:
+    return sid if sid in SQL else "sparql"
 
 
 def texts_at(rev: str, sid: str) -> dict[str, str]:
-    """{qid: text} of btb/queries/<sid>/ at a git revision (the statements as they were then)."""
+    """{qid: text} of the scenario's query folder at a git revision (the statements as they were then)."""
     root = Path(__file__).resolve().parents[1]
-    names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:btb/queries/{sid}"], cwd=root, check=True,
+    d = f"btb/queries/{folder(sid)}"
+    names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:{d}"], cwd=root, check=True,
                            capture_output=True, text=True).stdout.split()
-    out = {}
-    for name in names:
-        qid = name.split("_")[0].removesuffix(".sql")
-        if qid in SERIES:
-            out[qid] = subprocess.run(["git", "show", f"{rev}:btb/queries/{sid}/{name}"], cwd=root, check=True,
-                                      capture_output=True, text=True).stdout
-    return out
+    return {name.split("_")[0].split(".")[0]: subprocess.run(["git", "show", f"{rev}:{d}/{name}"], cwd=root,
+                                                             check=True, capture_output=True, text=True).stdout
+            for name in names if name.startswith("Q")}
 
 
-def timed(conn, text: str, params: dict) -> tuple[list, float]:
-    t0 = time.perf_counter()
-    rows = conn.execute(text, params, prepare=False).fetchall()
+def texts_now(sid: str) -> dict[str, str]:
+    return query_texts(sid) if sid in SQL else load_queries("sparql", ".sparql")
+
+
+def timed(s, sid: str, qid: str, text: str, params: dict) -> tuple[list, float]:
+    """One execution of `text` for a binding, bound as the scenario binds (outside the timing)."""
+    if sid in SQL:
+        bound = s.bind(qid, params)
+        t0 = time.perf_counter()
+        rows = s.conn().execute(text, bound, prepare=False).fetchall()
+    else:
+        s._texts[qid] = text  # SparqlScenario.bind writes the text with its terms into "_text"
+        bound = s.bind(qid, params)["_text"]
+        t0 = time.perf_counter()
+        rows = s.sparql(bound)
     return rows, time.perf_counter() - t0
 
 
@@ -58,6 +76,7 @@ def main() -> int:
     ap.add_argument("--against", required=True, help="git revision whose texts to compare with")
     ap.add_argument("--dataset", type=Path, default=Path.home() / ".local/state/btb/datasets/small-2d-s1")
     ap.add_argument("--scenarios", default="P1,P2")
+    ap.add_argument("--queries", default=None, help="comma-separated (default: P1/P2 Q6-Q13, O1/O2 Q1-Q5)")
     ap.add_argument("--reps", type=int, default=15)
     a = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="btb-bench-texts-"))
@@ -69,22 +88,20 @@ def main() -> int:
     try:
         for sid in a.scenarios.split(","):
             trial = f"bench-texts-{sid}-{uuid.uuid4().hex[:6]}"
-            started = provider.start(trial, ("postgres",), None)
+            started = provider.start(trial, engines_of(sid), None)
             try:
                 s = scenario_class(sid)(started.endpoints, RunOptions(timeout_s=120))
                 s.ingest(a.dataset)
-                conn = s.conn()
-                then, now = texts_at(a.against, sid), query_texts(sid)
-                for qid in SERIES:
+                then, now = texts_at(a.against, sid), texts_now(sid)
+                for qid in (a.queries.split(",") if a.queries else DEFAULT_QUERIES[sid]):
                     med_then, med_now = [], []
                     for params in bindings[qid]:
-                        bound = s.bind(qid, params)
                         t_then, t_now = [], []
                         for rep in range(a.reps + 1):  # the first round warms both, not recorded
                             order = ((then, t_then), (now, t_now)) if rep % 2 else ((now, t_now), (then, t_then))
                             got = {}
                             for texts, acc in order:
-                                rows, sec = timed(conn, texts[qid], bound)
+                                rows, sec = timed(s, sid, qid, texts[qid], params)
                                 got[id(texts)] = canonical_for(qid, rows)
                                 if rep:
                                     acc.append(sec)
