@@ -147,7 +147,7 @@ class PostgresContainer(ContainerEngine):
         return True, f"{where}: preloaded (shared_preload_libraries = 'timescaledb'): hypertables"
 
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
-        from btb.infra.engines.postgres import DURABILITY_SETTINGS, settings_for_budget
+        from btb.infra.engines.postgres import SERVER_SETTINGS, settings_for_budget
 
         tuning = tuning or self.p._options("pg").get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
         memory = settings_for_budget(budget, tuning)
@@ -155,7 +155,7 @@ class PostgresContainer(ContainerEngine):
         self.eng["runtime"] = {"budget": budget, "tuning": tuning, "requested": memory,
                                "series_backend": "timescaledb" if preload else "native", "series_backend_why": why}
         settings = {"listen_addresses": self.host, "port": str(self.port), "unix_socket_directories": "/tmp",
-                    **DURABILITY_SETTINGS, **memory,
+                    **SERVER_SETTINGS, **memory,
                     "shared_preload_libraries": "timescaledb" if preload else ""}
         if preload:
             settings["timescaledb.telemetry_level"] = "off"

@@ -8,7 +8,7 @@ import pytest
 
 from btb.cgroups import CgroupSlot, capabilities
 from btb.infra.engines.base import EngineSpec
-from btb.infra.engines.postgres import FIXED_MEMORY_SETTINGS, LocalPostgres, settings_for_budget
+from btb.infra.engines.postgres import FIXED_MEMORY_SETTINGS, PLANNER_SETTINGS, LocalPostgres, settings_for_budget
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -62,6 +62,9 @@ def test_unlimited_keeps_the_fixed_settings(provider):
     try:
         assert _show(ep.dsn, FIXED_MEMORY_SETTINGS) == FIXED_MEMORY_SETTINGS
         assert ep.extra["tuning"]["budget"] is None
+        # the planner's costs are every budget's (SSD/memory, not spinning disks), and recorded
+        assert _show(ep.dsn, PLANNER_SETTINGS) == PLANNER_SETTINGS == {"random_page_cost": "1.1"}
+        assert ep.extra["settings"]["random_page_cost"] == "1.1"
     finally:
         provider.stop("tuning-unlimited")
 

@@ -25,7 +25,7 @@ from btb.engines.series_sql import relational_statement, series_texts
 
 RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
                      "maintenance_work_mem", "effective_cache_size", "max_wal_size", "max_parallel_workers_per_gather",
-                     "jit", "shared_preload_libraries")
+                     "jit", "random_page_cost", "shared_preload_libraries")
 TIME_PARAMS = ("start", "end")
 
 

@@ -52,6 +52,14 @@ DURABILITY_SETTINGS = {
     "max_parallel_workers_per_gather": "2",
     "jit": "off",
 }
+# Planner costs for data served from memory or SSD (PGTune's setting for SSD storage). PostgreSQL's default
+# random_page_cost = 4 prices a random page read at 4 sequential ones (spinning disks): with it the hybrids'
+# series SQL joined 1.7k point ids with `ts` by a sequential scan of the window's chunks (F2 Q7 on small-2d:
+# 139 ms; 75 ms by index probes) while P1, whose keys the planner estimates fewer, ran the same text by index
+# probes. Measured for every query of P1 P2 F2 O2 under both values: `python benchmarks/bench_planner_costs.py`
+# (docs/federation.md). One value for every scenario: no paradigm gets a plan hint the others do not.
+PLANNER_SETTINGS = {"random_page_cost": "1.1"}
+SERVER_SETTINGS = {**DURABILITY_SETTINGS, **PLANNER_SETTINGS}
 # The memory settings btb used before budgets sized them: unlimited budgets and `tuning: fixed` keep them.
 # (effective_cache_size is PostgreSQL's default, stated so that it is recorded.)
 FIXED_MEMORY_SETTINGS = {
@@ -60,10 +68,10 @@ FIXED_MEMORY_SETTINGS = {
     "work_mem": "16MB",
     "maintenance_work_mem": "256MB",
 }
-SCRATCH_SETTINGS = {**DURABILITY_SETTINGS, **FIXED_MEMORY_SETTINGS}  # what an unlimited engine runs with
+SCRATCH_SETTINGS = {**SERVER_SETTINGS, **FIXED_MEMORY_SETTINGS}  # what an unlimited engine runs with
 TIMESCALE_MODES = ("auto", "off", "on")
 # what the Endpoint reports (as SHOW prints it) with every figure
-RECORDED_SETTINGS = (*DURABILITY_SETTINGS, *FIXED_MEMORY_SETTINGS, "shared_preload_libraries")
+RECORDED_SETTINGS = (*SERVER_SETTINGS, *FIXED_MEMORY_SETTINGS, "shared_preload_libraries")
 MiB = 1 << 20
 LOG_TAIL_LINES = 25
 SUPERUSER = "postgres"
@@ -319,7 +327,7 @@ class LocalPostgres(LocalEngine):
             pwfile.unlink(missing_ok=True)
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed for {self.data_dir}: {(r.stderr or r.stdout).strip()[-800:]}")
-        conf = "\n".join(f"{k} = '{v}'" for k, v in DURABILITY_SETTINGS.items())
+        conf = "\n".join(f"{k} = '{v}'" for k, v in SERVER_SETTINGS.items())
         with open(self.data_dir / "postgresql.conf", "a") as f:
             f.write(f"\n# btb scratch settings\n{conf}\n")
         self._write_network_conf()
