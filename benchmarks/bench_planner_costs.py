@@ -15,17 +15,13 @@ session, outside the timing), warm, `--reps` times; printed: the median over bin
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 from btb.dataset.format import load_bindings
-from btb.engines.base import QUERY_IDS, RunOptions
-from btb.engines.registry import engines_of, scenario_class
-from btb.infra.local import LocalProvider
+from btb.engines.base import QUERY_IDS
+from side_by_side import alternating, each_ingested
 
 
 def pg_session(s):
@@ -41,42 +37,26 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=7)
     a = ap.parse_args()
     values = a.values.split(",")
-    root = Path(tempfile.mkdtemp(prefix="btb-bench-rpc-"))
-    root.chmod(0o755)
-    provider = LocalProvider(root, "benchrpc")
     bindings = load_bindings(a.dataset)
     load0 = Path("/proc/loadavg").read_text().strip()
     out = []
-    try:
-        for sid in a.scenarios.split(","):
-            trial = f"bench-rpc-{sid}-{uuid.uuid4().hex[:6]}"
-            started = provider.start(trial, engines_of(sid), None)
-            try:
-                s = scenario_class(sid)(started.endpoints, RunOptions(timeout_s=120))
-                s.ingest(a.dataset)
-                conn = pg_session(s)
-                for qid in QUERY_IDS:
-                    per_value: dict[str, list[float]] = {v: [] for v in values}
-                    statuses = set()
-                    for params in bindings[qid]:
-                        times: dict[str, list[float]] = {v: [] for v in values}
-                        for rep in range(a.reps + 1):  # the first round warms, not recorded
-                            order = values if rep % 2 else values[::-1]
-                            for v in order:
-                                conn.execute(f"set random_page_cost = {float(v)}")
-                                r = s.run(qid, params)
-                                statuses.add(r.status)
-                                if rep:
-                                    times[v].append(r.seconds)
-                        for v in values:
-                            per_value[v].append(statistics.median(times[v]))
-                    med = {v: statistics.median(per_value[v]) * 1000 for v in values}
-                    out.append((sid, qid, len(bindings[qid]), med, ",".join(sorted(statuses))))
-                s.close()
-            finally:
-                provider.stop(trial)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    for sid, s in each_ingested(a.dataset, a.scenarios.split(","), "benchrpc"):
+        conn = pg_session(s)
+        for qid in QUERY_IDS:
+            per_value: dict[str, list[float]] = {v: [] for v in values}
+            statuses = set()
+            for params in bindings[qid]:
+
+                def once(value: str) -> float:
+                    conn.execute(f"set random_page_cost = {float(value)}")  # outside the timing
+                    r = s.run(qid, params)
+                    statuses.add(r.status)
+                    return r.seconds
+
+                for v, sec in alternating(values, once, a.reps).items():
+                    per_value[v].append(sec)
+            med = {v: statistics.median(per_value[v]) * 1000 for v in values}
+            out.append((sid, qid, len(bindings[qid]), med, ",".join(sorted(statuses))))
     load1 = Path("/proc/loadavg").read_text().strip()
     print(f"dataset {a.dataset.name}; median over bindings of each binding's median of {a.reps} warm runs, ms; "
           f"load before: {load0}; after: {load1}")

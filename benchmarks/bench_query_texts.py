@@ -16,22 +16,17 @@ every binding. Printed: the median over bindings of each text's median latency, 
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from btb.dataset.answers import canonical_for, same_answer_for
 from btb.dataset.format import load_bindings
-from btb.engines.base import RunOptions
 from btb.engines.postgres.scenario import query_texts
 from btb.engines.querytexts import load_queries
-from btb.engines.registry import engines_of, scenario_class
-from btb.infra.local import LocalProvider
+from side_by_side import alternating, each_ingested
 
 SQL = ("P1", "P2")
 DEFAULT_QUERIES = {"P1": [f"Q{i}" for i in range(6, 14)], "P2": [f"Q{i}" for i in range(6, 14)],
@@ -79,43 +74,29 @@ def main() -> int:
     ap.add_argument("--queries", default=None, help="comma-separated (default: P1/P2 Q6-Q13, O1/O2 Q1-Q5)")
     ap.add_argument("--reps", type=int, default=15)
     a = ap.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="btb-bench-texts-"))
-    root.chmod(0o755)
-    provider = LocalProvider(root, "benchtexts")
     bindings = load_bindings(a.dataset)
     load0 = Path("/proc/loadavg").read_text().strip()
     rows_out = []
-    try:
-        for sid in a.scenarios.split(","):
-            trial = f"bench-texts-{sid}-{uuid.uuid4().hex[:6]}"
-            started = provider.start(trial, engines_of(sid), None)
-            try:
-                s = scenario_class(sid)(started.endpoints, RunOptions(timeout_s=120))
-                s.ingest(a.dataset)
-                then, now = texts_at(a.against, sid), texts_now(sid)
-                for qid in (a.queries.split(",") if a.queries else DEFAULT_QUERIES[sid]):
-                    med_then, med_now = [], []
-                    for params in bindings[qid]:
-                        t_then, t_now = [], []
-                        for rep in range(a.reps + 1):  # the first round warms both, not recorded
-                            order = ((then, t_then), (now, t_now)) if rep % 2 else ((now, t_now), (then, t_then))
-                            got = {}
-                            for texts, acc in order:
-                                rows, sec = timed(s, sid, qid, texts[qid], params)
-                                got[id(texts)] = canonical_for(qid, rows)
-                                if rep:
-                                    acc.append(sec)
-                            ok, diff = same_answer_for(qid, got[id(then)], got[id(now)])
-                            assert ok, f"{sid} {qid} {params}: answers differ\n{diff}"
-                        med_then.append(statistics.median(t_then))
-                        med_now.append(statistics.median(t_now))
-                    a_, b_ = statistics.median(med_then) * 1000, statistics.median(med_now) * 1000
-                    rows_out.append((sid, qid, len(bindings[qid]), a_, b_))
-                s.close()
-            finally:
-                provider.stop(trial)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    for sid, s in each_ingested(a.dataset, a.scenarios.split(","), "benchtexts"):
+        texts = {"then": texts_at(a.against, sid), "now": texts_now(sid)}
+        for qid in (a.queries.split(",") if a.queries else DEFAULT_QUERIES[sid]):
+            med: dict[str, list[float]] = {"then": [], "now": []}
+            for params in bindings[qid]:
+                answers: dict[str, list] = {}
+
+                def once(version: str) -> float:
+                    rows, sec = timed(s, sid, qid, texts[version][qid], params)
+                    answers[version] = canonical_for(qid, rows)
+                    other = answers.get("now" if version == "then" else "then")
+                    if other is not None:
+                        ok, diff = same_answer_for(qid, other, answers[version])
+                        assert ok, f"{sid} {qid} {params}: answers differ\n{diff}"
+                    return sec
+
+                for version, sec in alternating(("then", "now"), once, a.reps).items():
+                    med[version].append(sec)
+            rows_out.append((sid, qid, len(bindings[qid]), statistics.median(med["then"]) * 1000,
+                             statistics.median(med["now"]) * 1000))
     load1 = Path("/proc/loadavg").read_text().strip()
     print(f"dataset {a.dataset.name}; texts now vs {a.against}; median over bindings of each binding's median of "
           f"{a.reps} warm runs, ms; answers equal at every binding; load before: {load0}; after: {load1}")
