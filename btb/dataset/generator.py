@@ -20,10 +20,11 @@ import signal
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -312,10 +313,7 @@ def _generate(profile: str, seed: int, out: Path, threads: int | None, chunk_poi
     out = Path(out)
     threads = max(1, threads or min(2, os.cpu_count() or 1))
     t0 = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    (tmp / SERIES_DIR).mkdir(parents=True)
-    try:
+    with publishing(out) as tmp:
         s = build_structure(prof.scale, seed)
         t_struct = time.perf_counter() - t0
         pipe = _SeriesPipeline(seed, s.params, plan_tasks(s.params, chunk_points), prof.days, tmp / SERIES_DIR,
@@ -355,11 +353,23 @@ def _generate(profile: str, seed: int, out: Path, threads: int | None, chunk_poi
                        "files": files, "parts": {name: d.hex() for name, d in parts}},
         )
         manifest.write(tmp)
+    return manifest
+
+
+@contextmanager
+def publishing(out: Path) -> Iterator[Path]:
+    """A fresh dataset directory (with its series/ folder) beside `out`, written by the block and moved in
+    place of `out` when it ends; removed when the block raises, so a half-written dataset is never published
+    nor left behind. The generator and the Brick import write through this."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    (tmp / SERIES_DIR).mkdir(parents=True)
+    try:
+        yield tmp
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return manifest
 
 
 def _replace(tmp: Path, out: Path) -> None:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +33,7 @@ from btb.dataset.brick_import.parse import ModelData, ModelError, read_model
 from btb.dataset.brick_import.pointmodels import meter_specs, spec_for, template_for
 from btb.dataset.brick_import.summary import ImportSummary
 from btb.dataset.format import BINDINGS, EDGE_SCHEMA, EDGES, FORMAT_VERSION, NODE_SCHEMA, NODES, SERIES_DIR, Manifest
-from btb.dataset.generator import _DayWriter, _file_info, _replace, _SeriesPipeline  # the generator's own writer
+from btb.dataset.generator import _DayWriter, _file_info, _SeriesPipeline, publishing  # the generator's own writer
 from btb.dataset.profiles import DURATIONS
 from btb.dataset.series import Chunk, START_S, plan_tasks
 from btb.dataset.structure import Structure, _Builder
@@ -91,10 +89,7 @@ def import_model(model: Path | str, out: Path | str, *, duration: str | None = "
                              "(omit it to keep the model's series)")
     else:
         days = parse_duration(duration or "1w")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    (tmp / SERIES_DIR).mkdir(parents=True)
-    try:
+    with publishing(out) as tmp:
         if chunked:
             nodes, parts, door_opens, samples = _from_chunks(mapped, data, tmp, days, day0)
         else:
@@ -124,10 +119,6 @@ def import_model(model: Path | str, out: Path | str, *, duration: str | None = "
                        "files": files, "parts": {n: d.hex() for n, d in parts}},
         )
         manifest.write(tmp)
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ImportResult(out, manifest, mapped.summary, "model" if chunked else "synthesized")
 
 
