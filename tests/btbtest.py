@@ -51,3 +51,22 @@ def hungry_query(dsn: str) -> None:
                       "order by m) s").fetchall()
     except psycopg.Error:
         pass  # killed: that is the point
+
+
+def scratch_provider(make, prefix: str):
+    """A provider made by `make(root)` on a fresh engine root (mode 0755, so the engines' OS users reach their
+    work dirs; not under pytest's tmp_path, which pytest keeps 0700); every trial it still holds is stopped
+    and the root removed at the end. A generator: fixtures `yield from` it."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    p = make(root)
+    try:
+        yield p
+    finally:
+        for t in p.trials():
+            p.stop(t)
+        shutil.rmtree(root, ignore_errors=True)

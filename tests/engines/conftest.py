@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from btbtest import scratch_provider
 
 from btb.infra.engines.postgres import fresh_database
 from btb.infra.local import LocalProvider
@@ -32,14 +33,7 @@ def _server_dir(prefix: str) -> Path:
 @pytest.fixture(scope="module")
 def provider():
     """A LocalProvider on a fresh engine root (node 'enginetest'); every trial is stopped afterwards."""
-    root = _server_dir("engines")
-    p = LocalProvider(root, "enginetest")
-    try:
-        yield p
-    finally:
-        for t in p.trials():
-            p.stop(t)
-        shutil.rmtree(root, ignore_errors=True)
+    yield from scratch_provider(lambda root: LocalProvider(root, "enginetest"), "btb-test-engines-")
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
+from btbtest import scratch_provider
 
 from btb.infra.local import LocalProvider
 
 
 @pytest.fixture
 def provider():
-    root = Path(tempfile.mkdtemp(prefix="btb-test-prov-"))  # not under tmp_path: pytest re-chmods it 0700
-    root.chmod(0o755)
-    p = LocalProvider(root, "provtest")
-    try:
-        yield p
-    finally:
-        for t in p.trials():
-            p.stop(t)
-        shutil.rmtree(root, ignore_errors=True)
+    yield from scratch_provider(lambda root: LocalProvider(root, "provtest"), "btb-test-prov-")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from btbtest import hungry_query
+from btbtest import hungry_query, scratch_provider
 
 from btb.dataset.format import load_bindings
 from btb.engines.base import RunOptions
@@ -47,14 +47,8 @@ def docker_images():
 def dprov(docker_images):
     from btb.infra.docker import DockerProvider
 
-    root = Path(tempfile.mkdtemp(prefix="btb-test-docker-"))
-    p = DockerProvider(root, f"dk{uuid.uuid4().hex[:6]}", ready_timeout_s=90)
-    try:
-        yield p
-    finally:
-        for t in p.trials():
-            p.stop(t)
-        shutil.rmtree(root, ignore_errors=True)
+    node = f"dk{uuid.uuid4().hex[:6]}"
+    yield from scratch_provider(lambda root: DockerProvider(root, node, ready_timeout_s=90), "btb-test-docker-")
 
 
 def _limit_file(parent: str) -> int:
