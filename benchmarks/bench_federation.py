@@ -29,7 +29,9 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import psycopg
@@ -102,13 +104,20 @@ ANY_INDEX = ("enable_seqscan", "enable_bitmapscan")
 JOIN_PROBES = ("enable_hashjoin", "enable_mergejoin")
 
 
+@contextmanager
+def _disabled(pg: psycopg.Connection, disable: tuple[str, ...]) -> Iterator[None]:
+    """A transaction with some plan types off (SET LOCAL: gone when it ends)."""
+    with pg.transaction():
+        for setting in disable:
+            pg.execute(f"set local {setting} = off")
+        yield
+
+
 def _plan(pg: psycopg.Connection, text: str, params: dict, disable: tuple[str, ...] = ()) -> str:
     """The plan's join/scan nodes in one line (EXPLAIN, no ANALYZE)."""
     import re
 
-    with pg.transaction():
-        for setting in disable:
-            pg.execute(f"set local {setting} = off")
+    with _disabled(pg, disable):
         lines = [r[0] for r in pg.execute("explain " + text, params)]
     nodes = [re.sub(r"\s*\(cost=.*", "", ln).strip(" ->") for ln in lines if "cost=" in ln]
     keep = [n for n in nodes if any(w in n for w in ("Join", "Nested", "Scan", "Sort", "Gather"))]
@@ -117,9 +126,7 @@ def _plan(pg: psycopg.Connection, text: str, params: dict, disable: tuple[str, .
 
 def _forced(pg: psycopg.Connection, text: str, params: dict, disable: tuple[str, ...]) -> tuple[tuple, float]:
     """A statement with some plan types disabled: only the statement is timed, not the SET LOCALs."""
-    with pg.transaction():
-        for setting in disable:
-            pg.execute(f"set local {setting} = off")
+    with _disabled(pg, disable):
         t = time.perf_counter()
         row = pg.execute(text, params).fetchone()
         return row, time.perf_counter() - t
