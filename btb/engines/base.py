@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, Mapping
 
+from btb.dataset.answers import canonical_for
+
 Status = Literal["ok", "timeout", "error", "oom", "unsupported"]
 QUERY_IDS = tuple(f"Q{i}" for i in range(1, 14))
 
@@ -189,8 +191,6 @@ class SplitScenario(Scenario):
     and SPARQL scenarios all are; `execute` is the three steps without a clock."""
 
     def canonical(self, qid: str, answer: Answer) -> Answer:
-        from btb.dataset.answers import canonical_for  # engines depend on the dataset, not the reverse
-
         return Answer(canonical_for(qid, answer.rows), answer.phases)
 
     def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:

@@ -44,6 +44,7 @@ def bind_window(params: dict[str, Any]) -> dict[str, Any]:
         params["d1"] = (params["end_us"] - 1) // US_PER_DAY
     return params
 
+
 CREATE_CHUNKS = ("UNWIND $rows AS r MATCH (p:Point {idx: r.idx}) "
                  "CREATE (p)-[:HAS_CHUNK]->(:Chunk {idx: r.idx, day: r.day, ts: r.ts, vs: r.vs, "
                  "n: r.n, min: r.min, max: r.max, sum: r.sum})")
