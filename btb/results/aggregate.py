@@ -27,24 +27,27 @@ def trial_resources(samples: list[dict], phases: list[tuple[str, float, float]])
     if len({t for t, _ in rows}) > 1:
         rows = combine_targets(rows)
     out = {}
-    ws = _working_set_peaks(rows, phases)
+    ws = _working_set(rows, phases)
     for st in attribute(rows, phases):
+        peak_ws, mean_ws = ws.get(st.phase, (None, None))
         out[st.phase] = {"peak_bytes": st.peak_bytes, "peak_from": st.peak_from, "mean_bytes": st.mean_bytes,
                          "baseline_bytes": st.baseline_bytes, "peak_over_baseline_bytes": st.peak_over_baseline_bytes,
                          "peak_anon_bytes": st.peak_anon_bytes, "cpu_s": st.cpu_s, "io_read_bytes": st.io_read_bytes,
                          "io_write_bytes": st.io_write_bytes, "oom_kills": st.oom_kills, "source": st.source,
-                         "n_samples": st.n_samples, "peak_working_set_bytes": ws.get(st.phase)}
+                         "n_samples": st.n_samples, "peak_working_set_bytes": peak_ws,
+                         "mean_working_set_bytes": mean_ws}
     return out
 
 
-def _working_set_peaks(rows: list[tuple[str, Any]], phases: list[tuple[str, float, float]]) -> dict[str, int | None]:
-    """Per phase, the peak of anon + shmem (what the engines themselves hold, page cache excluded): the
-    headline memory figure, next to the total that includes the page cache."""
-    out: dict[str, int | None] = {}
+def _working_set(rows: list[tuple[str, Any]], phases: list[tuple[str, float, float]]
+                 ) -> dict[str, tuple[int | None, float | None]]:
+    """Per phase, the peak and mean of anon + shmem (what the engines themselves hold, page cache excluded):
+    the headline memory figure, next to the total that includes the page cache."""
+    out: dict[str, tuple[int | None, float | None]] = {}
     for name, t0, t1 in phases:
         vals = [s.anon_bytes + (s.shmem_bytes or 0) for _, s in rows
                 if t0 <= s.t <= t1 and s.anon_bytes is not None]
-        out[name] = max(vals) if vals else None
+        out[name] = (max(vals), sum(vals) / len(vals)) if vals else (None, None)
     return out
 
 
@@ -192,7 +195,7 @@ def across_repetitions(rows: list[dict]) -> list[dict]:
     """Per (dataset, scenario, level, query): the median of the repetitions' medians and a confidence
     interval *across repetitions* (independent trials), so one noisy trial is not read as a memory effect.
     The cold figure is the median of the repetitions' cold runs."""
-    from btb.results.stats import median_ci
+    from btb.results.stats import coverage_label, median_ci, median_ci_coverage
 
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
@@ -205,9 +208,10 @@ def across_repetitions(rows: list[dict]) -> list[dict]:
                "repetitions": len(rs), "busy_repetitions": sum(1 for r in rs if r.get("busy")),
                "p50": statistics.median(p50s) if p50s else None,
                "cold_p50": statistics.median(colds) if colds else None}
-        if len(p50s) >= 3:
+        if len(p50s) >= 3:  # labelled with what it covers: the full range of 3-5 repetitions is not 95 %
             row["ci_low"], row["ci_high"] = median_ci(p50s, 0.95)
-            row["ci"] = "95% across repetitions (order statistics)"
+            row["ci_coverage"] = median_ci_coverage(len(p50s), 0.95)
+            row["ci"] = f"{coverage_label(row['ci_coverage'])} across repetitions (order statistics)"
         elif p50s:
             row["ci_low"], row["ci_high"] = p50s[0], p50s[-1]
             row["ci"] = "range of repetitions (fewer than 3: no interval)"

@@ -4,6 +4,8 @@ out). A failed check is printed in red at the top of the HTML report and of the 
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -14,6 +16,7 @@ PAGE = 4096
 # reclaims; anything beyond that means the limit was not the one applied
 LIMIT_TOLERANCE_BYTES = 64 * PAGE
 MEASURED = ("completed", "completed-with-errors")
+_EPS = 1e-9  # relative: float noise between two ways of computing the same order statistic
 
 
 @dataclass
@@ -34,26 +37,63 @@ def _check(name: str, detail: str, failures: list[str], info: bool = False) -> C
                                                                if len(failures) > 20 else []), info)
 
 
+def _measured_seconds(b: Bundle) -> dict[tuple[str, str], list[float]]:
+    """(trial, query) → the seconds of its measured ok runs, straight from the run records."""
+    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in b.records:
+        if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold") and r.get("status") == "ok":
+            out[(r["trial"], r["query"])].append(float(r["seconds"]))
+    return out
+
+
+def _rank_bounds(xs: list[float], q: float) -> tuple[float, float]:
+    """The two order statistics a q-quantile by linear interpolation lies between (xs sorted)."""
+    h = (len(xs) - 1) * q
+    return xs[math.floor(h)], xs[math.ceil(h)]
+
+
 def percentile_order(b: Bundle) -> Check:
+    """Recomputed from the raw run records, not read back from the summary: n, min and max exact, the
+    median by `statistics.median`, p95/p99 between the order statistics that bracket their rank, the median
+    inside its CI. A summary that does not describe its records (stale, or reduced wrongly) fails here."""
+    raw = _measured_seconds(b)
     bad = []
     for r in b.summary.get("rows", []):
         if not r.get("n"):
             continue
-        seq = [r.get(k) for k in ("min", "p50", "p95", "p99", "max")]
-        if any(v is None for v in seq) or any(x > y * (1 + 1e-12) + 1e-15 for x, y in zip(seq, seq[1:])):
-            bad.append(f"{r['trial']} {r['query']}: min {seq[0]}, p50 {seq[1]}, p95 {seq[2]}, p99 {seq[3]}, max {seq[4]}")
+        where = f"{r['trial']} {r['query']}"
+        xs = sorted(raw.get((r["trial"], r["query"]), []))
+        if len(xs) != r["n"]:
+            bad.append(f"{where}: summary n {r['n']}, records hold {len(xs)} ok run(s)")
+            continue
+        want = {"min": (xs[0], xs[0]), "p50": (statistics.median(xs),) * 2, "p95": _rank_bounds(xs, 0.95),
+                "p99": _rank_bounds(xs, 0.99), "max": (xs[-1], xs[-1])}
+        for k, (lo, hi) in want.items():
+            v = r.get(k)
+            if v is None or not (lo - _EPS * abs(lo) - 1e-15 <= v <= hi + _EPS * abs(hi) + 1e-15):
+                bad.append(f"{where}: {k} {v} but the records give {lo if lo == hi else f'[{lo}, {hi}]'}")
         lo, hi = r.get("median_ci_low"), r.get("median_ci_high")
         if lo is not None and hi is not None and not (lo <= r["p50"] <= hi):
-            bad.append(f"{r['trial']} {r['query']}: median {r['p50']} outside its CI [{lo}, {hi}]")
-    return _check("percentiles ordered", "min ≤ p50 ≤ p95 ≤ p99 ≤ max, and the median inside its CI, for every row",
-                  bad)
+            bad.append(f"{where}: median {r['p50']} outside its CI [{lo}, {hi}]")
+    return _check("percentiles ordered", "recomputed from the run records: n, min, p50, p95, p99, max of every "
+                  "row match them (so min ≤ p50 ≤ p95 ≤ p99 ≤ max), and the median lies inside its CI", bad)
+
+
+def _bindings_available(b: Bundle) -> dict[str, dict[str, int]]:
+    """Per trial, how many bindings each query has in the dataset it ran on (its `dataset` record)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in b.records:
+        if r.get("kind") == "dataset" and isinstance(r.get("bindings"), dict):
+            out.setdefault(r.get("trial"), {k: int(v) for k, v in r["bindings"].items()})
+    return out
 
 
 def run_counts(b: Bundle) -> Check:
+    """Per trial (each repetition is its own trial) and query: runs × the bindings that query has there —
+    the protocol's `bindings`, or fewer where the dataset has fewer (Q5 has one; an imported model may have
+    fewer than asked). Cold runs are counted apart."""
     p = b.campaign["spec"].get("protocol", {})
-    # measured runs per binding: runs × repetitions (when the protocol repeats); cold runs are counted apart
-    runs = int(p.get("runs", 0)) * int(p.get("repetitions") or 1)
-    bindings = int(p.get("bindings", 0))
+    runs, asked = int(p.get("runs", 0)), int(p.get("bindings", 0))
     per: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for r in b.records:
         if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold"):
@@ -61,22 +101,28 @@ def run_counts(b: Bundle) -> Check:
     rows = {(r["trial"], r["query"]): r for r in b.summary.get("rows", [])}
     # an imported model's query with no possible binding is reported, not measured (docs/brick-import.md)
     unbound = {(r.get("trial"), r["query"]) for r in b.records if r.get("kind") == "unbound"}
+    available = _bindings_available(b)
     bad = []
     for tid, t in sorted(b.trials.items()):
         if t.get("status") not in MEASURED:
             continue
+        if tid not in available:
+            bad.append(f"{tid}: no record of how many bindings its dataset has (the dataset record's `bindings`)")
+            continue
         for q in b.query_ids():
             if (tid, q) in unbound:
                 continue
+            want = min(asked, available[tid].get(q, 0))
             got = per.get((tid, q), {})
             n = sum(got.values())
-            if len(got) != bindings or any(v != runs for v in got.values()):
-                bad.append(f"{tid} {q}: {n} measured runs over {len(got)} binding(s), expected {runs} × {bindings}")
+            if sorted(got) != list(range(want)) or any(v != runs for v in got.values()):
+                bad.append(f"{tid} {q}: {n} measured runs over {len(got)} binding(s), expected {runs} × {want} "
+                           f"({available[tid].get(q, 0)} in the dataset, {asked} asked)")
             row = rows.get((tid, q))
             if row and row.get("n_runs") != n:
                 bad.append(f"{tid} {q}: summary counts {row.get('n_runs')} runs, records hold {n}")
-    return _check("runs × bindings", f"every measured query of a completed trial has n = runs ({runs}) × bindings "
-                  f"({bindings}) records, and the summary counts the same", bad)
+    return _check("runs × bindings", f"every measured query of a completed trial has runs ({runs}) × bindings "
+                  f"(min of {asked} asked and what its dataset has) records, and the summary counts the same", bad)
 
 
 def peak_within_limit(b: Bundle) -> Check:

@@ -12,7 +12,8 @@
     minimum_viable.csv   per (dataset, scenario): the lowest level from which every level upward completed
     summary.json         the merged campaign summary (what the tables and plots are drawn from)
 
-Every column name carries its unit (`p50_ms`, `peak_working_set_bytes`, `duration_s`). `load_bundle`
+Every column name carries its unit (`p50_ms`, `peak_working_set_bytes`, `duration_s`); a working set is anon +
+shmem (what the engines hold), `*_memory_bytes` the cgroup's total, page cache included. `load_bundle`
 reads the first five back: `btb report --from DIR` rebuilds the summary and the HTML from them alone.
 """
 
@@ -74,6 +75,10 @@ def _ms(x) -> float | None:
     return None if x is None else x * 1000.0
 
 
+def _int(x) -> int | None:
+    return None if x is None else int(round(x))
+
+
 def summary_rows(b: Bundle) -> list[dict]:
     """One row per planned (dataset, scenario, level, query), failed ones included, units in the names."""
     rows = {(r["trial"], r["query"]): r for r in b.summary.get("rows", [])}
@@ -104,7 +109,9 @@ def summary_rows(b: Bundle) -> list[dict]:
                 "stdev_ms": _ms(r.get("stdev")), "min_ms": _ms(r.get("min")), "max_ms": _ms(r.get("max")),
                 "median_ci_low_ms": _ms(r.get("median_ci_low")), "median_ci_high_ms": _ms(r.get("median_ci_high")),
                 "percentile_note": "; ".join(note),
-                "peak_working_set_bytes": r.get("res_peak_bytes"), "mean_working_set_bytes": r.get("res_mean_bytes"),
+                "peak_working_set_bytes": r.get("res_peak_working_set_bytes"),
+                "mean_working_set_bytes": _int(r.get("res_mean_working_set_bytes")),
+                "peak_memory_bytes": r.get("res_peak_bytes"), "mean_memory_bytes": _int(r.get("res_mean_bytes")),
                 "cpu_s": r.get("res_cpu_s"), "io_read_bytes": r.get("res_io_read_bytes"),
                 "io_write_bytes": r.get("res_io_write_bytes"), "memory_source": r.get("res_source"),
                 "prepare": r.get("prepare"), "fingerprint": r.get("fingerprint")})
@@ -113,7 +120,8 @@ def summary_rows(b: Bundle) -> list[dict]:
 
 SUMMARY_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "query", "status", "statuses", "n_runs", "n_ok",
                    "p50_ms", "p95_ms", "p99_ms", "mean_ms", "stdev_ms", "min_ms", "max_ms", "median_ci_low_ms",
-                   "median_ci_high_ms", "percentile_note", "peak_working_set_bytes", "mean_working_set_bytes", "cpu_s",
+                   "median_ci_high_ms", "percentile_note", "peak_working_set_bytes", "mean_working_set_bytes",
+                   "peak_memory_bytes", "mean_memory_bytes", "cpu_s",
                    "io_read_bytes", "io_write_bytes", "memory_source", "prepare", "trial", "trial_status",
                    "fingerprint"]
 
@@ -132,8 +140,8 @@ def ingest_rows(b: Bundle) -> list[dict]:
                     "budget_bytes": r.get("budget") if r else t.get("budget"),
                     "status": r.get("status") or f"not run ({t.get('status')})",
                     "ingest_s": r.get("seconds"), "rows_per_s": r.get("rows_per_s"),
-                    "bytes_on_disk": r.get("bytes_on_disk"), "peak_working_set_bytes": r.get("res_peak_bytes"),
-                    "cpu_s": r.get("res_cpu_s"), "io_write_bytes": r.get("res_io_write_bytes"),
+                    "bytes_on_disk": r.get("bytes_on_disk"), "peak_working_set_bytes": r.get("res_peak_working_set_bytes"),
+                    "peak_memory_bytes": r.get("res_peak_bytes"), "cpu_s": r.get("res_cpu_s"), "io_write_bytes": r.get("res_io_write_bytes"),
                     "applied_limit_bytes": r.get("applied_limit"), "budget_mode": r.get("budget_mode"),
                     "backend": r.get("backend"), "node": r.get("node") or t.get("node"), "trial": tid,
                     "message": r.get("message") or ("" if r else t.get("message", ""))})
@@ -141,7 +149,8 @@ def ingest_rows(b: Bundle) -> list[dict]:
 
 
 INGEST_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "status", "ingest_s", "rows_per_s", "bytes_on_disk",
-                  "peak_working_set_bytes", "cpu_s", "io_write_bytes", "applied_limit_bytes", "budget_mode",
+                  "peak_working_set_bytes", "peak_memory_bytes", "cpu_s", "io_write_bytes", "applied_limit_bytes",
+                  "budget_mode",
                   "backend", "node", "trial", "message"]
 
 

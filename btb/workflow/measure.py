@@ -38,9 +38,13 @@ def measure(att: Attempt) -> tuple[S, str]:
     except Exception as e:  # noqa: BLE001 - named in one line: which dataset, and why
         return S.ERROR, f"dataset {trial.profile} seed {trial.seed}: {type(e).__name__}: {e}"[:1000]
     first = ctx.ledger.first_fingerprint(trial.campaign_id, trial.dataset, manifest.fingerprint)
+    try:  # how many bindings each query has in the dataset: what the report's run-count check expects
+        available = {q: len(b) for q, b in load_bindings(path).items()}
+    except Exception as e:  # noqa: BLE001 - named in one line: which dataset, and why
+        return S.ERROR, f"dataset {trial.profile} seed {trial.seed}: {type(e).__name__}: {e}"[:1000]
     att.record(f"dataset/{ctx.node}", {"kind": "dataset", "fingerprint": manifest.fingerprint,
                                        "counts": manifest.counts, "bytes": manifest.bytes, "seconds": time.time() - t0,
-                                       "format_version": manifest.format_version})
+                                       "format_version": manifest.format_version, "bindings": available})
     if first != manifest.fingerprint:
         return S.ERROR, (f"dataset {trial.dataset} on node {ctx.node} has fingerprint {manifest.fingerprint[:12]}, "
                          f"campaign expects {first[:12]}: generator versions differ between nodes")
