@@ -16,13 +16,14 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# TimescaleDB for PostgreSQL's series (P1/P2 hypertables): built from the vendored Apache-only source when
-# the extension is missing (no package registry ships it here). Source: $BTB_TIMESCALEDB_SOURCE, else the
-# newest ../shared/vendor/timescaledb-*.tar.gz beside this repo (CI: a fresh clone with shared/ beside it).
-# BTB_TIMESCALEDB=skip leaves it out; a missing source or a failed build is reported and setup goes on
-# (btb then runs native partitions, and `btb doctor` says so).
+# TimescaleDB for PostgreSQL's series (P1/P2 hypertables), built from source when the extension is missing (no
+# package registry ships it here). The source, first found: $BTB_TIMESCALEDB_SOURCE (a tarball or directory) →
+# the newest ../shared/vendor/timescaledb-*.tar.gz beside this repo → the pinned release, downloaded and verified
+# by sha256 (scripts/fetch_timescaledb.sh, where the network reaches GitHub) → none: PostgreSQL series run on
+# native partitions, said in one line with how to get TimescaleDB. BTB_TIMESCALEDB=skip leaves it out; a failed
+# build is reported and setup goes on (`btb doctor` says which backend runs, and why).
 timescaledb_step() {
-  local major ext src
+  local major ext src got
   if [ "${BTB_TIMESCALEDB:-}" = skip ]; then echo "setup: TimescaleDB skipped (BTB_TIMESCALEDB=skip)"; return 0; fi
   major=${PG_MAJOR:-$( (ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null || true) \
                         | sed 's#/usr/lib/postgresql/\([0-9]*\)/.*#\1#' | sort -n | tail -1)}
@@ -32,13 +33,29 @@ timescaledb_step() {
     echo "setup: TimescaleDB $ext installed for PostgreSQL $major"
     return 0
   fi
-  src=${BTB_TIMESCALEDB_SOURCE:-$( (ls -d ../shared/vendor/timescaledb-*.tar.gz 2>/dev/null || true) | sort -V | tail -1)}
-  if [ -z "$src" ] || [ ! -e "$src" ]; then
-    echo "setup: TimescaleDB not installed and no source found (looked for ${BTB_TIMESCALEDB_SOURCE:-$(cd .. && pwd)/shared/vendor/timescaledb-*.tar.gz});" \
-         "PostgreSQL series run on native partitions. Build it with: scripts/build_timescaledb.sh SOURCE"
-    return 0
+  if [ -n "${BTB_TIMESCALEDB_SOURCE:-}" ]; then
+    src=$BTB_TIMESCALEDB_SOURCE
+    [ -e "$src" ] || { echo "setup: BTB_TIMESCALEDB_SOURCE=$src does not exist: PostgreSQL series run on native partitions"; return 0; }
+    got="from BTB_TIMESCALEDB_SOURCE"
+  else
+    src=$( (ls -d ../shared/vendor/timescaledb-*.tar.gz 2>/dev/null || true) | sort -V | tail -1)
+    got="vendored beside the repo"
   fi
-  echo "setup: TimescaleDB missing for PostgreSQL $major: building it from $src"
+  if [ -z "$src" ]; then
+    local errf; errf=$(mktemp)
+    if src=$(./scripts/fetch_timescaledb.sh 2>"$errf"); then
+      got="the pinned release, sha256 verified"
+      rm -f "$errf"
+    else
+      echo "setup: TimescaleDB not installed and no source found (BTB_TIMESCALEDB_SOURCE unset," \
+           "looked for $(cd .. && pwd)/shared/vendor/timescaledb-*.tar.gz; $(tail -1 "$errf" | sed 's/^fetch_timescaledb: //'))." \
+           "PostgreSQL series run on native partitions. To get TimescaleDB: BTB_TIMESCALEDB_SOURCE=TARBALL make setup," \
+           "or scripts/build_timescaledb.sh SOURCE"
+      rm -f "$errf"
+      return 0
+    fi
+  fi
+  echo "setup: TimescaleDB missing for PostgreSQL $major: building it from $src ($got)"
   PG_MAJOR=$major ./scripts/build_timescaledb.sh "$src" \
     || echo "setup: WARNING: TimescaleDB build failed (see above): PostgreSQL series run on native partitions"
 }

@@ -37,4 +37,6 @@ def test_timescale_on_without_the_extension_makes_postgres_unavailable(monkeypat
     monkeypatch.setenv("BTB_PG_TIMESCALE", "auto")
     assert pgeng.series_backend_plan(pgeng.find_pg_bin(), {}) == (
         False, "TimescaleDB is not installed (test): native daily range partitions "
-               "(scripts/build_timescaledb.sh ../shared/vendor/timescaledb-*.tar.gz installs it)")
+               "(`make setup` builds it from $BTB_TIMESCALEDB_SOURCE, ../shared/vendor/timescaledb-*.tar.gz or the "
+               "pinned release it downloads and verifies (scripts/fetch_timescaledb.sh); "
+               "scripts/build_timescaledb.sh SOURCE builds it by hand)")

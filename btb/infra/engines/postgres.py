@@ -162,7 +162,9 @@ def series_backend_plan(bin_dir: Path, options: dict[str, Any]) -> tuple[bool, s
     if mode == "off":
         return False, f"timescale: off ({where}): native daily range partitions"
     if version is None:
-        hint = "scripts/build_timescaledb.sh ../shared/vendor/timescaledb-*.tar.gz installs it"
+        hint = ("`make setup` builds it from $BTB_TIMESCALEDB_SOURCE, ../shared/vendor/timescaledb-*.tar.gz or the "
+                "pinned release it downloads and verifies (scripts/fetch_timescaledb.sh); "
+                "scripts/build_timescaledb.sh SOURCE builds it by hand")
         if mode == "on":
             raise RuntimeError(f"timescale: on but {where}; {hint}")
         return False, f"{where}: native daily range partitions ({hint})"
