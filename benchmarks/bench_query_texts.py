@@ -3,7 +3,7 @@ it ran at a git revision (`--against REV`), on the same server, the same data, t
 
   P1, P2   Q6–Q13 by default: today their structure part as the CTE `fed` + the shared series SQL
            (`btb.engines.series_sql`); up to revision f584b20, whole statements of their own
-  O1, O2   Q1–Q5 by default: the SPARQL structure queries (`btb/queries/sparql/`), sent as they are
+  O1, O2   Q1–Q5 by default: the SPARQL structure queries (`queries/sparql/`), sent as they are
 
 Per query, every binding of the dataset is run with both texts alternately (which goes first alternates too),
 warm, `--reps` times; the answers of both texts are checked equal (canonical form, the oracle's tolerance) at
@@ -40,7 +40,7 @@ def folder(sid: str) -> str:
 def texts_at(rev: str, sid: str) -> dict[str, str]:
     """{qid: text} of the scenario's query folder at a git revision (the statements as they were then)."""
     root = Path(__file__).resolve().parents[1]
-    d = f"btb/queries/{folder(sid)}"
+    d = f"queries/{folder(sid)}"
     names = subprocess.run(["git", "ls-tree", "--name-only", f"{rev}:{d}"], cwd=root, check=True,
                            capture_output=True, text=True).stdout.split()
     return {name.split("_")[0].split(".")[0]: subprocess.run(["git", "show", f"{rev}:{d}/{name}"], cwd=root,

@@ -1,6 +1,15 @@
 """Small helpers shared by the integration tests (importable because tests/ holds the root conftest)."""
 
 
+def _can_limit() -> bool:
+    from btb.cgroups import capabilities
+
+    return capabilities()["limit_version"] != "none"
+
+
+CAN_LIMIT = _can_limit()  # a writable cgroup memory controller: budgets are enforced, a level can fail
+
+
 def campaign_id(stdout: str) -> str:
     """The id `btb submit` prints first ("campaign ID: N trial(s) enqueued")."""
     return stdout.split()[1].rstrip(":")

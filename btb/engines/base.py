@@ -73,7 +73,7 @@ class Answer:
 class QueryOutcome:
     status: Status
     seconds: float  # wall time of the whole query as the client sees it, post-processing included
-    rows: list[tuple] | None = None  # canonical answer form (btb/queries/README.md); None unless ok
+    rows: list[tuple] | None = None  # canonical answer form (queries/README.md); None unless ok
     message: str = ""  # error / timeout text
     phases: dict[str, float] = field(default_factory=dict)  # hybrids: graph / transfer / sql seconds
 

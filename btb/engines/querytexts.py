@@ -1,8 +1,9 @@
-"""Query texts shipped as package data (`btb/queries/<scenario>/Qn_<name>.<ext>`), read with
-`importlib.resources` so an installed wheel (and the worker image) finds them, not only a checkout.
+"""Query texts shipped as package data (`queries/<scenario>/Qn_<name>.<ext>` in the repository, installed as
+the package `btb.queries`), read with `importlib.resources` so an installed wheel (and the worker image) finds
+them, not only a checkout.
 
 One loader for every dialect: `.sql` (PostgreSQL), `.cypher` (graph engines), `.sparql` (RDF). Texts
-shared between scenarios live in `btb/queries/shared/` and are referenced by name, never copied.
+shared between scenarios live in `queries/shared/` and are referenced by name, never copied.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ _NAME = re.compile(r"^(Q\d+)(?:_[\w-]+)?\.(sql|cypher|sparql)$")
 
 
 def queries_root() -> Traversable:
-    return resources.files("btb") / "queries"
+    return resources.files("btb.queries")
 
 
 def query_dir(scenario_id: str) -> Traversable:
@@ -42,10 +43,10 @@ def load_queries(scenario_id: str, ext: str | tuple[str, ...] = EXTENSIONS, *, r
             found[m.group(1)] = f.read_text(encoding="utf-8")
     missing = [q for q in QUERY_IDS if q not in found]
     if required and missing:
-        raise FileNotFoundError(f"{scenario_id}: no query file for {', '.join(missing)} in btb/queries/{scenario_id}")
+        raise FileNotFoundError(f"{scenario_id}: no query file for {', '.join(missing)} in queries/{scenario_id}")
     return found
 
 
 def load_text(relpath: str) -> str:
-    """One named text under btb/queries (e.g. 'shared/series/Q7.sql')."""
+    """One named text under queries/ (e.g. 'shared/series/Q7.sql')."""
     return (queries_root() / relpath).read_text(encoding="utf-8")

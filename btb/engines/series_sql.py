@@ -1,10 +1,10 @@
-"""The series half of Q6–Q13: one SQL text per query (`btb/queries/shared/series/`), run by every scenario
+"""The series half of Q6–Q13: one SQL text per query (`queries/shared/series/`), run by every scenario
 that keeps its series in PostgreSQL — P1 and P2 as much as the hybrids (F2, M2, O2) — so that a difference
 in latency between them is the structure part's, never a difference between two copies of the series SQL.
 
 Each text reads the keys of its question from a relation `fed` with fixed columns (`KEY_COLUMNS`): the
 hybrids fill the session temp table `fed` from their structure engine (`btb.engines.federation`); P1 and P2
-write their structure part as a SELECT of the same columns (`btb/queries/P1/Q7_….sql`), and their statement
+write their structure part as a SELECT of the same columns (`queries/P1/Q7_….sql`), and their statement
 is that part as the CTE `fed` followed by the shared text (`relational_statement`). PostgreSQL inlines a CTE
 used once and computes one used several times once, as the hybrid's temp table is.
 """
@@ -36,7 +36,7 @@ def series_texts() -> dict[str, str]:
     texts = load_queries(SERIES_DIR, ".sql", required=False)
     missing = [q for q in KEY_COLUMNS if q not in texts]
     if missing:
-        raise FileNotFoundError(f"no series SQL for {missing} in btb/queries/{SERIES_DIR}")
+        raise FileNotFoundError(f"no series SQL for {missing} in queries/{SERIES_DIR}")
     return {q: texts[q] for q in KEY_COLUMNS}
 
 

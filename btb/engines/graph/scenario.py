@@ -1,9 +1,9 @@
 """What every Cypher scenario shares (F1/F2 on FalkorDB; M1/M2 on Memgraph next): the query texts, the
 structure load, parameter binding and the structure-only queries Q1–Q5.
 
-Query texts: `btb/queries/cypher/Qn_*.cypher` hold what the dialects agree on — Q1–Q5 whole, and for
+Query texts: `queries/cypher/Qn_*.cypher` hold what the dialects agree on — Q1–Q5 whole, and for
 Q6–Q13 the *graph part* (the points a question is about, with the keys its answer needs, `idx` last);
-`btb/queries/<scenario>/` holds overrides where a scenario or dialect differs (loaded on top, side by side).
+`queries/<scenario>/` holds overrides where a scenario or dialect differs (loaded on top, side by side).
 What a scenario does with the graph part's rows (F1: fetch day chunks and decode them on the client; F2:
 federate them into PostgreSQL) is the subclass's.
 """

@@ -40,7 +40,7 @@ def bind(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def query_texts(scenario_id: str) -> dict[str, str]:
-    """The statements a PostgreSQL scenario runs: Q1–Q5 as written in `btb/queries/<id>/`; Q6–Q13 its
+    """The statements a PostgreSQL scenario runs: Q1–Q5 as written in `queries/<id>/`; Q6–Q13 its
     structure part there as the CTE `fed` + the series SQL every scenario shares (`btb.engines.series_sql`)."""
     texts = load_queries(scenario_id, ".sql")
     for qid, text in series_texts().items():

@@ -1,7 +1,7 @@
 """O1 and O2: the RDF paradigms on an Oxigraph server (SPARQL 1.1 Protocol over HTTP).
 
 Both load the Brick-aligned structure of `btb.engines.rdf.export` and share the SPARQL texts of
-`btb/queries/sparql/Qn_*.sparql`: Q1–Q5 whole, and for Q6–Q13 the *structure part* (the points a
+`queries/sparql/Qn_*.sparql`: Q1–Q5 whole, and for Q6–Q13 the *structure part* (the points a
 question is about with the keys its answer needs, `?idx` last), with the same columns as the Cypher
 family's graph parts (`btb.engines.series_sql.KEY_COLUMNS`), so both paradigms feed the same
 series step:
