@@ -35,6 +35,15 @@ def test_shipped_campaigns_are_valid():
         assert plan(c, "x"), name
 
 
+def test_the_demo_shows_a_gradient():
+    """`make demo` answers "at what budget": ≥ 3 sized levels, the smallest below what the scenarios need
+    (measured: P1 P2 F1 F2 O2 OOM at 16 MiB on tiny-1d), bisection to bracket minimum viable RAM."""
+    c = load_campaign(REPO / "campaigns" / "demo.yaml")
+    sized = [lv for lv in c.memory.resolved() if lv != "unlimited"]
+    assert len(sized) >= 3 and c.memory.bisecting and sized[0] == "16MiB"
+    assert len(c.scenarios) == 6
+
+
 def test_plan_climbs_levels_with_scenarios_interleaved(tmp_path):
     c = load_campaign(_write(tmp_path, GOOD))
     trials = plan(c, "cid")
