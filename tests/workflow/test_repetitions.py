@@ -52,3 +52,11 @@ output_dir: {out}
     assert all(r["cold_p50"] and r["cold_p50"] > 0 for r in levels.values())  # cold apart from warm
     states = json.loads((out / cid / "summary.json").read_text())["trials"]
     assert len(states) == 4
+    # the report's own checks on the files: each repetition is a trial of runs × bindings (no false red)
+    from btb.results.checks import run_checks
+    from btb.results.files import load_bundle
+
+    checks = {c.name: c for c in run_checks(load_bundle(out / cid))}
+    assert checks["runs × bindings"].ok and checks["percentiles ordered"].ok, checks
+    assert checks["every measured query validated"].failures == [
+        "protocol.validate is false: answers were not checked against the oracle"]  # said, not hidden
