@@ -89,8 +89,8 @@ def check_docker_images() -> list[Check]:
     """One line per engine image (local build / pinned official, present or missing, where it came from) and
     whether the Docker provider can run each kind on this node (BTB_PROVIDER=docker)."""
     from btb.config import Settings
-    from btb.infra.docker import DockerProvider
-    from btb.infra.images import IMAGES, status
+    from btb.infra.docker.provider import DockerProvider
+    from btb.infra.docker.images import IMAGES, status
     from btb.monitor.sources.base import SourceUnavailable
     from btb.monitor.sources.docker_stats import docker_client
 
