@@ -40,8 +40,8 @@ The package, one concern a module:
 - `launch.py`: one engine's container made, started, waited for, described, stopped, its log kept;
 - `budget.py`: the per-trial parent cgroup (or the stated split) and the kernel's OOM counters;
 - `protocol.py`: `ContainerEngine`, what the provider asks of each engine kind's driver;
-- `containers.py`: the driver of each engine kind (command line, files, probes), by kind in `DRIVERS`:
-  the drivers never import the provider;
+- `containers.py`: the driver of each engine kind (command line, files, probes), found by kind in
+  `btb.engines.registry`: the drivers never import the provider, nor the provider the drivers;
 - `images.py`: which image runs each kind (a local build from `btb images build`, else the pinned
   official image) and how the local ones are built.
 """

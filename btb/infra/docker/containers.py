@@ -261,6 +261,3 @@ class MemgraphContainer(ContainerEngine):
         return (f"bolt://{self.host}:{self.port}", f"Memgraph (image {self.eng.get('image')})",
                 {"user": "btb", "passfile": str(self.secret_file), "auth": "user/password"})
 
-
-DRIVERS: dict[str, type[ContainerEngine]] = {c.kind: c for c in (PostgresContainer, FalkorDBContainer,
-                                                                 OxigraphContainer, MemgraphContainer)}

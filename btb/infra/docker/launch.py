@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from btb.engines.base import Endpoint
+from btb.engines.registry import container_driver
 from btb.infra.docker.budget import container_cgroup, oom_kill_count, parent_of
-from btb.infra.docker.containers import DRIVERS
 from btb.infra.docker.images import Resolved, resolve
 from btb.infra.docker.protocol import ContainerEngine
 from btb.infra.ports import free_port
@@ -101,7 +101,7 @@ class ContainerLauncher:
 
     @staticmethod
     def _driver_class(kind: str) -> type[ContainerEngine]:
-        return DRIVERS[kind]
+        return container_driver(kind)
 
     def _driver(self, trial_id: str, eng: dict) -> ContainerEngine:
         cls = self._driver_class(eng["kind"])

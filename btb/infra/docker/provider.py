@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from btb.engines.base import Endpoint
+from btb.engines.registry import container_kinds
 from btb.infra.docker.budget import ParentCgroup, budget_mode, parent_of, split
-from btb.infra.docker.containers import DRIVERS
 from btb.infra.docker.images import Resolved
 from btb.infra.docker.launch import LABEL, LOG_TAIL_LINES, ContainerLauncher
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
@@ -54,7 +54,7 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
                 reach = None
             except Exception as e:  # noqa: BLE001 - no engine: every kind unavailable, with the reason
                 mode, why_mode, reach = "none", "", f"Docker engine not reachable: {type(e).__name__}: {e}"[:300]
-            for kind in DRIVERS:
+            for kind in container_kinds():
                 if reach:
                     caps[kind] = EngineCaps(kind, False, False, False, False, reach)
                     continue
