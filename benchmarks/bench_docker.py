@@ -62,7 +62,7 @@ def build_times(fresh: bool) -> list[tuple[str, float]]:
 
 
 def start_to_ready(reps: int) -> None:
-    from btb.infra.docker import DockerProvider
+    from btb.infra.docker.provider import DockerProvider
     from btb.infra.local import LocalProvider
 
     dp = DockerProvider(ENGINES, "benchdocker")
@@ -126,7 +126,7 @@ def one_trial(provider, settings, label: str) -> dict:
 def trials(reps: int) -> None:
     from btb.config import get_settings
     from btb.infra import stack
-    from btb.infra.docker import DockerProvider
+    from btb.infra.docker.provider import DockerProvider
     from btb.infra.local import LocalProvider
 
     s = get_settings()

@@ -89,8 +89,8 @@ def check_docker_images() -> list[Check]:
     """One line per engine image (local build / pinned official, present or missing, where it came from) and
     whether the Docker provider can run each kind on this node (BTB_PROVIDER=docker)."""
     from btb.config import Settings
-    from btb.infra.docker import DockerProvider
-    from btb.infra.images import IMAGES, status
+    from btb.infra.docker.provider import DockerProvider
+    from btb.infra.docker.images import IMAGES, status
     from btb.monitor.sources.base import SourceUnavailable
     from btb.monitor.sources.docker_stats import docker_client
 
@@ -145,7 +145,7 @@ def check_docker_images() -> list[Check]:
 def check_engines() -> list[Check]:
     """One line per engine kind the local provider knows: what it can do here (from its capabilities)."""
     from btb.config import Settings
-    from btb.infra.engines import engine_class
+    from btb.engines.registry import local_engine
     from btb.infra.local import LocalProvider
 
     settings = Settings()  # no secrets needed (nor generated) to look at engines
@@ -162,9 +162,9 @@ def check_engines() -> list[Check]:
         else:
             version = _version([str(Path(found) / kind), "--version"]) if Path(found).is_dir() else ""
             out.append(Check(f"engine {kind}", "ok", f"{found} {version}; {can}".strip()))
-        backend = getattr(engine_class(kind), "series_backend", None)
+        backend = getattr(local_engine(kind), "series_backend", None)
         if cap.available and backend is not None:
-            out.append(check_series_backend(kind, lambda: backend(provider._options(engine_class(kind)))))
+            out.append(check_series_backend(kind, lambda: backend(provider._options(local_engine(kind)))))
     return out
 
 

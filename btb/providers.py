@@ -1,6 +1,6 @@
 """Which provider a node uses to run engines: one factory, so the workflow, `btb validate`, `btb down`
 and the stack all start engines the same way. `BTB_PROVIDER=local` (default): processes in cgroups;
-`BTB_PROVIDER=docker`: containers through the Docker SDK (btb.infra.docker)."""
+`BTB_PROVIDER=docker`: containers through the Docker SDK (btb.infra.docker.provider)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ PROVIDERS = ("local", "docker")
 def make_provider(settings: Settings, node: str | None = None) -> Provider:
     kind = (getattr(settings, "provider", "") or "local").strip().lower()
     if kind == "docker":
-        from btb.infra.docker import DockerProvider
+        from btb.infra.docker.provider import DockerProvider
 
         return DockerProvider(settings.engine_root, node or settings.node, settings)
     if kind != "local":

@@ -1,5 +1,5 @@
 """`btb images …`: build the engine images locally (where no registry answers) and list what is present.
-Logic lives in btb.infra.images."""
+Logic lives in btb.infra.docker.images."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def build(
 ) -> None:
     """Build the Debian base, the engine images and compose's worker and Redis images (cached: a present image
     with the same recipe is skipped)."""
-    from btb.infra.images import ImageBuildError
-    from btb.infra.images import build as do_build
+    from btb.infra.docker.images import ImageBuildError
+    from btb.infra.docker.images import build as do_build
 
     try:
         results = do_build(only or None, rebuild, log=lambda s: console.print(s, markup=False))
@@ -40,7 +40,7 @@ def build(
 @app.command(name="list")
 def list_() -> None:
     """Each engine image: local build and pinned official image, present or missing, and where it came from."""
-    from btb.infra.images import ImageBuildError, docker_client, status
+    from btb.infra.docker.images import ImageBuildError, docker_client, status
 
     try:
         client = docker_client(timeout=30)

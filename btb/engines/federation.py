@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import psycopg
+from psycopg import errors as pgerr
 from psycopg import sql
 
 from btb.dataset.format import Manifest
-from btb.engines.base import Answer
-from btb.engines.postgres import series
+from btb.engines.base import Answer, Endpoint, IngestReport, QueryTimeout, RunOptions
+from btb.engines.postgres import schema, series
 from btb.engines.postgres.scenario import bind as pg_bind
+from btb.engines.series_sql import KEY_COLUMNS, series_texts
 
 TABLE = "fed"
 COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
@@ -112,12 +114,14 @@ def federate(graph: Callable[[], Sequence[Sequence[Any]]], conn: psycopg.Connect
 class SeriesSession:
     """The PostgreSQL half every hybrid shares (F2, M2, O2): one federating session, set up at connect time
     (timezone, statement_timeout, temp_buffers, the `fed` temp table, the plan-caching policy), so nothing
-    of it falls inside a timed query; the shared series SQL texts; close and cancel of that session.
-    Mix in before the structure engine's Scenario class and call `init_series()` from `__init__`."""
+    of it falls inside a timed query; the shared series SQL texts; the hybrid ingest (`ingest_hybrid`) and
+    the federated series query (`federated`); close and cancel of that session.
+    Mix in before the structure engine's Scenario class: its `__init__` sets the session up after theirs."""
 
-    def init_series(self) -> None:
-        from btb.engines.series_sql import series_texts
+    series_workers: ClassVar[int] = 2  # connections of the series load (P1's loader)
 
+    def __init__(self, endpoints: Mapping[str, Endpoint], options: RunOptions | None = None):
+        super().__init__(endpoints, options)  # type: ignore[call-arg]
         self.dsn = self.endpoints["postgres"].dsn
         self._pg: psycopg.Connection | None = None
         self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
@@ -147,6 +151,42 @@ class SeriesSession:
         """The parameters query `qid`'s shared series SQL names, PostgreSQL-typed where `bind` made them so."""
         return {k: bound[f"pg_{k}"] if f"pg_{k}" in bound else bound[k] for k in ("start", "end", "tenant")
                 if f"%({k})s" in self._sql[qid]}
+
+    def ingest_hybrid(self, dataset_dir: Path, load_structure: Callable[[Path], tuple[dict, dict]], phase: str,
+                      structure_kind: str, structure_store: Callable[[dict], tuple[int, dict]] | None = None
+                      ) -> IngestReport:
+        """A hybrid's ingest: the structure engine's load (`load_structure` -> rows, phases; its time is
+        `<phase>_total_s`), then the series (`ingest_series`); the timing ends there, the checkpoint follows.
+        `structure_store(phases)`, where given, says what the structure engine stores: (bytes on disk,
+        details for the report)."""
+        dataset_dir = Path(dataset_dir)
+        manifest = Manifest.read(dataset_dir)
+        t0 = time.perf_counter()
+        rows, phases = load_structure(dataset_dir)
+        phases[f"{phase}_total_s"] = time.perf_counter() - t0
+        backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
+        seconds = time.perf_counter() - t0
+        self.checkpoint_series(phases)
+        store_bytes, store_details = structure_store(phases) if structure_store is not None else (0, {})
+        structure = self.endpoints[structure_kind]
+        return IngestReport(
+            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(self.pg()) + store_bytes,
+            backend=f"{structure.version or structure.kind} + {backend}",
+            details={"phases": phases, **store_details, **self.series_details(timescale)})
+
+    def federated(self, qid: str, bound: Mapping[str, Any], graph: Callable[[], Sequence[Sequence[Any]]]) -> Answer:
+        """Series query `qid` of a hybrid: `graph` (the structure engine's part) yields the key rows, then
+        `federate` on this session. A statement_timeout is a QueryTimeout; a broken session is dropped (the
+        next query reconnects)."""
+        conn = self._pg if self._pg is not None else self.pg()
+        sparams = self.series_params(qid, bound)
+        try:
+            return federate(graph, conn, KEY_COLUMNS[qid], self._sql[qid], sparams, prepare=self._prepare)
+        except pgerr.QueryCanceled as e:
+            raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
+        except psycopg.OperationalError:
+            self._drop_pg()
+            raise
 
     def ingest_series(self, dataset_dir: Path, manifest: Manifest, rows: dict, phases: dict) -> tuple[str, bool]:
         """P1's series table filled from the dataset by the same loader (COPY on `series_workers` connections,

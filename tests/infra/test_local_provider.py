@@ -221,9 +221,9 @@ class _SecondPostgres(LocalPostgres):
 
 @pytest.mark.skipif(not CAN_LIMIT, reason="no writable cgroup memory controller: engines cannot share a budget slot")
 def test_two_engines_of_a_trial_share_one_slot_and_live_and_die_together(provider, monkeypatch):
-    from btb.infra import engines
+    from btb.engines import registry
 
-    monkeypatch.setitem(engines.ENGINES, "pgsecond", f"{__name__}:_SecondPostgres")
+    monkeypatch.setitem(registry.ENGINES, "pgsecond", registry.EngineEntry(f"{__name__}:_SecondPostgres"))
     provider._caps = None
     st = provider.start("hybrid", ("postgres", "pgsecond"), 256 * MiB)
     assert set(st.endpoints) == {"postgres", "pgsecond"} and st.budget_mode == "shared-cgroup"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from btb.config import Settings
-from btb.infra.docker import DockerProvider
+from btb.infra.docker.provider import DockerProvider
 from btb.infra.local import LocalProvider
 from btb.providers import make_provider
 

@@ -17,17 +17,11 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-import psycopg
-from psycopg import errors as pgerr
-
-from btb.dataset.format import Manifest
 from btb.engines import federation
-from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions
+from btb.engines.base import Answer, IngestReport, RunOptions
 from btb.engines.graph import chunks
 from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import CypherScenario
-from btb.engines.series_sql import KEY_COLUMNS
-from btb.engines.postgres import schema
 from btb.engines.querytexts import load_text
 
 
@@ -107,27 +101,15 @@ class HybridGraphScenario(federation.SeriesSession, CypherScenario):
     id: ClassVar[str] = "F2"
     engines: ClassVar[tuple[str, ...]] = ("falkordb", "postgres")
     description: ClassVar[str] = "FalkorDB structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
-    series_workers: ClassVar[int] = 2
-
-    def __init__(self, endpoints, options: RunOptions | None = None):
-        super().__init__(endpoints, options)
-        self.init_series()
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:
-        dataset_dir = Path(dataset_dir)
-        manifest = Manifest.read(dataset_dir)
-        t0 = time.perf_counter()
+        return self.ingest_hybrid(dataset_dir, self._load_structure, "graph", self.graph_kind)
+
+    def _load_structure(self, dataset_dir: Path) -> tuple[dict, dict]:
         rows, phases = self.load_graph(dataset_dir)
         phases.update(self.after_load())
-        phases["graph_total_s"] = time.perf_counter() - t0
-        backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
-        seconds = time.perf_counter() - t0
-        self.checkpoint_series(phases)
-        return IngestReport(
-            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(self.pg()),
-            backend=f"{_backend(self.endpoints[self.graph_kind])} + {backend}",
-            details={"phases": phases, **self.series_details(timescale)})
+        return rows, phases
 
     def counts(self) -> dict[str, int]:
         out = self.graph_counts()
@@ -135,14 +117,5 @@ class HybridGraphScenario(federation.SeriesSession, CypherScenario):
         return out
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
-        conn = self._pg if self._pg is not None else self.pg()
         gparams = self.graph_params(qid, bound)
-        sparams = self.series_params(qid, bound)
-        try:
-            return federation.federate(lambda: [tuple(r) for r in self.cypher(qid, gparams)], conn, KEY_COLUMNS[qid],
-                                       self._sql[qid], sparams, prepare=self._prepare)
-        except pgerr.QueryCanceled as e:
-            raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
-        except psycopg.OperationalError:
-            self._drop_pg()
-            raise
+        return self.federated(qid, bound, lambda: [tuple(r) for r in self.cypher(qid, gparams)])

@@ -33,15 +33,9 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-import psycopg
-from psycopg import errors as pgerr
-
-from btb.dataset.format import Manifest
 from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.graph import chunks
-from btb.engines.series_sql import KEY_COLUMNS
-from btb.engines.postgres import schema
 from btb.engines.querytexts import load_queries, load_text
 from btb.engines.rdf import export
 from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
@@ -222,28 +216,15 @@ class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
     id: ClassVar[str] = "O2"
     engines: ClassVar[tuple[str, ...]] = ("oxigraph", "postgres")
     description: ClassVar[str] = "Oxigraph Brick structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
-    series_workers: ClassVar[int] = 2
-
-    def __init__(self, endpoints, options: RunOptions | None = None):
-        super().__init__(endpoints, options)
-        self.init_series()
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:
-        dataset_dir = Path(dataset_dir)
-        manifest = Manifest.read(dataset_dir)
-        t0 = time.perf_counter()
-        rows, phases = self.load_rdf(dataset_dir, with_chunks=False)
-        phases["rdf_total_s"] = time.perf_counter() - t0
-        backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
-        seconds = time.perf_counter() - t0
-        self.checkpoint_series(phases)
+        return self.ingest_hybrid(dataset_dir, lambda d: self.load_rdf(d, with_chunks=False), "rdf", self.rdf_kind,
+                                  self._store)
+
+    def _store(self, phases: dict) -> tuple[int, dict]:
         rdf_bytes = _store_bytes(self.endpoints[self.rdf_kind])
-        return IngestReport(
-            seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(self.pg()) + rdf_bytes,
-            backend=f"{_backend(self.endpoints[self.rdf_kind])} + {backend}",
-            details={"phases": phases, "rdf_store_bytes": rdf_bytes, "triples_per_s": phases["triples_per_s"],
-                     **self.series_details(timescale)})
+        return rdf_bytes, {"rdf_store_bytes": rdf_bytes, "triples_per_s": phases["triples_per_s"]}
 
     def counts(self) -> dict[str, int]:
         out = self.structure_counts()
@@ -251,14 +232,5 @@ class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
         return out
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
-        conn = self._pg if self._pg is not None else self.pg()
-        sparams = self.series_params(qid, bound)
         text = bound["_text"]
-        try:
-            return federation.federate(lambda: self.sparql(text), conn, KEY_COLUMNS[qid], self._sql[qid], sparams,
-                                       prepare=self._prepare)
-        except pgerr.QueryCanceled as e:
-            raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
-        except psycopg.OperationalError:
-            self._drop_pg()
-            raise
+        return self.federated(qid, bound, lambda: self.sparql(text))

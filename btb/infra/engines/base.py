@@ -157,7 +157,7 @@ def reachable_for(user: str | None, files: list[Path], kind: str) -> list[Path]:
 
 
 class LocalEngine(ABC):
-    """One local engine process. Subclasses: one per kind, registered in `btb.infra.engines.ENGINES`."""
+    """One local engine process. Subclasses: one per kind, registered in `btb.engines.registry.ENGINES`."""
 
     kind: ClassVar[str]
     settings_prefix: ClassVar[str] = ""  # btb Settings fields `<prefix>_port`, `<prefix>_bin` (default: kind)

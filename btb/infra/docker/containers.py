@@ -1,7 +1,7 @@
-"""How each engine kind runs in a container for the Docker provider (btb/infra/docker.py): its command line,
-the files copied into it before it starts (configuration with the engine's password: never an argv or an
-env), its readiness probe, its clean stop and what its Endpoint records. Engine settings and probes are the
-local engines' own (btb/infra/engines/*), shared, so an engine is configured alike in a process or a container.
+"""The container driver of each engine kind for the Docker provider (`btb.infra.docker.provider`): one
+`ContainerEngine` (`protocol.py`) per kind, found by the provider through `btb.engines.registry`. Engine
+settings and probes are the local engines' own (btb/infra/engines/*), shared, so an engine is configured
+alike in a process or a container.
 
 Local images lay files out as the official ones do, so one command line runs either (see docker/README.md).
 """
@@ -11,77 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
+from btb.infra.docker.protocol import ContainerEngine, write_private
 from btb.infra.provider import EngineUnavailable
-
-if TYPE_CHECKING:
-    from btb.infra.docker import DockerProvider
-
-
-def write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-
-
-class ContainerEngine:
-    """How one engine kind runs in a container. Subclasses per kind; the provider does the rest."""
-
-    kind: ClassVar[str]
-    default_port: ClassVar[int]
-    data_path: ClassVar[str]  # where the named data volume is mounted
-    user: ClassVar[str | None] = None  # container user (None: the image's USER)
-    stop_signal: ClassVar[str | None] = None
-    needs_secret: ClassVar[bool] = False
-
-    def __init__(self, provider: DockerProvider, trial_dir: Path, eng: dict[str, Any]):
-        self.p, self.dir, self.eng = provider, trial_dir, eng
-
-    @property
-    def port(self) -> int:
-        return int(self.eng["port"])
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
-
-    @property
-    def secret_file(self) -> Path:
-        return self.dir / f"{self.kind}.password"
-
-    def secret(self) -> str:
-        if not self.secret_file.exists():
-            write_private(self.secret_file, secrets.token_urlsafe(24) + "\n")
-        return self.secret_file.read_text().strip()
-
-    # what the container runs
-    def initialize(self, budget: int | None) -> None:
-        """One-time setup of a fresh data volume (e.g. initdb). Default: nothing."""
-
-    def entrypoint(self) -> list[str] | None:
-        return None
-
-    def command(self, budget: int | None, tuning: str | None) -> list[str]:
-        raise NotImplementedError
-
-    def files(self) -> dict[str, dict[str, tuple[bytes, int, int]]]:
-        """Files copied into the container before it starts: {existing dir: {relative path: (bytes, mode, uid)}}
-        (relative: the archive never touches the existing dir's own mode, e.g. /tmp's 1777)."""
-        return {}
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    def after_ready(self) -> None:
-        """Once it accepts clients (e.g. create btb's database)."""
-
-    def before_stop(self) -> None:
-        """A clean stop: what to tell the engine first (e.g. FalkorDB SHUTDOWN SAVE). Default: nothing."""
-
-    def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
-        """(dsn, version, extra) of the running engine."""
-        raise NotImplementedError
 
 
 class PostgresContainer(ContainerEngine):
@@ -91,6 +24,7 @@ class PostgresContainer(ContainerEngine):
     user = "postgres"  # both images (Debian package, official alpine) have it; the official runs as root
     stop_signal = "SIGINT"  # fast shutdown (SIGTERM, Docker's default, is "smart": waits for clients)
     needs_secret = True
+    settings_prefix = "pg"
 
     @property
     def passfile(self) -> Path:
@@ -133,7 +67,7 @@ class PostgresContainer(ContainerEngine):
     def _preload(self) -> tuple[bool, str]:
         from btb.infra.engines.postgres import timescale_mode
 
-        mode = timescale_mode(self.p._options("pg"))
+        mode = timescale_mode(self.options)
         labels = self.eng.get("image_labels", {})
         has = bool(labels.get("btb.pin.timescaledb")) or "timescale" in self.eng.get("image", "")
         where = f"image {self.eng.get('image')}: TimescaleDB {labels.get('btb.pin.timescaledb', '(official image)')}" \
@@ -149,7 +83,7 @@ class PostgresContainer(ContainerEngine):
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
         from btb.infra.engines.postgres import SERVER_SETTINGS, settings_for_budget
 
-        tuning = tuning or self.p._options("pg").get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
+        tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
         memory = settings_for_budget(budget, tuning)
         preload, why = self._preload()
         self.eng["runtime"] = {"budget": budget, "tuning": tuning, "requested": memory,
@@ -327,6 +261,3 @@ class MemgraphContainer(ContainerEngine):
         return (f"bolt://{self.host}:{self.port}", f"Memgraph (image {self.eng.get('image')})",
                 {"user": "btb", "passfile": str(self.secret_file), "auth": "user/password"})
 
-
-DRIVERS: dict[str, type[ContainerEngine]] = {c.kind: c for c in (PostgresContainer, FalkorDBContainer,
-                                                                 OxigraphContainer, MemgraphContainer)}
