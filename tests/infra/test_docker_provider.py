@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def docker_images():
     """A Docker engine answering and the engine images built (cached after the first build)."""
-    from btb.infra.images import MISSING_SOURCE
+    from btb.infra.docker.images import MISSING_SOURCE
 
     r = subprocess.run(["bash", str(REPO / "scripts" / "dockerd.sh")], capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
