@@ -66,12 +66,7 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
     """One trial's records and samples → its summary (latency per query, resources per phase, ingest,
     validation). Reads nothing else: the cost of reducing a trial does not grow with the campaign."""
     tid = trial["id"]
-    phases: list[tuple[str, float, float]] = []
-    for r in records:
-        if r.get("kind") == "ingest":
-            phases.append(("ingest", r["t_start"], r["t_end"]))
-        elif r.get("kind") == "batch":
-            phases.append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+    phases = _phase_windows(records)
     resources = trial_resources(samples, phases) if samples and phases else {}
     ingest = next((r for r in records if r.get("kind") == "ingest"), None)
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -81,30 +76,8 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
             cold[r["query"]] = r
         elif r.get("kind") == "run" and not r.get("warmup"):
             groups[r["query"]].append(r)
-    rows = []
-    for qid, rs in sorted(groups.items(), key=lambda kv: int(kv[0][1:])):
-        statuses: dict[str, int] = defaultdict(int)
-        for r in rs:
-            statuses[r["status"]] += 1
-        lat = summarize(r["seconds"] for r in rs if r["status"] == "ok")
-        row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
-               "trial": tid, "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
-               "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
-               "prepare": rs[0].get("prepare"), "repetition": trial.get("repetition", 0),
-               "busy": trial.get("busy"), **(lat.to_dict() if lat else {"n": 0})}
-        c = cold.get(qid)
-        if c:
-            row.update(cold_seconds=c["seconds"] if c["status"] == "ok" else None, cold_status=c["status"],
-                       cold_page_cache_dropped=c.get("page_cache_dropped"))
-        phase_names = sorted({k for r in rs if r["status"] == "ok" for k in (r.get("phases") or {})})
-        if phase_names:  # hybrids and client-side decoding: the median of each phase over the ok runs
-            row["phases_p50"] = {k: statistics.median(r["phases"][k] for r in rs
-                                                      if r["status"] == "ok" and k in (r.get("phases") or {}))
-                                 for k in phase_names}
-        res = resources.get(f"batch:{qid}")
-        if res:
-            row.update({f"res_{k}": v for k, v in res.items()})
-        rows.append(row)
+    rows = [_query_row(trial, qid, rs, cold.get(qid), ingest, resources.get(f"batch:{qid}"))
+            for qid, rs in sorted(groups.items(), key=lambda kv: int(kv[0][1:]))]
     for r in records:  # an imported model's query with no possible binding: shown, not measured
         if r.get("kind") == "unbound" and r["query"] not in groups:
             rows.append({"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
@@ -112,24 +85,69 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
                          "statuses": {"no binding in this model": 1}, "message": r.get("message", ""),
                          "repetition": trial.get("repetition", 0), "busy": trial.get("busy"), "n": 0})
     rows.sort(key=lambda row: int(row["query"][1:]))
-    ingest_row = None
-    if ingest:
-        ingest_row = {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "ingest_level", "budget", "status",
-                                                    "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
-                                                    "node", "fingerprint", "applied_limit", "budget_mode")},
-                      **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}
+    monitor = next((r for r in records if r.get("kind") == "monitor"), None)
+    return {"trial": tid, "status": trial.get("status"), "rows": rows, "ingest": _ingest_row(ingest, resources),
+            "validation": _validation_tally(tid, records),
+            "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
+            "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
+            "generated": time.time()}
+
+
+def _phase_windows(records: list[dict]) -> list[tuple[str, float, float]]:
+    """(name, start, end) of the ingest and of each query batch: the windows resources are attributed to."""
+    phases: list[tuple[str, float, float]] = []
+    for r in records:
+        if r.get("kind") == "ingest":
+            phases.append(("ingest", r["t_start"], r["t_end"]))
+        elif r.get("kind") == "batch":
+            phases.append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+    return phases
+
+
+def _query_row(trial: dict, qid: str, rs: list[dict], cold: dict | None, ingest: dict | None,
+               res: dict | None) -> dict:
+    """One query's summary row: statuses and latency of its measured runs, its cold run, the median of each
+    phase, and the engines' resources during its batch."""
+    statuses: dict[str, int] = defaultdict(int)
+    for r in rs:
+        statuses[r["status"]] += 1
+    lat = summarize(r["seconds"] for r in rs if r["status"] == "ok")
+    row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
+           "trial": trial["id"], "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
+           "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
+           "prepare": rs[0].get("prepare"), "repetition": trial.get("repetition", 0),
+           "busy": trial.get("busy"), **(lat.to_dict() if lat else {"n": 0})}
+    if cold:
+        row.update(cold_seconds=cold["seconds"] if cold["status"] == "ok" else None, cold_status=cold["status"],
+                   cold_page_cache_dropped=cold.get("page_cache_dropped"))
+    phase_names = sorted({k for r in rs if r["status"] == "ok" for k in (r.get("phases") or {})})
+    if phase_names:  # hybrids and client-side decoding: the median of each phase over the ok runs
+        row["phases_p50"] = {k: statistics.median(r["phases"][k] for r in rs
+                                                  if r["status"] == "ok" and k in (r.get("phases") or {}))
+                             for k in phase_names}
+    if res:
+        row.update({f"res_{k}": v for k, v in res.items()})
+    return row
+
+
+def _ingest_row(ingest: dict | None, resources: dict[str, dict]) -> dict | None:
+    if not ingest:
+        return None
+    return {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "ingest_level", "budget", "status",
+                                          "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
+                                          "node", "fingerprint", "applied_limit", "budget_mode")},
+            **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}
+
+
+def _validation_tally(tid: str, records: list[dict]) -> list[dict]:
+    """Per query: answer-gate checks run and matched."""
     validation = defaultdict(lambda: {"checked": 0, "matched": 0})
     for r in records:
         if r.get("kind") == "validation":
             v = validation[r["query"]]
             v["checked"] += 1
             v["matched"] += int(bool(r["match"]))
-    monitor = next((r for r in records if r.get("kind") == "monitor"), None)
-    return {"trial": tid, "status": trial.get("status"), "rows": rows, "ingest": ingest_row,
-            "validation": [{"trial": tid, "query": q, **v} for q, v in sorted(validation.items())],
-            "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
-            "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
-            "generated": time.time()}
+    return [{"trial": tid, "query": q, **v} for q, v in sorted(validation.items())]
 
 
 def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:

@@ -206,56 +206,9 @@ def trial_timeline(b: Bundle, tid: str) -> str | None:
         return None
     t0 = min(starts)
     fig, axes = plt.subplots(4, 1, figsize=(9, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2, 2]})
-    by_target: dict[str, list[dict]] = defaultdict(list)
-    for s in samples:
-        by_target[s.get("target") or "engine"].append(s)
-    limit = None
-    for i, (target, rows) in enumerate(sorted(by_target.items())):
-        c = COLORS[i % len(COLORS)]
-        ts = [s["t"] - t0 for s in rows]
-        xs, ys = _thin(ts, [(s.get("mem_bytes") or 0) / 2**20 for s in rows])
-        axes[0].plot(xs, ys, color=c, lw=1, label=f"{target} memory")
-        limit = limit or next((s.get("mem_limit_bytes") for s in rows if s.get("mem_limit_bytes")), None)
-        for ax, key, scale, lab in ((axes[1], "cpu_s", 1.0, "CPU (cores)"),
-                                    (axes[2], "io_read_bytes", 2**20, "read MiB/s"),
-                                    (axes[2], "io_write_bytes", 2**20, "write MiB/s")):
-            rx, ry = [], []
-            for a, z in zip(rows, rows[1:]):
-                dt = (z.get("t") or 0) - (a.get("t") or 0)
-                if dt > 0 and a.get(key) is not None and z.get(key) is not None:
-                    rx.append(z["t"] - t0)
-                    ry.append(max(0.0, (z[key] - a[key]) / scale / dt))
-            rx, ry = _thin(rx, ry)
-            if rx:
-                ax.plot(rx, ry, lw=0.9, color=c if key != "io_write_bytes" else COLORS[(i + 3) % len(COLORS)],
-                        label=f"{target} {lab}" if ax is axes[2] else target)
-    if limit:
-        axes[0].axhline(limit / 2**20, color="red", ls="--", lw=1, label="limit")
-    runs = [r for r in recs if r.get("kind") == "run" and r.get("t_end") and r.get("seconds") is not None]
-    for label, sel, color, marker in (
-            ("ok", [r for r in runs if r.get("status") == "ok" and not r.get("cold")], "black", "o"),
-            ("cold", [r for r in runs if r.get("status") == "ok" and r.get("cold")], "tab:blue", "^"),
-            ("not ok", [r for r in runs if r.get("status") != "ok"], "red", "x")):
-        if sel:
-            axes[3].scatter([r["t_end"] - t0 for r in sel], [max(r["seconds"], 1e-6) * 1e3 for r in sel], s=5,
-                            color=color, marker=marker, label=label, alpha=0.7)
-    for r in recs:
-        if r.get("kind") == "provision" and (r.get("t") or r.get("t_start")):
-            for ax in axes:
-                ax.axvline((r.get("t") or r["t_start"]) - t0, color="gray", ls=":", lw=1)
-    axes[3].set_yscale("log")
-    spans = [(r["t_start"] - t0, r["t_end"] - t0, "ingest" if r["kind"] == "ingest" else r.get("query", ""))
-             for r in recs if r.get("kind") in ("ingest", "batch") and r.get("t_start") and r.get("t_end")]
-    val = [r for r in recs if r.get("kind") == "validation"]
-    for k, (a, z, name) in enumerate(sorted(spans)):
-        for ax in axes:
-            ax.axvspan(a, z, color="#f0c36d" if name == "ingest" else ("#9ecae1" if k % 2 else "#c6dbef"),
-                       alpha=0.35, lw=0)
-        axes[0].text((a + z) / 2, 1.01, name, transform=blended_transform_factory(axes[0].transData,
-                                                                                   axes[0].transAxes),
-                     ha="center", va="bottom", fontsize=6, rotation=90 if z - a < 3 else 0)
-    if val:
-        axes[0].text(0.01, 0.92, f"answer gate: {len(val)} check(s)", transform=axes[0].transAxes, fontsize=6)
+    _resource_lines(axes, samples, t0)
+    _run_latencies(axes[3], recs, t0)
+    _phase_marks(axes, recs, t0)
     axes[0].set_ylabel("memory (MiB)")
     axes[1].set_ylabel("CPU (cores)")
     axes[2].set_ylabel("IO (MiB/s)")
@@ -270,3 +223,71 @@ def trial_timeline(b: Bundle, tid: str) -> str | None:
                  y=1.03, fontsize=9)
     fig.tight_layout()
     return svg(fig)
+
+
+def _rate(rows: list[dict], key: str, scale: float, t0: float) -> tuple[list, list]:
+    """A cumulative counter (CPU seconds, IO bytes) as a rate per second between consecutive samples."""
+    rx, ry = [], []
+    for a, z in zip(rows, rows[1:]):
+        dt = (z.get("t") or 0) - (a.get("t") or 0)
+        if dt > 0 and a.get(key) is not None and z.get(key) is not None:
+            rx.append(z["t"] - t0)
+            ry.append(max(0.0, (z[key] - a[key]) / scale / dt))
+    return _thin(rx, ry)
+
+
+def _resource_lines(axes, samples: list[dict], t0: float) -> None:
+    """Per engine (target): memory on the top panel with the applied limit, CPU and IO rates below."""
+    by_target: dict[str, list[dict]] = defaultdict(list)
+    for s in samples:
+        by_target[s.get("target") or "engine"].append(s)
+    limit = None
+    for i, (target, rows) in enumerate(sorted(by_target.items())):
+        c = COLORS[i % len(COLORS)]
+        ts = [s["t"] - t0 for s in rows]
+        xs, ys = _thin(ts, [(s.get("mem_bytes") or 0) / 2**20 for s in rows])
+        axes[0].plot(xs, ys, color=c, lw=1, label=f"{target} memory")
+        limit = limit or next((s.get("mem_limit_bytes") for s in rows if s.get("mem_limit_bytes")), None)
+        for ax, key, scale, lab in ((axes[1], "cpu_s", 1.0, "CPU (cores)"),
+                                    (axes[2], "io_read_bytes", 2**20, "read MiB/s"),
+                                    (axes[2], "io_write_bytes", 2**20, "write MiB/s")):
+            rx, ry = _rate(rows, key, scale, t0)
+            if rx:
+                ax.plot(rx, ry, lw=0.9, color=c if key != "io_write_bytes" else COLORS[(i + 3) % len(COLORS)],
+                        label=f"{target} {lab}" if ax is axes[2] else target)
+    if limit:
+        axes[0].axhline(limit / 2**20, color="red", ls="--", lw=1, label="limit")
+
+
+def _run_latencies(ax, recs: list[dict], t0: float) -> None:
+    """Every measured run's latency (log) at the time it ended: warm ok, cold ok, not ok apart."""
+    runs = [r for r in recs if r.get("kind") == "run" and r.get("t_end") and r.get("seconds") is not None]
+    for label, sel, color, marker in (
+            ("ok", [r for r in runs if r.get("status") == "ok" and not r.get("cold")], "black", "o"),
+            ("cold", [r for r in runs if r.get("status") == "ok" and r.get("cold")], "tab:blue", "^"),
+            ("not ok", [r for r in runs if r.get("status") != "ok"], "red", "x")):
+        if sel:
+            ax.scatter([r["t_end"] - t0 for r in sel], [max(r["seconds"], 1e-6) * 1e3 for r in sel], s=5,
+                       color=color, marker=marker, label=label, alpha=0.7)
+    ax.set_yscale("log")
+
+
+def _phase_marks(axes, recs: list[dict], t0: float) -> None:
+    """On every panel: each provisioning as a dotted line, the ingest and each query batch shaded and
+    named on top; the answer gate's check count in a corner."""
+    for r in recs:
+        if r.get("kind") == "provision" and (r.get("t") or r.get("t_start")):
+            for ax in axes:
+                ax.axvline((r.get("t") or r["t_start"]) - t0, color="gray", ls=":", lw=1)
+    spans = [(r["t_start"] - t0, r["t_end"] - t0, "ingest" if r["kind"] == "ingest" else r.get("query", ""))
+             for r in recs if r.get("kind") in ("ingest", "batch") and r.get("t_start") and r.get("t_end")]
+    for k, (a, z, name) in enumerate(sorted(spans)):
+        for ax in axes:
+            ax.axvspan(a, z, color="#f0c36d" if name == "ingest" else ("#9ecae1" if k % 2 else "#c6dbef"),
+                       alpha=0.35, lw=0)
+        axes[0].text((a + z) / 2, 1.01, name, transform=blended_transform_factory(axes[0].transData,
+                                                                                   axes[0].transAxes),
+                     ha="center", va="bottom", fontsize=6, rotation=90 if z - a < 3 else 0)
+    val = [r for r in recs if r.get("kind") == "validation"]
+    if val:
+        axes[0].text(0.01, 0.92, f"answer gate: {len(val)} check(s)", transform=axes[0].transAxes, fontsize=6)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from btb.results.files import P95_MIN_N, P99_MIN_N
 from btb.units import format_size
-
-P95_MIN_N, P99_MIN_N = 20, 100  # as in btb.results.files: fewer samples, the percentile is (nearly) the max
 
 
 def print_checks(checks, console: Console) -> None:

@@ -1,0 +1,102 @@
+"""`btb up`, `btb down`, `btb worker`: the local stack and this node's workers (logic in btb.infra.stack)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import typer
+
+from btb.cli.common import console, fail, require_broker
+from btb.config import get_settings
+
+
+def up(workers: bool = typer.Option(True, help="also start this node's workers"),
+       flower: bool = typer.Option(True, help="also start Flower")) -> None:
+    """Start the local stack: Redis (loopback, password, AOF), this node's workers, Flower (basic auth)."""
+    from btb.infra import stack
+
+    s = get_settings()
+    try:
+        console.print(f"redis     {s.redis_host}:{s.redis_port}  {stack.start_redis(s)}")
+        if workers:
+            from btb.trials.board import TrialBoard
+
+            TrialBoard(s.redis_url).clear_flag(f"drain:{s.node}")  # `btb down` drained it: take trials again
+            specs = stack.worker_specs(s.node, aggregator=True)
+            stack.start_workers(s, s.node)
+            for spec in specs:
+                console.print(f"worker    {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
+            silent = stack.wait_workers(s, [w.hostname(s.node) for w in specs])
+            if silent:
+                fail(f"worker(s) {', '.join(silent)} did not answer within 60 s; see {s.state_dir / 'logs'}")
+        if flower:
+            console.print(f"flower    http://{s.bind}:{s.flower_port}  {stack.start_flower(s)} "
+                          f"(user {s.flower_user}, password in {s.secrets_file})")
+            if workers:
+                hosts = [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)]
+                if not stack.wait_flower(s, hosts):
+                    fail(f"Flower does not list the workers after 60 s; see {s.state_dir / 'logs'}")
+        console.print("ready     every worker answers" + (" and Flower lists them" if flower and workers else ""))
+    except stack.StackError as e:
+        fail(str(e))
+    console.print(f"state     {s.state_dir}   logs: {s.state_dir / 'logs'}")
+
+
+def down() -> None:
+    """Stop the local stack: drain this node (a running trial stops between two runs and is queued again,
+    so `btb up` resumes it), workers (warm shutdown), Flower, leftover trial engines, Redis."""
+    from btb.infra import stack
+    from btb.providers import make_provider
+    from btb.trials.board import TrialBoard
+
+    s = get_settings()
+    if stack.redis_up(s):
+        TrialBoard(s.redis_url).set_flag(f"drain:{s.node}")
+    for name in stack.stop_pidfiles(s, "worker-*.pid", timeout_s=120) + stack.stop_pidfiles(s, "flower.pid"):
+        console.print(f"stopped   {name}")
+    provider = make_provider(s, s.node)
+    for tid in provider.trials():
+        provider.stop(tid)
+        console.print(f"engines   {tid} stopped")
+    console.print(f"redis     {stack.stop_redis(s)}")
+
+
+def worker(node: str = typer.Option(None, help="node name (default: BTB_NODE or the host name)"),
+           broker: str = typer.Option(None, help="redis://:PASSWORD@HOST:PORT/0 of the campaign's broker"),
+           aggregator: bool = typer.Option(False, envvar="BTB_AGGREGATOR",
+                                           help="also run an aggregator worker on this node (one per campaign "
+                                                "broker is enough; compose sets it from BTB_AGGREGATOR)")) -> None:
+    """Run this node's bench and monitor workers in the foreground (Ctrl-C stops them).
+
+    A second server joins a running campaign by running this against the same broker.
+    """
+    from btb.infra import stack
+
+    if broker:
+        os.environ["BTB_BROKER_URL"] = broker
+    if node:
+        os.environ["BTB_NODE"] = node
+    get_settings.cache_clear()
+    s = require_broker()
+    procs = []
+    for spec in stack.worker_specs(s.node, aggregator):
+        console.print(f"worker {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
+        procs.append(subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node),
+                                      cwd=stack.worker_cwd(s)))
+
+    def _stop(*_):
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        _stop()
+    _stop()
+    codes = [p.wait() for p in procs]
+    raise typer.Exit(max(codes) if any(codes) else 0)
