@@ -13,6 +13,7 @@ Returns the trial's final (status, message); raises only what `runner.run_trial`
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from btb.campaign import level_bytes
@@ -232,8 +233,6 @@ def machine_load() -> dict:
 def _record_load(att: Attempt, a: dict, b: dict) -> None:
     """A trial measured while the machine was busy is flagged: load average above 1.5× its cores (a trial
     itself keeps about one core busy: more means someone else ran), or more than 5 % of CPU stolen."""
-    import os
-
     cpus = os.cpu_count() or 1
     load = max(a.get("load1", 0.0), b.get("load1", 0.0))
     dt = (b.get("total", 0) - a.get("total", 0)) or 1

@@ -9,6 +9,7 @@ lease released. A lost lease means another attempt owns the trial: this one stop
 
 from __future__ import annotations
 
+import math
 import time
 
 from btb.campaign import Campaign, Trial
@@ -101,8 +102,6 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
 def _bisect(ctx: NodeContext, trial: Trial, campaign: Campaign) -> None:
     """When every level of this (dataset, scenario, repetition) has ended, add one more between the highest
     failing and the lowest passing budget until the bracket is within the campaign's resolution."""
-    import math
-
     from btb.results.gradient import next_bisection
     from btb.units import format_size
 
