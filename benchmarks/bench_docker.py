@@ -90,7 +90,8 @@ def one_trial(provider, settings, label: str) -> dict:
     from btb.results.store import Ledger
     from btb.trials.board import TrialBoard
     from btb.workflow import monitoring
-    from btb.workflow.runner import NodeContext, run_trial
+    from btb.workflow.attempt import NodeContext
+    from btb.workflow.runner import run_trial
 
     def start_monitor(tid, session, targets, hz):
         threading.Thread(target=monitoring.monitor, args=(ctx, tid, session, targets, hz), daemon=True).start()

@@ -1,4 +1,4 @@
-"""campaign.yaml → validated model → plan of trials.
+"""The campaign's models and its plan of trials (pure: reading a campaign file is `btb.campaign_load`).
 
 A trial is (dataset, scenario, memory level): it runs entirely on one node. Errors in a campaign file
 become one line that names the field and what is allowed (`CampaignError`), never a traceback.
@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from btb.units import format_size, parse_size
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from btb.engines.base import QUERY_IDS
 from btb.engines.registry import PLANNED, SCENARIOS
-
-
-
 
 
 class CampaignError(ValueError):
@@ -190,26 +187,6 @@ class Campaign(_Strict):
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()).hexdigest()
-
-
-def _format_error(e: ValidationError) -> str:
-    err = e.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "missing":
-        msg = "missing required field"
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown field (check spelling; see campaigns/example.yaml)"
-    more = f" (+{len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-    return f"{loc}: {msg}{more}"
-
-
-def load_campaign(path: Path | str, results_root: Path | None = None) -> Campaign:
-    """Read and validate a campaign file; CampaignProblems (a CampaignError) lists every problem, one line
-    each. Input is bounded and checked before parsing: see btb/campaign_load.py."""
-    from btb.campaign_load import load
-
-    return load(path, results_root)
 
 
 @dataclass(frozen=True)

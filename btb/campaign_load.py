@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from btb.campaign import CampaignError
+from btb.campaign import Campaign, CampaignError
+from btb.units import parse_size
 
 MAX_BYTES = 256 * 1024  # a campaign file is a few hundred bytes; 256 KiB is far beyond any real one
 MAX_DEPTH = 16  # a campaign is 4 levels deep
@@ -234,8 +236,6 @@ def _extra_checks(raw: dict, results_root: Path | None) -> list[str]:
         out.append(f"name: {name!r} may not start with '.'")
     mem = raw.get("memory")
     if isinstance(mem, dict) and isinstance(mem.get("levels"), list):
-        from btb.units import parse_size
-
         if len(mem["levels"]) > 32:
             out.append(f"memory.levels: {len(mem['levels'])} levels; at most 32")
         for i, lv in enumerate(mem["levels"]):
@@ -305,12 +305,8 @@ def output_dir_problem(value: str, results_root: Path | None = None) -> str | No
     return None
 
 
-def validate_mapping(raw: Any, src: str, results_root: Path | None = None):
+def validate_mapping(raw: Any, src: str, results_root: Path | None = None) -> Campaign:
     """Campaign from a parsed mapping, or CampaignProblems listing every problem."""
-    from pydantic import ValidationError
-
-    from btb.campaign import Campaign
-
     if raw is None:
         raise CampaignProblems(src, ["(file): holds only comments; a campaign needs at least name, datasets and "
                                      "scenarios"])
@@ -339,7 +335,9 @@ def validate_mapping(raw: Any, src: str, results_root: Path | None = None):
     return campaign
 
 
-def load(path: Path | str, results_root: Path | None = None):
+def load_campaign(path: Path | str, results_root: Path | None = None) -> Campaign:
+    """Read and validate a campaign file; CampaignProblems (a CampaignError) lists every problem, one line
+    each. Input is bounded and checked before parsing (see the module's docstring)."""
     path = Path(path)
     text = read_text(path)
     raw = resolve_models(parse_yaml(text, str(path)), path.resolve().parent)

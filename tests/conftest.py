@@ -57,10 +57,11 @@ def redis_server(settings):
 def workers(redis_server):
     """The node's real Celery workers (bench, monitor, aggregator), started as `btb up` does."""
     from btb.infra import stack
+    from btb.workflow.app import wait_workers
 
     s = redis_server
     stack.start_workers(s, s.node)
-    silent = stack.wait_workers(s, [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)])
+    silent = wait_workers(s, [w.hostname(s.node) for w in stack.worker_specs(s.node, aggregator=True)])
     assert not silent, f"workers did not answer: {silent}"
     yield s
     stack.stop_pidfiles(s, "worker-*.pid")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from btb.campaign import CampaignError, load_campaign, parse_size, plan
+from btb.campaign import CampaignError, parse_size, plan
+from btb.campaign_load import load_campaign
 
 REPO = Path(__file__).resolve().parent.parent
 

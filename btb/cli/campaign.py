@@ -30,7 +30,8 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
                                                 help="re-run only the trials of campaign ID that did not end "
                                                      "(cancelled, error, lost)")) -> None:
     """Validate a campaign, plan its trials and enqueue them; prints the campaign id."""
-    from btb.campaign import CampaignError, load_campaign, plan
+    from btb.campaign import CampaignError, plan
+    from btb.campaign_load import load_campaign
 
     if resume is not None:
         if campaign_file is not None:

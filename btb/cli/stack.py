@@ -23,13 +23,14 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
         console.print(f"redis     {s.redis_host}:{s.redis_port}  {stack.start_redis(s)}")
         if workers:
             from btb.trials.board import TrialBoard
+            from btb.workflow.app import wait_workers
 
             TrialBoard(s.redis_url).clear_flag(f"drain:{s.node}")  # `btb down` drained it: take trials again
             specs = stack.worker_specs(s.node, aggregator=True)
             stack.start_workers(s, s.node)
             for spec in specs:
                 console.print(f"worker    {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
-            silent = stack.wait_workers(s, [w.hostname(s.node) for w in specs])
+            silent = wait_workers(s, [w.hostname(s.node) for w in specs])
             if silent:
                 fail(f"worker(s) {', '.join(silent)} did not answer within 60 s; see {s.state_dir / 'logs'}")
         if flower:

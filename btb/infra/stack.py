@@ -226,30 +226,6 @@ def wait_flower(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> b
     return False
 
 
-def wait_workers(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> list[str]:
-    """Until every named worker answers a Celery ping; returns those that never did."""
-    from btb.workflow.app import app
-
-    missing = set(hostnames)
-    deadline = time.monotonic() + timeout_s
-    while missing and time.monotonic() < deadline:
-        try:
-            for reply in app.control.ping(destination=sorted(missing), timeout=1.0) or []:
-                missing -= set(reply)
-        except Exception:  # noqa: BLE001 - broker still starting
-            time.sleep(0.5)
-    if not missing and any(h.startswith("bench@") for h in hostnames):
-        # ... and the bench worker has registered what it can run (submit checks that)
-        from btb.trials.board import TrialBoard
-
-        board = TrialBoard(s.redis_url)
-        while s.node not in board.nodes() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if s.node not in board.nodes():
-            missing.add(f"bench@{s.node} (not registered)")
-    return sorted(missing)
-
-
 def stop_pidfiles(s: Settings, pattern: str, timeout_s: float = 30.0) -> list[str]:
     """SIGTERM (Celery: warm shutdown) the processes of matching pid files, SIGKILL after timeout."""
     stopped = []

@@ -4,14 +4,20 @@ Trials run for minutes to hours, so: late acks and prefetch 1 (a busy node never
 node could use), reject on worker loss. Losing a worker never loses a trial: its lease lapses and the
 sweeper re-queues it (btb.trials.board); a token redelivered after the visibility timeout claims
 nothing. No result backend: every result is a keyed record in the ledger.
+
+`wait_workers` lives here, not with the process code in `btb.infra.stack`: it asks the app (a Celery
+ping), and library code never imports the app.
 """
 
 from __future__ import annotations
 
+import time
+
 from celery import Celery
 
-from btb.config import get_settings
+from btb.config import Settings, get_settings
 from btb.routing import QUEUE_AGGREGATE
+from btb.trials.board import TrialBoard
 
 
 def make_app() -> Celery:
@@ -43,3 +49,24 @@ def make_app() -> Celery:
 
 
 app = make_app()
+
+
+def wait_workers(s: Settings, hostnames: list[str], timeout_s: float = 60.0) -> list[str]:
+    """Until every named worker answers a Celery ping (and a bench worker has registered what it can run
+    on the board, which submit checks); returns those that never did. Used by `btb up` after the
+    stack has started the worker processes."""
+    missing = set(hostnames)
+    deadline = time.monotonic() + timeout_s
+    while missing and time.monotonic() < deadline:
+        try:
+            for reply in app.control.ping(destination=sorted(missing), timeout=1.0) or []:
+                missing -= set(reply)
+        except Exception:  # noqa: BLE001 - broker still starting
+            time.sleep(0.5)
+    if not missing and any(h.startswith("bench@") for h in hostnames):
+        board = TrialBoard(s.redis_url)
+        while s.node not in board.nodes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if s.node not in board.nodes():
+            missing.add(f"bench@{s.node} (not registered)")
+    return sorted(missing)

@@ -13,19 +13,17 @@ Returns the trial's final (status, message); raises only what `runner.run_trial`
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from btb.campaign import level_bytes
 from btb.dataset.format import Manifest, load_bindings, load_unbound
+from btb.engines.registry import scenario_class
 from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
-from btb.workflow.runner import Attempt, _targets, budget_of, dataset_path, plateau_skip, scenario_for
-
-
-def load_id(trial) -> str:
-    """The engines' identity on a node: one load per (campaign, dataset, scenario)."""
-    return f"load~{trial.campaign_id}~{trial.dataset}~{trial.scenario}"
+from btb.workflow.attempt import (Attempt, budget_of, dataset_path, load_id, monitor_targets, plateau_skip,
+                                  scenario_for)
 
 
 def measure(att: Attempt) -> tuple[S, str]:
@@ -98,7 +96,7 @@ def _load_verdict(state: dict) -> tuple[S, str] | None:
 
 def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple[S, str] | None:
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
-    cls = scenario_for_class(trial.scenario)
+    cls = scenario_class(trial.scenario)
     ingest_budget = level_bytes(campaign.memory.ingest, manifest.bytes, campaign.memory.auto_count)
     att.status(S.PROVISIONING, ingest_budget=ingest_budget)
     ctx.provider.stop(lid)  # a half-made load (an attempt that died while loading) starts over
@@ -109,7 +107,7 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
         why = f"OOM-killed while starting for ingest under {campaign.memory.ingest} (oom_kill {kills})" if kills else ""
         return (S.ERROR, f"ingest: {why or 'engines could not start'}: {e}"[:1000])
     att.status(S.INGESTING)
-    mon = att.start_monitor(_targets(started.endpoints))
+    mon = att.start_monitor(monitor_targets(started.endpoints))
     time.sleep(0.5)  # a few idle samples first: the engines' baseline before loading
     scenario = scenario_for(trial, started.endpoints, campaign)
     report, counts, status, message = None, {}, "ok", ""
@@ -158,12 +156,6 @@ def _engines_info(eps) -> dict:
             for k, e in eps.items()}
 
 
-def scenario_for_class(scenario_id: str):
-    from btb.engines.registry import scenario_class
-
-    return scenario_class(scenario_id)
-
-
 def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
     """Every query × binding once against the oracle, on the freshly loaded engines. Only a real mismatch
     makes the load (and so its trials) invalid; timeouts and errors stay what they are."""
@@ -203,7 +195,7 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
         if kills:
             return S.OOM, f"OOM-killed under {trial.level} while starting (cgroup oom_kill 0→{kills}): {e}"[:1000]
         return S.ERROR, f"engines could not start: {e}"[:1000]
-    targets = _targets(started.endpoints)
+    targets = monitor_targets(started.endpoints)
     att.status(S.MEASURING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
     att.record("provision", {"kind": "provision", "budget": budget, "applied_limit": started.applied_limit,
                              "budget_mode": started.budget_mode, "sizing": dict(started.sizing),
@@ -245,8 +237,6 @@ def machine_load() -> dict:
 def _record_load(att: Attempt, a: dict, b: dict) -> None:
     """A trial measured while the machine was busy is flagged: load average above 1.5× its cores (a trial
     itself keeps about one core busy: more means someone else ran), or more than 5 % of CPU stolen."""
-    import os
-
     cpus = os.cpu_count() or 1
     load = max(a.get("load1", 0.0), b.get("load1", 0.0))
     dt = (b.get("total", 0) - a.get("total", 0)) or 1

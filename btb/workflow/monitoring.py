@@ -12,7 +12,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from btb.workflow.runner import NodeContext, monitor_lease_key
+from btb.workflow.attempt import NodeContext, monitor_lease_key
 
 LEASE_S = 5
 

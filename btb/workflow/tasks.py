@@ -22,15 +22,16 @@ from btb.campaign import Campaign
 from btb.config import get_settings
 from btb.routing import QUEUE_AGGREGATE, engine_set_queue, monitor_queue
 from btb.workflow import runner
+from btb.workflow.attempt import NodeContext
 from btb.workflow.app import app
 
 log = get_task_logger(__name__)
 SWEEP_S = 5.0
 
 
-def _ctx() -> runner.NodeContext:
+def _ctx() -> NodeContext:
     s = get_settings()
-    return runner.NodeContext.from_settings(
+    return NodeContext.from_settings(
         s, start_monitor=lambda tid, attempt, targets, hz: monitor_task.apply_async(
             args=[tid, attempt, targets, hz], queue=monitor_queue(s.node)),
         after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE),
@@ -102,7 +103,7 @@ def enqueue_campaign(board, campaign: Campaign, trials: list[dict], engine_sets:
 
 
 # --- the sweeper (bench worker main process) ---------------------------------------------------------
-def sweep_once(ctx: runner.NodeContext, esets: list[str]) -> list[tuple[str, str]]:
+def sweep_once(ctx: NodeContext, esets: list[str]) -> list[tuple[str, str]]:
     """Register this node, re-queue trials whose lease lapsed, top up tokens for waiting trials."""
     board = ctx.board
     board.register_node(ctx.node, {"engine_sets": esets, "kinds": sorted(

@@ -131,7 +131,8 @@ def test_corpus_every_file_refused_with_every_problem_and_nothing_enqueued(tmp_p
 
 
 def test_sizes_accept_binary_and_decimal_units_and_show_them_as_written(tmp_path):
-    from btb.campaign import level_bytes, load_campaign
+    from btb.campaign import level_bytes
+    from btb.campaign_load import load_campaign
 
     p = tmp_path / "c.yaml"
     p.write_text("name: t\ndatasets: [{profile: tiny-1d}]\nscenarios: [P1]\n"
@@ -142,7 +143,7 @@ def test_sizes_accept_binary_and_decimal_units_and_show_them_as_written(tmp_path
 
 
 def test_output_dir_absolute_directory_is_accepted(tmp_path):
-    from btb.campaign import load_campaign
+    from btb.campaign_load import load_campaign
 
     p = tmp_path / "c.yaml"
     p.write_text(f"name: t\ndatasets: [{{profile: tiny-1d}}]\nscenarios: [P1]\noutput_dir: {tmp_path}\n")

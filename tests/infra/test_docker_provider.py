@@ -230,7 +230,7 @@ def _docker_ctx(settings, provider):
     from btb.results.store import Ledger
     from btb.trials.board import TrialBoard
     from btb.workflow import monitoring
-    from btb.workflow.runner import NodeContext
+    from btb.workflow.attempt import NodeContext
 
     seen: list[list[dict]] = []
 

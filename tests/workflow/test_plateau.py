@@ -11,7 +11,7 @@ import pytest
 from btb.campaign import Campaign, plan
 from btb.results.aggregate import summarize_trial
 from btb.results.store import Ledger
-from btb.workflow.runner import NodeContext, plateau_skip
+from btb.workflow.attempt import NodeContext, plateau_skip
 from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from btbtest import campaign_id, hungry_query, submit_background, wait_until
 
 from btb.campaign import Campaign, plan
 from btb.results.store import Ledger
-from btb.workflow.runner import NodeContext, run_trial
+from btb.workflow.attempt import NodeContext
+from btb.workflow.runner import run_trial
 from btb.trials.board import TrialBoard
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,7 @@ output_dir: {tmp_path / 'results'}
     from btb.providers import make_provider
 
     from btb.campaign import Trial as _Trial
-    from btb.workflow.measure import load_id
+    from btb.workflow.attempt import load_id
 
     endpoints = make_provider(s, s.node).current(load_id(_Trial.from_dict(board.trial(tid))))
     hog = threading.Thread(target=hungry_query, args=(endpoints["postgres"].dsn,), daemon=True)
@@ -118,7 +119,7 @@ def test_a_level_whose_answers_differ_from_the_validated_load_ends_invalid(redis
     as a level with answer-changing settings would) ends `invalid`, its runs say why, and nothing is
     summarised as a latency of a wrong answer."""
     from btb.campaign import Trial
-    from btb.workflow.measure import load_id
+    from btb.workflow.attempt import load_id
 
     s = redis_server
     ctx = NodeContext.from_settings(s, node=f"n{uuid.uuid4().hex[:4]}")
