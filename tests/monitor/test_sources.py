@@ -10,11 +10,10 @@ import time
 import psutil
 import pytest
 
-from btb.cgroups import capabilities
-from btb.monitor.sources import (CgroupV2Source, PsutilTreeSource, SourceUnavailable, Target, cgroup_of_pids,
-                                 select_source)
-from btb.monitor.sources.cgroup_v1 import parse_blkio
-from btb.monitor.sources.cgroup_v2 import parse_io_stat
+from btb.cgroups import CgroupV2, capabilities, cgroup_of_pids
+from btb.cgroups.v1 import parse_blkio
+from btb.cgroups.v2 import parse_io_stat
+from btb.monitor.sources import CgroupSource, PsutilTreeSource, SourceUnavailable, Target, select_source
 from btb.monitor.sources.docker_stats import parse_stats
 
 MiB = 1 << 20
@@ -98,7 +97,7 @@ def test_nothing_to_watch_is_an_explicit_error():
 
 def test_v2_source_refuses_a_dir_without_memory_files(tmp_path):
     with pytest.raises(SourceUnavailable, match="memory.current"):
-        CgroupV2Source(str(tmp_path))
+        CgroupSource.open(CgroupV2, tmp_path)
 
 
 def test_parsers_on_kernel_and_docker_formats():
@@ -116,3 +115,4 @@ def test_parsers_on_kernel_and_docker_formats():
              "blkio_stats": {"io_service_bytes_recursive": None}}
     s = parse_stats(v1doc, 1.0)
     assert (s.mem_peak_bytes, s.peak_scope, s.anon_bytes, s.file_bytes, s.io_read_bytes) == (20, "cumulative", 4, 6, None)
+
