@@ -1,7 +1,9 @@
-"""cgroup file primitives: read/write the files, find our own cgroups and the v2 mount."""
+"""cgroup file primitives: read/write the files (once, or kept open for sampling), find our own cgroups
+and the v2 mount."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -78,3 +80,59 @@ def fresh_dir(d: Path) -> Path:
                 pass
     d.mkdir(exist_ok=True)
     return d
+
+
+class KeptFile:
+    """A cgroup file kept open and re-read from offset 0 with `os.pread` (cgroup files regenerate on every
+    read): a sample costs a syscall, no open/close. v2's `memory.peak` resets only for the descriptor that
+    wrote to it, so the file that is reset must be the one that is read: another reason to keep it."""
+
+    __slots__ = ("path", "fd")
+
+    def __init__(self, path: str | Path, writable: bool = False):
+        self.path = str(path)
+        self.fd = -1
+        if writable:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR)
+            except OSError:
+                self.fd = -1
+        if self.fd < 0:
+            self.fd = os.open(self.path, os.O_RDONLY)  # raises FileNotFoundError: caller decides
+
+    def read(self) -> bytes:
+        return os.pread(self.fd, 65536, 0)
+
+    def as_int(self) -> int | None:
+        raw = self.read().strip()
+        return None if raw in (b"max", b"") else int(raw)
+
+    def keyed(self) -> dict[bytes, int]:
+        out: dict[bytes, int] = {}
+        for line in self.read().splitlines():
+            k, _, v = line.partition(b" ")
+            try:
+                out[k] = int(v)
+            except ValueError:
+                pass
+        return out
+
+    def write(self, data: bytes) -> bool:
+        try:
+            os.pwrite(self.fd, data, 0)
+            return True
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def open_optional(path: str | Path, writable: bool = False) -> KeptFile | None:
+    """The file kept open, or None where it does not exist (a counter this kernel or version lacks)."""
+    try:
+        return KeptFile(path, writable)
+    except OSError:
+        return None

@@ -19,8 +19,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from btb.cgroups import CgroupSlot, create_slot
-from btb.cgroups import capabilities as cgroup_capabilities
+from btb.cgroups import CgroupSlot, create_slot, limit_version
 from btb.engines.base import Endpoint
 from btb.engines.registry import ENGINES, local_engine
 from btb.infra.engines import EngineSpec, LocalEngine
@@ -72,8 +71,7 @@ class LocalProvider(TrialStates, Provider):
 
     def capabilities(self) -> dict[str, EngineCaps]:
         if self._caps is None:
-            cg = cgroup_capabilities()
-            can_limit = cg["limit_version"] != "none"
+            can_limit = limit_version() != "none"
             why_limit = "" if can_limit else "no writable cgroup memory controller: budgets are not enforced"
             caps = {}
             for kind in ENGINES:
@@ -99,10 +97,7 @@ class LocalProvider(TrialStates, Provider):
     # --- per-trial state ------------------------------------------------------------------------------
     @staticmethod
     def _slot(state: dict) -> CgroupSlot:
-        s = state["slot"]
-        return CgroupSlot(s["name"], s["version"], {k: Path(v) for k, v in s["dirs"].items()},
-                          applied_limit=s.get("applied_limit"), swap_limited=s.get("swap_limited"),
-                          notes=list(s.get("notes", [])))
+        return CgroupSlot.from_state(state["slot"])
 
     def _engines(self, state: dict) -> dict[str, LocalEngine]:
         return {k: self._engine(EngineSpec.from_json(v)) for k, v in state.get("engines", {}).items()}
@@ -125,9 +120,7 @@ class LocalProvider(TrialStates, Provider):
         slot = create_slot(self._slot_name(trial_id), budget)
         state: dict[str, Any] = {
             "trial": trial_id, "node": self.node, "kinds": list(kinds), "budget": budget, "created": time.time(),
-            "slot": {"name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
-                     "swap_limited": slot.swap_limited, "notes": slot.notes,
-                     "dirs": {k: str(v) for k, v in slot.dirs.items()}},
+            "slot": slot.to_state(),
             "engines": {},
         }
         self._save(trial_id, state)  # before anything starts: a failed start is still cleaned up
@@ -254,9 +247,7 @@ class LocalProvider(TrialStates, Provider):
         old.kill()
         old.remove()
         slot = create_slot(self._slot_name(trial_id), budget)
-        state.update(budget=budget, parked=None, tuning=tuning, slot={
-            "name": slot.name, "version": slot.version, "applied_limit": slot.applied_limit,
-            "swap_limited": slot.swap_limited, "notes": slot.notes, "dirs": {k: str(v) for k, v in slot.dirs.items()}})
+        state.update(budget=budget, parked=None, tuning=tuning, slot=slot.to_state())
         self._save(trial_id, state)
         try:
             out = {}

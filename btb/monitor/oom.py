@@ -9,34 +9,17 @@ cannot be reaped here, and a merely vanished pid is no evidence of an OOM.
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 from typing import Any
 
-from btb.cgroups import BACKENDS
-from btb.monitor.sources import as_target, cgroup_of_pids
-
-
-def _memory_dir(target: Any) -> Path | None:
-    t = as_target(target)
-    if t.cgroup:
-        return Path(t.cgroup)
-    if t.pids:
-        v2, v1 = cgroup_of_pids(t.pids)
-        d = v2 if v2 and Path(v2, "memory.events").exists() else v1
-        return Path(d) if d else None
-    return None
+from btb.cgroups import cgroup_of
+from btb.monitor.sources import as_target
 
 
 def oom_kill_count(target: Any) -> int | None:
     """Cumulative oom_kill count of the target's cgroup (v2 memory.events / v1 memory.oom_control)."""
-    d = _memory_dir(target)
-    if d is None:
-        return None
-    if (d / "memory.events").exists():
-        return BACKENDS["v2"].oom_kill_count(d)
-    if (d / "memory.oom_control").exists():
-        return BACKENDS["v1"].oom_kill_count(d)
-    return None
+    t = as_target(target)
+    cg = cgroup_of(t.cgroup, t.pids)
+    return cg.read_once(lambda c: c.oom_kills()) if cg is not None else None
 
 
 def killed_by_sigkill(returncode: int | None) -> bool:

@@ -68,8 +68,7 @@ class Sampler:
                 self.info[t.name] = SourceInfo(t.name, None, [str(e)])
                 continue
             self.sources[t.name] = src
-            self.info[t.name] = SourceInfo(t.name, src.name, list(getattr(src, "skipped", [])),
-                                           dict(getattr(src, "notes", {})), bool(getattr(src, "resettable", False)))
+            self.info[t.name] = SourceInfo(t.name, src.name, list(src.skipped), dict(src.notes), src.resettable)
         self.rows: list[SampleRow] = []
         self.ticks = 0
         self.missed_ticks = 0

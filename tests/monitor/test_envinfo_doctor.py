@@ -49,10 +49,10 @@ def test_doctor_probes_for_real_and_explains_every_gap():
     for c in checks.values():
         assert c.status in ("ok", "degraded", "missing")
         assert c.status == "ok" or c.impact, c  # every gap says what it costs
-    from btb.cgroups import BACKENDS
+    from btb.cgroups import VERSIONS
 
-    for b in BACKENDS.values():
-        for d in b.own_dirs().values():
+    for cls in VERSIONS.values():
+        for d in cls.own_dirs().values():
             assert not list(d.glob("btb-doctor-*")), d  # the probe cgroup was removed
 
 

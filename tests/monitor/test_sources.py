@@ -1,4 +1,5 @@
-"""Each monitor source against real processes and this machine's real cgroups; parsers on real formats."""
+"""Each monitor source against real processes and this machine's real cgroups; the cgroup source also on
+crafted v1 / v2 trees (the paths this machine cannot take); parsers on real formats."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import time
 import psutil
 import pytest
 
-from btb.cgroups import capabilities
-from btb.monitor.sources import (CgroupV2Source, PsutilTreeSource, SourceUnavailable, Target, cgroup_of_pids,
-                                 select_source)
-from btb.monitor.sources.cgroup_v1 import parse_blkio
-from btb.monitor.sources.cgroup_v2 import parse_io_stat
+from btb.cgroups import CgroupV1, CgroupV2, capabilities, cgroup_of_pids
+from btb.cgroups.v1 import parse_blkio
+from btb.cgroups.v2 import parse_io_stat
+from btb.monitor.sources import CgroupSource, PsutilTreeSource, SourceUnavailable, Target, select_source
+from btb.monitor.attribution import window_peak
 from btb.monitor.sources.docker_stats import parse_stats
+from fake_cgroups import v1_cgroup, v2_cgroup
 
 MiB = 1 << 20
 CAPS = capabilities()
@@ -98,7 +100,7 @@ def test_nothing_to_watch_is_an_explicit_error():
 
 def test_v2_source_refuses_a_dir_without_memory_files(tmp_path):
     with pytest.raises(SourceUnavailable, match="memory.current"):
-        CgroupV2Source(str(tmp_path))
+        CgroupSource.open(CgroupV2, tmp_path)
 
 
 def test_parsers_on_kernel_and_docker_formats():
@@ -116,3 +118,44 @@ def test_parsers_on_kernel_and_docker_formats():
              "blkio_stats": {"io_service_bytes_recursive": None}}
     s = parse_stats(v1doc, 1.0)
     assert (s.mem_peak_bytes, s.peak_scope, s.anon_bytes, s.file_bytes, s.io_read_bytes) == (20, "cumulative", 4, 6, None)
+
+
+def test_cgroup_source_maps_a_v2_tree_onto_every_sample_field(tmp_path):
+    src = select_source(Target("eng", str(v2_cgroup(tmp_path / "eng"))), reset_peak=False)
+    try:
+        s = src.read(1.0)
+    finally:
+        src.close()
+    assert src.name == "cgroup_v2" and src.skipped == [] and src.notes == {} and src.resettable is False
+    assert (s.source, s.mem_bytes, s.mem_peak_bytes, s.peak_scope, s.mem_limit_bytes) == (
+        "cgroup_v2", 1000000, 3000000, "cumulative", None)
+    assert (s.anon_bytes, s.file_bytes, s.shmem_bytes, s.oom_kills, s.cpu_s, s.io_read_bytes, s.io_write_bytes) == (
+        600000, 300000, 50000, 1, 2.5, 4097, 8194)
+    assert (s.psi_mem_some_us, s.psi_mem_full_us, s.psi_cpu_some_us, s.psi_io_some_us, s.psi_io_full_us) == (
+        111, 22, 33, 44, 5)
+
+
+def test_cgroup_source_on_a_v1_tree_resets_the_peak_after_each_read_and_says_what_v1_lacks(tmp_path):
+    dirs = v1_cgroup(tmp_path, "eng", **{"memory.limit_in_bytes": "268435456\n"})
+    src = CgroupSource(CgroupV1(dirs), reset_peak=True)
+    try:
+        s = src.read(1.0)
+    finally:
+        src.close()
+    assert src.name == "cgroup_v1" and src.resettable is True and set(src.notes) == {"io_write"}
+    assert (s.mem_bytes, s.mem_limit_bytes, s.peak_scope, s.anon_bytes, s.file_bytes, s.shmem_bytes) == (
+        2000000, 256 << 20, "interval", 900000, 700000, 40000)
+    assert (s.oom_kills, s.cpu_s, s.io_read_bytes, s.io_write_bytes, s.psi_mem_some_us) == (3, 1.5, 101, 52, 111)
+
+
+def test_a_peak_that_cannot_be_reset_stays_cumulative_and_windows_fall_back_to_the_samples(tmp_path):
+    cg = CgroupV2.at(v2_cgroup(tmp_path / "eng"))
+    cg.reset_peak = lambda: False  # as on Linux < 6.12, where memory.peak refuses "reset"
+    src = CgroupSource(cg, reset_peak=True)
+    try:
+        samples = [src.read(float(t)) for t in range(4)]
+    finally:
+        src.close()
+    assert src.resettable is False and {s.peak_scope for s in samples} == {"cumulative"}
+    # the kernel peak did not rise inside the window: the figure is the max of our samples, and says so
+    assert window_peak(samples, 0.5, 2.5) == (1000000, "samples")

@@ -1,4 +1,5 @@
-"""Monitor sources, tried in the order of DESIGN §6: cgroup v2 → cgroup v1 → Docker SDK → psutil.
+"""Monitor sources, tried in the order of DESIGN §6: cgroup v2 → cgroup v1 (both read through
+`btb.cgroups`) → Docker SDK → psutil.
 
 `select_source` returns the first that works for a target and keeps, on the source, why each earlier
 one was skipped (`source.skipped`), so every record can say what it was measured with.
@@ -6,39 +7,15 @@ one was skipped (`source.skipped`), so every record can say what it was measured
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
-from btb.cgroups import CGROUP_ROOT, proc_cgroups, v2_mount
+from btb.cgroups import CgroupV1, CgroupV2, cgroup_of_pids
 from btb.monitor.sources.base import PeakScope, Sample, Source, SourceUnavailable, Target
-from btb.monitor.sources.cgroup_v1 import CgroupV1Source
-from btb.monitor.sources.cgroup_v2 import CgroupV2Source
+from btb.monitor.sources.cgroup import CgroupSource
 from btb.monitor.sources.docker_stats import DockerStatsSource
 from btb.monitor.sources.psutil_tree import PsutilTreeSource
 
 ORDER = ("cgroup_v2", "cgroup_v1", "docker", "psutil")
-
-
-def _dedicated(root: Path, rel: str | None, own_rel: str | None) -> Path | None:
-    """The pid's cgroup dir, unless it is the hierarchy root or our own (that would not be the engine alone)."""
-    if rel is None or rel in ("/", "") or rel == own_rel:
-        return None
-    d = root / rel.lstrip("/")
-    return d if d.is_dir() else None
-
-
-def cgroup_of_pids(pids: tuple[int, ...]) -> tuple[str | None, str | None]:
-    """(v2 dir, v1 memory dir) that hold the first live pid, when dedicated to it."""
-    mine = proc_cgroups()
-    for pid in pids:
-        theirs = proc_cgroups(pid)
-        if not theirs:
-            continue
-        mnt = v2_mount()
-        v2 = _dedicated(mnt, theirs.get(""), mine.get("")) if mnt else None
-        v1 = _dedicated(CGROUP_ROOT / "memory", theirs.get("memory"), mine.get("memory"))
-        return (str(v2) if v2 else None, str(v1) if v1 else None)
-    return None, None
 
 
 def as_target(obj: Any, name: str | None = None) -> Target:
@@ -59,8 +36,10 @@ def select_source(target: Any, *, reset_peak: bool = True, docker_client: Any = 
     elif t.pids:
         v2_dir, v1_dir = cgroup_of_pids(t.pids)
     attempts = [
-        ("cgroup_v2", lambda: CgroupV2Source(v2_dir, reset_peak) if v2_dir else _no("no v2 cgroup for target")),
-        ("cgroup_v1", lambda: CgroupV1Source(v1_dir, t.pids, reset_peak) if v1_dir else _no("no v1 cgroup for target")),
+        ("cgroup_v2", lambda: CgroupSource.open(CgroupV2, v2_dir, t.pids, reset_peak) if v2_dir
+         else _no("no v2 cgroup for target")),
+        ("cgroup_v1", lambda: CgroupSource.open(CgroupV1, v1_dir, t.pids, reset_peak) if v1_dir
+         else _no("no v1 cgroup for target")),
         ("docker", lambda: DockerStatsSource(t.container, docker_client) if t.container else _no("no container")),
         ("psutil", lambda: PsutilTreeSource(t.pids) if t.pids else _no("no pids")),
     ]
@@ -82,4 +61,4 @@ def _no(reason: str):
 
 
 __all__ = ["ORDER", "PeakScope", "Sample", "Source", "SourceUnavailable", "Target", "select_source", "as_target",
-           "cgroup_of_pids", "CgroupV1Source", "CgroupV2Source", "DockerStatsSource", "PsutilTreeSource"]
+           "CgroupSource", "DockerStatsSource", "PsutilTreeSource"]

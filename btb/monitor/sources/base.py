@@ -1,12 +1,12 @@
 """What every monitor source produces (`Sample`) and what it watches (`Target`).
 
-Sources keep their files open and re-read them with `os.pread`, so a sample costs a few syscalls and no
-subprocess: the monitor must stay far below 1 % of a core at 10 Hz.
+A source is chosen once per target and keeps what it reads open (cgroup files are re-read with
+`os.pread`), so a sample costs a few syscalls and no subprocess: the monitor must stay far below 1 % of
+a core at 10 Hz.
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,85 +64,12 @@ class SourceUnavailable(RuntimeError):
 
 class Source(ABC):
     name: str = "?"
+    resettable: bool = False  # the kernel peak is reset after each read ("interval" peaks)
+    notes: dict[str, str] = {}  # what this source measures poorly, by field (replaced per instance)
+    skipped: list[str] = []  # why each earlier source was not taken (set by select_source)
 
     @abstractmethod
     def read(self, t: float) -> Sample: ...
 
     def close(self) -> None:
         """Release open files / clients."""
-
-
-class PFile:
-    """A file kept open and re-read from offset 0 (cgroup files regenerate on every read)."""
-
-    __slots__ = ("path", "fd")
-
-    def __init__(self, path: str, writable: bool = False):
-        self.path = path
-        self.fd = -1
-        if writable:
-            try:
-                self.fd = os.open(path, os.O_RDWR)
-            except OSError:
-                self.fd = -1
-        if self.fd < 0:
-            self.fd = os.open(path, os.O_RDONLY)  # raises FileNotFoundError: caller decides
-
-    def read(self) -> bytes:
-        return os.pread(self.fd, 65536, 0)
-
-    def as_int(self) -> int | None:
-        raw = self.read().strip()
-        return None if raw in (b"max", b"") else int(raw)
-
-    def keyed(self) -> dict[bytes, int]:
-        out: dict[bytes, int] = {}
-        for line in self.read().splitlines():
-            k, _, v = line.partition(b" ")
-            try:
-                out[k] = int(v)
-            except ValueError:
-                pass
-        return out
-
-    def write(self, data: bytes) -> bool:
-        try:
-            os.pwrite(self.fd, data, 0)
-            return True
-        except OSError:
-            return False
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def open_optional(path: str, writable: bool = False) -> PFile | None:
-    try:
-        return PFile(path, writable)
-    except OSError:
-        return None
-
-
-def psi_totals(f: PFile | None) -> tuple[int | None, int | None]:
-    """(some total_us, full total_us) from a *.pressure file."""
-    if f is None:
-        return None, None
-    some = full = None
-    for line in f.read().splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        total = next((int(p[6:]) for p in parts if p.startswith(b"total=")), None)
-        if parts[0] == b"some":
-            some = total
-        elif parts[0] == b"full":
-            full = total
-    return some, full
-
-
-def close_all(files) -> None:
-    for f in files:
-        if f is not None:
-            f.close()
