@@ -37,7 +37,8 @@ from btb.dataset.format import (BINDINGS, EDGES, FORMAT_VERSION, MANIFEST, NODES
 from btb.dataset.integrity import verify
 from btb.dataset.profiles import parse_profile
 from btb.dataset.series import M_DOOR, Chunk, SeriesState, Task, clear_caches, generate_task, plan_tasks
-from btb.dataset.structure import Structure, build_structure
+from btb.dataset.structure import build_structure
+from btb.dataset.structure.model import Structure
 
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
 # generator's own history); ensure_dataset regenerates datasets written by another revision.

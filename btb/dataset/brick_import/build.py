@@ -36,7 +36,8 @@ from btb.dataset.format import BINDINGS, EDGE_SCHEMA, EDGES, FORMAT_VERSION, NOD
 from btb.dataset.generator import _DayWriter, _file_info, _SeriesPipeline, publishing  # the generator's own writer
 from btb.dataset.profiles import DURATIONS
 from btb.dataset.series import Chunk, START_S, plan_tasks
-from btb.dataset.structure import Structure, _Builder
+from btb.dataset.structure.model import Structure
+from btb.dataset.structure.point_params import assign_point_params
 
 IMPORT_REVISION = 1  # bump when the same (model, parameters) would import to different content
 NODE_COLUMNS = [f.name for f in NODE_SCHEMA]
@@ -218,9 +219,8 @@ def _synthesize(m: Mapped, h: Hierarchy, tmp: Path, days: int, seed: int, thread
     for s_, r, d in m.edges:  # a paired meter fed by a paired meter adds its power to the parent's
         if r == "FEEDS" and s_ in meter_pairs and d in meter_pairs and meter_pairs[s_][1] and meter_pairs[d][1]:
             st.meter_parent.setdefault(d, s_)
-    b = _Builder.__new__(_Builder)  # the generator's own per-point parameters (order, jitter, meters)
-    b.s, b.rng = st, np.random.default_rng(np.random.SeedSequence([seed, 0x1B07]))
-    b.finish()
+    # the generator's own per-point parameters (order, jitter, meters)
+    assign_point_params(st, np.random.default_rng(np.random.SeedSequence([seed, 0x1B07])))
     assert st.order is not None
     rows = [dict(n) for n in st.nodes]
     for idx, c in enumerate(st.order.tolist()):
