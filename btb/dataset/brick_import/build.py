@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 from btb.dataset import fingerprint as fp
 from btb.dataset.bindings import START, BindingDraw, iso
 from btb.dataset.brick_import.hierarchy import Hierarchy, load_hierarchy
-from btb.dataset.brick_import.mapping import Mapped, map_model
+from btb.dataset.brick_import.mapped import Mapped
+from btb.dataset.brick_import.mapping import map_model
 from btb.dataset.brick_import.parse import ModelData, ModelError, read_model
 from btb.dataset.brick_import.pointmodels import meter_specs, spec_for, template_for
 from btb.dataset.brick_import.summary import ImportSummary
