@@ -54,7 +54,7 @@ def scratch_postgres(tmp: Path):
     """A scratch PostgreSQL; yields fresh_endpoint(dbname) -> Endpoint of a new empty database on it.
     Works with the provider API (btb.infra.local) and, before it, with btb.infra.postgres.LocalPostgres."""
     try:
-        from btb.infra.engines.postgres import fresh_database
+        from btb.infra.engines.postgres.client import fresh_database
         from btb.infra.local import LocalProvider
     except ImportError:
         LocalProvider = None  # noqa: N806 - older layout below

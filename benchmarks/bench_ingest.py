@@ -42,7 +42,8 @@ import pyarrow.parquet as pq
 
 from btb.dataset.format import Manifest, series_files
 from btb.engines.postgres import series
-from btb.infra.engines.postgres import find_pg_bin, fresh_database
+from btb.infra.engines.postgres.binaries import find_pg_bin
+from btb.infra.engines.postgres.client import fresh_database
 from btb.infra.local import LocalProvider
 
 SIDES = ("btb", "btb1", "psqlbin", "psqlbin+", "psqlcsv")

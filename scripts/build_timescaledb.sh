@@ -19,7 +19,7 @@
 #  3. skips everything when the same version is already installed (unless --force).
 #
 # After install, a cluster must preload it (`shared_preload_libraries = 'timescaledb'`): btb's PostgreSQL
-# engine does so by itself when the extension is installed (btb/infra/engines/postgres.py).
+# engine does so by itself when the extension is installed (btb/infra/engines/postgres/timescale.py).
 set -euo pipefail
 
 force=0

@@ -100,6 +100,117 @@ def _pick_ids(rng: np.random.Generator, cands: list[str], n: int) -> list[str]:
     return [cands[i] for _ in range(rounds) for i in rng.permutation(len(cands))][:n]
 
 
+class _Draw:
+    """The graph, seeded RNG and options of one draw, and the picks every query's candidates go through.
+    The query groups below use it in BindingDraw's fixed order: that order of RNG draws is the content."""
+
+    def __init__(self, g: Graph, seed: int, days: int, n: int, allow_missing: bool, unbound: dict[str, str]):
+        self.g, self.days, self.n, self.allow_missing, self.unbound = g, days, n, allow_missing, unbound
+        self.rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xB1D5])))
+        self.equipment = sorted(g.of_type("Equipment"))
+        self.buildings = sorted(g.of_type("Building"))
+
+    def pick(self, cands: list[str], k: int, qid: str = "", why: str = "") -> list[str]:
+        """_pick_ids, or (imported models) no binding and the reason when there is no candidate."""
+        if not cands and self.allow_missing:
+            self.unbound.setdefault(qid, f"{NO_BINDING}: {why}")
+            return []
+        return _pick_ids(self.rng, cands, k)
+
+    def win(self, **kw: bool) -> dict[str, str]:
+        return dict(zip(("start", "end"), map(iso, _window(self.rng, self.days, **kw))))
+
+    def etype(self, e: str) -> str | None:
+        return self.g.get(e, "equipment_type")
+
+    def has_zat(self, equips) -> bool:  # noqa: ANN001 - any iterable of equipment ids
+        return any(self.g.zone_air_temp_points(e) for e in equips)
+
+
+def _structure_queries(d: _Draw) -> dict[str, list[dict]]:
+    """Q1–Q5: meters that feed, equipment upstream of or serving a space, served spaces, floors with
+    zone air temperature points, and Q5's one empty binding (none for a clean imported model)."""
+    g, n, out = d.g, d.n, {}
+    meters = [e for e in d.equipment if d.etype(e) == "Meter" and g.downstream(e, electrical=True)]
+    out["Q1"] = [{"meter": m} for m in d.pick(meters, n, "Q1", "no meter feeds any equipment")]
+    serving = {e for e in d.equipment if g.succ("SERVES", e)}
+    upstream = [e for e in d.equipment if e not in serving and set(g.downstream(e)) & serving]
+    q2 = d.pick(upstream, (n + 1) // 2, "Q2", "no equipment feeds equipment that serves a space") \
+        if upstream or not d.allow_missing else []
+    out["Q2"] = [{"equipment": e} for e in q2 + d.pick(sorted(serving), n // 2, "Q2", "no equipment serves a space")]
+    spaces = [s for s in g.of_type("Space") if g.pred("LOCATED_IN", s) or g.pred("SERVES", s)]
+    out["Q3"] = [{"space": s} for s in d.pick(spaces, n, "Q3", "no space has equipment located in or serving it")]
+    floors = [f for f in g.of_type("Floor") if d.has_zat(g.floor_equipment(f))]
+    out["Q4"] = [{"floor": f} for f in d.pick(floors, n, "Q4",
+                                              "no floor has a zone air temperature sensor on located equipment")]
+    out["Q5"] = [{}]
+    if d.allow_missing and not any(not g.succ("LOCATED_IN", e) for e in d.equipment) \
+            and not any(not g.pred("HAS_POINT", p) for p in g.of_type("Point")):
+        out["Q5"] = []  # a clean model: Q5 could only be checked on an empty answer
+        d.unbound["Q5"] = f"{NO_BINDING}: no equipment without location and no point without equipment"
+    return out
+
+
+def _q6_candidates(d: _Draw) -> list[dict]:
+    """4n sensors sampled every 300 s or faster, each with a window (finalize keeps n with samples)."""
+    regular = [p for p in d.g.of_type("Point")
+               if d.g.get(p, "point_kind") == "sensor" and d.g.get(p, "interval_s") <= 300]
+    return [{"point": p, **d.win()} for p in d.pick(regular, 4 * d.n, "Q6", "no sensor sampled every 300 s or faster")]
+
+
+def _building_queries(d: _Draw) -> dict[str, list[dict]]:
+    """Q7–Q9: buildings with zone air temperature points, tenants with a sub-meter, Q9's windows."""
+    g, n, out = d.g, d.n, {}
+    zat_bldgs = [b for b in d.buildings if d.has_zat(g.building_equipment(b))]
+    out["Q7"] = [{"building": b, **d.win()} for b in d.pick(
+        zat_bldgs, n, "Q7", "no building has a zone air temperature sensor on located equipment")]
+    tenants = [t for t in g.of_type("Tenant") if g.tenant_meter_points(t)]
+    out["Q8"] = [{"tenant": t, **d.win()} for t in d.pick(tenants, n, "Q8", "no tenant with a tenant sub-meter")]
+    out["Q9"] = [d.win() for _ in range(n)] if tenants or not d.allow_missing else []
+    if not out["Q9"]:
+        d.unbound["Q9"] = f"{NO_BINDING}: no tenant with a tenant sub-meter"
+    return out
+
+
+def _door_zones(d: _Draw) -> dict[str, list[int]]:
+    """Security zone -> point_idx of the door points of its access controllers (zones with some)."""
+    g, zone_doors = d.g, {}
+    for z in sorted(g.of_type("Zone")):
+        if g.get(z, "zone_kind") == "security":
+            doors = [g.idx(p) for s in g.pred("IN_ZONE", z) for e in g.pred("LOCATED_IN", s)
+                     if d.etype(e) == "AccessController" for p in g.points_of(e, quantity="door")]
+            if doors:
+                zone_doors[z] = doors
+    return zone_doors
+
+
+def _q10_candidates(d: _Draw, zones: list[str]) -> list[dict]:
+    """Every zone once (shuffled), then more tries with repeats, each with an office-hours window."""
+    why = "no security zone with a door point"
+    tries = d.pick(zones, len(zones), "Q10", why) + d.pick(zones, 20 * d.n, "Q10", why)
+    return [{"zone": z, **d.win(office_hours=True)} for z in tries]
+
+
+def _it_and_space_queries(d: _Draw) -> dict[str, list[dict]]:
+    """Q11–Q13: buildings whose UPS feeds IT equipment with a power point, buildings with equipment,
+    space types with zone air temperature points (the usual ones first)."""
+    g, n, out = d.g, d.n, {}
+
+    def ups_ok(b: str) -> bool:
+        return any(d.etype(x) in ("Server", "NetworkSwitch") and g.points_of(x, quantity="power")
+                   for e in g.building_equipment(b) if d.etype(e) == "UPS" for x in g.downstream(e))
+
+    out["Q11"] = [{"building": b, "end": d.win()["end"]} for b in d.pick(
+        [b for b in d.buildings if ups_ok(b)], n, "Q11", "no UPS feeding IT equipment with a power point")]
+    q12 = [b for b in d.buildings if g.building_equipment(b)] if d.allow_missing else d.buildings  # generated: all
+    out["Q12"] = [{"building": b, **d.win()} for b in d.pick(q12, n, "Q12", "no building with equipment located in its spaces")]
+    stypes = sorted({g.get(s, "space_type") for s in g.of_type("Space") if d.has_zat(g.pred("LOCATED_IN", s))})
+    preferred = [t for t in ("office", "meeting", "it_room", "corridor", "lobby") if t in stypes]
+    drawn = d.pick(stypes, n, "Q13", "no space type with a zone air temperature sensor on located equipment")
+    out["Q13"] = [{"space_type": t, **d.win(office_hours=True)} for t in (preferred + drawn)[:n]]
+    return out
+
+
 class BindingDraw:
     """Two phases so the graph work can overlap series generation: __init__ draws every candidate
     (all RNG use happens here, in a fixed order); finalize() keeps the ones the series confirm.
@@ -114,78 +225,14 @@ class BindingDraw:
         self.n = n
         self.allow_missing = allow_missing
         self.unbound: dict[str, str] = {}
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0xB1D5])))
-
-        def _pick(rng_, cands, k, qid: str = "", why: str = ""):  # noqa: ANN001 - shadows the module helper
-            if not cands and allow_missing:
-                self.unbound.setdefault(qid, f"{NO_BINDING}: {why}")
-                return []
-            return _pick_ids(rng_, cands, k)
-
-        win = lambda **kw: dict(zip(("start", "end"), map(iso, _window(rng, days, **kw))))  # noqa: E731
-        out: dict[str, list[dict]] = {}
-        equipment = sorted(g.of_type("Equipment"))
-        etype = lambda e: g.get(e, "equipment_type")  # noqa: E731
-
-        meters = [e for e in equipment if etype(e) == "Meter" and g.downstream(e, electrical=True)]
-        out["Q1"] = [{"meter": m} for m in _pick(rng, meters, n, "Q1", "no meter feeds any equipment")]
-
-        serving = {e for e in equipment if g.succ("SERVES", e)}
-        upstream = [e for e in equipment if e not in serving and set(g.downstream(e)) & serving]
-        out["Q2"] = [{"equipment": e} for e in (_pick(rng, upstream, (n + 1) // 2, "Q2", "no equipment feeds equipment that serves a space")
-                                                 if upstream or not allow_missing else []) + _pick(rng, sorted(serving), n // 2, "Q2", "no equipment serves a space")]
-
-        spaces = [s for s in g.of_type("Space") if g.pred("LOCATED_IN", s) or g.pred("SERVES", s)]
-        out["Q3"] = [{"space": s} for s in _pick(rng, spaces, n, "Q3", "no space has equipment located in or serving it")]
-
-        def has_zat(equips) -> bool:
-            return any(g.zone_air_temp_points(e) for e in equips)
-
-        floors = [f for f in g.of_type("Floor") if has_zat(g.floor_equipment(f))]
-        out["Q4"] = [{"floor": f} for f in _pick(rng, floors, n, "Q4", "no floor has a zone air temperature sensor on located equipment")]
-        out["Q5"] = [{}]
-        if allow_missing and not any(not g.succ("LOCATED_IN", e) for e in equipment) \
-                and not any(not g.pred("HAS_POINT", p) for p in g.of_type("Point")):
-            out["Q5"] = []  # a clean model: Q5 could only be checked on an empty answer
-            self.unbound["Q5"] = f"{NO_BINDING}: no equipment without location and no point without equipment"
-
-        regular = [p for p in g.of_type("Point") if g.get(p, "point_kind") == "sensor" and g.get(p, "interval_s") <= 300]
-        self.q6 = [{"point": p, **win()} for p in _pick(rng, regular, 4 * n, "Q6", "no sensor sampled every 300 s or faster")]
+        d = _Draw(g, seed, days, n, allow_missing, self.unbound)
+        out = _structure_queries(d)
+        self.q6 = _q6_candidates(d)
         self.q6_idx = {p: g.idx(p) for p in (b["point"] for b in self.q6)}
-
-        bldgs = sorted(g.of_type("Building"))
-        out["Q7"] = [{"building": b, **win()} for b in _pick(rng, [b for b in bldgs if has_zat(g.building_equipment(b))], n, "Q7",
-                                                               "no building has a zone air temperature sensor on located equipment")]
-
-        tenants = [t for t in g.of_type("Tenant") if g.tenant_meter_points(t)]
-        out["Q8"] = [{"tenant": t, **win()} for t in _pick(rng, tenants, n, "Q8", "no tenant with a tenant sub-meter")]
-        out["Q9"] = [win() for _ in range(n)] if tenants or not allow_missing else []
-        if not out["Q9"]:
-            self.unbound["Q9"] = f"{NO_BINDING}: no tenant with a tenant sub-meter"
-
-        self.zone_doors: dict[str, list[int]] = {}
-        for z in sorted(g.of_type("Zone")):
-            if g.get(z, "zone_kind") == "security":
-                doors = [g.idx(p) for s in g.pred("IN_ZONE", z) for e in g.pred("LOCATED_IN", s)
-                         if etype(e) == "AccessController" for p in g.points_of(e, quantity="door")]
-                if doors:
-                    self.zone_doors[z] = doors
-        zones = list(self.zone_doors)  # every zone once (shuffled), then more tries with repeats
-        tries = _pick(rng, zones, len(zones), "Q10", "no security zone with a door point") + _pick(rng, zones, 20 * n, "Q10", "no security zone with a door point")
-        self.q10 = [{"zone": z, **win(office_hours=True)} for z in tries]
-
-        def ups_ok(b: str) -> bool:
-            return any(etype(d) in ("Server", "NetworkSwitch") and g.points_of(d, quantity="power")
-                       for e in g.building_equipment(b) if etype(e) == "UPS" for d in g.downstream(e))
-
-        out["Q11"] = [{"building": b, "end": win()["end"]} for b in _pick(rng, [b for b in bldgs if ups_ok(b)], n, "Q11",
-                                                                            "no UPS feeding IT equipment with a power point")]
-        q12 = [b for b in bldgs if g.building_equipment(b)] if allow_missing else bldgs  # generated: all have some
-        out["Q12"] = [{"building": b, **win()} for b in _pick(rng, q12, n, "Q12", "no building with equipment located in its spaces")]
-
-        stypes = sorted({g.get(s, "space_type") for s in g.of_type("Space") if has_zat(g.pred("LOCATED_IN", s))})
-        preferred = [t for t in ("office", "meeting", "it_room", "corridor", "lobby") if t in stypes]
-        out["Q13"] = [{"space_type": t, **win(office_hours=True)} for t in (preferred + _pick(rng, stypes, n, "Q13", "no space type with a zone air temperature sensor on located equipment"))[:n]]
+        out |= _building_queries(d)
+        self.zone_doors = _door_zones(d)
+        self.q10 = _q10_candidates(d, list(self.zone_doors))
+        out |= _it_and_space_queries(d)
         self.out = out
 
     def finalize(self, directory: Path, *, regular: bool = True,

@@ -9,7 +9,7 @@ series are streamed from the day files, reading only the days of the window and 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -216,21 +216,20 @@ def q11(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
 
 
 def q12(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
+    """Counts per equipment type; per domain, the mean of every sample of its power points, summed exactly
+    (math.fsum) sample by sample, domain by domain: not the per-group array means the engines compute, so a
+    slip in that reduction cannot agree with itself here."""
     lo, hi = _window(st, p)
     eq = st.building_equipment(p["building"])
-    counts: dict[str, int] = defaultdict(int)
+    rows: list[tuple] = [("count", typ, n) for typ, n in Counter(st.attrs[e].get("equipment_type") for e in eq).items()]
+    power_points: dict[str | None, set[str]] = {}
     for e in eq:
-        counts[st.attrs[e].get("equipment_type")] += 1
-    dom_pts = {(st.attrs[e].get("domain"), pt) for e in eq for pt in st.points_of(e, quantity="power")}
-    smp = load_samples(ds, st, [st.idx(pt) for _, pt in dom_pts], lo, hi)
-    per_dom: dict[str, list[np.ndarray]] = defaultdict(list)
-    for dom, pt in dom_pts:
-        per_dom[dom].append(smp.get(st.idx(pt))[1])
-    rows: list[tuple] = [("count", k, n) for k, n in counts.items()]
-    for dom, arrs in per_dom.items():
-        v = np.concatenate(arrs)
-        if len(v):
-            rows.append(("mean_power", dom, float(v.mean())))
+        power_points.setdefault(st.attrs[e].get("domain"), set()).update(st.points_of(e, quantity="power"))
+    smp = load_samples(ds, st, {st.idx(pt) for pts in power_points.values() for pt in pts}, lo, hi)
+    for dom in sorted(power_points, key=str):
+        values = [x for pt in sorted(power_points[dom]) for x in smp.get(st.idx(pt))[1].tolist()]
+        if values:
+            rows.append(("mean_power", dom, math.fsum(values) / len(values)))
     return rows
 
 

@@ -187,7 +187,7 @@ def _ou(task: Task, day: int, seed: int, params: dict[str, np.ndarray], state: S
 def _add_levels(task: Task, day: int, z: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     """z += base + amp·shape, in place on (steps, points).
 
-    Points of a group are ordered by shape (structure.finish), so a task holds a few contiguous runs of
+    Points of a group are ordered by shape (structure.point_params), so a task holds a few contiguous runs of
     one shape each: one outer product per run, no gather and no BLAS (whose threads and kernels vary).
     """
     sl = slice(task.start, task.stop)

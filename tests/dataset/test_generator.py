@@ -185,16 +185,16 @@ def test_bindings_reproducible_from_the_files(tiny2d: Path) -> None:
 
 
 def test_failure_mid_series_raises_and_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
-    from btb.dataset import generator as gen_mod
+    from btb.dataset import series_writer
 
-    real = gen_mod.generate_task
+    real = series_writer.generate_task
 
     def boom(task, day, *a, **kw):
         if day == 1 and task.start > 100:
             raise OSError("disk full (simulated)")
         return real(task, day, *a, **kw)
 
-    monkeypatch.setattr(gen_mod, "generate_task", boom)
+    monkeypatch.setattr(series_writer, "generate_task", boom)
     with pytest.raises(OSError, match="simulated"):
         generate("tiny-2d", 1, tmp_path / "broken", chunk_points=64)
     assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from btbtest import scratch_provider
 
-from btb.infra.engines.postgres import fresh_database
+from btb.infra.engines.postgres.client import fresh_database
 from btb.infra.local import LocalProvider
 from btb.infra.ports import free_port as _free_port
 

@@ -8,7 +8,8 @@ import pytest
 
 from btb.cgroups import CgroupSlot, capabilities
 from btb.infra.engines.base import EngineSpec
-from btb.infra.engines.postgres import FIXED_MEMORY_SETTINGS, PLANNER_SETTINGS, LocalPostgres, settings_for_budget
+from btb.infra.engines.postgres.process import LocalPostgres
+from btb.infra.engines.postgres.settings import FIXED_MEMORY_SETTINGS, PLANNER_SETTINGS, settings_for_budget
 
 MiB = 1 << 20
 GiB = 1 << 30

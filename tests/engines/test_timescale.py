@@ -17,13 +17,15 @@ from btb.dataset.format import Manifest, load_bindings
 from btb.engines.base import QUERY_IDS, RunOptions
 from btb.engines.postgres import series
 from btb.engines.postgres.relational import RelationalScenario
-from btb.infra.engines import postgres as pgeng
+from btb.infra.engines.postgres import process as pg_process
+from btb.infra.engines.postgres.binaries import find_pg_bin
+from btb.infra.engines.postgres.timescale import timescale_installed
 from btb.infra.provider import EngineUnavailable
 from btb.validate import check_scenario, validate
 
 pytestmark = pytest.mark.integration
 
-TSDB = pgeng.timescale_installed(pgeng.find_pg_bin())[0]
+TSDB = timescale_installed(find_pg_bin())[0]
 needs_tsdb = pytest.mark.skipif(TSDB is None, reason="TimescaleDB is not installed for this PostgreSQL "
                                                      "(scripts/build_timescaledb.sh SOURCE installs it)")
 
@@ -120,7 +122,7 @@ def test_chunk_interval_follows_the_sizing_rule():
 
 def test_a_failed_start_carries_the_log_lines_and_keeps_the_log(provider, monkeypatch):
     """A server that cannot start: the error names the cause from its log; the log outlives the trial."""
-    monkeypatch.setattr(pgeng, "settings_for_budget", lambda b, t="scaled": {"work_mem": "banana"})
+    monkeypatch.setattr(pg_process, "settings_for_budget", lambda b, t="scaled": {"work_mem": "banana"})
     with pytest.raises(EngineUnavailable, match=r'(?s)last lines of its log.*invalid value for parameter "work_mem"'):
         provider.start("ts-doomed", ("postgres",), None)
     assert provider.trials() == [] or "ts-doomed" not in provider.trials()
@@ -132,7 +134,7 @@ def test_a_failed_start_carries_the_log_lines_and_keeps_the_log(provider, monkey
 def test_auto_falls_back_to_native_when_the_preload_fails(provider, monkeypatch):
     """An installed library the server cannot load (e.g. built for another minor) must not stop the engine
     under `auto`: it starts without it and says why; under `on` the start fails with the log's reason."""
-    real = pgeng.LocalPostgres._write_runtime_conf
+    real = pg_process.LocalPostgres._write_runtime_conf
 
     def broken(self, memory, preload):
         real(self, memory, preload)
@@ -140,7 +142,7 @@ def test_auto_falls_back_to_native_when_the_preload_fails(provider, monkeypatch)
             conf = self.data_dir / "btb-runtime.conf"
             conf.write_text(conf.read_text().replace("'timescaledb'", "'timescaledb_missing'"))
 
-    monkeypatch.setattr(pgeng.LocalPostgres, "_write_runtime_conf", broken)
+    monkeypatch.setattr(pg_process.LocalPostgres, "_write_runtime_conf", broken)
     monkeypatch.setenv("BTB_PG_TIMESCALE", "auto")
     try:
         ep = provider.start("ts-fallback", ("postgres",), None).endpoints["postgres"]

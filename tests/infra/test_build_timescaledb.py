@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from btb.infra.engines import postgres as pgeng
+from btb.infra.engines.postgres.binaries import find_pg_bin
+from btb.infra.engines.postgres.timescale import timescale_installed
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "build_timescaledb.sh"
@@ -27,8 +28,8 @@ def test_a_missing_source_is_refused_with_its_name():
 
 
 @pytest.mark.skipif(not VENDORED, reason="no vendored TimescaleDB source beside the repo (../shared/vendor)")
-@pytest.mark.skipif(not VENDORED or pgeng.timescale_installed(pgeng.find_pg_bin())[0] is None
-                    or f"timescaledb-{pgeng.timescale_installed(pgeng.find_pg_bin())[0]}-" not in VENDORED[-1].name,
+@pytest.mark.skipif(not VENDORED or timescale_installed(find_pg_bin())[0] is None
+                    or f"timescaledb-{timescale_installed(find_pg_bin())[0]}-" not in VENDORED[-1].name,
                     reason="the vendored version is not the one installed (the script would build it)")
 def test_a_second_run_on_the_installed_version_does_nothing():
     r = subprocess.run([str(SCRIPT), str(VENDORED[-1])], capture_output=True, text=True, timeout=120)

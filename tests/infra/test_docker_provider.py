@@ -188,7 +188,7 @@ def test_load_parks_and_resumes_under_another_budget_with_its_data(sid, dprov, t
             assert again.sizing["postgres"] == share
             assert shown == f"{share // MiB // 4}MB", shown  # engine settings sized to the budget
         if "falkordb" in again.endpoints:
-            from btb.infra.engines.falkordb import settings_for_budget
+            from btb.infra.engines.falkordb.settings import settings_for_budget
 
             ep = again.endpoints["falkordb"]
             want = settings_for_budget(again.sizing["falkordb"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from btb.doctor import check_engines
-from btb.infra.engines import postgres as pgeng
+from btb.infra.engines.postgres import timescale
+from btb.infra.engines.postgres.binaries import find_pg_bin
+from btb.infra.engines.postgres.process import LocalPostgres
 
-INSTALLED = pgeng.timescale_installed(pgeng.find_pg_bin())[0]
+INSTALLED = timescale.timescale_installed(find_pg_bin())[0]
 
 
 def _series(checks):
@@ -28,14 +30,14 @@ def test_doctor_names_the_series_backend_and_why(monkeypatch):
 
 
 def test_timescale_on_without_the_extension_makes_postgres_unavailable(monkeypatch):
-    monkeypatch.setattr(pgeng, "timescale_installed", lambda b: (None, "TimescaleDB is not installed (test)"))
+    monkeypatch.setattr(timescale, "timescale_installed", lambda b: (None, "TimescaleDB is not installed (test)"))
     monkeypatch.setenv("BTB_PG_TIMESCALE", "on")
-    ok, why = pgeng.LocalPostgres.available({})
+    ok, why = LocalPostgres.available({})
     assert not ok and "timescale: on" in why and "build_timescaledb.sh" in why
     checks = check_engines()
     assert [c.status for c in checks if c.name == "engine postgres"] == ["missing"]
     monkeypatch.setenv("BTB_PG_TIMESCALE", "auto")
-    assert pgeng.series_backend_plan(pgeng.find_pg_bin(), {}) == (
+    assert timescale.series_backend_plan(find_pg_bin(), {}) == (
         False, "TimescaleDB is not installed (test): native daily range partitions "
                "(`make setup` builds it from $BTB_TIMESCALEDB_SOURCE, ../shared/vendor/timescaledb-*.tar.gz or the "
                "pinned release it downloads and verifies (scripts/fetch_timescaledb.sh); "

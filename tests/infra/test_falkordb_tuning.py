@@ -12,8 +12,8 @@ import pytest
 
 from btb.cgroups import CgroupSlot, capabilities
 from btb.infra.engines.base import EngineSpec
-from btb.infra.engines.falkordb import (FIXED_MEMORY_SETTINGS, MODULE_ARGS, LocalFalkorDB, settings_for_budget,
-                                        split_settings)
+from btb.infra.engines.falkordb.process import LocalFalkorDB
+from btb.infra.engines.falkordb.settings import FIXED_MEMORY_SETTINGS, MODULE_ARGS, settings_for_budget, split_settings
 from btb.infra.ports import free_port
 
 MiB = 1 << 20
@@ -45,7 +45,7 @@ def test_settings_for_budget_scales_like_an_operator():
 
 
 def _redis(ep):
-    from btb.infra.engines.falkordb import connect
+    from btb.infra.engines.falkordb.client import connect
 
     return connect(ep)
 
@@ -104,7 +104,7 @@ def test_restart_from_kept_dump_under_another_budget_reconfigures(engine):
     it, every node still there."""
     from falkordb import FalkorDB
 
-    from btb.infra.engines.falkordb import read_password
+    from btb.infra.engines.falkordb.client import read_password
 
     slot = CgroupSlot("fk-tuning-none", "none")  # budget passed explicitly: works where cgroups cannot limit
     engine.launch(slot, budget=None)
@@ -134,7 +134,7 @@ def test_past_maxmemory_a_write_is_refused_and_nothing_is_evicted(engine):
     import redis
     from falkordb import FalkorDB
 
-    from btb.infra.engines.falkordb import read_password
+    from btb.infra.engines.falkordb.client import read_password
 
     slot = CgroupSlot("fk-tuning-oom", "none")
     engine.launch(slot, budget=16 * MiB)  # maxmemory 12 MiB
@@ -207,7 +207,7 @@ def test_the_provider_resumes_a_parked_graph_sized_to_each_level(provider):
 def test_a_hybrid_sizes_each_engine_for_its_share_of_the_one_budget(provider):
     """F2's engines share one limit: each one's settings are sized for half of it (never the whole budget
     twice), and the share is returned with the trial's start."""
-    from btb.infra.engines.postgres import settings_for_budget as pg_settings
+    from btb.infra.engines.postgres.settings import settings_for_budget as pg_settings
 
     lid = "fk-tuning-hybrid"
     provider.start(lid, ("falkordb", "postgres"), None)

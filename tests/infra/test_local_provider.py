@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from btb.cgroups import capabilities
-from btb.infra.engines.postgres import LocalPostgres
+from btb.infra.engines.postgres.process import LocalPostgres
 from btb.infra.local import EngineUnavailable, LocalProvider
 from btb.infra.provider import EngineUnavailable as ProviderEngineUnavailable
 

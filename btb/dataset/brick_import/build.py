@@ -3,7 +3,7 @@
 Series: when the model carries btb's own series chunks for every point (btb's RDF export with
 `--series`, O1's layout), the samples are those, byte for byte; otherwise every point gets a series from the
 generator's model for its Brick class (btb.dataset.brick_import.pointmodels), produced by the generator's own
-pipeline (btb.dataset.generator._SeriesPipeline), seeded by `seed`. Bindings are drawn from what the model
+pipeline (btb.dataset.series_writer.SeriesPipeline), seeded by `seed`. Bindings are drawn from what the model
 holds; a query with no possible binding is recorded `no binding in this model` (bindings.json `_unbound`).
 
 The manifest's fingerprint is the usual content fingerprint (btb.dataset.integrity verifies it); the
@@ -28,15 +28,18 @@ import pyarrow.parquet as pq
 from btb.dataset import fingerprint as fp
 from btb.dataset.bindings import START, BindingDraw, iso
 from btb.dataset.brick_import.hierarchy import Hierarchy, load_hierarchy
-from btb.dataset.brick_import.mapping import Mapped, map_model
+from btb.dataset.brick_import.mapped import Mapped
+from btb.dataset.brick_import.mapping import map_model
 from btb.dataset.brick_import.parse import ModelData, ModelError, read_model
 from btb.dataset.brick_import.pointmodels import meter_specs, spec_for, template_for
 from btb.dataset.brick_import.summary import ImportSummary
 from btb.dataset.format import BINDINGS, EDGE_SCHEMA, EDGES, FORMAT_VERSION, NODE_SCHEMA, NODES, SERIES_DIR, Manifest
-from btb.dataset.generator import _DayWriter, _file_info, _SeriesPipeline, publishing  # the generator's own writer
 from btb.dataset.profiles import DURATIONS
+from btb.dataset.publish import file_info, publishing
 from btb.dataset.series import Chunk, START_S, plan_tasks
-from btb.dataset.structure import Structure, _Builder
+from btb.dataset.series_writer import DayWriter, SeriesPipeline  # the generator's own writer
+from btb.dataset.structure.model import Structure
+from btb.dataset.structure.point_params import assign_point_params
 
 IMPORT_REVISION = 1  # bump when the same (model, parameters) would import to different content
 NODE_COLUMNS = [f.name for f in NODE_SCHEMA]
@@ -104,7 +107,7 @@ def import_model(model: Path | str, out: Path | str, *, duration: str | None = "
         parts.append((BINDINGS, fp.hash_bindings(bindings)))
         counts = _counts(nodes, mapped.edges)
         counts["samples"] = samples
-        files = _file_info(tmp)
+        files = file_info(tmp)
         manifest = Manifest(
             format_version=FORMAT_VERSION, profile=f"{name}-{duration or f'{days}d'}", seed=seed, start=iso(START),
             end=iso(START + timedelta(days=days)), days=days, counts=counts,
@@ -162,7 +165,7 @@ def _from_chunks(m: Mapped, data: ModelData, tmp: Path, days: int, day0: int):
             by_day.setdefault(d - day0, []).append((idx, t, v))
     parts, door_opens, samples = [], [], 0
     for d in range(days):
-        w = _DayWriter(tmp / SERIES_DIR / f"day-{d:04d}.parquet")
+        w = DayWriter(tmp / SERIES_DIR / f"day-{d:04d}.parquet")
         for idx, t, v in sorted(by_day.get(d, []), key=lambda x: x[0]):
             w.add(Chunk(np.full(len(t), idx, np.int32), np.ascontiguousarray(t, np.int64),
                         np.ascontiguousarray(v, np.float64)))
@@ -218,9 +221,8 @@ def _synthesize(m: Mapped, h: Hierarchy, tmp: Path, days: int, seed: int, thread
     for s_, r, d in m.edges:  # a paired meter fed by a paired meter adds its power to the parent's
         if r == "FEEDS" and s_ in meter_pairs and d in meter_pairs and meter_pairs[s_][1] and meter_pairs[d][1]:
             st.meter_parent.setdefault(d, s_)
-    b = _Builder.__new__(_Builder)  # the generator's own per-point parameters (order, jitter, meters)
-    b.s, b.rng = st, np.random.default_rng(np.random.SeedSequence([seed, 0x1B07]))
-    b.finish()
+    # the generator's own per-point parameters (order, jitter, meters)
+    assign_point_params(st, np.random.default_rng(np.random.SeedSequence([seed, 0x1B07])))
     assert st.order is not None
     rows = [dict(n) for n in st.nodes]
     for idx, c in enumerate(st.order.tolist()):
@@ -229,7 +231,7 @@ def _synthesize(m: Mapped, h: Hierarchy, tmp: Path, days: int, seed: int, thread
         p.update(point_idx=idx, quantity=sp.quantity, unit=sp.unit, interval_s=sp.interval_s,
                  point_kind="meter" if sp.quantity == "energy" and sp.model == "meter" else p.get("point_kind", sp.kind))
         rows.append(p)
-    pipe = _SeriesPipeline(seed, st.params, plan_tasks(st.params), days, tmp / SERIES_DIR,
+    pipe = SeriesPipeline(seed, st.params, plan_tasks(st.params), days, tmp / SERIES_DIR,
                            max(1, threads or min(2, os.cpu_count() or 1)), 0.0, None)
     parts = pipe.run()
     return _table(rows), parts, pipe.door_opens, pipe.samples

@@ -82,7 +82,7 @@ class FalkorSession:
     def __init__(self, endpoint: Endpoint, graph: str = GRAPH, connect_timeout_s: float = 10.0):
         from falkordb import FalkorDB
 
-        from btb.infra.engines.falkordb import read_password
+        from btb.infra.engines.falkordb.client import read_password
 
         host, _, port = endpoint.dsn.removeprefix("redis://").rstrip("/").rpartition(":")
         self.db = FalkorDB(host=host, port=int(port), password=read_password(endpoint),

@@ -31,14 +31,14 @@ class PostgresContainer(ContainerEngine):
         return self.dir / "postgres.pgpass"
 
     def dsn_for(self, dbname: str) -> str:
-        from btb.infra.engines.postgres import SUPERUSER, _conninfo
+        from btb.infra.engines.postgres.client import SUPERUSER, conninfo
 
-        return _conninfo(host=self.host, port=self.port, user=SUPERUSER, dbname=dbname, passfile=self.passfile,
+        return conninfo(host=self.host, port=self.port, user=SUPERUSER, dbname=dbname, passfile=self.passfile,
                          sslmode="disable", gssencmode="disable")
 
     @property
     def dsn(self) -> str:
-        from btb.infra.engines.postgres import DBNAME
+        from btb.infra.engines.postgres.client import DBNAME
 
         return self.dsn_for(DBNAME)
 
@@ -50,7 +50,7 @@ class PostgresContainer(ContainerEngine):
 
     def initialize(self, budget: int | None) -> None:
         """A fresh volume: a generated superuser password (SCRAM), kept in the trial's 0600 passfile."""
-        from btb.infra.engines.postgres import SUPERUSER
+        from btb.infra.engines.postgres.client import SUPERUSER
 
         write_private(self.passfile, f"*:*:*:{SUPERUSER}:{secrets.token_urlsafe(24)}\n")
 
@@ -65,7 +65,7 @@ class PostgresContainer(ContainerEngine):
         return {"/tmp": {"btb-init/": (b"", 0o777, 0), "btb-init/pw": (password.encode() + b"\n", 0o644, 0)}}
 
     def _preload(self) -> tuple[bool, str]:
-        from btb.infra.engines.postgres import timescale_mode
+        from btb.infra.engines.postgres.timescale import timescale_mode
 
         mode = timescale_mode(self.options)
         labels = self.eng.get("image_labels", {})
@@ -81,7 +81,7 @@ class PostgresContainer(ContainerEngine):
         return True, f"{where}: preloaded (shared_preload_libraries = 'timescaledb'): hypertables"
 
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
-        from btb.infra.engines.postgres import SERVER_SETTINGS, settings_for_budget
+        from btb.infra.engines.postgres.settings import SERVER_SETTINGS, settings_for_budget
 
         tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_PG_TUNING") or "scaled"
         memory = settings_for_budget(budget, tuning)
@@ -99,17 +99,17 @@ class PostgresContainer(ContainerEngine):
         return argv
 
     def ready(self) -> bool:
-        from btb.infra.engines.postgres import accepts_clients
+        from btb.infra.engines.postgres.client import accepts_clients
 
         return accepts_clients(self.dsn_for("postgres"))
 
     def after_ready(self) -> None:
-        from btb.infra.engines.postgres import ensure_database
+        from btb.infra.engines.postgres.client import ensure_database
 
         ensure_database(self.dsn_for("postgres"))
 
     def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
-        from btb.infra.engines.postgres import AUTH, server_report
+        from btb.infra.engines.postgres.client import AUTH, server_report
 
         version, shown, preloaded, tsv = server_report(self.dsn)
         rt = self.eng.get("runtime", {})
@@ -132,14 +132,14 @@ class FalkorDBContainer(ContainerEngine):
         return ["redis-server"]
 
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
-        from btb.infra.engines.falkordb import settings_for_budget
+        from btb.infra.engines.falkordb.settings import settings_for_budget
 
         tuning = tuning or os.environ.get("BTB_FALKORDB_TUNING") or "scaled"
         self.eng["runtime"] = {"budget": budget, "tuning": tuning, "requested": settings_for_budget(budget, tuning)}
         return ["/etc/btb/redis.conf"]
 
     def files(self) -> dict[str, tuple[bytes, int, int]]:
-        from btb.infra.engines.falkordb import server_conf
+        from btb.infra.engines.falkordb.settings import server_conf
 
         conf = server_conf(self.port, self.secret(), self.data_path, self.module, self.host,
                            memory=self.eng.get("runtime", {}).get("requested"))
@@ -152,12 +152,12 @@ class FalkorDBContainer(ContainerEngine):
                            socket_timeout=timeout)
 
     def ready(self) -> bool:
-        from btb.infra.engines.falkordb import answers_ping
+        from btb.infra.engines.falkordb.client import answers_ping
 
         return answers_ping(self._client)
 
     def before_stop(self) -> None:
-        from btb.infra.engines.falkordb import shutdown_save
+        from btb.infra.engines.falkordb.client import shutdown_save
 
         try:
             shutdown_save(self._client(10))
@@ -165,7 +165,8 @@ class FalkorDBContainer(ContainerEngine):
             pass
 
     def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
-        from btb.infra.engines.falkordb import SCRATCH_SETTINGS, graph_config, read_settings, server_versions
+        from btb.infra.engines.falkordb.client import graph_config, read_settings, server_versions
+        from btb.infra.engines.falkordb.settings import SCRATCH_SETTINGS
 
         c = self._client(10)
         try:

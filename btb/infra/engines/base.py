@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
+from btb.infra.statefile import read_json, write_json
 
 # the only variables an engine process inherits (values from our env when set, else these defaults)
 ENGINE_ENV_KEEP = ("TZ",)
@@ -84,6 +85,13 @@ def as_user(user: str | None, argv: list[str]) -> list[str]:
         return list(argv)
     runuser = shutil.which("runuser") or shutil.which("runuser", path=ENGINE_ENV_DEFAULTS["PATH"]) or "runuser"
     return [runuser, "-u", user, "--", *argv]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (mode 0600 from its creation on): secrets and configs holding them."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 def chown_tree(path: Path, user: str | None) -> None:
@@ -227,3 +235,74 @@ class LocalEngine(ABC):
     def log_file(self) -> Path | None:
         """The engine's own log (kept, tail only, after the trial is stopped: see LocalProvider.logs)."""
         return None
+
+
+class DataDirServer(LocalEngine):
+    """A server process run with its data dir as working directory (PostgreSQL, Redis/FalkorDB), whose memory
+    settings are sized to the trial's budget at every launch and recorded in `runtime.json`.
+
+    The working directory is how btb tells this engine's processes from a recycled pid or another trial's
+    server of the same kind; the shared launch steps (budget and tuning of a launch, the record of how the
+    running server was configured) live here so that every such engine resolves them the same way.
+    """
+
+    log_name: ClassVar[str]  # the server's log file, in the work dir
+    tuning_env: ClassVar[str]  # environment variable with the node's default tuning (after the engine option)
+
+    def __init__(self, spec: EngineSpec, options: dict[str, Any] | None = None):
+        super().__init__(spec, options)
+        self.work = Path(spec.work)
+        self.data_dir = self.work / "data"
+        self.log = self.work / self.log_name
+        self.runtime = self.work / "runtime.json"  # how the running server was configured (budget, tuning, …)
+        self.host = "127.0.0.1"
+
+    @classmethod
+    @abstractmethod
+    def is_server(cls, process_name: str) -> bool:
+        """Whether a process of this name can be this engine's server (its cwd decides whose it is)."""
+
+    def launch_budget(self, slot: CgroupSlot | None, budget: int | None | str,
+                      tuning: str | None) -> tuple[int | None, str]:
+        """(budget bytes or None = unlimited, tuning) of a launch: budget "slot" is the limit the trial's cgroup
+        applies (None where none can be); tuning defaults to the engine option, $<tuning_env>, else "scaled"."""
+        if isinstance(budget, str):
+            budget = slot.applied_limit if slot is not None else None
+        return budget, tuning or self.options.get("tuning") or os.environ.get(self.tuning_env) or "scaled"
+
+    def _write_runtime(self, info: dict[str, Any]) -> None:
+        write_json(self.runtime, info)
+
+    def _runtime(self) -> dict[str, Any]:
+        return read_json(self.runtime) or {}
+
+    def _procs(self) -> list[int]:
+        """Every process of this server (main process, workers, orphans of a killed one): they all run with
+        the data dir as working directory."""
+        import psutil
+
+        want = str(self.data_dir.resolve()) if self.data_dir.exists() else str(self.data_dir)
+        out = []
+        for p in psutil.process_iter(["pid", "name"]):
+            try:
+                if p.info["name"] and self.is_server(p.info["name"]) and p.cwd() == want:
+                    out.append(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    def alive(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            return False
+        return Path(cwd) == self.data_dir.resolve()  # not a recycled pid
+
+    def kill(self) -> None:
+        kill_processes(self._procs)
+
+    def log_file(self) -> Path | None:
+        return self.log
