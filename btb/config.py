@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     lease_ttl_s: float = 30.0  # a trial whose node stops renewing its lease this long is re-run elsewhere
     monitor_hz: float = 10.0
     # how this node runs engines: "local" (processes in cgroups, the default) or "docker" (containers; images
-    # from `btb images build` or the pinned official ones; see btb/infra/docker.py)
+    # from `btb images build` or the pinned official ones; see btb/infra/docker/)
     provider: str = "local"
     docker_ready_timeout_s: float = 120.0  # a container that does not accept clients by then failed to start
     docker_image_postgres: str = ""  # image overrides per engine kind (default: local build, else official)
