@@ -22,6 +22,9 @@ def test_installed_wheel_finds_its_queries_and_validates(tmp_path, tiny_dataset)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True, text=True)
     assert (site / "btb" / "queries" / "P1").is_dir() and (site / "btb" / "conf" / "btb.env").is_file()
+    # the top-level queries/ installs as btb.queries (texts and their README), the report's templates as data
+    assert (site / "btb" / "queries" / "README.md").is_file() and (site / "btb" / "queries" / "shared" / "series").is_dir()
+    assert (site / "btb" / "results" / "templates" / "report.html.j2").is_file()
     # dependencies from this venv, btb itself only from the installed wheel; run outside the checkout
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}
     probe = subprocess.run([sys.executable, "-c", "import btb; print(btb.__file__)"], cwd=tmp_path, env=env,
