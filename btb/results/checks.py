@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from btb.results.files import P95_MIN_N, P99_MIN_N, Bundle
@@ -37,11 +38,16 @@ def _check(name: str, detail: str, failures: list[str], info: bool = False) -> C
                                                                if len(failures) > 20 else []), info)
 
 
+def _measured_runs(b: Bundle) -> Iterator[dict]:
+    """The run records that count as measured: neither warm-ups nor cold runs (those are summarised apart)."""
+    return (r for r in b.records if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold"))
+
+
 def _measured_seconds(b: Bundle) -> dict[tuple[str, str], list[float]]:
     """(trial, query) → the seconds of its measured ok runs, straight from the run records."""
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for r in b.records:
-        if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold") and r.get("status") == "ok":
+    for r in _measured_runs(b):
+        if r.get("status") == "ok":
             out[(r["trial"], r["query"])].append(float(r["seconds"]))
     return out
 
@@ -95,9 +101,8 @@ def run_counts(b: Bundle) -> Check:
     p = b.campaign["spec"].get("protocol", {})
     runs, asked = int(p.get("runs", 0)), int(p.get("bindings", 0))
     per: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for r in b.records:
-        if r.get("kind") == "run" and not r.get("warmup") and not r.get("cold"):
-            per[(r["trial"], r["query"])][r["binding"]] += 1
+    for r in _measured_runs(b):
+        per[(r["trial"], r["query"])][r["binding"]] += 1
     rows = {(r["trial"], r["query"]): r for r in b.summary.get("rows", [])}
     # an imported model's query with no possible binding is reported, not measured (docs/brick-import.md)
     unbound = {(r.get("trial"), r["query"]) for r in b.records if r.get("kind") == "unbound"}

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from btbtest import CAN_LIMIT
 
-from btb.cgroups import CgroupSlot, capabilities
+from btb.cgroups import CgroupSlot
 from btb.infra.engines.base import EngineSpec
 from btb.infra.engines.postgres.process import LocalPostgres
 from btb.infra.engines.postgres.settings import FIXED_MEMORY_SETTINGS, PLANNER_SETTINGS, settings_for_budget
 
 MiB = 1 << 20
 GiB = 1 << 30
-CAN_LIMIT = capabilities()["limit_version"] != "none"
 
 
 def test_settings_for_budget_scales_like_an_operator():

@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from btbtest import CAN_LIMIT
 
-from btb.cgroups import CgroupSlot, capabilities
+from btb.cgroups import CgroupSlot
 from btb.infra.engines.base import EngineSpec
 from btb.infra.engines.falkordb.process import LocalFalkorDB
 from btb.infra.engines.falkordb.settings import FIXED_MEMORY_SETTINGS, MODULE_ARGS, settings_for_budget, split_settings
@@ -18,7 +19,6 @@ from btb.infra.ports import free_port
 
 MiB = 1 << 20
 GiB = 1 << 30
-CAN_LIMIT = capabilities()["limit_version"] != "none"
 AVAILABLE, WHY = LocalFalkorDB.available({})
 needs_falkordb = pytest.mark.skipif(not AVAILABLE, reason=f"FalkorDB not runnable here: {WHY}")
 

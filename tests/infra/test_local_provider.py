@@ -11,6 +11,7 @@ import time
 
 import psycopg
 import pytest
+from btbtest import CAN_LIMIT
 from psycopg.conninfo import conninfo_to_dict
 
 from btb.cgroups import capabilities
@@ -20,7 +21,6 @@ from btb.infra.provider import EngineUnavailable as ProviderEngineUnavailable
 
 pytestmark = pytest.mark.integration
 MiB = 1 << 20
-CAN_LIMIT = capabilities()["limit_version"] != "none"
 
 
 def _query(dsn: str, q: str = "select 1"):
