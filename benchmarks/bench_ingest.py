@@ -152,7 +152,7 @@ def main() -> None:
     ap.add_argument("--sides", default=",".join(SIDES), help=f"comma list of {', '.join(SIDES)}")
     ap.add_argument("--oxigraph", action="store_true",
                     help="also load the dataset's RDF export into Oxigraph: `oxigraph load` CLI vs btb's streamed "
-                         "POST of the same file vs O1's own ingest, same run (btb.engines.rdf.loadbench)")
+                         "POST of the same file vs O1's own ingest, same run (benchmarks/bench_rdf_load.py)")
     args = ap.parse_args()
     sides = [s for s in args.sides.split(",") if s]
 
@@ -252,7 +252,7 @@ def main() -> None:
         import subprocess
         import sys
 
-        subprocess.run([sys.executable, "-m", "btb.engines.rdf.loadbench", str(dataset)], check=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_rdf_load.py")), str(dataset)], check=True)
 
 
 if __name__ == "__main__":

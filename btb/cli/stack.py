@@ -50,7 +50,7 @@ def down() -> None:
     """Stop the local stack: drain this node (a running trial stops between two runs and is queued again,
     so `btb up` resumes it), workers (warm shutdown), Flower, leftover trial engines, Redis."""
     from btb.infra import stack
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
     from btb.trials.board import TrialBoard
 
     s = get_settings()

@@ -69,7 +69,7 @@ def validate_cmd(
     from btb.config import get_settings
     from btb.engines.registry import PLANNED, SCENARIOS
     from btb.infra.provider import EngineUnavailable
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     ids = [s.strip() for s in scenarios.split(",") if s.strip()]
     console = Console()

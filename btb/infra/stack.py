@@ -121,7 +121,7 @@ class WorkerSpec:
 
 def engine_queues(settings: Settings | None = None) -> list[str]:
     """Queues of every engine set this node can run whole (its provider's available engine kinds)."""
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     s = settings or _settings()
     caps = make_provider(s, s.node).capabilities()

@@ -47,7 +47,7 @@ class NodeContext:
 
     @classmethod
     def from_settings(cls, settings: Settings, node: str | None = None, **kw) -> "NodeContext":
-        from btb.providers import make_provider
+        from btb.infra.factory import make_provider
 
         node = node or settings.node
         return cls(settings, node, Ledger(settings.redis_url), TrialBoard(settings.redis_url),
