@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from btb.cgroups import CGROUP_ROOT, Cgroup, CgroupUnavailable, CgroupV1, CgroupV2, v2_mount
+from btb.cgroups import CGROUP_ROOT, Cgroup, CgroupUnavailable, CgroupV1, CgroupV2, proc_cgroups, v2_mount
 
 PARENT_DIR = "btb-docker"  # per-trial parent cgroups live under <hierarchy>/btb-docker/<slot>
 
@@ -97,16 +97,11 @@ def container_cgroup(c: Any, version: str, parent: ParentCgroup | None) -> str |
     """The container's own memory cgroup dir (from its main process, else from the parent's layout).
     `version`: the engine's CgroupVersion, as a string."""
     pid = c.attrs.get("State", {}).get("Pid")
-    if pid:
-        try:
-            for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-                _, ctrls, rel = line.split(":", 2)
-                if "memory" in ctrls.split(","):
-                    return str(CGROUP_ROOT / "memory" / rel.lstrip("/"))
-                if ctrls == "" and version == "2":
-                    return str((v2_mount() or Path("/sys/fs/cgroup")) / rel.lstrip("/"))
-        except (OSError, ValueError):
-            pass
+    theirs = proc_cgroups(pid) if pid else {}
+    if "memory" in theirs:
+        return str(CGROUP_ROOT / "memory" / theirs["memory"].lstrip("/"))
+    if "" in theirs and version == "2":
+        return str((v2_mount() or Path("/sys/fs/cgroup")) / theirs[""].lstrip("/"))
     return str(parent.container_dir(c.id)) if parent else None
 
 
