@@ -187,7 +187,7 @@ class Campaign(_Strict):
     def _workload_queries(self):
         outside = [q for q in self.workload.queries() if q not in self.query_ids]
         if outside:
-            raise ValueError(f"workload: {self.workload.read} issues {outside}, which queries: leaves out; add them "
+            raise ValueError(f"workload: {', '.join(self.workload.reads)} issues {outside}, which queries: leaves out; add them "
                              "to queries (their answers are validated first) or drop them from the workload")
         return self
 

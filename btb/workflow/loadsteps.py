@@ -17,18 +17,23 @@ from btb.workload.step import StepPlan, run_step
 
 
 def plans(w: WorkloadSpec, bindings: dict[str, list[dict]], expect: dict[str, int]) -> list[StepPlan]:
-    """The trial's steps in order: closed loop by ascending clients, then open loop by ascending rate."""
+    """The trial's steps in order: per read workload (mix, then sessions), closed loop by ascending clients,
+    then open loop by ascending rate; sessions by ascending operators."""
     L = w.load
     common = dict(seed=w.seed, burn_in_s=L.burn_in_s, duration_s=L.duration_s, drain_s=L.drain,
                   tolerance_s=L.start_tolerance_ms / 1000, on_schedule=L.on_schedule, arrival=L.arrival,
                   weights=dict(w.mix.weights), session=w.sessions.model_dump(), clients_as=L.clients_as,
                   bindings={q: bindings.get(q, []) for q in w.queries()}, expect_rows=expect)
-    if w.read == "none":
-        return []
-    if w.read == "sessions":
-        return [StepPlan("sessions", "sessions", c, None, i, **common) for i, c in enumerate(L.clients)]
-    out = [StepPlan("mix", "closed", c, None, i, **common) for i, c in enumerate(L.clients)]
-    return out + [StepPlan("mix", "open", L.open_clients, r, len(out) + i, **common) for i, r in enumerate(L.rate)]
+    out: list[StepPlan] = []
+    for read in w.reads:
+        if read == "mix":
+            out += [StepPlan("mix", "closed", c, None, len(out) + i, **common) for i, c in enumerate(w.mix.clients)]
+            out += [StepPlan("mix", "open", w.mix.open_clients, r, len(out) + i, **common)
+                    for i, r in enumerate(w.mix.rate)]
+        else:
+            out += [StepPlan("sessions", "sessions", c, None, len(out) + i, **common)
+                    for i, c in enumerate(w.sessions.operators)]
+    return out
 
 
 def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]]) -> tuple[S, str]:
@@ -41,7 +46,7 @@ def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]]) -
         att.checkpoint()
         label = plan.label if plan else "ingest alone"
         att.ctx.board.set(att.tid, load_step=label)
-        att.phase("load", step=label, workload=w.read, rate=plan.rate if plan else None,
+        att.phase("load", step=label, workload=plan.workload if plan else "ingest", rate=plan.rate if plan else None,
                   clients=plan.clients if plan else None)
         live = _start_ingest(att, endpoints) if w.ingest is not None else None
         rec = run_step(plan, lambda: scenario_for(trial, endpoints, att.campaign), spawn) if plan else None

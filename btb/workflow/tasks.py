@@ -43,7 +43,7 @@ def trial_time_limit(campaign: Campaign) -> int:
     p = campaign.protocol
     runs = len(campaign.query_ids) * p.bindings * (p.warmups + p.runs + int(p.validate_answers))
     L = campaign.workload.load  # load steps: each is burn-in + window + drain, its last ops up to a timeout
-    steps = len(L.clients) + len(L.rate) if campaign.workload.is_load else 0
+    steps = campaign.workload.steps if campaign.workload.is_load else 0
     return int(4 * 3600 + runs * (p.timeout_s + 1.0) * 1.2 + steps * (L.burn_in_s + L.duration_s + L.drain + p.timeout_s))
 
 

@@ -10,6 +10,7 @@ client process rebuilds exactly the schedule a thread would have run.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,13 +35,15 @@ class Picker:
         self.qids = [q for q in weights if bindings.get(q)]
         if not self.qids:
             raise ValueError("workload: no query of the mix has a binding in this dataset")
-        w = np.array([weights[q] for q in self.qids], dtype=float)
-        self.p = w / w.sum()
+        w = np.cumsum([weights[q] for q in self.qids], dtype=float)
+        self.cum = (w / w[-1]).tolist()
         self.bindings, self.rng = bindings, rng
 
     def pick(self, qid: str | None = None) -> tuple[str, int, dict]:
-        q = qid or self.qids[int(self.rng.choice(len(self.qids), p=self.p))]
-        bi = int(self.rng.integers(len(self.bindings[q])))
+        """Two uniform draws per op (bisect on the cumulative weights: a few µs, not numpy's choice)."""
+        u, v = self.rng.random(2)
+        q = qid or self.qids[min(bisect.bisect_right(self.cum, u), len(self.qids) - 1)]
+        bi = int(v * len(self.bindings[q]))
         return q, bi, self.bindings[q][bi]
 
 

@@ -33,9 +33,30 @@ def _known(qids: list[str], field: str) -> list[str]:
     return qids
 
 
+def _clients(v: list[int], field: str) -> list[int]:
+    if any(c < 1 or c > 256 for c in v):
+        raise ValueError(f"{field}: each step needs 1..256 clients")
+    return sorted(set(v))
+
+
 class MixSpec(_Strict):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS),
                                       description="relative weight per query (need not sum to 1)")
+    clients: list[int] = Field([1, 4, 16], description="closed-loop steps: concurrent clients, each waits for its answer")
+    rate: list[float] = Field([], description="open-loop steps: offered ops/s, each op with an intended start time")
+    open_clients: int = Field(16, ge=1, le=256, description="connections serving an open-loop schedule")
+
+    @field_validator("clients")
+    @classmethod
+    def _c(cls, v: list[int]) -> list[int]:
+        return _clients(v, "mix.clients")
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, v: list[float]) -> list[float]:
+        if any(not (0 < r <= 100000) for r in v):
+            raise ValueError("mix.rate: each step's rate is ops/s in (0, 100000]")
+        return sorted(set(float(r) for r in v))
 
     @field_validator("weights")
     @classmethod
@@ -51,6 +72,7 @@ class MixSpec(_Strict):
 class SessionSpec(_Strict):
     """One operator: a dashboard refreshed on a schedule, and interactive queries with think time between."""
 
+    operators: list[int] = Field([1, 4, 16], description="steps: concurrent operators, each its own session")
     dashboard: list[str] = Field(["Q12", "Q4"], description="queries of one dashboard refresh, in order")
     refresh_s: float = Field(5.0, gt=0, le=3600, description="the dashboard is due every refresh_s (intended start)")
     interactive: list[str] = Field(["Q3", "Q6", "Q7"], description="drill-down queries, cycled between refreshes")
@@ -61,6 +83,13 @@ class SessionSpec(_Strict):
     def _queries(cls, v: list[str], info) -> list[str]:
         return _known(v, f"sessions.{info.field_name}")
 
+    @field_validator("operators")
+    @classmethod
+    def _ops(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("sessions.operators: give at least one step, e.g. [1, 4, 16]")
+        return _clients(v, "sessions.operators")
+
     @model_validator(mode="after")
     def _something(self):
         if not self.dashboard and not self.interactive:
@@ -69,33 +98,18 @@ class SessionSpec(_Strict):
 
 
 class LoadSpec(_Strict):
-    clients: list[int] = Field([1, 4, 16], description="closed-loop steps: concurrent clients, each waits for its answer")
-    rate: list[float] = Field([], description="open-loop steps: offered ops/s, each op with an intended start time")
-    open_clients: int = Field(16, ge=1, le=256, description="connections serving an open-loop schedule")
+    """How every load step is timed and judged (the steps themselves are the workloads' clients and rates)."""
+
     arrival: Literal["uniform", "poisson"] = Field("uniform", description="open-loop inter-arrival times")
     burn_in_s: float = Field(5.0, ge=0, le=3600, description="run, not recorded, before each step's window")
     duration_s: float = Field(30.0, gt=0, le=86400, description="each step's recorded window")
     drain_s: float | None = Field(None, ge=0, le=86400, description="wait for late ops after the window "
                                                                       "(default: duration_s); unstarted ones count as missed")
-    start_tolerance_ms: float = Field(10.0, gt=0, le=60000, description="an op starts on schedule when its client lag "
+    start_tolerance_ms: float = Field(50.0, gt=0, le=60000, description="an op starts on schedule when its client lag "
                                                                        "is within this")
     on_schedule: float = Field(0.95, gt=0, le=1, description="share of ops on schedule for a valid step")
     clients_as: Literal["threads", "processes"] = Field("threads", description="threads (drivers release the GIL in "
                                                                                "I/O) or one process per client")
-
-    @field_validator("clients")
-    @classmethod
-    def _clients(cls, v: list[int]) -> list[int]:
-        if any(c < 1 or c > 256 for c in v):
-            raise ValueError("load.clients: each step needs 1..256 clients")
-        return sorted(set(v))
-
-    @field_validator("rate")
-    @classmethod
-    def _rate(cls, v: list[float]) -> list[float]:
-        if any(not (0 < r <= 100000) for r in v):
-            raise ValueError("load.rate: each step's rate is ops/s in (0, 100000]")
-        return sorted(set(float(r) for r in v))
 
     @property
     def drain(self) -> float:
@@ -113,13 +127,30 @@ class IngestSpec(_Strict):
 
 
 class WorkloadSpec(_Strict):
-    read: Literal["isolated", "mix", "sessions", "none"] = "isolated"
+    read: Literal["isolated", "mix", "sessions", "none"] | list[Literal["mix", "sessions"]] = Field(
+        "isolated", description="isolated (default), mix, sessions, [mix, sessions] (both, in that order), none")
     mix: MixSpec = MixSpec()
     sessions: SessionSpec = SessionSpec()
     load: LoadSpec = LoadSpec()
     ingest: IngestSpec | None = Field(None, description="live appends beside the read workload (or alone: read none)")
     slo_ms: float = Field(100.0, gt=0, le=3_600_000, description="p95 bound of the saturation throughput")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seeds the query sequence, bindings and arrivals")
+
+    @field_validator("read")
+    @classmethod
+    def _read(cls, v):
+        if isinstance(v, list):
+            if not v or len(set(v)) != len(v):
+                raise ValueError("give each read workload once, e.g. [mix, sessions]")
+            return [x for x in ("mix", "sessions") if x in v]
+        return v
+
+    @property
+    def reads(self) -> list[str]:
+        """The load read workloads, in the order their steps run ([] for isolated and none)."""
+        if isinstance(self.read, list):
+            return self.read
+        return [self.read] if self.read in ("mix", "sessions") else []
 
     @model_validator(mode="after")
     def _coherent(self):
@@ -128,28 +159,31 @@ class WorkloadSpec(_Strict):
                              "protocol measures each query on a quiet store")
         if self.read == "none" and self.ingest is None:
             raise ValueError("workload: read: none needs an ingest section (nothing would run)")
-        if self.read == "mix" and not (self.load.clients or self.load.rate):
-            raise ValueError("workload.load: a mix needs clients (closed loop) or rate (open loop) steps")
-        if self.read == "sessions":
-            if self.load.rate:
-                raise ValueError("workload.load.rate: sessions are paced by their refresh and think time; "
-                                 "give clients (operators), not rate")
-            if not self.load.clients:
-                raise ValueError("workload.load.clients: sessions need the number of operators per step")
-        if self.ingest is not None and importlib.util.find_spec(INGEST_MODULE) is None:
-            raise ValueError("workload.ingest: live ingest is not available in this build (its write path, "
-                             f"{INGEST_MODULE}, is missing); remove the ingest section")
+        if "mix" in self.reads and not (self.mix.clients or self.mix.rate):
+            raise ValueError("workload.mix: a mix needs clients (closed loop) or rate (open loop) steps")
         return self
+
+    def unavailable(self) -> str | None:
+        """Why this build cannot run the workload (checked by `btb submit`, as a scenario no worker runs is),
+        or None. The file itself stays valid: availability is the build's, not the campaign's."""
+        if self.ingest is not None and importlib.util.find_spec(INGEST_MODULE) is None:
+            return (f"workload.ingest: live ingest is not available in this build (its write path, {INGEST_MODULE}, "
+                    "is missing); remove the ingest section or run a build that has it")
+        return None
 
     @property
     def is_load(self) -> bool:
         """True when trials run load steps instead of the isolated per-query batches."""
         return self.read != "isolated"
 
+    @property
+    def steps(self) -> int:
+        return sum(len(self.mix.clients) + len(self.mix.rate) if r == "mix" else len(self.sessions.operators)
+                   for r in self.reads) or int(self.ingest is not None)
+
     def queries(self) -> list[str]:
-        """The queries the read workload issues (their bindings are loaded, their texts validated)."""
-        if self.read == "mix":
-            return [q for q in QUERIES if q in self.mix.weights]
-        if self.read == "sessions":
-            return [q for q in QUERIES if q in self.sessions.dashboard or q in self.sessions.interactive]
-        return []
+        """The queries the read workloads issue (their bindings are loaded, their texts validated)."""
+        used = set(self.mix.weights) if "mix" in self.reads else set()
+        if "sessions" in self.reads:
+            used |= set(self.sessions.dashboard) | set(self.sessions.interactive)
+        return [q for q in QUERIES if q in used]
