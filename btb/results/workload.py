@@ -43,6 +43,15 @@ def protocol_key(rec: dict, spec: dict) -> str:
             f"{rec.get('duration_s'):g}s/tol{rec.get('tolerance_ms'):g}ms/{rec.get('clients_as')}/{digest}")
 
 
+def campaign_protocol(spec: dict) -> str:
+    """The key a score is read under: every step of one campaign's workload section (its loops, rates,
+    clients, timing, mix and seed) — a score mixes the cells of one protocol, never two."""
+    w = spec.get("workload") or {}
+    digest = hashlib.sha256(json.dumps([w, spec.get("queries")], sort_keys=True, default=str).encode()).hexdigest()[:8]
+    reads = w.get("read", "isolated")
+    return f"load/{'+'.join(reads) if isinstance(reads, list) else reads}/{digest}"
+
+
 def step_rows(records: list[dict]) -> list[dict]:
     """A trial's load steps as rows (what the trial summary keeps: encoded histograms, no samples)."""
     keep = ("workload", "loop", "clients", "rate", "step", "label", "burn_in_s", "duration_s", "arrival", "clients_as",
@@ -103,14 +112,15 @@ def saturation(curve: list[dict], slo_s: float) -> list[dict]:
     return out
 
 
-def cells_from_curves(curve: list[dict]) -> dict[tuple, dict[tuple, dict[str, float | str]]]:
+def cells_from_curves(curve: list[dict], spec: dict) -> dict[tuple, dict[tuple, dict[str, float | str]]]:
     """(machine, dataset, protocol, level) → {scenario: {cell: t | 'failed' | 'client-bound'}} of load steps."""
+    proto = campaign_protocol(spec)
     out: dict = defaultdict(lambda: defaultdict(dict))
     for c in curve:
         cell = f"{c['workload']} {c['loop']} " + (f"{c['offered_ops_s']:g}/s" if c["loop"] == "open" else f"{c['clients']}c")
         t = ("client-bound" if not c["valid"] else "failed" if (c["error_rate"] or 0) > MAX_ERROR_RATE
              or c["response_p95_s"] is None else c["response_p95_s"])
-        out[(c["machine"], c["dataset_fingerprint"], c["protocol"], c["level"])][c["scenario"]][cell] = t
+        out[(c["machine"], c["dataset_fingerprint"], proto, c["level"])][c["scenario"]][cell] = t
     return out
 
 
@@ -177,7 +187,7 @@ def tables(spec: dict, summary: dict, trials: dict) -> dict:
     slo_s = float(w.get("slo_ms", 100.0)) / 1000
     timeout_s = float((spec.get("protocol") or {}).get("timeout_s", 60.0))
     curve = curves(summary.get("load") or [], trials, env, fps, spec)
-    cells = cells_from_curves(curve) if curve else cells_from_isolated(summary.get("rows") or [], trials, env, fps, spec)
+    cells = cells_from_curves(curve, spec) if curve else cells_from_isolated(summary.get("rows") or [], trials, env, fps, spec)
     return {"curves": curve, "saturation": saturation(curve, slo_s), "slo_ms": 1000 * slo_s,
             "scores": scores(cells, timeout_s, failed_trials(trials, env, fps, list(cells)))}
 
