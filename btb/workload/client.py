@@ -18,19 +18,24 @@ from btb.workload.step import StepPlan, sources
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
+    """Job line in → "ready" out (scenario built, btb imported) → the step's t0 line in → tally out."""
+    job = json.loads(sys.stdin.readline())
     plan = StepPlan(**job["plan"])
     ref = job["scenario"]
     cls = load(ref) if ":" in ref else scenario_class(ref)
     endpoints = {k: Endpoint(**e) for k, e in job["endpoints"].items()}
     scenario = cls(endpoints, RunOptions(**job["options"]))
-    t0 = job["t0"]
+    print("ready", flush=True)
+    t0 = float(sys.stdin.readline())
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = ru0.ru_utime + ru0.ru_stime
     try:
         tally = run_client(scenario, sources(plan, t0, only=job["k"])[0], plan.window(t0), t0, plan.expect_rows)
     finally:
         scenario.close()
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"tally": tally.to_json(), "cpu_s": ru.ru_utime + ru.ru_stime}))
+    cpu = ru.ru_utime + ru.ru_stime - cpu0  # the step's CPU, start-up (imports, connecting) left out
+    print(json.dumps({"tally": tally.to_json(), "cpu_s": cpu}))
 
 
 if __name__ == "__main__":

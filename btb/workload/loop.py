@@ -20,7 +20,6 @@ import resource
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from btb.workload import hdr
 from btb.workload.schedule import Source
@@ -133,11 +132,10 @@ def run_client(scenario, source: Source, w: Window, free: float, expect: dict | 
     return t
 
 
-def run_threads(make_scenario: Callable[[], object], sources: list[Source], w: Window, t0: float,
+def run_threads(scenarios: list, sources: list[Source], w: Window, t0: float,
                 expect: dict | None = None) -> tuple[Tally, dict]:
-    """Every source on its own thread and scenario instance (own connections); the tallies merged.
-    Returns (tally, process CPU figures of the step: harness threads included)."""
-    scenarios = [make_scenario() for _ in sources]
+    """Every source on its own thread with its own scenario instance (own connections), closed at the end;
+    the tallies merged. Returns (tally, process CPU figures of the step: harness threads included)."""
     tallies: list[Tally | BaseException] = [Tally() for _ in sources]
 
     def one(i: int) -> None:

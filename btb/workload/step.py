@@ -20,7 +20,6 @@ from btb.workload import hdr
 from btb.workload.loop import Tally, Window, run_threads
 from btb.workload.schedule import ClosedSource, OpenSource, Picker, SessionSource, arrivals, rng_for
 
-PROCESS_START_S = 3.0  # client processes import btb and connect before t0 (inside the burn-in otherwise)
 
 
 @dataclass
@@ -83,25 +82,38 @@ def run_step(plan: StepPlan, make_scenario: Callable[[], object], spawn: dict | 
     if plan.clients_as == "processes":
         if spawn is None:
             raise ValueError("clients_as: processes needs the scenario's spawn description")
-        t0 = time.monotonic() + PROCESS_START_S
-        tally, cpu = _run_processes(plan, spawn, t0)
+        tally, cpu = _run_processes(plan, spawn)
     else:
+        scenarios = [make_scenario() for _ in range(plan.clients)]  # connected before t0, as processes are
         t0 = time.monotonic() + 0.1
-        tally, cpu = run_threads(make_scenario, sources(plan, t0), plan.window(t0), t0, plan.expect_rows)
+        tally, cpu = run_threads(scenarios, sources(plan, t0), plan.window(t0), t0, plan.expect_rows)
     return step_record(plan, tally, cpu, wall0, time.time())
 
 
-def _run_processes(plan: StepPlan, spawn: dict, t0: float) -> tuple[Tally, dict]:
-    job = {"plan": asdict(plan), "t0": t0} | spawn
+def _run_processes(plan: StepPlan, spawn: dict) -> tuple[Tally, dict]:
+    """One process per client. Each builds its scenario and says `ready`; the step's t0 is set once all are,
+    so process start-up (importing btb, connecting) never eats into the burn-in or the window."""
+    job = json.dumps({"plan": asdict(plan)} | spawn)
     procs = []
     for k in range(plan.clients):
         p = subprocess.Popen([sys.executable, "-m", "btb.workload.client"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-        p.stdin.write(json.dumps(job | {"k": k}))
-        p.stdin.close()
+        p.stdin.write(json.dumps(json.loads(job) | {"k": k}) + "\n")
+        p.stdin.flush()
         procs.append(p)
-    merged, died, cpu = Tally(), [], 0.0
-    limit = plan.burn_in_s + plan.duration_s + plan.drain_s + PROCESS_START_S + 120
+    died: list[str] = []
+    for p in procs:
+        if p.stdout.readline().strip() != "ready":
+            died.append(f"client process {p.pid} did not start: {p.stderr.read()[-300:]}")
+    t0 = time.monotonic() + 0.2
+    for p in procs:
+        try:
+            p.stdin.write(f"{t0!r}\n")
+            p.stdin.close()
+        except OSError:
+            pass
+    merged, cpu = Tally(), 0.0
+    limit = plan.burn_in_s + plan.duration_s + plan.drain_s + 120
     for p in procs:
         try:
             out = p.stdout.read()
@@ -112,7 +124,7 @@ def _run_processes(plan: StepPlan, spawn: dict, t0: float) -> tuple[Tally, dict]
         except Exception as e:  # noqa: BLE001 - a client process that died is reported, not hidden
             p.kill()
             died.append(f"client process {p.pid}: {type(e).__name__}: {e}; {p.stderr.read()[-300:]}")
-    return merged, {"process_cpu_s": cpu, "wall_s": time.monotonic() - t0 + PROCESS_START_S, "clients_died": died}
+    return merged, {"process_cpu_s": cpu, "wall_s": time.monotonic() - t0, "clients_died": died}
 
 
 def step_record(plan: StepPlan, t: Tally, cpu: dict, wall0: float, wall1: float) -> dict:
