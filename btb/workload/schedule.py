@@ -47,6 +47,9 @@ class Picker:
         return q, bi, self.bindings[q][bi]
 
 
+ARRIVALS_STREAM = 2**20  # the arrival times' own random stream, apart from every client's (0..255)
+
+
 def rng_for(seed: int, step: int, client: int) -> np.random.Generator:
     return np.random.default_rng([seed, step, client])
 
@@ -55,7 +58,7 @@ def arrivals(rate: float, horizon_s: float, arrival: str, seed: int, step: int) 
     """Intended start offsets (s from the step's start) of every op of an open-loop step."""
     if arrival == "uniform":
         return np.arange(int(math.ceil(rate * horizon_s))) / rate
-    rng = rng_for(seed, step, -1)
+    rng = rng_for(seed, step, ARRIVALS_STREAM)
     n = int(rate * horizon_s * 1.2 + 10 * math.sqrt(rate * horizon_s) + 10)
     t = np.cumsum(rng.exponential(1.0 / rate, n))
     return t[t < horizon_s]
