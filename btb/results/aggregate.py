@@ -13,7 +13,7 @@ from typing import Any
 
 from btb.units import parse_size
 from btb.results.stats import summarize
-from btb.results.workload import step_rows
+from btb.results.workload import ingest_rows, step_rows
 from btb.trials.lifecycle import is_final
 
 
@@ -91,7 +91,8 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
     for row in load:
         row.update(budget=trial.get("budget"), repetition=trial.get("repetition", 0),
                    **{f"res_{k}": v for k, v in resources.get(f"load:{row['step']}", {}).items()})
-    return {"trial": tid, "status": trial.get("status"), "rows": rows, "load": load, "ingest": _ingest_row(ingest, resources),
+    return {"trial": tid, "status": trial.get("status"), "rows": rows, "load": load, "live_ingest": ingest_rows(records),
+            "ingest": _ingest_row(ingest, resources),
             "validation": _validation_tally(tid, records),
             "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
             "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
@@ -200,18 +201,19 @@ def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
 
 def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
     """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
-    rows, ingests, validation, environments, load = [], [], [], {}, []
+    rows, ingests, validation, environments, load, live = [], [], [], {}, [], []
     for tid in sorted(per_trial):
         ts = per_trial[tid]
         rows += ts["rows"]
         load += ts.get("load") or []
+        live += ts.get("live_ingest") or []
         if ts.get("ingest"):
             ingests.append(ts["ingest"])
         validation += ts["validation"]
         environments.update(ts.get("environment") or {})
     min_viable = minimum_viable_table(trials)
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
-    return {"rows": rows, "load": load, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
+    return {"rows": rows, "load": load, "live_ingest": live, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
             "environment": environments, "validation": validation, "status": "done" if done else "running",
             "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
                                                      "message", "attempt", "resources")} for k, t in trials.items()}}

@@ -202,7 +202,15 @@ def workload_section(b: Bundle) -> dict:
                    [[r["scenario"], r["level"], "" if r["score"] is None else f"{r['score']:.2f}", r["cells"],
                      r["failed_cells"], r["dropped_client_bound"], f"{r['machine']} · {r['protocol']}"]
                     for r in t["scores"]], left=2)
-    return {"load_plots": _svgs(throughput_latency(t["curves"], t["slo_ms"])) if t["curves"] else [],
+    live = b.summary.get("live_ingest") or []
+    ingest = Table(["scenario", "level", "beside", "offered samples/s", "achieved samples/s", "append p99",
+                    "freshness p50", "freshness p99", "errors"],
+                   [[r["scenario"], r["level"], r["label"], f"{r.get('offered_samples_per_s') or 0:.0f}",
+                     f"{r.get('achieved_samples_per_s') or 0:.0f}", _ms((r.get("service_summary") or {}).get("p99")),
+                     _ms((r.get("freshness_summary") or {}).get("p50")), _ms((r.get("freshness_summary") or {}).get("p99")),
+                     r.get("errors") if r.get("status") != "error" else r.get("message")] for r in live], left=3)
+    return {"live_ingest": ingest if live else None,
+            "load_plots": _svgs(throughput_latency(t["curves"], t["slo_ms"])) if t["curves"] else [],
             "saturation": sat if t["curves"] else None, "load_steps": steps if t["curves"] else None,
             "scores": scores, "score_rule": t["scores"][0]["rule"] if t["scores"] else "", "slo_ms": t["slo_ms"]}
 

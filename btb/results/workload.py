@@ -61,6 +61,14 @@ def step_rows(records: list[dict]) -> list[dict]:
     return [{k: r.get(k) for k in keep} for r in records if r.get("kind") == "load_step"]
 
 
+def ingest_rows(records: list[dict]) -> list[dict]:
+    """A trial's live-ingest steps: offered vs achieved samples/s, write service and freshness summaries."""
+    keep = ("step", "label", "beside", "status", "ops", "batches", "changes", "offered_samples_per_s",
+            "achieved_samples_per_s", "errors", "service_summary", "freshness_summary", "start_lag_summary",
+            "probe_failures", "scenario", "dataset", "level", "node", "trial", "message")
+    return [{k: r.get(k) for k in keep} for r in records if r.get("kind") == "ingest_step"]
+
+
 def curves(rows: list[dict], trials: dict, environment: dict, fingerprints: dict, spec: dict) -> list[dict]:
     """One row per (key, scenario, level, step): repetitions merged by histogram, percentiles from the merge."""
     groups: dict[tuple, list[dict]] = defaultdict(list)

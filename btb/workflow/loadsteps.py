@@ -6,13 +6,12 @@ each step (`kind: load_step`). Progress names the step; an OOM kill during a ste
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import asdict
 
 from btb.trials.lifecycle import TrialStatus as S
 from btb.workflow.attempt import Attempt, run_options, scenario_for
-from btb.workload.spec import INGEST_MODULE, WorkloadSpec
+from btb.workload.spec import WorkloadSpec
 from btb.workload.step import StepPlan, run_step
 
 
@@ -38,22 +37,33 @@ def plans(w: WorkloadSpec, bindings: dict[str, list[dict]], expect: dict[str, in
 
 def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]]) -> tuple[S, str]:
     w, trial = att.campaign.workload, att.trial
-    steps = plans(w, bindings, att.validated_rows)
+    # with live ingest, structure changes may change an answer: the overlay oracle judges them, not the gate's rows
+    steps = plans(w, bindings, {} if w.ingest is not None else att.validated_rows)
+    live = None
+    if w.ingest is not None:
+        from btb.workflow.liveingest import LiveIngest
+
+        live = LiveIngest(att, endpoints, w.load.burn_in_s + w.load.duration_s, len(steps))
     spawn = {"scenario": trial.scenario, "endpoints": {k: asdict(e) for k, e in endpoints.items()},
              "options": asdict(run_options(att.campaign))}
     bad: dict[str, int] = {}
-    for plan in steps or [None]:
+    for index, plan in enumerate(steps or [None]):
         att.checkpoint()
         label = plan.label if plan else "ingest alone"
         att.ctx.board.set(att.tid, load_step=label)
         att.phase("load", step=label, workload=plan.workload if plan else "ingest", rate=plan.rate if plan else None,
                   clients=plan.clients if plan else None)
-        live = _start_ingest(att, endpoints) if w.ingest is not None else None
+        if live is not None:
+            live.start(index)
         rec = run_step(plan, lambda: scenario_for(trial, endpoints, att.campaign), spawn) if plan else None
         if plan is None:
             time.sleep(w.load.burn_in_s + w.load.duration_s)
         if live is not None:
-            att.record(f"ingest_step/{label}", {"kind": "ingest_step", "step": label} | live.stop())
+            ing = live.stop()
+            att.record(f"ingest_step/{index:02d}", {"kind": "ingest_step", "step": index, "label": label,
+                                                     "beside": plan.workload if plan else "none"} | ing)
+            if ing.get("status") != "ok":
+                bad["ingest"] = bad.get("ingest", 0) + int(ing.get("errors") or 1)
         if rec is not None:
             att.record(f"load/{rec['step']:02d}", rec)
             for status, n in rec["statuses"].items():
@@ -72,16 +82,3 @@ def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]]) -
     return S.COMPLETED, ""
 
 
-def _start_ingest(att: Attempt, endpoints: dict):
-    """Live appends beside the step, by the write path's generator (`btb.workload.ingest`: `start(scenario
-    factory, dataset dir, IngestSpec, seed)` → a handle whose `stop()` returns the ingest step's figures)."""
-    from btb.workflow.attempt import dataset_path
-
-    try:
-        live = importlib.import_module(INGEST_MODULE)
-    except ModuleNotFoundError as e:
-        raise RuntimeError(f"workload.ingest: live ingest is not available in this build ({INGEST_MODULE} "
-                           "missing)") from e
-    w = att.campaign.workload
-    return live.start(lambda: scenario_for(att.trial, endpoints, att.campaign), dataset_path(att.ctx, att.trial),
-                      w.ingest, w.seed)

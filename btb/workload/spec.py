@@ -117,12 +117,15 @@ class LoadSpec(_Strict):
 
 
 class IngestSpec(_Strict):
-    """Live appends at the building's own sampling rate × speedup, in batches per gateway, plus metadata updates."""
+    """Live appends at the building's own sampling rate × speedup, one batch per gateway every
+    `batch_interval_s`, plus metadata updates (the write path's generator, `btb.workload.ingest`)."""
 
-    speedup: float = Field(1.0, ge=1, le=100000, description="× the building's own sampling rate")
-    batch: int = Field(100, ge=1, le=100000, description="samples per gateway batch (one append)")
-    gateways: int = Field(1, ge=1, le=256, description="concurrent gateways, each with its share of the points")
-    metadata_share: float = Field(0.01, ge=0, le=1, description="share of write ops that are metadata updates "
+    speedup: float = Field(60.0, gt=0, le=100000, description="simulated seconds per wall second: × the building's "
+                                                              "own sampling rate")
+    batch_interval_s: float = Field(1.0, gt=0, le=3600, description="wall seconds between two batches of one gateway")
+    gateway: Literal["floor", "equipment"] = Field("floor", description="points report through one gateway per "
+                                                                        "floor or per equipment")
+    metadata_share: float = Field(0.02, ge=0, lt=1, description="share of write ops that are metadata updates "
                                                                 "(a point renamed or moved, equipment added)")
 
 

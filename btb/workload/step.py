@@ -44,7 +44,9 @@ class StepPlan:
 
     @property
     def label(self) -> str:
-        load = f"rate {self.rate:g}/s" if self.loop == "open" else f"{self.clients} clients"
+        if self.loop == "sessions":
+            return f"sessions {self.clients} operator{'s' if self.clients > 1 else ''}"
+        load = f"rate {self.rate:g}/s" if self.loop == "open" else f"{self.clients} client{'s' if self.clients > 1 else ''}"
         return f"{self.workload} {self.loop} {load}"
 
     def window(self, t0: float) -> Window:

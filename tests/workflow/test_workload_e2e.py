@@ -51,7 +51,7 @@ output_dir: {out}
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
     assert not [x for x in records if x["kind"] == "run"]  # load steps replace the isolated batches
     assert [x["label"] for x in records if x["kind"] == "load_step"] == [
-        "mix closed 2 clients", "mix open rate 4/s", "sessions sessions 2 clients"]
+        "mix closed 2 clients", "mix open rate 4/s", "sessions 2 operators"]
     with (out / cid / "load_curves.csv").open() as f:
         curves = list(csv.DictReader(f))
     assert len(curves) == 3 and all(c["scenario"] == "P1" and c["machine"] for c in curves)
@@ -64,4 +64,4 @@ output_dir: {out}
     # Flower: the trial task named its load step while it ran
     tasks = flower_get(flower, "/api/tasks?limit=500")
     names = [str(t["name"]) for t in tasks.values() if cid in str(t["name"])]
-    assert any("[sessions sessions 2 clients]" in n or "[mix" in n for n in names), names
+    assert any("[sessions 2 operators]" in n or "[mix " in n for n in names), names

@@ -46,7 +46,9 @@ def test_no_workload_section_is_the_isolated_protocol(tmp_path):
     ("workload: {read: sessions, sessions: {dashboard: [], interactive: []}}", "both are empty"),
     ("workload: {read: isolated, ingest: {speedup: 10}}", "ingest runs beside mix or sessions"),
     ("workload: {read: none}", "read: none needs an ingest section"),
-    ("workload: {read: mix, ingest: {speedup: 0.5}}", "workload.ingest.speedup"),
+    ("workload: {read: mix, ingest: {speedup: 0}}", "workload.ingest.speedup"),
+    ("workload: {read: mix, ingest: {metadata_share: 1}}", "workload.ingest.metadata_share"),
+    ("workload: {read: mix, ingest: {gateway: building}}", "workload.ingest.gateway"),
     ("workload: {read: mix, load: {duration_s: 0}}", "workload.load.duration_s"),
     ("workload: {read: mix, slo_ms: -5}", "workload.slo_ms"),
     ("workload: {read: mix, colour: red}", "workload.colour"),
@@ -60,7 +62,7 @@ def test_bad_workload_is_one_line_naming_the_field(tmp_path, text, needle):
 
 
 def test_ingest_is_declared_and_refused_by_name_while_its_write_path_is_missing(tmp_path):
-    c = _load(tmp_path, "workload: {read: mix, ingest: {speedup: 60, batch: 100, metadata_share: 0.02}}")
+    c = _load(tmp_path, "workload: {read: mix, ingest: {speedup: 60, batch_interval_s: 0.5, metadata_share: 0.02}}")
     assert c.workload.ingest.speedup == 60 and c.workload.ingest.metadata_share == 0.02
     why = c.workload.unavailable()
     import importlib.util
