@@ -1,2 +1,1 @@
-"""Workloads beside the isolated per-query protocol: query mixes, operator sessions and live ingest, run as
-timed load steps (closed loop by clients, open loop by rate) with latencies kept in HdrHistograms."""
+"""Workloads beside the isolated per-query protocol: what a building's users and devices send at once."""

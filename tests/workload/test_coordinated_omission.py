@@ -6,11 +6,24 @@ times only, the stall is one op among hundreds, and its p99 says nothing of the 
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 
+import pytest
+from btbtest import scratch_provider
 from sleepy import SleepyScenario
 
+from btb.infra.local import LocalProvider
 from btb.workload.step import StepPlan, run_step
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """The Endpoint of one real PostgreSQL (unlimited budget), started by the local provider for the module."""
+    for provider in scratch_provider(lambda root: LocalProvider(root, "cotest"), "btb-test-co-"):
+        trial = f"test-co-{uuid.uuid4().hex[:8]}"
+        yield provider.start(trial, ("postgres",), None).endpoints["postgres"]
+        provider.stop(trial)
 
 
 def _plan(loop: str, rate: float | None) -> StepPlan:
