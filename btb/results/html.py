@@ -198,9 +198,9 @@ def workload_section(b: Bundle) -> dict:
                     _ms(c["response_p95_s"]), _ms(c["response_p99_s"]), _ms(c["service_p99_s"]),
                     "" if c["error_rate"] is None else f"{100 * c['error_rate']:.1f} %",
                     _status(c["valid"], c["verdict"])] for c in t["curves"]], left=3)
-    scores = Table(["scenario", "level", "score", "cells", "failed", "client-bound dropped", "key"],
+    scores = Table(["scenario", "level", "score", "cells", "failed", "dropped", "key"],
                    [[r["scenario"], r["level"], "" if r["score"] is None else f"{r['score']:.2f}", r["cells"],
-                     r["failed_cells"], r["dropped_client_bound"], f"{r['machine']} · {r['protocol']}"]
+                     r["failed_cells"], r["dropped_cells"], f"{r['machine']} · {r['protocol']}"]
                     for r in t["scores"]], left=2)
     live = b.summary.get("live_ingest") or []
     ingest = Table(["scenario", "level", "beside", "offered samples/s", "achieved samples/s", "append p99",

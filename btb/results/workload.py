@@ -12,8 +12,8 @@
   (10 ms + t_best), t_best the best t of that cell among the scenarios of the same key and level; lower is
   better, 1.0 best everywhere. A cell is a load step (t = its response p95) or, for the isolated protocol,
   a query (t = its warm p50). A failed cell (an error rate over 1 %, an OOM or failed trial, a missing
-  figure) counts as t = the protocol's timeout; a client-bound step says nothing of any engine, so that
-  cell is dropped for every scenario of its key and level.
+  figure) counts as t = the protocol's timeout; a client-bound step says nothing of any engine, and a step
+  with fewer than 20 ok ops has no p95, so such a cell is dropped for every scenario of its key and level.
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def cells_from_curves(curve: list[dict], spec: dict) -> dict[tuple, dict[tuple, 
     out: dict = defaultdict(lambda: defaultdict(dict))
     for c in curve:
         cell = f"{c['workload']} {c['loop']} " + (f"{c['offered_ops_s']:g}/s" if c["loop"] == "open" else f"{c['clients']}c")
-        t = ("client-bound" if not c["valid"] else "failed" if (c["error_rate"] or 0) > MAX_ERROR_RATE
-             or c["response_p95_s"] is None else c["response_p95_s"])
+        t = ("client-bound" if not c["valid"] else "failed" if (c["error_rate"] or 0) > MAX_ERROR_RATE or not c["ok"]
+             else "thin" if c["response_p95_s"] is None else c["response_p95_s"])
         out[(c["machine"], c["dataset_fingerprint"], proto, c["level"])][c["scenario"]][cell] = t
     return out
 
@@ -137,7 +137,7 @@ def scores(cells: dict, timeout_s: float, failed_trials: dict[tuple, set] | None
     out = []
     for key, per in sorted(cells.items()):
         names = sorted({c for v in per.values() for c in v})
-        dropped = [c for c in names if any(v.get(c) == "client-bound" for v in per.values())]
+        dropped = [c for c in names if any(v.get(c) in ("client-bound", "thin") for v in per.values())]
         used = [c for c in names if c not in dropped]
         for sc in (failed_trials or {}).get(key, set()):
             per.setdefault(sc, {})
@@ -148,10 +148,11 @@ def scores(cells: dict, timeout_s: float, failed_trials: dict[tuple, set] | None
             out.append({"machine": key[0], "dataset_fingerprint": key[1], "protocol": key[2], "level": key[3],
                         "scenario": sc, "cells": len(used),
                         "failed_cells": sum(1 for c in used if not isinstance(v.get(c), float)),
-                        "dropped_client_bound": len(dropped),
+                        "dropped_cells": len(dropped),
                         "score": math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None,
-                        "rule": f"geomean (10 ms + t)/(10 ms + t_best); failed cell t = timeout {timeout_s:g} s; "
-                                "client-bound cells dropped"})
+                        "rule": f"geomean (10 ms + t)/(10 ms + t_best), t = response p95 (isolated: warm p50); a failed "
+                                f"cell (> 1 % failed or missed ops, or its trial failed) counts t = timeout {timeout_s:g} s; a "
+                                "cell client-bound or with too few ops for a p95 (< 20) in any scenario is dropped for all"})
     return out
 
 
@@ -207,7 +208,7 @@ CURVE_COLUMNS = ["machine", "dataset", "dataset_fingerprint", "protocol", "scena
 SATURATION_COLUMNS = ["machine", "dataset_fingerprint", "protocol", "scenario", "level", "workload", "slo_ms",
                       "saturation_ops_s", "rates_offered", "client_bound_rates", "note"]
 SCORE_COLUMNS = ["machine", "dataset_fingerprint", "protocol", "level", "scenario", "score", "cells", "failed_cells",
-                 "dropped_client_bound", "rule"]
+                 "dropped_cells", "rule"]
 
 
 def curve_csv_rows(curve: list[dict]) -> list[dict]:

@@ -64,11 +64,16 @@ def test_score_follows_clickbench_with_failed_cells_penalised_and_client_bound_d
     curve = w.curves(rows, {}, ENV, {}, SPEC)
     p95 = {(c["scenario"], c["offered_ops_s"]): c["response_p95_s"] for c in curve}
     got = {s["scenario"]: s for s in w.scores(w.cells_from_curves(curve, SPEC), 30.0)}
-    assert got["P1"]["cells"] == 2 and got["P1"]["dropped_client_bound"] == 1
+    assert got["P1"]["cells"] == 2 and got["P1"]["dropped_cells"] == 1
     r2 = (0.010 + p95[("P2", 2.0)]) / (0.010 + p95[("P1", 2.0)])
     r5 = (0.010 + 30.0) / (0.010 + p95[("P1", 5.0)])  # the failed cell counts as the timeout
     assert math.isclose(got["P2"]["score"], math.sqrt(r2 * r5), rel_tol=1e-9)
     assert math.isclose(got["P1"]["score"], 1.0) and got["P2"]["failed_cells"] == 1
+    # a step too thin for a p95 (< 20 ok ops) is no failure: the cell is dropped for every scenario
+    few = _step("P1", 1, 0.010, ok=15) | {"ops": 15}  # 15 ops, all ok: an error rate of 0, no p95
+    thin = w.curves(rows + [few, _step("P2", 1, 0.010)], {}, ENV, {}, SPEC)
+    again = {s["scenario"]: s for s in w.scores(w.cells_from_curves(thin, SPEC), 30.0)}
+    assert again["P2"]["dropped_cells"] == 2 and again["P2"]["score"] == got["P2"]["score"]
     # a scenario whose trial failed at the level (no step at all) is scored failed everywhere, not left out
     key = next(iter(w.cells_from_curves(curve, SPEC)))
     more = w.scores(w.cells_from_curves(curve, SPEC), 30.0, {key: {"O1"}})
