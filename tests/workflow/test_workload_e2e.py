@@ -60,7 +60,8 @@ output_dir: {out}
     assert sat["slo_ms"] == "100.0" and sat["rates_offered"] == "[4.0]"
     with (out / cid / "scores.csv").open() as f:
         (score,) = list(csv.DictReader(f))
-    assert score["scenario"] == "P1" and float(score["score"]) == 1.0 and score["cells"] == "3"
+    # the open step's 16 ops are too few for a p95: that cell is dropped, the two others are scored
+    assert score["scenario"] == "P1" and float(score["score"]) == 1.0 and (score["cells"], score["dropped_cells"]) == ("2", "1")
     # Flower: the trial task named its load step while it ran
     tasks = flower_get(flower, "/api/tasks?limit=500")
     names = [str(t["name"]) for t in tasks.values() if cid in str(t["name"])]

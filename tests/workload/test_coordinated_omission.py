@@ -36,6 +36,11 @@ def test_open_loop_shows_the_queue_the_closed_loop_hides(pg):
     open_ = run_step(_plan("open", 20.0), make)
     closed = run_step(_plan("closed", None), make)
     o, c = open_["summary"], closed["summary"]
+    for name, r in (("open 20/s", open_), ("closed", closed)):  # shown with pytest -s
+        s = r["summary"]
+        print(f"{name}: {r['ok']} ops, {r['achieved_ops_s']:.1f}/s, {r['verdict']}; response p50/p95/p99 "
+              + "/".join(f"{1e3 * s['response'][k]:.1f}" for k in ("p50", "p95", "p99")) + " ms; service "
+              + "/".join(f"{1e3 * s['service'][k]:.1f}" for k in ("p50", "p95", "p99")) + " ms")
     # open loop: every scheduled op ran, on schedule (the generator kept up: the wait is the engine's)
     assert open_["verdict"] == "valid", open_["why"]
     assert open_["ok"] == open_["ops"] == 200 and open_["missed"] == 0
