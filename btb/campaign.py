@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from btb.engines.base import QUERY_IDS
 from btb.engines.registry import PLANNED, SCENARIOS
+from btb.workload.spec import WorkloadSpec
 
 
 class CampaignError(ValueError):
@@ -149,6 +150,7 @@ class Campaign(_Strict):
     memory: MemorySpec = MemorySpec()
     protocol: ProtocolSpec = ProtocolSpec()
     queries: list[str] | None = Field(None, description="subset of Q1..Q13; all when omitted")
+    workload: WorkloadSpec = Field(WorkloadSpec(), description="isolated (per query, default), mix, sessions; ingest")
     output_dir: str = "results"
 
     @field_validator("scenarios")
@@ -179,6 +181,14 @@ class Campaign(_Strict):
         keys = [d.key for d in self.datasets]
         if len(set(keys)) != len(keys):
             raise ValueError("datasets: the same dataset (profile or model, and seed) is listed twice")
+        return self
+
+    @model_validator(mode="after")
+    def _workload_queries(self):
+        outside = [q for q in self.workload.queries() if q not in self.query_ids]
+        if outside:
+            raise ValueError(f"workload: {', '.join(self.workload.reads)} issues {outside}, which queries: leaves out; add them "
+                             "to queries (their answers are validated first) or drop them from the workload")
         return self
 
     @property

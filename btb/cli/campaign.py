@@ -43,6 +43,8 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
         campaign = load_campaign(campaign_file)
     except CampaignError as e:
         fail_problems(e)
+    if campaign.workload.unavailable():
+        fail(campaign.workload.unavailable())
     from btb.envinfo import environment_fingerprint
     from btb.results.store import Ledger
     from btb.routing import scenario_engine_set

@@ -60,7 +60,9 @@ def trial_progress(tr: dict, spec: dict, n_records: int, now: float) -> dict:
     st = tr.get("status", "")
     done_b = int(tr.get("batches_done", 0) or 0)
     phase = st
-    if st == "measuring":
+    if st == "measuring" and tr.get("load_step"):  # a load workload: the step running (workload, rate or clients)
+        phase = f"load: {tr['load_step']}"
+    elif st == "measuring":
         q = queries[min(done_b, len(queries) - 1)]
         in_q = max(0, n_records - 2 - checks - done_b * (runs_per_q + 1))
         phase = f"{q} run {min(in_q + 1, runs_per_q)} of {runs_per_q} (query {done_b + 1}/{len(queries)})"

@@ -13,6 +13,7 @@ from typing import Any
 
 from btb.units import parse_size
 from btb.results.stats import summarize
+from btb.results.workload import ingest_rows, step_rows
 from btb.trials.lifecycle import is_final
 
 
@@ -86,7 +87,12 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
                          "repetition": trial.get("repetition", 0), "busy": trial.get("busy"), "n": 0})
     rows.sort(key=lambda row: int(row["query"][1:]))
     monitor = next((r for r in records if r.get("kind") == "monitor"), None)
-    return {"trial": tid, "status": trial.get("status"), "rows": rows, "ingest": _ingest_row(ingest, resources),
+    load = step_rows(records)  # load workloads: one row per step, its histograms encoded
+    for row in load:
+        row.update(budget=trial.get("budget"), repetition=trial.get("repetition", 0),
+                   **{f"res_{k}": v for k, v in resources.get(f"load:{row['step']}", {}).items()})
+    return {"trial": tid, "status": trial.get("status"), "rows": rows, "load": load, "live_ingest": ingest_rows(records),
+            "ingest": _ingest_row(ingest, resources),
             "validation": _validation_tally(tid, records),
             "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
             "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
@@ -101,6 +107,8 @@ def _phase_windows(records: list[dict]) -> list[tuple[str, float, float]]:
             phases.append(("ingest", r["t_start"], r["t_end"]))
         elif r.get("kind") == "batch":
             phases.append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+        elif r.get("kind") == "load_step":
+            phases.append((f"load:{r['step']}", r["t_start"], r["t_end"]))
     return phases
 
 
@@ -193,17 +201,19 @@ def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
 
 def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
     """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
-    rows, ingests, validation, environments = [], [], [], {}
+    rows, ingests, validation, environments, load, live = [], [], [], {}, [], []
     for tid in sorted(per_trial):
         ts = per_trial[tid]
         rows += ts["rows"]
+        load += ts.get("load") or []
+        live += ts.get("live_ingest") or []
         if ts.get("ingest"):
             ingests.append(ts["ingest"])
         validation += ts["validation"]
         environments.update(ts.get("environment") or {})
     min_viable = minimum_viable_table(trials)
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
-    return {"rows": rows, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
+    return {"rows": rows, "load": load, "live_ingest": live, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
             "environment": environments, "validation": validation, "status": "done" if done else "running",
             "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
                                                      "message", "attempt", "resources")} for k, t in trials.items()}}

@@ -120,11 +120,12 @@ class Attempt:
         self.ctx.board.set(self.tid, status=status, **fields)
         self.phase(str(status))
 
-    def phase(self, phase: str) -> None:
-        """Tell the live monitor (Flower) what this trial is doing; never fails the trial."""
+    def phase(self, phase: str, **extra: Any) -> None:
+        """Tell the live monitor (Flower) what this trial is doing (a load step adds step, workload, rate,
+        clients); never fails the trial."""
         try:
             self.ctx.on_phase(phase, trial=self.tid, scenario=self.trial.scenario, level=self.trial.level,
-                              dataset=self.trial.dataset, attempt=self.claim.attempt)
+                              dataset=self.trial.dataset, attempt=self.claim.attempt, **extra)
         except Exception:  # noqa: BLE001 - progress display only
             pass
 

@@ -205,6 +205,13 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
     bad: dict[str, int] = {}
     scenario = None
     load0 = machine_load()
+    if campaign.workload.is_load:  # mix / sessions / ingest: timed load steps instead of per-query batches
+        from btb.workflow.loadsteps import serve_load
+
+        try:
+            return serve_load(att, started.endpoints, bindings)
+        finally:
+            _record_load(att, load0, machine_load())
     try:
         for qid in campaign.query_ids:
             scenario, oom = _batch(att, scenario, qid, bindings[qid], bad)
