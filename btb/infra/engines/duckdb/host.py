@@ -40,9 +40,10 @@ class Deadlines:
         threading.Thread(target=self._loop, name="duckdb-host-deadlines", daemon=True).start()
 
     def arm(self, key: int, cursor: Any, timeout_s: float | None) -> None:
-        if timeout_s:
-            with self._lock:
-                self._armed[key] = (time.monotonic() + timeout_s, cursor)
+        """Register the statement in flight (`interrupt_all` reaches it), with its deadline if any."""
+        deadline = time.monotonic() + timeout_s if timeout_s else float("inf")
+        with self._lock:
+            self._armed[key] = (deadline, cursor)
 
     def disarm(self, key: int) -> bool:
         """Disarm; True when this statement was interrupted by its deadline."""

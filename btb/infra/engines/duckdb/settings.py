@@ -21,7 +21,7 @@ import os
 from btb.infra.engines.base import sized_budget
 
 MiB = 1 << 20
-HOST_BASE = 64 * MiB  # RSS of an idle host: Python + the DuckDB library + an open database (measured ~45-80 MiB)
+HOST_BASE = 32 * MiB  # an idle host with its database open: 24 MiB charged to the trial cgroup (measured, v1)
 MEMORY_SHARE = 0.55
 MEMORY_FLOOR = 16 * MiB
 PER_THREAD = 125 * 1000 * 1000  # DuckDB's stated minimum per thread
