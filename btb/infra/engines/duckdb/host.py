@@ -85,12 +85,17 @@ def error_kind(exc: BaseException) -> str:
     return "error"
 
 
-def _rows(cur: Any) -> list[tuple]:
-    rows = cur.fetchall()
-    desc = cur.description or ()
-    if any("TIME ZONE" in str(d[1]) for d in desc):  # DuckDB's own zone objects do not cross the wire
-        rows = [tuple(wire.plain(v) for v in r) for r in rows]
-    return rows
+FOREIGN_ZONES = (b"pytz", b"zoneinfo")  # modules of the zone objects DuckDB puts on TIMESTAMPTZ values
+
+
+def reply(answer: tuple) -> bytes:
+    """The pickled answer. DuckDB's zone objects do not cross the wire (the client builds plain values only):
+    where the bytes name their module, datetimes get fixed-offset zones. A substring test, not a look at
+    every value or at the cursor's description, so a row without timestamps costs nothing more."""
+    data = wire.dumps(answer)
+    if answer[0] == "ok" and isinstance(answer[1], list) and any(z in data for z in FOREIGN_ZONES):
+        data = wire.dumps(("ok", [tuple(wire.plain(v) for v in r) for r in answer[1]]))
+    return data
 
 
 class Session:
@@ -109,7 +114,7 @@ class Session:
                     msg = wire.loads(self.conn.recv_bytes())
                 except (EOFError, OSError):
                     return
-                self.conn.send_bytes(wire.dumps(self.answer(msg)))
+                self.conn.send_bytes(reply(self.answer(msg)))
         finally:
             self.cursor.close()
             self.conn.close()
@@ -138,7 +143,7 @@ class Session:
         dl.arm(self.key, self.cursor, self.timeout_s)
         try:
             self.cursor.execute(sql, params) if params else self.cursor.execute(sql)
-            out = _rows(self.cursor) if fetch else None
+            out = self.cursor.fetchall() if fetch else None
         except Exception as e:
             if dl.disarm(self.key):
                 raise TimeoutError(f"statement exceeded the session timeout of {self.timeout_s:g} s ({e})") from e
@@ -192,7 +197,7 @@ class Host:
         self.db.close()  # checkpoints the WAL into the database file
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> None:
     config = json.loads(Path(argv[1]).read_text())
     host = Host(config)
 
@@ -202,11 +207,17 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         host.serve()
+    except SystemExit:
+        pass
     finally:
         host.close()
         Path(config["socket"]).unlink(missing_ok=True)
-    return 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # no interpreter teardown: session threads may still hold DuckDB cursors, and unwinding them at exit aborts
+    # the process ("FATAL: exception not rethrown") after the database was already closed cleanly
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    main(sys.argv)
