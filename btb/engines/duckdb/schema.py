@@ -52,6 +52,25 @@ def link_select(rel: str, stype: str, dtype: str, edges: str, nodes: str) -> str
     return f"SELECT e.src AS {a}, e.dst AS {b} FROM {edges} e WHERE {where}"
 
 
+def typed_edges_sql(edges: str, nodes: str) -> str:
+    """D1's one pass over the edges: each with its ends' types (and a point end's idx), for the model check and
+    every link table (routed by the exact (rel, src type, dst type), as P1's load does)."""
+    return (f"SELECT e.src, e.rel, e.dst, s.type AS st, d.type AS dt, d.point_idx AS dpi FROM {edges} e "
+            f"LEFT JOIN {nodes} s ON s.id = e.src LEFT JOIN {nodes} d ON d.id = e.dst")
+
+
+def typed_link_select(rel: str, stype: str, dtype: str, typed: str) -> str:
+    table, a, b = LINKS[(rel, stype, dtype)]
+    dst = "dpi" if b == "point_idx" else "dst"
+    return f"SELECT src AS {a}, {dst} AS {b} FROM {typed} WHERE rel = '{rel}' AND st = '{stype}' AND dt = '{dtype}'"
+
+
+def unmapped_typed_sql(typed: str) -> str:
+    pairs = ", ".join(f"('{r}', '{s}', '{d}')" for r, s, d in LINKS)
+    return (f"SELECT rel, st, dt, count(*) FROM {typed} WHERE (rel, st, dt) NOT IN ({pairs}) OR st IS NULL "
+            "OR dt IS NULL GROUP BY ALL ORDER BY 4 DESC LIMIT 5")
+
+
 def unmapped_edges_sql(edges: str, nodes: str) -> str:
     """Edges whose (rel, src type, dst type) has no link table (dangling ends included): rel, types, count."""
     known = " OR ".join(f"(e.rel = '{r}' AND s.type = '{s}' AND d.type = '{d}')" for r, s, d in LINKS)
@@ -64,22 +83,29 @@ def unknown_types_sql(nodes: str) -> str:
     return f"SELECT DISTINCT type FROM {nodes} WHERE type NOT IN ({types}) ORDER BY 1"
 
 
-def check_model(query: Callable[[str], list[tuple]], edges: str, nodes: str) -> None:
-    """Raise as P1's load does on a node type or relationship its model has no table for."""
+def check_model(query: Callable[[str], list[tuple]], edges: str, nodes: str, typed: str = "") -> None:
+    """Raise as P1's load does on a node type or relationship its model has no table for (`typed`: D1's
+    typed edges, read once, else the edges joined with the nodes here)."""
     unknown = [r[0] for r in query(unknown_types_sql(nodes))]
     if unknown:
         raise ValueError(f"P1's model (D1/D2) has no table for node types {unknown}")
-    bad = query(unmapped_edges_sql(edges, nodes))
+    bad = query(unmapped_typed_sql(typed) if typed else unmapped_edges_sql(edges, nodes))
     if bad:
         rel, s, d, n = bad[0]
         raise ValueError(f"P1's model (D1/D2) has no link table for {rel} {s}->{d} ({n} edges)")
 
 
-def structure_statements(kind: str, dataset_dir: Path) -> list[str]:
-    """CREATE TABLE (kind "table") or CREATE VIEW (kind "view") of every structure table, over the files."""
-    nodes, edges = f"read_parquet({lit(dataset_dir / NODES)})", f"read_parquet({lit(dataset_dir / EDGES)})"
+def sources(dataset_dir: Path) -> tuple[str, str]:
+    """(nodes, edges) as DuckDB reads the dataset's files."""
+    return f"read_parquet({lit(dataset_dir / NODES)})", f"read_parquet({lit(dataset_dir / EDGES)})"
+
+
+def structure_statements(kind: str, nodes: str, edges: str, typed: str = "") -> list[str]:
+    """CREATE TABLE (kind "table") or CREATE VIEW (kind "view") of every structure table, over `nodes`/`edges`
+    (the files themselves, or a table read from them once) or, for the links, D1's `typed` edges."""
     out = [f"CREATE OR REPLACE {kind.upper()} {t} AS {entity_select(t, nodes)}" for t in ENTITIES]
-    out += [f"CREATE OR REPLACE {kind.upper()} {table} AS {link_select(rel, s, d, edges, nodes)}"
+    out += [f"CREATE OR REPLACE {kind.upper()} {table} AS "
+            f"{typed_link_select(rel, s, d, typed) if typed else link_select(rel, s, d, edges, nodes)}"
             for (rel, s, d), (table, _, _) in LINKS.items()]
     return out
 
