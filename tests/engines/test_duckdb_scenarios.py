@@ -50,6 +50,9 @@ def test_validate_tiny_13_of_13(tiny_dataset, provider):
         assert {k: report.counts[sid][k] for k in ("nodes", "edges", "samples")} == \
             {k: m.counts[k] for k in ("nodes", "edges", "samples")}
     assert report.ingests["D1"].backend.startswith("DuckDB 2.") and "views" in report.ingests["D2"].backend
+    assert report.ingests["D1"].rows["ts"] == m.counts["samples"]
+    # D2 loads nothing: no rows loaded (never a rows/s figure for defining views), what it serves kept apart
+    assert report.ingests["D2"].rows == {} and report.ingests["D2"].details["rows_viewed"]["ts"] == m.counts["samples"]
 
 
 def test_imported_brick_model_validates(provider, tmp_path):

@@ -159,3 +159,19 @@ def test_a_budget_below_the_host_ends_in_an_oom_kill_of_the_host_only(provider, 
     assert provider.oom_kills(t) >= 1
     _, fresh = trial(None)  # btb goes on: a new host serves
     assert _client(fresh.endpoints["duckdb"]).query("select 1") == [(1,)]
+
+
+def test_docker_provider_names_duckdb_local_only(tmp_path):
+    """duckdb has no container (registry `container=None`): under BTB_PROVIDER=docker a trial needing it is refused
+    in one line that names the local provider, not an unknown kind or a KeyError."""
+    import docker
+
+    from btb.infra.docker.provider import DockerProvider
+
+    client = docker.DockerClient(base_url=f"unix://{tmp_path / 'no-docker.sock'}", version="1.41", timeout=2)  # nothing there
+    p = DockerProvider(tmp_path, "n", client=client)
+    cap = p.capabilities()["duckdb"]
+    assert not cap.available and "local provider only" in cap.why and "BTB_PROVIDER=local" in cap.why
+    assert "local provider only" in p.describe("duckdb")
+    with pytest.raises(EngineUnavailable, match="duckdb .no container for duckdb"):
+        p.require(("duckdb",), "n")
