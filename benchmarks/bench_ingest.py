@@ -187,7 +187,7 @@ def main() -> None:
         ep = provider.start("bench-ingest", ("postgres",), None).endpoints["postgres"]
         print(f"server: {ep.version}; series backend available: {ep.extra.get('series_backend')} "
               f"({ep.extra.get('series_backend_why')}); settings: {ep.extra.get('settings')}", flush=True)
-        backends = ["native", "timescaledb"] if args.backend == "both" else [args.backend]
+        backends = (["native", "timescaledb"] if args.backend == "both" else [args.backend]) if sides else []
         if "timescaledb" in backends and ep.extra.get("series_backend") != "timescaledb":
             print("timescaledb: skipped (not preloaded on this server)")
             backends.remove("timescaledb")

@@ -16,6 +16,7 @@ overhead is measured in `benchmarks/bench_overhead.py`. The session's timeout is
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -79,15 +80,10 @@ class DuckScenario(SplitScenario):
         c.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {schema.typed_edges_sql(edges, '_nodes')}")
         return "_nodes", edges, "_typed"
 
-    def ingest(self, dataset_dir: Path) -> IngestReport:
-        dataset_dir = Path(dataset_dir).resolve()
-        manifest = Manifest.read(dataset_dir)
-        c = self.client()
-        t0 = time.perf_counter()
-        base, files, details = self._sources(dataset_dir)
-        phases: dict[str, float] = {"link_files_s": time.perf_counter() - t0}
+    def _load_structure(self, c: HostClient, base: Path, phases: dict[str, float]) -> None:
+        """The structure tables (or views), in one transaction: read, model check, entity and link tables."""
         t1 = time.perf_counter()
-        c.execute("BEGIN TRANSACTION")  # one commit for the whole load
+        c.execute("BEGIN TRANSACTION")
         try:
             nodes, edges, typed = self._read_structure(c, base)
             phases["structure_read_s"] = time.perf_counter() - t1
@@ -98,13 +94,23 @@ class DuckScenario(SplitScenario):
             for stmt in schema.structure_statements(self.kind, nodes, edges, typed):
                 c.execute(stmt)
             phases["structure_s"] = time.perf_counter() - t3
-            t4 = time.perf_counter()
-            c.execute(schema.series_statement(self.kind, files))
-            phases["series_s"] = time.perf_counter() - t4
             c.execute("COMMIT")
         except Exception:
             c.execute("ROLLBACK")
             raise
+
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir).resolve()
+        manifest = Manifest.read(dataset_dir)
+        c = self.client()
+        t0 = time.perf_counter()
+        base, files, details = self._sources(dataset_dir)
+        phases: dict[str, float] = {"link_files_s": time.perf_counter() - t0}
+        series = _Background(self.dsn, self.authkey, schema.series_statement(self.kind, files))  # the bulk, meanwhile
+        try:
+            self._load_structure(c, base, phases)
+        finally:
+            phases["series_s"] = series.join()  # raises the series load's error, if any
         t4 = time.perf_counter()
         c.execute("CHECKPOINT")  # the load is in the database file, not only in its WAL
         phases["checkpoint_s"] = time.perf_counter() - t4
@@ -155,6 +161,35 @@ class DuckScenario(SplitScenario):
         except ConnectionError:
             self._drop_client()  # host gone (OOM kill, restart): the next query reconnects; this one is an error
             raise
+
+
+class _Background:
+    """One statement run on a host session of its own in a thread (D1's series load while its structure is
+    built on the scenario's session: DuckDB runs both at once, and the load takes the longer of the two)."""
+
+    def __init__(self, dsn: str, authkey: str, sql: str):
+        self._error: BaseException | None = None
+        self._seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(dsn, authkey, sql), name="duckdb-load", daemon=True)
+        self._thread.start()
+
+    def _run(self, dsn: str, authkey: str, sql: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            c = HostClient(dsn, authkey)
+            try:
+                c.execute(sql)
+            finally:
+                c.close()
+        except BaseException as e:  # noqa: BLE001 - re-raised by join() in the caller's thread
+            self._error = e
+        self._seconds = time.perf_counter() - t0
+
+    def join(self) -> float:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._seconds
 
 
 class DuckFileScenario(DuckScenario):
