@@ -19,7 +19,7 @@ from btbtest import CAN_LIMIT, scratch_provider
 
 from btb.infra.engines.duckdb import wire
 from btb.infra.engines.duckdb.client import HostClient, HostError, HostGone, interrupt
-from btb.infra.engines.duckdb.settings import HOST_BASE, MEMORY_FLOOR, PER_THREAD, settings_for_budget
+from btb.infra.engines.duckdb.settings import HOST_BASE, MEMORY_FLOOR, MEMORY_SHARE, PER_THREAD, settings_for_budget
 from btb.infra.local import LocalProvider
 from btb.infra.provider import EngineUnavailable
 
@@ -52,13 +52,14 @@ def _client(ep) -> HostClient:
 
 
 def test_settings_follow_the_budget_and_the_cores():
+    assert MEMORY_SHARE == 0.75  # the stated rule (settings.py): 75 % of what the host leaves
     s = settings_for_budget(1024 * MiB, temp_dir="/w/tmp", cores=2)
-    limit = int(0.55 * (1024 * MiB - HOST_BASE))
+    limit = int(MEMORY_SHARE * (1024 * MiB - HOST_BASE))
     assert s == {"temp_directory": "/w/tmp", "memory_limit": f"{limit // 1024}KiB", "threads": "2"}
     # a small budget: DuckDB's floor, one thread (it needs ~125 MB a thread)
     assert settings_for_budget(48 * MiB, cores=8)["memory_limit"] == f"{MEMORY_FLOOR // 1024}KiB"
     assert settings_for_budget(48 * MiB, cores=8)["threads"] == "1"
-    assert int(settings_for_budget(300 * MiB, cores=8)["threads"]) == int(0.55 * (300 * MiB - HOST_BASE)) // PER_THREAD
+    assert int(settings_for_budget(300 * MiB, cores=8)["threads"]) == int(MEMORY_SHARE * (300 * MiB - HOST_BASE)) // PER_THREAD
     assert settings_for_budget(64 << 30, cores=2)["threads"] == "2"  # never more threads than cores
     # unlimited, or tuning fixed: DuckDB's own memory default (80 % of RAM), every core
     assert settings_for_budget(None, cores=2) == settings_for_budget(512 * MiB, "fixed", cores=2) == {"threads": "2"}
