@@ -22,6 +22,7 @@ from btb.engines.registry import scenario_class
 from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
+from btb.workflow import loadrecords
 from btb.workflow.attempt import (Attempt, budget_of, dataset_path, load_id, monitor_targets, plateau_skip,
                                   scenario_for)
 
@@ -70,11 +71,17 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
     state = ctx.board.r.hgetall(key)
     if state.get("status") == "ready" and lid in ctx.provider.trials():
         att.validated_rows = json.loads(state.get("rows") or "{}")
+        if state.get("trial") == trial.id:  # loaded by a lost attempt of this trial: its check comes back
+            loadrecords.restore(att, key)
         return _load_verdict(state)
     if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
         return _load_verdict(state)
     ctx.board.r.hset(key, mapping={"status": "ingesting", "trial": trial.id})
-    verdict = _ingest(att, lid, path, manifest, bindings)
+    loadrecords.start(att, key)
+    try:
+        verdict = _ingest(att, lid, path, manifest, bindings)
+    finally:
+        loadrecords.stop(att)
     status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
     ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id, "rows": json.dumps(att.validated_rows),
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
@@ -240,8 +247,8 @@ def _record_load(att: Attempt, a: dict, b: dict) -> None:
     load = max(a.get("load1", 0.0), b.get("load1", 0.0))
     dt = (b.get("total", 0) - a.get("total", 0)) or 1
     steal = 100.0 * (b.get("steal", 0) - a.get("steal", 0)) / dt
-    att.ctx.board.set(att.tid, load_avg_1m=load, cpu_steal_pct=round(steal, 2),
-                      busy=bool(load > 1.5 * cpus or steal > 5.0), cpus=cpus)
+    att.set(load_avg_1m=load, cpu_steal_pct=round(steal, 2),
+           busy=bool(load > 1.5 * cpus or steal > 5.0), cpus=cpus)
 
 
 def _cold_engine(att: Attempt, scenario):
@@ -301,7 +308,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
             scenario = _healthy(att, scenario)
         att.ensure_monitor()
     _batch_record(att, qid, t_batch0, statuses)
-    ctx.board.incr(att.tid, "batches_done")
+    att.incr("batches_done")
     return scenario, None
 
 
@@ -323,5 +330,5 @@ def _healthy(att: Attempt, scenario):
     endpoints = ctx.provider.current(att.engines_id, wait_s=15.0)
     if endpoints is None:
         endpoints = ctx.provider.restart(att.engines_id)
-        ctx.board.incr(att.tid, "engine_restarts")
+        att.incr("engine_restarts")
     return scenario_for(att.trial, endpoints, att.campaign)

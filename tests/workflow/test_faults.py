@@ -126,3 +126,44 @@ def test_fault_mid_trial_loses_and_duplicates_nothing(fault, workers, btb_cli, t
     elif fault == "monitor":
         assert t["status"] == "completed" and t["resources"].startswith("incomplete"), t
     assert ledger.summary(cid)["status"] == "done"
+
+
+def _pool_children(s, role: str) -> list[psutil.Process]:
+    """The worker's pool processes (where tasks run), not the engines they started."""
+    main = psutil.Process(int((s.state_dir / "run" / f"worker-{role}-{s.node}.pid").read_text()))
+    return [c for c in main.children() if "celery" in " ".join(c.cmdline()) or "btb" in " ".join(c.cmdline())]
+
+
+def test_a_paused_attempt_past_its_lease_has_every_later_write_refused_and_counted(workers, tmp_path):
+    """SIGSTOP the attempt (its bench and monitor processes) until its lease lapses and the trial is queued
+    again, then SIGCONT: the woken attempt's records, samples and final status are refused by the fence and
+    counted in the trial; the re-run measures every run once."""
+    s = workers
+    board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
+    p = submit_background(_campaign_file(tmp_path, "fstop"), tmp_path)
+    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("fstop-")), None), 60,
+                     "the campaign to be submitted")
+    tid = f"{cid}.t000"
+    wait_until(lambda: board.trial(tid).get("status") == "measuring"
+               and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
+               120, "the trial to measure")
+    paused = _pool_children(s, "bench") + _pool_children(s, "monitor")
+    assert len(paused) >= 2, paused
+    for proc in paused:
+        proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: board.trial(tid).get("status") == "queued", 60, "the lapsed lease to be reaped")
+    finally:
+        for proc in paused:
+            proc.send_signal(signal.SIGCONT)
+    assert p.wait(timeout=300) in (0, 1), (tmp_path / "submit.err").read_text()[-2000:]
+    t = board.trial(tid)
+    assert t["status"] == "completed" and t["attempt"] == 2, t
+    refused = {k: int(t.get(f"refused_{k}", 0)) for k in ("records", "samples", "status")}
+    assert all(v >= 1 for v in refused.values()), refused  # each kind the woken attempt tried was refused
+    assert run_counts(ledger, cid) == {(tid, q, b): RUNS + (b == 0) for q in ("Q7", "Q12") for b in range(BINDINGS)}
+    # of attempt 1 only what belongs to the load it made (the re-run reuses it): restored, marked
+    stale = [(r["record_id"], r.get("restored_by_attempt")) for r in ledger.trial_records(tid) if r["attempt"] != 2]
+    assert stale == [("ingest", 2)], stale
+    summary = ledger.summary(cid)
+    assert summary["trials"][tid]["refused_writes"]["status"] >= 1, summary["trials"][tid]
