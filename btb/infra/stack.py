@@ -167,19 +167,48 @@ def worker_argv(spec: WorkerSpec, node: str, s: Settings) -> list[str]:
 
 
 def start_workers(s: Settings, node: str, aggregator: bool = True) -> list[subprocess.Popen]:
-    """Start the node's workers in the background (pid files) — used by `btb up`."""
+    """Start the node's workers in the background (pid files); a worker alive under its pid file stays."""
     procs = []
     for spec in worker_specs(node, aggregator):
-        pidfile = _run_dir(s) / f"worker-{spec.role}-{node}.pid"
-        pid = _read_pid(pidfile)
+        pid = read_worker_pid(s, spec.role, node)
         if pid and _pid_alive(pid):
             continue
-        log = open(_log_dir(s) / f"worker-{spec.role}-{node}.log", "ab")
-        p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
-                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=worker_cwd(s))
-        pidfile.write_text(str(p.pid))
-        procs.append(p)
+        procs.append(start_worker(s, spec, node))
     return procs
+
+
+def read_worker_pid(s: Settings, role: str, node: str) -> int | None:
+    return _read_pid(_run_dir(s) / f"worker-{role}-{node}.pid")
+
+
+def pid_alive(pid: int) -> bool:
+    return _pid_alive(pid)
+
+
+def run_dir(s: Settings) -> Path:
+    return _run_dir(s)
+
+
+def start_worker(s: Settings, spec: WorkerSpec, node: str) -> subprocess.Popen:
+    log = open(_log_dir(s) / f"worker-{spec.role}-{node}.log", "ab")
+    p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
+                         stdin=subprocess.DEVNULL, start_new_session=True, cwd=worker_cwd(s))
+    (_run_dir(s) / f"worker-{spec.role}-{node}.pid").write_text(str(p.pid))
+    return p
+
+
+def start_supervisor(s: Settings, node: str) -> str:
+    """The node's worker supervisor (`btb.infra.supervise`): it starts the workers and restarts a dead one."""
+    pidfile = _run_dir(s) / "supervisor.pid"
+    pid = _read_pid(pidfile)
+    was = bool(pid and _pid_alive(pid))
+    if was:  # a new one: it adopts the live workers and forgets roles it gave up on (`btb up` after a fix)
+        stop_pidfiles(s, "supervisor.pid")
+    log = open(_log_dir(s) / "supervisor.log", "ab")
+    p = subprocess.Popen([sys.executable, "-m", "btb.infra.supervise"], env=worker_env(s, node), stdout=log,
+                         stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, cwd=worker_cwd(s))
+    pidfile.write_text(str(p.pid))
+    return "restarted" if was else "started"
 
 
 def start_flower(s: Settings) -> str:
