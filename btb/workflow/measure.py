@@ -22,7 +22,7 @@ from btb.engines.registry import scenario_class
 from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
-from btb.workflow import loadrecords
+from btb.workflow import loadrecords, storecheck
 from btb.workflow.attempt import (Attempt, budget_of, dataset_path, load_id, monitor_targets, plateau_skip,
                                   scenario_for)
 
@@ -60,7 +60,7 @@ def measure(att: Attempt) -> tuple[S, str]:
     if verdict:
         return verdict
     att.checkpoint()
-    return serve(att, manifest, bindings)
+    return serve(att, manifest, bindings, path)
 
 
 # --- the load: ingest + gate, once per (dataset, scenario) on this node ---------------------------------
@@ -188,7 +188,7 @@ def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
 
 
 # --- serving under the level's budget -------------------------------------------------------------------
-def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
+def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str]:
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
     lid = load_id(trial)
     att.engines_id = lid
@@ -217,10 +217,13 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
             scenario, oom = _batch(att, scenario, qid, bindings[qid], bad)
             if oom:
                 return S.OOM, oom
+        changed = storecheck.after_runs(att, scenario, path, manifest, bindings) if scenario is not None else None
     finally:
         if scenario is not None:
             scenario.close()
         _record_load(att, load0, machine_load())
+    if changed:
+        return S.INVALID, changed[:1000]
     if "invalid" in bad:
         return S.INVALID, f"{bad['invalid']} measured runs answered differently from the load's validated answers"
     if bad:
