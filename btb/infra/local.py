@@ -112,11 +112,14 @@ class LocalProvider(TrialStates, Provider):
         self.require(kinds, self.node, "")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
         self.trials_dir.mkdir(parents=True, exist_ok=True)
-        for p in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
-            p.chmod(p.stat().st_mode | 0o755)
+        # engines run as another OS user: it may pass through btb's dirs (o+x, never list or read them)
+        # into its own 0700 work dir; nothing else of the node's state is open to it
+        self.root.parent.chmod(self.root.parent.stat().st_mode | 0o111)
+        for p in (self.root, self.trials_dir):
+            p.chmod(0o711)
         d = self._dir(trial_id)
-        d.mkdir(parents=True)
-        d.chmod(0o755)
+        d.mkdir(parents=True, mode=0o711)
+        d.chmod(0o711)
         slot = create_slot(self._slot_name(trial_id), budget)
         state: dict[str, Any] = {
             "trial": trial_id, "node": self.node, "kinds": list(kinds), "budget": budget, "created": time.time(),

@@ -20,6 +20,8 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 
+from btb.config import write_private
+
 MAX_RESTARTS = 5
 WINDOW_S = 600.0
 CHECK_S = 1.0
@@ -90,10 +92,7 @@ class Supervisor:
 
     def publish(self) -> None:
         doc = json.dumps(self.state())
-        path = self.stack.run_dir(self.s) / "supervisor.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(doc)
-        tmp.replace(path)
+        write_private(self.stack.run_dir(self.s) / "supervisor.json", doc)
         try:
             self.stack.redis_client(self.s).set(workers_key(self.node), doc, ex=30)
         except Exception:  # noqa: BLE001 - Redis restarting: the file still says it
