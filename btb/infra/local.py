@@ -22,6 +22,7 @@ from typing import Any
 from btb.cgroups import CgroupSlot, create_slot, limit_version
 from btb.engines.base import Endpoint
 from btb.engines.registry import ENGINES, local_engine
+from btb.infra import portguard
 from btb.infra.engines import EngineSpec, LocalEngine
 from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
@@ -155,6 +156,7 @@ class LocalProvider(TrialStates, Provider):
             while port in used:
                 port = free_port(port + 1)
             spec.port = port
+            portguard.guard(port)  # before the engine listens: only btb ever reaches it
             try:
                 eng.prepare()
             finally:
@@ -165,6 +167,7 @@ class LocalProvider(TrialStates, Provider):
                 return eng.endpoint(slot)
             except Exception:
                 eng.kill()
+                portguard.release(port)
                 if attempt + 1 == START_ATTEMPTS or _port_is_free(port):
                     raise  # not a port taken meanwhile by someone else: retrying would not help
         raise AssertionError("unreachable")
@@ -292,6 +295,7 @@ class LocalProvider(TrialStates, Provider):
             for eng in self._engines(state).values():
                 try:
                     eng.kill()
+                    portguard.release(eng.spec.port)
                     self._keep_log(trial_id, eng)
                     eng.remove()
                 except Exception:  # noqa: BLE001 - best effort: the slot kill below catches the rest
