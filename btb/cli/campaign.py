@@ -132,7 +132,7 @@ def _resume(cid: str, wait: bool, timeout: float) -> None:
         return
     board.clear_flag(f"cancel:{cid}")
     for t in missing:
-        board.drop_records(t["id"])  # the stopped attempt's partial runs never mix with the re-run's
+        board.drop_records(t["id"])  # (nobody holds an ended trial) its partial runs never mix with the re-run's
     ledger.set_campaign_status(cid, "submitted")
     enqueue_campaign(board, campaign, missing, engine_sets_for(missing))
     console.print(f"campaign {cid}: resumed {len(missing)} trial(s) "

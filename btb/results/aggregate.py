@@ -14,6 +14,7 @@ from typing import Any
 from btb.units import parse_size
 from btb.results.stats import summarize
 from btb.results.workload import ingest_rows, step_rows
+from btb.trials.fence import refused
 from btb.trials.lifecycle import is_final
 
 
@@ -199,8 +200,9 @@ def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
     return out
 
 
-def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
-    """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
+def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict], validate: bool = False) -> dict:
+    """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses). With
+    `validate`, a (dataset, scenario) without any answer check is never called measured."""
     rows, ingests, validation, environments, load, live = [], [], [], {}, [], []
     for tid in sorted(per_trial):
         ts = per_trial[tid]
@@ -212,11 +214,23 @@ def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict
         validation += ts["validation"]
         environments.update(ts.get("environment") or {})
     min_viable = minimum_viable_table(trials)
+    if validate:
+        _mark_unchecked(min_viable, trials, validation)
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
-    return {"rows": rows, "load": load, "live_ingest": live, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
+    return {"rows": rows, "load": load, "live_ingest": live, "levels": across_repetitions(rows), "ingest": ingests,
+            "minimum_viable": min_viable,
             "environment": environments, "validation": validation, "status": "done" if done else "running",
-            "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
-                                                     "message", "attempt", "resources")} for k, t in trials.items()}}
+            "trials": {k: {**{kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
+                                                        "message", "attempt", "resources")},
+                           "refused_writes": refused(t)} for k, t in trials.items()}}
+
+
+def _mark_unchecked(min_viable: list[dict], trials: dict[str, dict], validation: list[dict]) -> None:
+    checked = {(trials[v["trial"]].get("dataset"), trials[v["trial"]].get("scenario"))
+               for v in validation if v["checked"] and v["trial"] in trials}
+    for row in min_viable:
+        if row["status"] in ("measured", "only unlimited passed") and (row["dataset"], row["scenario"]) not in checked:
+            row["status"] = f"unchecked: {row['status']} without an answer check"
 
 
 def across_repetitions(rows: list[dict]) -> list[dict]:
@@ -276,7 +290,9 @@ def aggregate_campaign(ledger, board, campaign_id: str) -> dict:
     for tid, t in trials.items():
         if tid not in per_trial and is_final(t.get("status")):
             per_trial[tid] = reduce_trial(ledger, board, tid)
-    summary = merge_summaries(trials, per_trial)
+    camp = ledger.campaign(campaign_id) or {}
+    validate = bool((camp.get("spec") or {}).get("protocol", {}).get("validate", True))
+    summary = merge_summaries(trials, per_trial, validate)
     summary.update(campaign=campaign_id, generated=time.time())
     ledger.put_summary(campaign_id, summary)
     if summary["status"] == "done":

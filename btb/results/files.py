@@ -68,7 +68,7 @@ def summarize_bundle(b: Bundle) -> dict:
     for tid, t in b.trials.items():
         rs = sorted(by_trial.get(tid, []), key=lambda r: r.get("record_id", ""))
         per[tid] = summarize_trial({**t, "id": tid}, rs, b.samples.get(tid, []))
-    summary = merge_summaries(b.trials, per)
+    summary = merge_summaries(b.trials, per, bool(b.campaign["spec"].get("protocol", {}).get("validate", True)))
     summary["campaign"] = b.cid
     return summary
 

@@ -50,7 +50,7 @@ def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]]) -
     for index, plan in enumerate(steps or [None]):
         att.checkpoint()
         label = plan.label if plan else "ingest alone"
-        att.ctx.board.set(att.tid, load_step=label)
+        att.set(load_step=label)
         att.phase("load", step=label, workload=plan.workload if plan else "ingest", rate=plan.rate if plan else None,
                   clients=plan.clients if plan else None)
         if live is not None:

@@ -32,8 +32,8 @@ SWEEP_S = 5.0
 def _ctx() -> NodeContext:
     s = get_settings()
     return NodeContext.from_settings(
-        s, start_monitor=lambda tid, attempt, targets, hz: monitor_task.apply_async(
-            args=[tid, attempt, targets, hz], queue=monitor_queue(s.node)),
+        s, start_monitor=lambda tid, attempt, targets, hz, token: monitor_task.apply_async(
+            args=[tid, attempt, targets, hz, token], queue=monitor_queue(s.node)),
         after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE),
         send_token=lambda eset: send_token(eset))
 
@@ -82,10 +82,10 @@ def trial_token_task(self, eset: str) -> dict:
 
 
 @app.task(name="btb.monitor", bind=True)
-def monitor_task(self, trial_id: str, attempt: str, targets: list[dict], hz: float) -> dict:
+def monitor_task(self, trial_id: str, attempt: str, targets: list[dict], hz: float, token: str = "") -> dict:
     from btb.workflow.monitoring import monitor
 
-    return monitor(_ctx(), trial_id, attempt, targets, hz)
+    return monitor(_ctx(), trial_id, attempt, targets, hz, token)
 
 
 @app.task(name="btb.aggregate", bind=True)
