@@ -36,6 +36,10 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
     for sid, ing in report.ingests.items():
         console.print(f"{sid}: ingest {ing.seconds:.2f} s, {sum(ing.rows.values()):,} rows "
                       f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}")
+        fed = ing.details.get("federation")
+        if isinstance(fed, dict):
+            console.print(f"{sid}: federation thresholds calibrated at load (ids): {fed.get('threshold_ids')}",
+                          markup=False, highlight=False)
     for p in report.count_problems:
         console.print(f"[red]count mismatch[/] {p}")
     for qid, why in report.unbound.items():
