@@ -6,8 +6,8 @@ sizes from statistics). Where they cross depends on the engine, its settings, th
 is measured, not assumed: the same join of ids with `ts` over one day of the dataset, both paths interleaved,
 at sizes growing 4x up to every point, for contiguous ids and for ids spread evenly over the points (a
 building's or a class's points are spread among a dataset's). Each threshold is the interpolated size where
-the temp table's median gets as fast as ANY's; they are stored in the series database (`btb_federation`), so every later session of the load
-(every trial, after restarts) uses it, and returned for the ingest report.
+the temp table's median gets as fast as ANY's; they are stored in the series database (`btb_federation`), so
+every later session of the load (every trial, after restarts) uses it, and returned for the ingest report.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def calibrate(points: int, run: Callable[[str, np.ndarray], Any], sizes: Sequenc
 def store(conn: psycopg.Connection, cal: Calibration) -> None:
     """Keep the calibration with the loaded data (one row, replaced)."""
     conn.execute(f"create table if not exists {STORE} (key text primary key, value jsonb not null)")
-    conn.execute(f"insert into {STORE} values ('calibration', %s) on conflict (key) do update set value = excluded.value",
-                 (json.dumps(cal.to_dict()),))
+    conn.execute(f"insert into {STORE} values ('calibration', %s) "
+                 "on conflict (key) do update set value = excluded.value", (json.dumps(cal.to_dict()),))
 
 
 def stored(conn: psycopg.Connection) -> Calibration | None:

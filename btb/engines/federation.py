@@ -9,12 +9,14 @@
     sql part:  the shared series SQL reads `fed` (the CTE or the table) and returns the answer rows
 
 `auto` takes `any` below the threshold calibrated on the node's engine at load (`fed_calibration`; one for
-contiguous ids, one for scattered), the temp table from it on; the protocol can force either (`federation: any | temp_table`). Each phase is timed on the
-client and returned with the rows (`Answer.phases`: graph / transfer / sql; under `any` the transfer is the
-client's building of the arrays, their bytes go with the statement, in `sql`), the path and the number of
-key rows in `Answer.notes`. Both paths run the same series SQL text (the CTE stands where the table would),
-so they give the same answers; measured against each other in `benchmarks/bench_federation.py`, figures in
-docs/federation.md.
+contiguous ids, one for scattered), the temp table from it on; the protocol can force either (`federation: any
+| temp_table`). Why two: the temp table has a fixed cost of a few round trips (~0.5 ms) that dominates the
+small id sets dashboards send, and gives the planner statistics (a join it can size, merge or hash) that pay
+off on large ones. Each phase is timed on the client and returned with the rows (`Answer.phases`: graph /
+transfer / sql; under `any` the transfer is the client's building of the arrays, their bytes go with the
+statement, in `sql`), the path and the number of key rows in `Answer.notes`. Both paths run the same series
+SQL text (the CTE stands where the table would), so they give the same answers; measured against each other in
+`benchmarks/bench_federation.py`, figures in docs/federation.md.
 
 `fed` has a fixed shape for every query: `k1 text, k2 text, k3 text, f float8, idx int`; a query states
 which of them its graph part returns, in order (e.g. ("k1", "idx")).
