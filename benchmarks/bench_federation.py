@@ -34,7 +34,6 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import psycopg
 
 from btb.engines import fed_calibration, federation
@@ -82,15 +81,7 @@ def load(pg: psycopg.Connection, g: FalkorSession, points: int) -> dict[str, flo
 
 def calibrate(fed: federation.Federation, points: int, params: dict, reps: int) -> fed_calibration.Calibration:
     """The threshold for `auto`, by the calibration a hybrid's load runs, on this benchmark's join."""
-    any_text = federation.any_statement(("idx",), SQL_FED)
-
-    def run(path: str, ids: np.ndarray) -> tuple:
-        if path == "any":
-            return fed.conn.execute(any_text, {**params, "fed_idx": ids.tolist()}).fetchone()
-        fed.table.load(("idx",), ids)
-        return fed.conn.execute(SQL_FED, params).fetchone()
-
-    return fed_calibration.calibrate(points, run, reps=reps)
+    return fed_calibration.calibrate(points, federation.calibration_run(fed, SQL_FED, params), reps=reps)
 
 
 def measure(pg, g, feds, cases, params, reps: int, small_reps: int) -> dict:
@@ -201,15 +192,12 @@ def main() -> int:
                   "hi": datetime.fromtimestamp(HI_US / 1e6, timezone.utc)}
         pg.execute("checkpoint")  # as a hybrid's ingest does before it calibrates
         base = federation.Federation(pg, "any")
-        feds = {"any": base, "temp_table": federation.Federation(pg, "temp_table")}
-        feds["temp_table"].table = base.table  # one session table, as in a hybrid's session
+        feds = {"any": base, "temp_table": federation.Federation(pg, "temp_table", table=base.table)}
         sizes = [n for n in SIZES if n <= a.points]
         cases = [(lay, n) for lay in LAYOUTS for n in sizes if lay == "contiguous" or n < a.points]
         measure(pg, g, feds | {"auto": base}, cases, params, 0, 0)  # a warm-up pass: caches as measured below
         cal = calibrate(base, a.points, params, a.reps)
-        feds["auto"] = federation.Federation(pg, "auto", cal)
-        feds["auto"].table = base.table
-        res = measure(pg, g, feds, cases, params, a.reps, a.small_reps)
+        feds["auto"] = federation.Federation(pg, "auto", cal, table=base.table)  # one session table, as a hybrid        res = measure(pg, g, feds, cases, params, a.reps, a.small_reps)
         report(res, cases, cal, load0)
         g.close()
         pg.close()

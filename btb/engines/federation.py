@@ -60,9 +60,7 @@ def any_statement(columns: Sequence[str], sql_text: str) -> str:
 
 def arrays(columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> dict[str, list]:
     """Key rows as one list per column (the `any` path's parameters)."""
-    if not keys:
-        return {f"fed_{c}": [] for c in columns}
-    return {f"fed_{c}": list(col) for c, col in zip(columns, zip(*keys))}
+    return {f"fed_{c}": [r[i] for r in keys] for i, c in enumerate(columns)}
 
 
 def id_span(keys: Sequence[Sequence[Any]]) -> int:
@@ -74,11 +72,12 @@ def id_span(keys: Sequence[Sequence[Any]]) -> int:
 class Federation:
     """Both transfer paths on one connection, and the choice between them (`mode` auto | any | temp_table)."""
 
-    def __init__(self, conn: psycopg.Connection, mode: str = "auto", calibration: Calibration | None = None):
+    def __init__(self, conn: psycopg.Connection, mode: str = "auto", calibration: Calibration | None = None,
+                 table: FedTable | None = None):
         if mode not in FEDERATION_PATHS:
             raise ValueError(f"federation: {mode!r} is not one of {', '.join(FEDERATION_PATHS)}")
         self.conn, self.mode, self.calibration = conn, mode, calibration
-        self.table = FedTable(conn)
+        self.table = table if table is not None else FedTable(conn)  # one per session: share it
 
     def path_for(self, keys: Sequence[Sequence[Any]]) -> str:
         """The path for these key rows (idx last): the forced one, or the calibrated thresholds' choice."""
@@ -107,6 +106,19 @@ class Federation:
         t3 = time.perf_counter()
         return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2},
                       notes={"federation": path, "ids": len(keys)})
+
+
+def calibration_run(fed: Federation, sql_text: str, params: Mapping[str, Any]) -> Callable[[str, Any], tuple]:
+    """`fed_calibration.calibrate`'s `run`: the ids as the key rows a graph part returns, through `fed.run`
+    under the path asked for, so each path is timed with its own client-side work (the arrays, the COPY block)."""
+    any_text = any_statement(("idx",), sql_text)
+    modes = {m: Federation(fed.conn, m, table=fed.table) for m in ("any", "temp_table")}
+
+    def run(path: str, ids) -> tuple:
+        keys = [(int(i),) for i in ids]
+        return modes[path].run(lambda: keys, ("idx",), sql_text, any_text, params).rows[0]
+
+    return run
 
 
 def federate(graph: Callable[[], Sequence[Sequence[Any]]], fed: Federation, columns: Sequence[str],
@@ -231,16 +243,8 @@ class SeriesSession:
         (`fed_calibration`), stored with the load; its seconds in `phases`, after the ingest's timing."""
         fed = self.federation()
         points = int(manifest.counts.get("points") or 0) or 1
-        params = fed_calibration.window_params(manifest.start)
-        any_text = any_statement(("idx",), fed_calibration.JOIN_SQL)
-
-        def run(path: str, ids) -> tuple:
-            if path == "any":
-                return fed.conn.execute(any_text, {**params, "fed_idx": ids.tolist()}).fetchone()
-            fed.table.load(("idx",), ids)
-            return fed.conn.execute(fed_calibration.JOIN_SQL, params).fetchone()
-
-        cal = fed_calibration.calibrate(points, run)
+        cal = fed_calibration.calibrate(points, calibration_run(fed, fed_calibration.JOIN_SQL,
+                                                                fed_calibration.window_params(manifest.start)))
         fed_calibration.store(fed.conn, cal)
         self._calibration = fed.calibration = cal
         phases["federation_calibration_s"] = cal.seconds

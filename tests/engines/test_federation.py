@@ -171,13 +171,9 @@ def test_calibration_on_the_engine_is_stored_with_the_load(conn):
     series database and read back as it was."""
     fed = federation.Federation(conn, "any")
     params = fed_calibration.window_params("2024-01-01T00:00:00Z")
-    any_text = federation.any_statement(("idx",), fed_calibration.JOIN_SQL)
-
-    def run(path, ids):
-        if path == "any":
-            return conn.execute(any_text, {**params, "fed_idx": ids.tolist()}).fetchone()
-        fed.table.load(("idx",), ids)
-        return conn.execute(fed_calibration.JOIN_SQL, params).fetchone()
+    run = federation.calibration_run(fed, fed_calibration.JOIN_SQL, params)
+    # points 0-2 on the first day (i = 1..1439 minutes): i = 1000; 1, 1001; 2, 1002
+    assert run("any", np.arange(3)) == run("temp_table", np.arange(3)) == (5, 3006.0)
 
     cal = fed_calibration.calibrate(1000, run, sizes=(1, 10, 100), reps=2)
     assert cal.sizes == [1, 10, 100, 1000] and set(cal.thresholds) == {"contiguous", "scattered"}
