@@ -197,7 +197,8 @@ def main() -> int:
         cases = [(lay, n) for lay in LAYOUTS for n in sizes if lay == "contiguous" or n < a.points]
         measure(pg, g, feds | {"auto": base}, cases, params, 0, 0)  # a warm-up pass: caches as measured below
         cal = calibrate(base, a.points, params, a.reps)
-        feds["auto"] = federation.Federation(pg, "auto", cal, table=base.table)  # one session table, as a hybrid        res = measure(pg, g, feds, cases, params, a.reps, a.small_reps)
+        feds["auto"] = federation.Federation(pg, "auto", cal, table=base.table)  # one session table, as a hybrid
+        res = measure(pg, g, feds, cases, params, a.reps, a.small_reps)
         report(res, cases, cal, load0)
         g.close()
         pg.close()
