@@ -2,15 +2,15 @@
 
 Its fixed cost per query is what decides whether a small id set should travel this way at all, so it is kept
 small (measured on the 2-core node, PostgreSQL 15, temp_buffers 64MB; docs/federation.md):
-- no DDL per query, and no TRUNCATE after a small load: TRUNCATE of a temp table costs ~1.5 ms whatever its
-  size (a new file, catalog and cache updates), DELETE of 1k rows ~0.15 ms. A load of at most `DELETE_ROWS`
-  rows is cleared by DELETE; a larger one, or once DELETEs have left `DEAD_ROWS` dead rows in the file
-  (COPY appends: a temp table has no free space map until vacuumed), by TRUNCATE.
+- no DDL per query, and no TRUNCATE after a small load: TRUNCATE of a temp table costs 2.2-2.7 ms whatever its
+  size up to 100k rows (a new file, catalog and cache updates), DELETE of 1k rows 0.18 ms. A load of at
+  most `DELETE_ROWS` rows is cleared by DELETE; a larger one, or once DELETEs have left `DEAD_ROWS` dead
+  rows in the file (COPY appends: a temp table has no free space map until vacuumed), by TRUNCATE.
 - every load is ANALYZEd, with a statistics target of `STATS_TARGET` on every column (300 x target rows
   sampled): the planner sees this load's row count and id range, never the previous query's (TRUNCATE and
   DELETE keep the last ANALYZE's statistics; a 1k-id load once got a merge join over the whole `ts` index from
-  a 10k-id histogram). Target 10 instead of the default 100: ANALYZE of 100k ids 2.2 ms instead of 10.9 ms,
-  1M ids 13 ms instead of 24 ms; 0.06-0.1 ms at 1-1k ids either way.
+  a 10k-id histogram). Target 10 instead of the default 100: ANALYZE of 100k ids 1.7 ms instead of 8.0 ms,
+  1M ids 7.5 ms instead of 21.4 ms; 0.05-0.12 ms at 1-1k ids either way (benchmarks/bench_fed_table.py).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def idx_copy_block(ids: np.ndarray) -> bytes:
 
 
 def _id_array(columns: Sequence[str], rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray | None:
-    """An id-only load as an int32 array (one binary block instead of a row at a time: 10k ids ~0.3 ms less);
+    """An id-only load as an int32 array (one binary block instead of a row at a time);
     None when the load has other columns or a null id."""
     if tuple(columns) != ("idx",):
         return None
