@@ -135,6 +135,9 @@ class ProtocolSpec(_Strict):
     validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
     prepare: Literal["never", "auto", "always"] = Field(
         "never", description="plan caching: never (custom plans each run), auto (driver default), always")
+    federation: Literal["auto", "any", "temp_table"] = Field(
+        "auto", description="hybrids' transfer of ids to PostgreSQL: auto (by the threshold calibrated at load), "
+                            "any (array parameters), temp_table (session table + COPY)")
     cold: bool = Field(True, description="run each query once on a freshly restarted engine, its files out of "
                                          "the page cache, before the warm-ups (summarised as cold)")
     repetitions: int = Field(1, ge=1, le=50, description="independent trials per (dataset, scenario, level), "

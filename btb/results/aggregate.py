@@ -113,6 +113,16 @@ def _phase_windows(records: list[dict]) -> list[tuple[str, float, float]]:
     return phases
 
 
+def _paths(rs: list[dict]) -> dict[str, int] | None:
+    """Hybrids: how many ok runs took each federation path (any / temp_table); None for other scenarios."""
+    out: dict[str, int] = defaultdict(int)
+    for r in rs:
+        path = (r.get("notes") or {}).get("federation")
+        if path and r["status"] == "ok":
+            out[path] += 1
+    return dict(out) or None
+
+
 def _query_row(trial: dict, qid: str, rs: list[dict], cold: dict | None, ingest: dict | None,
                res: dict | None) -> dict:
     """One query's summary row: statuses and latency of its measured runs, its cold run, the median of each
@@ -124,7 +134,8 @@ def _query_row(trial: dict, qid: str, rs: list[dict], cold: dict | None, ingest:
     row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
            "trial": trial["id"], "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
            "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
-           "prepare": rs[0].get("prepare"), "repetition": trial.get("repetition", 0),
+           "prepare": rs[0].get("prepare"), "federation": rs[0].get("federation"),
+           "federation_paths": _paths(rs), "repetition": trial.get("repetition", 0),
            "busy": trial.get("busy"), **(lat.to_dict() if lat else {"n": 0})}
     if cold:
         row.update(cold_seconds=cold["seconds"] if cold["status"] == "ok" else None, cold_status=cold["status"],

@@ -243,7 +243,7 @@ def load_id(trial: Trial) -> str:
 
 def run_options(campaign: Campaign) -> RunOptions:
     p = campaign.protocol
-    return RunOptions(timeout_s=p.timeout_s, prepare=p.prepare)
+    return RunOptions(timeout_s=p.timeout_s, prepare=p.prepare, federation=p.federation)
 
 
 def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], campaign: Campaign) -> Scenario:

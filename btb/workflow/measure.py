@@ -304,7 +304,8 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
                                           f"had {want}: this level's engines answer differently")
         rec = {"kind": "run", "query": qid, "binding": bi, "warmup": kind == "warmup", "cold": kind == "cold",
                "run": k, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
-               "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare}
+               "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare,
+               "federation": p.federation, **({"notes": out.notes} if out.notes else {})}
         if kind == "cold":
             rec["page_cache_dropped"] = dropped
         att.record(rid, rec)
