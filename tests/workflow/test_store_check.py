@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from btbtest import submit_background, wait_until
 
-from btb.providers import make_provider
+from btb.infra.factory import make_provider
 from btb.results.store import Ledger
 from btb.trials.board import TrialBoard
 
