@@ -158,14 +158,18 @@ def _engines_info(eps) -> dict:
 def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
     """Every query × binding once against the oracle, on the freshly loaded engines. Only a real mismatch
     makes the load (and so its trials) invalid; timeouts and errors stay what they are."""
-    from btb.dataset.oracle import answer
+    from btb.dataset.answer_store import ensure_answers
 
+    t0 = time.time()
+    stored = ensure_answers(path)  # once per dataset, beside it: every node and load reuses it
+    att.record("oracle", {"kind": "oracle", "seconds": stored.seconds, "source": stored.source,
+                          "t_start": t0, "t_end": time.time()})
     mismatches = []
     rows: dict[str, int] = {}
     for qid in att.campaign.query_ids:
         for bi, params in enumerate(bindings[qid]):
             att.checkpoint()
-            c = check_query(scenario, qid, bi, params, answer(path, qid, params))
+            c = check_query(scenario, qid, bi, params, stored.get(qid, bi, params))
             if c.status == "ok":
                 rows[f"{qid}/{bi}"] = c.got_rows
             att.record(f"validate/{qid}/b{bi}", {
