@@ -51,6 +51,7 @@ class ValidationReport:
     oracle_seconds: float = 0.0  # the oracle's answers: computed now, or the time they took when first computed
     oracle_source: str = ""  # "computed", "reused" (answers.json beside the dataset), or why they were not stored
     gate_seconds: dict[str, float] = field(default_factory=dict)  # scenario -> its checks' wall time
+    samples: int = 0  # the dataset's samples: bytes per sample of each store
     budget_mode: dict[str, str] = field(default_factory=dict)  # scenario -> "shared-cgroup" (as trials) or "none"
 
     @property
@@ -113,6 +114,7 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
     report = ValidationReport(str(dataset_dir), manifest.profile, manifest.seed, unbound=load_unbound(dataset_dir))
     stored = ensure_answers(dataset_dir)  # once per dataset, kept beside it (btb.dataset.answer_store)
     report.oracle_seconds, report.oracle_source = stored.seconds, stored.source
+    report.samples = int(manifest.counts.get("samples") or 0)
     expected: dict[tuple[str, int], list[tuple]] = {}
     for qid in QUERY_IDS:
         if not bindings[qid] and qid not in report.unbound:

@@ -15,6 +15,10 @@ from btb.validate import ValidationReport, validate
 STYLE = {"no binding in this model": "cyan", "ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
 
 
+def per_sample(bytes_on_disk: int, samples: int) -> str:
+    return f" ({bytes_on_disk / samples:.1f} B/sample)" if samples and bytes_on_disk else ""
+
+
 def render(report: ValidationReport, scenarios: list[str], console: Console) -> None:
     """query × scenario table, then every failure with its binding and diff."""
     summary = report.summary()
@@ -38,7 +42,8 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
     for sid, ing in report.ingests.items():
         gate = report.gate_seconds.get(sid)
         console.print(f"{sid}: ingest {ing.seconds:.2f} s, {sum(ing.rows.values()):,} rows "
-                      f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}; "
+                      f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB"
+                      f"{per_sample(ing.bytes_on_disk, report.samples)}, backend: {ing.backend}; "
                       f"gate {'-' if gate is None else f'{gate:.2f} s'}; engines: {report.budget_mode.get(sid, '?')}",
                       markup=False, highlight=False, soft_wrap=True)
     for p in report.count_problems:

@@ -133,6 +133,7 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
         "seconds": report.seconds if report else None, "rows": report.rows if report else {},
         "rows_per_s": report.rows_per_s if report else None,
         "bytes_on_disk": report.bytes_on_disk if report else None, "backend": report.backend if report else "",
+        **store_size(report.bytes_on_disk if report else None, manifest),
         "details": report.details if report else {}, "counts": counts,
         "engines": _engines_info(eps), "environment": environment_fingerprint({k: e.version for k, e in eps.items()})})
     if status != "ok":
@@ -146,6 +147,15 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
     scenario.close()
     att.stop_monitor(mon)
     return verdict
+
+
+def store_size(bytes_on_disk: int | None, manifest: Manifest) -> dict:
+    """The store's size per sample, and beside the dataset's own Parquet: what `btb plan` sizes disks from."""
+    samples = int(manifest.counts.get("samples") or 0)
+    if not bytes_on_disk or not samples:
+        return {"samples": samples, "bytes_per_sample": None, "dataset_bytes": manifest.bytes, "x_dataset": None}
+    return {"samples": samples, "bytes_per_sample": bytes_on_disk / samples, "dataset_bytes": manifest.bytes,
+            "x_dataset": bytes_on_disk / manifest.bytes if manifest.bytes else None}
 
 
 def _engines_info(eps) -> dict:
