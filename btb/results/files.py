@@ -328,4 +328,5 @@ def load_bundle(out_dir: Path) -> Bundle:
 
 
 def level_label(level: str, budget: int | None) -> str:
-    return level if not level.startswith("auto-") or budget is None else f"{level} ({format_size(budget)})"
+    sized = level.startswith(("auto-", "rel-"))  # auto and relative levels: the label and the bytes it resolved to
+    return level if not sized or budget is None else f"{level} ({format_size(budget)})"

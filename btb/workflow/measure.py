@@ -70,6 +70,7 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
     state = ctx.board.r.hgetall(key)
     if state.get("status") == "ready" and lid in ctx.provider.trials():
         att.validated_rows = json.loads(state.get("rows") or "{}")
+        att.store_bytes = int(state["store_bytes"]) if state.get("store_bytes") else None
         return _load_verdict(state)
     if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
         return _load_verdict(state)
@@ -77,6 +78,7 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
     verdict = _ingest(att, lid, path, manifest, bindings)
     status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
     ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id, "rows": json.dumps(att.validated_rows),
+                                   "store_bytes": att.store_bytes or "",
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
     if verdict is None:
         ctx.provider.park(lid)
@@ -140,6 +142,7 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
         scenario.close()
         att.stop_monitor(mon)
         return S.ERROR, f"ingest {status}: {message}"[:1000]
+    att.store_bytes = report.bytes_on_disk if report else None
     verdict = None
     if campaign.protocol.validate_answers:
         att.status(S.VALIDATING)
@@ -199,8 +202,11 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
     lid = load_id(trial)
     att.engines_id = lid
-    budget = budget_of(trial, campaign, manifest.bytes)
-    att.status(S.PROVISIONING, budget=budget)
+    try:
+        budget = budget_of(trial, campaign, manifest.bytes, att.store_bytes)
+    except ValueError as e:  # a relative level on a load that measured no store size
+        return S.ERROR, str(e)[:1000]
+    att.status(S.PROVISIONING, budget=budget, store_bytes=att.store_bytes or "")
     try:
         started = ctx.provider.resume(lid, budget, campaign.memory.tuning)
     except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
@@ -210,7 +216,8 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
         return S.ERROR, f"engines could not start: {e}"[:1000]
     targets = monitor_targets(started.endpoints)
     att.status(S.MEASURING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
-    att.record("provision", {"kind": "provision", "budget": budget, "applied_limit": started.applied_limit,
+    att.record("provision", {"kind": "provision", "budget": budget, "level": trial.level, "store_bytes": att.store_bytes,
+                             "applied_limit": started.applied_limit,
                              "budget_mode": started.budget_mode, "sizing": dict(started.sizing),
                              "engines": _engines_info(started.endpoints), "load": lid, "t": time.time()})
     att.start_monitor(targets)
