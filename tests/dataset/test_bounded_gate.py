@@ -1,6 +1,6 @@
 """The gate's oracle answers at a dataset far larger than the memory the computing process may use.
 
-small-6m holds ~380 M samples: 1.4 GB of Parquet, ~7.6 GB decoded. The answers are computed in a child
+small-6m holds 379.8 M samples: 1.4 GB of Parquet, ~7.6 GB decoded (20 bytes a sample). The answers are computed in a child
 process inside a memory cgroup of 320 MiB (page cache included): the bounded oracle must finish there,
 while a control child in the same limit that reads the series whole is OOM-killed (the limit is real).
 """
