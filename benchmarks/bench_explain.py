@@ -105,19 +105,19 @@ def bind(params: dict, day0: datetime) -> dict:
 def must_read(ds: Path) -> dict[str, tuple[int, int]]:
     """Per query: (samples the oracle reads for the same bindings and windows, structure rows (nodes +
     edges) once per binding)."""
-    from btb.dataset import oracle
+    from btb.dataset import oracle, oracle_scan
 
     m = Manifest.read(ds)
     day0 = datetime.fromisoformat(m.start.replace("Z", "+00:00")).astimezone(timezone.utc)
-    real = oracle._read_day
+    real = oracle_scan.scan_day
     seen = [0]
 
     def counting(d, day, idxs):
-        out = real(d, day, idxs)
-        seen[0] += len(out[0])
-        return out
+        for batch in real(d, day, idxs):
+            seen[0] += len(batch[0])
+            yield batch
 
-    oracle._read_day = counting
+    oracle_scan.scan_day = counting
     try:
         out = {}
         for qid, bs in load_bindings(ds).items():
@@ -129,7 +129,7 @@ def must_read(ds: Path) -> dict[str, tuple[int, int]]:
             out[qid] = (seen[0], len(bs) * (m.counts["nodes"] + m.counts["edges"]))
         return out
     finally:
-        oracle._read_day = real
+        oracle_scan.scan_day = real
 
 
 def measure(dsn: str, sid: str, ds: Path) -> dict[str, dict]:

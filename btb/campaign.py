@@ -75,8 +75,28 @@ class DatasetSpec(_Strict):
         return self.profile if self.profile is not None else f"{Path(self.model).stem}-{self.duration or '1w'}"
 
 
+class RelativeLevels(_Strict):
+    """Levels as fractions of the scenario's store size measured after its ingest (bytes on disk, indexes
+    included): `relative: [2, 1, 0.5]` means twice, once and half the store. Resolved to bytes per load."""
+
+    relative: list[float] = Field(..., min_length=1, max_length=12, description="fractions of the measured store size")
+
+    @field_validator("relative")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        bad = [x for x in v if not (0.001 <= x <= 1000)]
+        if bad:
+            raise ValueError(f"relative levels must be between 0.001 and 1000 times the store size, not {bad[0]!r}")
+        return v
+
+
+def relative_label(fraction: float) -> str:
+    return f"rel-{fraction:g}"
+
+
 class MemorySpec(_Strict):
-    levels: list[str | int] | Literal["auto"] = Field(["unlimited"], description="sizes, 'unlimited', or auto")
+    levels: list[str | int] | Literal["auto"] | RelativeLevels = Field(
+        ["unlimited"], description="sizes, 'unlimited', auto, or {relative: [fractions of the store size]}")
     auto_count: int = Field(4, ge=1, le=12, description="number of levels when levels: auto")
     plateau_stop: bool = Field(False, description="skip higher levels once the median stops improving")
     ingest: str = Field("unlimited", description="budget of the load phase (once per dataset × scenario × node)")
@@ -98,7 +118,7 @@ class MemorySpec(_Strict):
     @field_validator("levels")
     @classmethod
     def _levels(cls, v):
-        if v == "auto":
+        if v == "auto" or isinstance(v, RelativeLevels):
             return v
         if not v:
             raise ValueError("give at least one level, e.g. [unlimited] or [256MiB, 1GiB], or auto")
@@ -116,6 +136,8 @@ class MemorySpec(_Strict):
         """Level labels in ascending order ('unlimited' last); auto levels are labelled auto-i."""
         if self.levels == "auto":
             return [f"auto-{i}" for i in range(self.auto_count)]
+        if isinstance(self.levels, RelativeLevels):  # rel-<fraction>, ascending: resolved after each ingest
+            return [relative_label(f) for f in sorted(set(self.levels.relative))]
         # labels as written ("256MB" stays 256MB, not 250000KiB); a plain integer is bytes, shown in units
         by_bytes: dict[int, str] = {}
         for x in self.levels:
@@ -245,10 +267,17 @@ def plan(campaign: Campaign, campaign_id: str) -> list[Trial]:
     return trials
 
 
-def level_bytes(level: str, dataset_bytes: int | None = None, auto_count: int = 4) -> int | None:
-    """Budget in bytes for a level label (None = unlimited). auto-i needs the dataset's size."""
+def level_bytes(level: str, dataset_bytes: int | None = None, auto_count: int = 4,
+                store_bytes: int | None = None) -> int | None:
+    """Budget in bytes for a level label (None = unlimited). auto-i needs the dataset's size, rel-f the
+    scenario's store size measured by its ingest."""
     if level == "unlimited":
         return None
+    if level.startswith("rel-"):
+        if not store_bytes:
+            raise ValueError(f"level {level}: relative memory levels need the scenario's measured store size "
+                             "(bytes on disk after ingest), and this load recorded none")
+        return int(float(level[4:]) * store_bytes)
     if level.startswith("auto-"):
         from btb.results.gradient import auto_levels
 

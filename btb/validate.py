@@ -8,11 +8,12 @@ has rows is a mismatch; an empty oracle answer is flagged, because a query that 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from btb.dataset import oracle
+from btb.dataset.answer_store import ensure_answers
 from btb.dataset.answers import same_answer_for
 from btb.dataset.format import Manifest, load_bindings, load_unbound
 from btb.dataset.integrity import verify
@@ -48,6 +49,11 @@ class ValidationReport:
     count_problems: list[str] = field(default_factory=list)
     empty_oracle: list[tuple[str, int]] = field(default_factory=list)  # (qid, binding) with no oracle rows
     unbound: dict[str, str] = field(default_factory=dict)  # qid -> "no binding in this model: why" (not run)
+    oracle_seconds: float = 0.0  # the oracle's answers: computed now, or the time they took when first computed
+    oracle_source: str = ""  # "computed", "reused" (answers.json beside the dataset), or why they were not stored
+    gate_seconds: dict[str, float] = field(default_factory=dict)  # scenario -> its checks' wall time
+    samples: int = 0  # the dataset's samples: bytes per sample of each store
+    budget_mode: dict[str, str] = field(default_factory=dict)  # scenario -> "shared-cgroup" (as trials) or "none"
 
     @property
     def failures(self) -> list[Check]:
@@ -111,12 +117,15 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
     manifest = verify(dataset_dir)  # the dataset its fingerprint describes, or a one-line DatasetError
     bindings = load_bindings(dataset_dir)
     report = ValidationReport(str(dataset_dir), manifest.profile, manifest.seed, unbound=load_unbound(dataset_dir))
+    stored = ensure_answers(dataset_dir)  # once per dataset, kept beside it (btb.dataset.answer_store)
+    report.oracle_seconds, report.oracle_source = stored.seconds, stored.source
+    report.samples = int(manifest.counts.get("samples") or 0)
     expected: dict[tuple[str, int], list[tuple]] = {}
     for qid in QUERY_IDS:
         if not bindings[qid] and qid not in report.unbound:
             report.empty_oracle.append((qid, -1))
         for i, params in enumerate(bindings[qid]):
-            expected[(qid, i)] = oracle.answer(dataset_dir, qid, params)
+            expected[(qid, i)] = stored.get(qid, i, params)
             if not expected[(qid, i)]:
                 report.empty_oracle.append((qid, i))
     classes = {sid: scenario_class(sid) for sid in scenario_ids}
@@ -127,7 +136,8 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
     for sid, cls in classes.items():
         run_id = f"validate-{sid}-{uuid.uuid4().hex[:8]}"
         try:
-            endpoints = provider.start(run_id, tuple(cls.engines), None).endpoints
+            started = provider.start(run_id, tuple(cls.engines), None)  # in their own cgroup, as a trial's
+            endpoints, report.budget_mode[sid] = started.endpoints, started.budget_mode
             scenario = cls(endpoints, RunOptions(timeout_s=timeout_s, federation=federation))  # type: ignore[arg-type]
             try:
                 report.ingests[sid] = scenario.ingest(dataset_dir)
@@ -140,7 +150,9 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
                 continue
             try:
                 report.count_problems += _check_counts(sid, manifest, report.counts[sid])
+                t0 = time.perf_counter()
                 report.checks += check_scenario(scenario, dataset_dir, bindings, expected)
+                report.gate_seconds[sid] = time.perf_counter() - t0
             finally:
                 scenario.close()
         finally:

@@ -139,3 +139,17 @@ def test_the_protocol_forces_a_federation_path_through_run_options(tmp_path):
     with pytest.raises(CampaignError) as e:
         load_campaign(_write(tmp_path, GOOD.replace("runs: 2}", "runs: 2, federation: ANY}")))
     assert all(w in e.value.problems[0] for w in ("'auto'", "'any'", "'temp_table'")), e.value.problems
+
+
+def test_relative_levels_plan_ascending_and_bad_fractions_name_the_field(tmp_path):
+    c = load_campaign(_write(tmp_path, GOOD.replace("[1GiB, 256MiB, unlimited]", "{relative: [2, 1, 0.5, 0.25, 0.1]}")))
+    assert c.memory.resolved() == ["rel-0.1", "rel-0.25", "rel-0.5", "rel-1", "rel-2"]
+    assert [t.level for t in plan(c, "x") if t.scenario == "P1"] == c.memory.resolved()
+    from btb.campaign import level_bytes
+
+    assert level_bytes("rel-0.25", None, 4, store_bytes=400 * 2**20) == 100 * 2**20
+    with pytest.raises(ValueError, match="measured store size"):
+        level_bytes("rel-0.25", 10**9, 4, store_bytes=None)
+    with pytest.raises(CampaignError) as e:
+        load_campaign(_write(tmp_path, GOOD.replace("[1GiB, 256MiB, unlimited]", "{relative: [1, 0]}")))
+    assert "memory.levels" in str(e.value) and "between 0.001 and 1000" in str(e.value)

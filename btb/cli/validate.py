@@ -15,6 +15,10 @@ from btb.validate import ValidationReport, validate
 STYLE = {"no binding in this model": "cyan", "ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
 
 
+def per_sample(bytes_on_disk: int, samples: int) -> str:
+    return f" ({bytes_on_disk / samples:.1f} B/sample)" if samples and bytes_on_disk else ""
+
+
 def render(report: ValidationReport, scenarios: list[str], console: Console) -> None:
     """query × scenario table, then every failure with its binding and diff."""
     summary = report.summary()
@@ -33,9 +37,15 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
             cells.append(f"[{STYLE.get(st, 'white')}]{st}[/]")
         table.add_row(qid, *cells, ",".join(map(str, per)))
     console.print(table)
+    console.print(f"oracle answers: {report.oracle_seconds:.2f} s ({report.oracle_source})",
+                  markup=False, highlight=False)
     for sid, ing in report.ingests.items():
+        gate = report.gate_seconds.get(sid)
         console.print(f"{sid}: ingest {ing.seconds:.2f} s, {sum(ing.rows.values()):,} rows "
-                      f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}")
+                      f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB"
+                      f"{per_sample(ing.bytes_on_disk, report.samples)}, backend: {ing.backend}; "
+                      f"gate {'-' if gate is None else f'{gate:.2f} s'}; engines: {report.budget_mode.get(sid, '?')}",
+                      markup=False, highlight=False, soft_wrap=True)
         fed = ing.details.get("federation")
         if isinstance(fed, dict):
             console.print(f"{sid}: federation thresholds calibrated at load (ids): {fed.get('threshold_ids')}",
@@ -61,6 +71,17 @@ def print_import_summary(manifest, console: Console) -> None:
                   markup=False, highlight=False)
     for line in ImportSummary.from_dict(manifest.generator.get("summary") or {}).lines():
         console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def validate_node(settings) -> str:  # noqa: ANN001 - btb Settings
+    """The provider node `btb validate` starts its engines under: one per user and state dir, so two users
+    (or two state dirs of one user) sharing an engine root never share, nor clean up, each other's engines."""
+    import getpass
+    import hashlib
+
+    key = hashlib.sha1(str(Path(settings.state_dir).resolve()).encode()).hexdigest()[:8]
+    user = "".join(c if c.isalnum() else "_" for c in getpass.getuser())[:32]
+    return f"validate-{user}-{key}"
 
 
 def validate_cmd(
@@ -98,7 +119,8 @@ def validate_cmd(
         raise typer.Exit(2) from None
     print_import_summary(manifest, console)
     try:
-        report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s,
+        settings = get_settings()
+        report = validate(dataset, ids, provider=make_provider(settings, validate_node(settings)), timeout_s=timeout_s,
                           federation=federation)
     except EngineUnavailable as e:
         Console(stderr=True).print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)

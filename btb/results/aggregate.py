@@ -155,6 +155,7 @@ def _ingest_row(ingest: dict | None, resources: dict[str, dict]) -> dict | None:
         return None
     return {**{k: ingest.get(k) for k in ("trial", "dataset", "scenario", "level", "ingest_level", "budget", "status",
                                           "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
+                                          "bytes_per_sample", "x_dataset", "samples",
                                           "node", "fingerprint", "applied_limit", "budget_mode")},
             **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}
 

@@ -143,7 +143,8 @@ def ingest_rows(b: Bundle) -> list[dict]:
                     "budget_bytes": r.get("budget") if r else t.get("budget"),
                     "status": r.get("status") or f"not run ({t.get('status')})",
                     "ingest_s": r.get("seconds"), "rows_per_s": r.get("rows_per_s"),
-                    "bytes_on_disk": r.get("bytes_on_disk"), "peak_working_set_bytes": r.get("res_peak_working_set_bytes"),
+                    "bytes_on_disk": r.get("bytes_on_disk"), "bytes_per_sample": r.get("bytes_per_sample"),
+                    "x_dataset": r.get("x_dataset"), "peak_working_set_bytes": r.get("res_peak_working_set_bytes"),
                     "peak_memory_bytes": r.get("res_peak_bytes"), "cpu_s": r.get("res_cpu_s"), "io_write_bytes": r.get("res_io_write_bytes"),
                     "applied_limit_bytes": r.get("applied_limit"), "budget_mode": r.get("budget_mode"),
                     "backend": r.get("backend"), "node": r.get("node") or t.get("node"), "trial": tid,
@@ -152,7 +153,7 @@ def ingest_rows(b: Bundle) -> list[dict]:
 
 
 INGEST_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "status", "ingest_s", "rows_per_s", "bytes_on_disk",
-                  "peak_working_set_bytes", "peak_memory_bytes", "cpu_s", "io_write_bytes", "applied_limit_bytes",
+                  "bytes_per_sample", "x_dataset", "peak_working_set_bytes", "peak_memory_bytes", "cpu_s", "io_write_bytes", "applied_limit_bytes",
                   "budget_mode",
                   "backend", "node", "trial", "message"]
 
@@ -343,4 +344,5 @@ def load_bundle(out_dir: Path) -> Bundle:
 
 
 def level_label(level: str, budget: int | None) -> str:
-    return level if not level.startswith("auto-") or budget is None else f"{level} ({format_size(budget)})"
+    sized = level.startswith(("auto-", "rel-"))  # auto and relative levels: the label and the bytes it resolved to
+    return level if not sized or budget is None else f"{level} ({format_size(budget)})"

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from btb.results import plots
 from btb.results.aggregate import level_sort_key
-from btb.results.files import P95_MIN_N, P99_MIN_N, Bundle, ingest_rows, minimum_viable_rows
+from btb.results.files import P95_MIN_N, P99_MIN_N, Bundle, ingest_rows, level_label, minimum_viable_rows
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,12 @@ def winners(b: Bundle) -> list[tuple[str, Table]]:
     rows = b.summary.get("rows", [])
     out = []
     for ds in sorted({t.get("dataset") for t in b.trials.values()}):
-        levels = sorted({(t.get("level"), t.get("budget")) for t in b.trials.values() if t.get("dataset") == ds},
-                        key=lambda kv: level_sort_key(kv[0], kv[1]))
+        lowest: dict = {}  # a relative level resolves to other bytes per scenario: one column per label
+        for t in b.trials.values():
+            if t.get("dataset") == ds:
+                lv, bud = t.get("level"), t.get("budget")
+                lowest[lv] = bud if lowest.get(lv) is None else min(lowest[lv], bud if bud is not None else lowest[lv])
+        levels = sorted(lowest.items(), key=lambda kv: level_sort_key(kv[0], kv[1]))
         cells = defaultdict(list)
         for r in rows:
             if r.get("dataset") == ds and r.get("n") and r.get("statuses", {}).get("ok") == r.get("n_runs"):
@@ -116,7 +120,7 @@ def latency_table(b: Bundle) -> Table:
                                                            level_sort_key(kv[1].get("level", ""), kv[1].get("budget")))):
         for q in b.query_ids():
             r = by.get((tid, q))
-            base = [t.get("dataset"), t.get("scenario"), t.get("level"), q]
+            base = [t.get("dataset"), t.get("scenario"), level_label(t.get("level", ""), t.get("budget")), q]
             if not r:
                 rows.append(base + [Span("fail", t.get("status"))] + ["—"] * 8)
                 continue
@@ -138,10 +142,12 @@ def ingest_table(b: Bundle) -> Table:
         rows.append([r["dataset"], r["scenario"], r["level"], _status(r["status"] == "ok", r["status"]),
                      "—" if r["ingest_s"] is None else f"{r['ingest_s']:.2f}",
                      "—" if r["rows_per_s"] is None else f"{r['rows_per_s']:,.0f}", _mib(r["bytes_on_disk"]),
+                     "—" if r.get("bytes_per_sample") is None else f"{r['bytes_per_sample']:.1f}",
+                     "—" if r.get("x_dataset") is None else f"{r['x_dataset']:.1f}×",
                      _mib(r["peak_working_set_bytes"]), _mib(r["applied_limit_bytes"]), r["node"],
                      (r["message"] or "")[:160]])
-    return Table(["dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "peak MiB",
-                  "limit MiB", "node", "message"], rows, left=11)
+    return Table(["dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "B/sample",
+                  "× dataset", "peak MiB", "limit MiB", "node", "message"], rows, left=13)
 
 
 def min_viable_table(b: Bundle) -> Table:

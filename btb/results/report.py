@@ -63,11 +63,12 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print(t)
     if summary.get("ingest"):
         t = Table(title="ingest")
-        for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "peak MiB"):
+        for col in ("dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "B/sample", "peak MiB"):
             t.add_column(col)
         for r in summary["ingest"]:
             t.add_row(r["dataset"], r["scenario"], r.get("ingest_level") or r["level"], r["status"], f"{r['seconds'] or 0:.2f}",
-                      f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")), _mib(r.get("res_peak_bytes")))
+                      f"{r['rows_per_s'] or 0:,.0f}", _mib(r.get("bytes_on_disk")),
+                      "—" if r.get("bytes_per_sample") is None else f"{r['bytes_per_sample']:.1f}", _mib(r.get("res_peak_bytes")))
         console.print(t)
     if summary.get("minimum_viable"):
         t = Table(title="minimum viable RAM: lowest level from which every level upwards completed every run, "

@@ -96,6 +96,7 @@ class Attempt:
     _checked: float = 0.0
     oom_base: int = 0
     engines_id: str = ""  # the provider's id of the engines this attempt uses (its load)
+    store_bytes: int | None = None  # the load's measured store size: what relative levels are fractions of
     validated_rows: dict[str, int] = field(default_factory=dict)  # "<query>/<binding>" -> rows the load's gate accepted
     monitor_session: str = ""
     _sessions: int = 0
@@ -250,6 +251,6 @@ def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], campaign: Campaig
     return scenario_class(trial.scenario)(endpoints, run_options(campaign))
 
 
-def budget_of(trial: Trial, campaign: Campaign, dataset_bytes: int) -> int | None:
-    return level_bytes(trial.level, dataset_bytes, campaign.memory.auto_count)
+def budget_of(trial: Trial, campaign: Campaign, dataset_bytes: int, store_bytes: int | None = None) -> int | None:
+    return level_bytes(trial.level, dataset_bytes, campaign.memory.auto_count, store_bytes)
 

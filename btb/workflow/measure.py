@@ -73,6 +73,7 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
         att.validated_rows = json.loads(state.get("rows") or "{}")
         if state.get("trial") == trial.id:  # loaded by a lost attempt of this trial: its check comes back
             loadrecords.restore(att, key)
+        att.store_bytes = int(state["store_bytes"]) if state.get("store_bytes") else None
         return _load_verdict(state)
     if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
         return _load_verdict(state)
@@ -84,6 +85,7 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
         loadrecords.stop(att)
     status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
     ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id, "rows": json.dumps(att.validated_rows),
+                                   "store_bytes": att.store_bytes or "",
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
     if verdict is None:
         ctx.provider.park(lid)
@@ -140,12 +142,14 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
         "seconds": report.seconds if report else None, "rows": report.rows if report else {},
         "rows_per_s": report.rows_per_s if report else None,
         "bytes_on_disk": report.bytes_on_disk if report else None, "backend": report.backend if report else "",
+        **store_size(report.bytes_on_disk if report else None, manifest),
         "details": report.details if report else {}, "counts": counts,
         "engines": _engines_info(eps), "environment": environment_fingerprint({k: e.version for k, e in eps.items()})})
     if status != "ok":
         scenario.close()
         att.stop_monitor(mon)
         return S.ERROR, f"ingest {status}: {message}"[:1000]
+    att.store_bytes = report.bytes_on_disk if report else None
     verdict = None
     if campaign.protocol.validate_answers:
         att.status(S.VALIDATING)
@@ -153,6 +157,15 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
     scenario.close()
     att.stop_monitor(mon)
     return verdict
+
+
+def store_size(bytes_on_disk: int | None, manifest: Manifest) -> dict:
+    """The store's size per sample, and beside the dataset's own Parquet: what `btb plan` sizes disks from."""
+    samples = int(manifest.counts.get("samples") or 0)
+    if not bytes_on_disk or not samples:
+        return {"samples": samples, "bytes_per_sample": None, "dataset_bytes": manifest.bytes, "x_dataset": None}
+    return {"samples": samples, "bytes_per_sample": bytes_on_disk / samples, "dataset_bytes": manifest.bytes,
+            "x_dataset": bytes_on_disk / manifest.bytes if manifest.bytes else None}
 
 
 def _engines_info(eps) -> dict:
@@ -165,14 +178,18 @@ def _engines_info(eps) -> dict:
 def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
     """Every query × binding once against the oracle, on the freshly loaded engines. Only a real mismatch
     makes the load (and so its trials) invalid; timeouts and errors stay what they are."""
-    from btb.dataset.oracle import answer
+    from btb.dataset.answer_store import ensure_answers
 
+    t0 = time.time()
+    stored = ensure_answers(path)  # once per dataset, beside it: every node and load reuses it
+    att.record("oracle", {"kind": "oracle", "seconds": stored.seconds, "source": stored.source,
+                          "t_start": t0, "t_end": time.time()})
     mismatches = []
     rows: dict[str, int] = {}
     for qid in att.campaign.query_ids:
         for bi, params in enumerate(bindings[qid]):
             att.checkpoint()
-            c = check_query(scenario, qid, bi, params, answer(path, qid, params))
+            c = check_query(scenario, qid, bi, params, stored.get(qid, bi, params))
             if c.status == "ok":
                 rows[f"{qid}/{bi}"] = c.got_rows
             att.record(f"validate/{qid}/b{bi}", {
@@ -192,8 +209,11 @@ def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
     lid = load_id(trial)
     att.engines_id = lid
-    budget = budget_of(trial, campaign, manifest.bytes)
-    att.status(S.PROVISIONING, budget=budget)
+    try:
+        budget = budget_of(trial, campaign, manifest.bytes, att.store_bytes)
+    except ValueError as e:  # a relative level on a load that measured no store size
+        return S.ERROR, str(e)[:1000]
+    att.status(S.PROVISIONING, budget=budget, store_bytes=att.store_bytes or "")
     try:
         started = ctx.provider.resume(lid, budget, campaign.memory.tuning)
     except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
@@ -203,7 +223,8 @@ def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str
         return S.ERROR, f"engines could not start: {e}"[:1000]
     targets = monitor_targets(started.endpoints)
     att.status(S.MEASURING, targets=targets, applied_limit=started.applied_limit, budget_mode=started.budget_mode)
-    att.record("provision", {"kind": "provision", "budget": budget, "applied_limit": started.applied_limit,
+    att.record("provision", {"kind": "provision", "budget": budget, "level": trial.level, "store_bytes": att.store_bytes,
+                             "applied_limit": started.applied_limit,
                              "budget_mode": started.budget_mode, "sizing": dict(started.sizing),
                              "engines": _engines_info(started.endpoints), "load": lid, "t": time.time()})
     att.start_monitor(targets)

@@ -122,3 +122,15 @@ def test_registry_knows_f1_f2_engine_sets():
 
     assert scenario_class("F1").engines == ("falkordb",)
     assert scenario_engine_set("F2") == "falkordb+postgres"
+
+
+def test_falkordb_store_size_is_its_rdb_snapshot(f1, f2):
+    """FalkorDB keeps the graph in memory (no periodic snapshots): the bytes on disk are the RDB snapshot a
+    SAVE after the timed ingest writes, the one a trial restarts from; INFO memory is recorded beside it."""
+    (s1, r1), (_, r2) = f1, f2
+    assert r1.details["bytes_on_disk_source"] == "RDB snapshot size after SAVE"
+    cfg = {**s1.session().redis.config_get("dir"), **s1.session().redis.config_get("dbfilename")}
+    assert r1.bytes_on_disk == (Path(cfg["dir"]) / cfg["dbfilename"]).stat().st_size > 0
+    assert r1.details["store"]["used_memory"] > 0
+    assert r2.details["bytes_on_disk_source"] == "RDB snapshot size after SAVE"
+    assert r2.details["store"]["used_memory"] > 0 and r2.bytes_on_disk > 0  # PostgreSQL's bytes plus the RDB's

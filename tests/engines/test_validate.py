@@ -33,18 +33,39 @@ def test_validate_tiny_all_match(tiny_dataset, provider):
     assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
     assert {c.scenario for c in report.checks} == {"P1", "P2"}
     assert set(report.ingests) == {"P1", "P2"}
+    assert set(report.gate_seconds) == {"P1", "P2"} and all(v > 0 for v in report.gate_seconds.values())
+    assert report.oracle_source in ("computed", "reused") and report.oracle_seconds > 0
+    from btb.cgroups.machine import limit_version
+
+    want = "none" if limit_version() == "none" else "shared-cgroup"  # engines in their own cgroup, as trials'
+    assert report.budget_mode == {"P1": want, "P2": want}
+    again = validate(tiny_dataset, ["P1"], provider=provider)  # the second gate reads answers.json
+    assert again.ok and again.oracle_source == "reused" and again.oracle_seconds == report.oracle_seconds
+
+
+def test_validate_engines_live_per_user_and_state_dir(tmp_path):
+    from btb.cli.validate import validate_node
+    from btb.config import Settings
+
+    a, b = Settings(state_dir=tmp_path / "a"), Settings(state_dir=tmp_path / "b")
+    assert validate_node(a) != validate_node(b) and validate_node(a) == validate_node(Settings(state_dir=tmp_path / "a"))
+    assert validate_node(a).startswith("validate-") and "/" not in validate_node(a)
 
 
 def test_cli_exits_non_zero_and_prints_the_diff_on_a_mismatch(tiny_dataset, tmp_path, monkeypatch):
     """A judge that drops one Q3 row makes the engines' (correct) answers disagree: exit 1, diff printed."""
     from btb.dataset import oracle
 
+    ds = tmp_path / "ds"  # a copy without the answers.json earlier tests stored: this judge computes afresh
+    shutil.copytree(tiny_dataset, ds, ignore=shutil.ignore_patterns("answers.json"))
     real = oracle.QUERIES["Q3"]
     monkeypatch.setitem(oracle.QUERIES, "Q3", lambda ds, st, p: sorted(real(ds, st, p))[1:])
     app = typer.Typer()
     app.command()(validate_cmd)
-    r = CliRunner().invoke(app, [str(tiny_dataset), "--scenarios", "P1"], terminal_width=200)
+    r = CliRunner().invoke(app, [str(ds), "--scenarios", "P1"], terminal_width=200)
     assert r.exit_code == 1, r.output
+    assert "oracle answers: " in r.output and "(computed)" in r.output
+    assert "P1: ingest " in r.output and "; gate " in r.output, r.output
     assert "mismatch" in r.output and "Q3" in r.output and "unexpected" in r.output
     assert "VALIDATION FAILED" in r.output
 

@@ -78,6 +78,7 @@ def test_report_files_stand_alone(finished):
     ing = list(csv.DictReader((d / "ingest.csv").open()))
     # load once: one ingest per (dataset, scenario), under the ingest budget (unlimited), whatever the levels
     assert len(ing) == 2 and {x["status"] for x in ing} == {"ok"} and {x["level"] for x in ing} == {"unlimited"}
+    assert all(float(x["bytes_per_sample"]) > 0 and float(x["x_dataset"]) > 0 for x in ing), ing
     mv = list(csv.DictReader((d / "minimum_viable.csv").open()))
     assert {x["minimum_viable_level"] for x in mv} == {"200MB"}
     import pyarrow.parquet as pq

@@ -40,6 +40,7 @@ output_dir: {out}
     env = summary["environment"][s.node]  # host, kernel, CPU, cgroups, engine versions, btb revision
     assert env and "PostgreSQL" in json.dumps(env)
     assert ing["status"] == "ok" and ing["rows_per_s"] > 0 and ing["bytes_on_disk"] > 0
+    assert ing["bytes_per_sample"] == ing["bytes_on_disk"] / ing["samples"] > 0
     records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
     runs = [x for x in records if x["kind"] == "run"]
     per = {}
