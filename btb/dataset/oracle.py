@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from btb.dataset.answers import canonical_for
+from btb.dataset.changes import Overlay
 from btb.dataset.format import EDGES, NODES, SERIES_DIR, US_PER_DAY, Manifest, epoch_us
 from btb.dataset.graph import Graph
 
@@ -48,13 +49,19 @@ def _day_file(d: Path, day: int) -> Path:
     return d / SERIES_DIR / f"day-{day:04d}.parquet"
 
 
-def _read_day(d: Path, day: int, idxs: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_day(d: Path, day: int, idxs: list[int], st: Structure | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of `idxs` on one day: the day file's, plus those appended after the dataset (st.appended)."""
     f = _day_file(d, day)
-    if not f.exists() or not idxs:
-        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64)
-    t = pq.read_table(f, filters=[("point_idx", "in", idxs)])
-    return (t.column("point_idx").to_numpy().astype(np.int32),
-            t.column("time").cast("int64").to_numpy(), t.column("value").to_numpy().astype(np.float64))
+    out = (np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64))
+    if f.exists() and idxs:
+        t = pq.read_table(f, filters=[("point_idx", "in", idxs)])
+        out = (t.column("point_idx").to_numpy().astype(np.int32),
+               t.column("time").cast("int64").to_numpy(), t.column("value").to_numpy().astype(np.float64))
+    extra = st.appended.get(day) if st is not None else None
+    if extra is None or not idxs:
+        return out
+    keep = np.isin(extra[0], idxs)
+    return tuple(np.concatenate([a, b[keep]]) for a, b in zip(out, extra))  # type: ignore[return-value]
 
 
 def load_samples(dataset_dir: str, st: Structure, idxs: Iterable[int], start_us: int, end_us: int) -> Samples:
@@ -62,7 +69,7 @@ def load_samples(dataset_dir: str, st: Structure, idxs: Iterable[int], start_us:
     idxs = sorted(set(int(i) for i in idxs))
     first = max(0, (start_us - st.start_us) // US_PER_DAY)
     last = min(st.days - 1, (end_us - 1 - st.start_us) // US_PER_DAY)
-    parts = [_read_day(Path(dataset_dir), day, idxs) for day in range(first, last + 1)]
+    parts = [_read_day(Path(dataset_dir), day, idxs, st) for day in range(first, last + 1)]
     if not parts:
         return Samples({})
     p = np.concatenate([x[0] for x in parts])
@@ -190,7 +197,7 @@ def _last_values(ds: str, st: Structure, points: set[str], end_us: int) -> dict[
     for day in range(last_day, -1, -1):
         if not todo:
             break
-        pidx, t, v = _read_day(Path(ds), day, sorted(todo))
+        pidx, t, v = _read_day(Path(ds), day, sorted(todo), st)
         before = t < end_us
         pidx, t, v = pidx[before], t[before], v[before]
         for i in np.unique(pidx):
@@ -262,8 +269,12 @@ QUERIES: dict[str, Callable[[str, Structure, Mapping[str, Any]], list[tuple]]] =
 }
 
 
-def answer(dataset_dir: Path | str, qid: str, params: Mapping[str, Any]) -> list[tuple]:
-    """Canonical answer of one query × binding (queries/README.md)."""
+def answer(dataset_dir: Path | str, qid: str, params: Mapping[str, Any], overlay: Overlay | None = None,
+           structure: Structure | None = None) -> list[tuple]:
+    """Canonical answer of one query × binding (queries/README.md); with `overlay`, of the dataset after the
+    appends and changes it holds (`structure`: its graph, `overlay.graph(...)`, when the caller has it)."""
     ds = str(Path(dataset_dir).resolve())
-    st = load_structure(ds)
+    st = structure if structure is not None else load_structure(ds)
+    if overlay is not None and structure is None:
+        st = overlay.graph(st)
     return canonical_for(qid, QUERIES[qid](ds, st, params))

@@ -35,6 +35,8 @@ from btb.engines.base import Answer, Endpoint, IngestReport, QueryTimeout, RunOp
 from btb.engines.postgres import schema, series
 from btb.engines.postgres.scenario import bind as pg_bind
 from btb.engines.series_sql import KEY_COLUMNS, series_texts
+from btb.engines.postgres.writes import SeriesAppender
+from btb.engines.writes import SampleBatch, Written
 
 TABLE = "fed"
 COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
@@ -127,6 +129,7 @@ class SeriesSession:
         self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
         self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
         self._sql = series_texts()
+        self._appender = SeriesAppender()
 
     def pg(self) -> psycopg.Connection:
         """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
@@ -215,6 +218,16 @@ class SeriesSession:
         return {"ts_bytes": series.ts_bytes(self.pg(), timescale), "series_workers": self.series_workers,
                 "federation": "temp table + binary COPY + JOIN",
                 "federation_session_settings": dict(SESSION_SETTINGS)}
+
+    def prepare_writes(self) -> None:
+        """The series half's layout read once; the structure engine's own setup after it."""
+        self._appender = SeriesAppender()
+        self._appender.prepare(self.pg())
+        super().prepare_writes()  # type: ignore[misc]
+
+    def append(self, batch: SampleBatch) -> Written:
+        """A hybrid's samples go to PostgreSQL (P1's ts); its structure changes to the structure engine."""
+        return self._appender.append(self.pg(), batch)
 
     def series_count(self) -> int:
         """Samples stored in the series table (`counts()` of a hybrid)."""
