@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     ["btb.cli"],
     ["btb.workflow"],
-    ["btb.campaign", "btb.campaign_load", "btb.results", "btb.trials", "btb.validate", "btb.doctor"],
+    ["btb.campaign", "btb.campaign_load", "btb.results", "btb.trials", "btb.validate", "btb.doctor", "btb.workload"],
     ["btb.engines", "btb.infra", "btb.providers", "btb.routing", "btb.monitor"],
     ["btb.dataset", "btb.envinfo"],
     ["btb.cgroups", "btb.units", "btb.config", "btb.redisconn", "btb"],
