@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
+import numpy as np
+
 from btb.dataset.changes import Overlay, SampleBatch
 from btb.engines.base import Scenario
 from btb.workload.ingest import IngestOp
@@ -59,12 +61,32 @@ class IngestRun:
 
     @property
     def achieved_samples_per_s(self) -> float:
-        return self.written_samples / self.wall_s if self.wall_s else 0.0
+        """Written over the step's stated duration, or over the time it took if longer (a writer that fell
+        behind): comparable with `offered_samples_per_s`, and never above it by finishing early."""
+        span = max(self.wall_s, self.duration_s)
+        return self.written_samples / span if span else 0.0
 
     @property
     def append_samples_per_s(self) -> float:
         """Samples per second of append time: the write path's own throughput, idle time excluded."""
         return self.written_samples / self.write_seconds if self.write_seconds else 0.0
+
+
+    def summary(self) -> dict[str, float | int | str]:
+        """The run's figures as plain values (for a result record or a table); percentiles in seconds, NaN
+        where nothing was measured (no probe answered), never 0."""
+        def pct(xs: list[float], q: float) -> float:
+            return float(np.percentile(xs, q)) if xs else float("nan")
+
+        return {"scenario": self.scenario, "ops": self.ops, "batches": self.batches, "changes": self.changes,
+                "errors": len(self.errors), "offered_samples_per_s": self.offered_samples_per_s,
+                "achieved_samples_per_s": self.achieved_samples_per_s,
+                "append_samples_per_s": self.append_samples_per_s,
+                "service_p50_s": pct(self.service_s, 50), "service_p95_s": pct(self.service_s, 95),
+                "start_lag_p95_s": pct(self.start_lag_s, 95), "freshness_n": len(self.freshness_s),
+                "freshness_p50_s": pct(self.freshness_s, 50), "freshness_p95_s": pct(self.freshness_s, 95),
+                "freshness_max_s": max(self.freshness_s, default=float("nan")),
+                "probe_failures": len(self.probe_failures), "probes_skipped": self.probes_skipped}
 
 
 def visible(reader: Scenario, point: str, t_us: int, value: float) -> bool:

@@ -3,6 +3,7 @@ writes counted and kept out of the overlay, and freshness measured by a probe th
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -28,7 +29,11 @@ def test_accounting_and_freshness_on_p1(p1_pair, tiny_dataset):
     assert len(run.service_s) == run.batches and run.write_seconds == pytest.approx(sum(run.service_s))
     assert run.wall_s >= spec.duration_s - spec.batch_interval_s  # the last batch starts on schedule or later
     assert run.offered_samples_per_s == run.offered_samples / 2.0
+    assert run.achieved_samples_per_s == run.written_samples / max(run.wall_s, 2.0) <= run.offered_samples_per_s
     assert run.freshness_s and len(run.freshness_s) + run.probes_skipped == run.batches // 3
+    summary = run.summary()
+    assert summary["freshness_n"] == len(run.freshness_s) and summary["errors"] == 0
+    assert 0 < summary["freshness_p50_s"] <= summary["freshness_p95_s"] <= summary["freshness_max_s"]
 
 
 def test_behind_schedule_is_lag_not_a_lower_offer(p1_pair, tiny_dataset):
@@ -62,6 +67,7 @@ def test_a_sample_never_written_is_a_probe_failure_not_a_figure(p1_pair, tiny_da
     probe.offer(time.perf_counter(), point, 4_000_000_000_000_000, 1.0)
     probe.close()
     assert run.freshness_s == [] and len(run.probe_failures) == 1 and "not visible" in run.probe_failures[0]
+    assert math.isnan(run.summary()["freshness_p50_s"])  # nothing measured is not a 0 ms lag
 
 
 def test_visible_sees_exactly_the_committed_sample(p1_pair, tiny_dataset):

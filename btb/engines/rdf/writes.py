@@ -24,6 +24,7 @@ BTB = export.BTB_NS
 HAS_POINT = export.expand("brick:hasPoint")
 HAS_LOCATION = export.expand("brick:hasLocation")
 MUTABLE = ("count", "min", "max", "sum", "first_us", "times", "values")
+_VALUES = " ; ".join(f"<{BTB}{k}> ?{k}" for k in MUTABLE) + " ."
 
 
 def point_iris(s: SparqlSession) -> dict[int, str]:
@@ -51,14 +52,16 @@ def append_chunks(s: SparqlSession, batch: SampleBatch, iris: dict[int, str]) ->
         if p.idx not in iris:
             raise KeyError(f"append: no point with idx {p.idx} in the store")
         lines.append(export.chunk_lines(iris[p.idx], p.idx, p.day, ts, vs))
-    preds = " ".join(f"<{BTB}{k}>" for k in MUTABLE)
-    existing = " ".join(f"<{c}>" for c in old)
-    update = (f"DELETE {{ ?c ?p ?o }} WHERE {{ VALUES ?c {{ {existing} }} VALUES ?p {{ {preds} }} ?c ?p ?o }} ;\n"
-              if old else "") + "INSERT DATA {\n" + "".join(lines) + "}"
+    update = _deletes(old) + "INSERT DATA {\n" + "".join(lines) + "}"
     t2 = time.perf_counter()
     s.update(update)
     return Written(samples=len(batch), phases={"read_s": t1 - t0, "merge_s": t2 - t1,
                                                "write_s": time.perf_counter() - t2})
+
+
+def _deletes(chunks) -> str:
+    """One DELETE WHERE per touched chunk, its subject a constant: the seven value triples go."""
+    return "".join(f"DELETE WHERE {{ <{c}> {_VALUES} }} ;\n" for c in chunks)
 
 
 def _require(s: SparqlSession, *ids: str) -> None:
