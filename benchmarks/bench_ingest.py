@@ -17,6 +17,12 @@ Sides (each loads every sample into an empty, index-less `ts`; indexes come afte
               ratio shows what btb's client and parallel connections earn
   psql csv    the old anchor: one `\\copy ts FROM 'all.csv' (FORMAT csv)` into the parent (file-format effect)
 
+With --duckdb (benchmarks/bench_duckdb_load.py, same dataset, same run): D1's whole load (P1's tables built by
+DuckDB from the Parquet) against DuckDB's own `CREATE TABLE … AS SELECT * FROM read_parquet` of the same files,
+each on a fresh engine host; target D1 >= 0.9 x CTAS (issue 29).
+
+    python benchmarks/bench_ingest.py --profile small-2d --seed 1 --sides '' --duckdb --repeat 5
+
 Targets: btb xN >= 1.2 x psql bin (issue 15: parallel load earns its connections) and >= 0.8 x psql csv
 (issue 4). Runs rotate the side order; medians are reported. The machine is shared: load average before
 and after each side is printed, and a noisy run says so.
@@ -152,7 +158,10 @@ def main() -> None:
     ap.add_argument("--sides", default=",".join(SIDES), help=f"comma list of {', '.join(SIDES)}")
     ap.add_argument("--oxigraph", action="store_true",
                     help="also load the dataset's RDF export into Oxigraph: `oxigraph load` CLI vs btb's streamed "
-                         "POST of the same file vs O1's own ingest, same run (btb.engines.rdf.loadbench)")
+                         "POST of the same file vs O1's own ingest, same run (benchmarks/bench_rdf_load.py)")
+    ap.add_argument("--duckdb", action="store_true",
+                    help="also D1's load vs DuckDB's own CREATE TABLE AS SELECT * FROM read_parquet of the same files, "
+                         "same run (benchmarks/bench_duckdb_load.py); with --sides '' only that")
     args = ap.parse_args()
     sides = [s for s in args.sides.split(",") if s]
 
@@ -178,7 +187,7 @@ def main() -> None:
         ep = provider.start("bench-ingest", ("postgres",), None).endpoints["postgres"]
         print(f"server: {ep.version}; series backend available: {ep.extra.get('series_backend')} "
               f"({ep.extra.get('series_backend_why')}); settings: {ep.extra.get('settings')}", flush=True)
-        backends = ["native", "timescaledb"] if args.backend == "both" else [args.backend]
+        backends = (["native", "timescaledb"] if args.backend == "both" else [args.backend]) if sides else []
         if "timescaledb" in backends and ep.extra.get("series_backend") != "timescaledb":
             print("timescaledb: skipped (not preloaded on this server)")
             backends.remove("timescaledb")
@@ -248,11 +257,17 @@ def main() -> None:
     finally:
         provider.stop("bench-ingest")
         shutil.rmtree(work, ignore_errors=True)
+    if args.duckdb:  # the same dataset, same run: D1's load beside DuckDB's own CTAS (prints its own ratio)
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_duckdb_load.py")), str(dataset), "--repeat",
+                        str(args.repeat)], check=True)
     if args.oxigraph:  # the same dataset, same run: RDF load paths side by side (prints its own ratios)
         import subprocess
         import sys
 
-        subprocess.run([sys.executable, "-m", "btb.engines.rdf.loadbench", str(dataset)], check=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_rdf_load.py")), str(dataset)], check=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 from btb.engines.graph import structure
 from btb.engines.graph.client import FalkorSession
 from btb.engines.postgres.schema import read_edges, read_nodes
-from btb.infra.engines.falkordb.client import read_password
+from btb.engines.graph.client import read_password
 from btb.infra.local import LocalProvider
 
 

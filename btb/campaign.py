@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from btb.engines.base import QUERY_IDS
 from btb.engines.registry import PLANNED, SCENARIOS
+from btb.workload.spec import WorkloadSpec
 
 
 class CampaignError(ValueError):
@@ -134,6 +135,9 @@ class ProtocolSpec(_Strict):
     validate_answers: bool = Field(True, alias="validate", description="check answers against the oracle first")
     prepare: Literal["never", "auto", "always"] = Field(
         "never", description="plan caching: never (custom plans each run), auto (driver default), always")
+    federation: Literal["auto", "any", "temp_table"] = Field(
+        "auto", description="hybrids' transfer of ids to PostgreSQL: auto (by the threshold calibrated at load), "
+                            "any (array parameters), temp_table (session table + COPY)")
     cold: bool = Field(True, description="run each query once on a freshly restarted engine, its files out of "
                                          "the page cache, before the warm-ups (summarised as cold)")
     repetitions: int = Field(1, ge=1, le=50, description="independent trials per (dataset, scenario, level), "
@@ -149,6 +153,7 @@ class Campaign(_Strict):
     memory: MemorySpec = MemorySpec()
     protocol: ProtocolSpec = ProtocolSpec()
     queries: list[str] | None = Field(None, description="subset of Q1..Q13; all when omitted")
+    workload: WorkloadSpec = Field(WorkloadSpec(), description="isolated (per query, default), mix, sessions; ingest")
     output_dir: str = "results"
 
     @field_validator("scenarios")
@@ -179,6 +184,14 @@ class Campaign(_Strict):
         keys = [d.key for d in self.datasets]
         if len(set(keys)) != len(keys):
             raise ValueError("datasets: the same dataset (profile or model, and seed) is listed twice")
+        return self
+
+    @model_validator(mode="after")
+    def _workload_queries(self):
+        outside = [q for q in self.workload.queries() if q not in self.query_ids]
+        if outside:
+            raise ValueError(f"workload: {', '.join(self.workload.reads)} issues {outside}, which queries: leaves out; add them "
+                             "to queries (their answers are validated first) or drop them from the workload")
         return self
 
     @property

@@ -36,6 +36,30 @@ def config_files() -> tuple[str, ...]:
     return (str(REPO_CONFIG), named or str(SERVER_CONFIG))
 
 
+PRIVATE_UMASK = 0o077  # every process btb starts: files 0600, dirs 0700 unless granted on purpose
+
+
+def private_dir(path: Path) -> Path:
+    """A directory only btb's user can enter (made, or narrowed, to 0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace a file atomically with one that is 0600 from its creation on (secrets, configs holding them):
+    never written first and narrowed after, never half-written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "btb"
@@ -127,9 +151,11 @@ def ensure_secrets(settings: Settings) -> Settings:
             stored[key] = secrets.token_urlsafe(18)
             changed = True
     if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
-        path.chmod(0o600)
+        if path.parent == settings.state_dir:
+            private_dir(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(path, "".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
     update = {}
     if not settings.redis_password:
         update["redis_password"] = stored["BTB_REDIS_PASSWORD"]

@@ -36,6 +36,7 @@ class Check:
     got_rows: int | None
     seconds: float
     message: str = ""  # diff (mismatch) or driver message (error / timeout)
+    notes: dict[str, Any] = field(default_factory=dict)  # the run's notes (hybrids: federation path, ids)
 
 
 @dataclass
@@ -88,9 +89,11 @@ def check_query(scenario: Scenario, qid: str, binding: int, params: dict[str, An
         return Check(scenario.id, qid, binding, params, out.status, len(expected), None, out.seconds, out.message)
     same, diff = same_answer_for(qid, expected, out.rows or [])
     if same:
-        return Check(scenario.id, qid, binding, params, "ok", len(expected), len(out.rows), out.seconds)
+        return Check(scenario.id, qid, binding, params, "ok", len(expected), len(out.rows), out.seconds,
+                     notes=out.notes)
     msg = "empty answer where the oracle has rows\n" + diff if expected and not out.rows else diff
-    return Check(scenario.id, qid, binding, params, "mismatch", len(expected), len(out.rows), out.seconds, msg)
+    return Check(scenario.id, qid, binding, params, "mismatch", len(expected), len(out.rows), out.seconds, msg,
+                 out.notes)
 
 
 def check_scenario(scenario: Scenario, dataset_dir: Path, bindings: dict[str, list[dict]],
@@ -130,8 +133,10 @@ def check_after_writes(scenario: Scenario, dataset_dir: Path, overlay: Overlay,
     return check_scenario(scenario, dataset_dir, bindings, expected_answers(dataset_dir, bindings, overlay))
 
 
-def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, timeout_s: float = 60) -> ValidationReport:
-    """Start each scenario's engines through the node's provider (as a trial would), ingest, compare."""
+def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, timeout_s: float = 60,
+             federation: str = "auto") -> ValidationReport:
+    """Start each scenario's engines through the node's provider (as a trial would), ingest, compare.
+    `federation` (auto | any | temp_table): the hybrids' transfer path, so answers can be checked under each."""
     import uuid
 
     dataset_dir = Path(dataset_dir).resolve()
@@ -155,7 +160,7 @@ def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, 
         run_id = f"validate-{sid}-{uuid.uuid4().hex[:8]}"
         try:
             endpoints = provider.start(run_id, tuple(cls.engines), None).endpoints
-            scenario = cls(endpoints, RunOptions(timeout_s=timeout_s))
+            scenario = cls(endpoints, RunOptions(timeout_s=timeout_s, federation=federation))  # type: ignore[arg-type]
             try:
                 report.ingests[sid] = scenario.ingest(dataset_dir)
                 report.counts[sid] = scenario.counts()

@@ -120,7 +120,7 @@ def datasets_root(tmp_path_factory) -> Path:
 
 def pytest_sessionfinish(session, exitstatus):
     from btb.infra import stack
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     try:
         from btb.config import get_settings

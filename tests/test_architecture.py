@@ -23,7 +23,8 @@ LAYERS = [
     ["btb.cli"],
     ["btb.workflow"],
     ["btb.campaign", "btb.campaign_load", "btb.results", "btb.trials", "btb.validate", "btb.doctor", "btb.workload"],
-    ["btb.engines", "btb.infra", "btb.providers", "btb.routing", "btb.monitor"],
+    ["btb.infra", "btb.monitor"],
+    ["btb.engines", "btb.routing"],
     ["btb.dataset", "btb.envinfo"],
     ["btb.cgroups", "btb.units", "btb.config", "btb.redisconn", "btb"],
 ]

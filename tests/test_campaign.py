@@ -42,7 +42,7 @@ def test_the_demo_shows_a_gradient():
     c = load_campaign(REPO / "campaigns" / "demo.yaml")
     sized = [lv for lv in c.memory.resolved() if lv != "unlimited"]
     assert len(sized) >= 3 and c.memory.bisecting and sized[0] == "16MiB"
-    assert len(c.scenarios) == 6
+    assert c.scenarios == ["P1", "P2", "F1", "F2", "O1", "O2", "D1", "D2"]  # every scenario that runs locally
 
 
 def test_plan_climbs_levels_with_scenarios_interleaved(tmp_path):
@@ -74,6 +74,7 @@ def test_sizes():
     (GOOD.replace("[1GiB, 256MiB, unlimited]", "[1MiB]"), "memory.levels"),
     (GOOD + "colour: blue\n", "colour"),
     ("name: [unclosed\n", "not valid YAML"),
+    (GOOD.replace("runs: 2}", "runs: 2, federation: temp}"), "protocol.federation"),
 ])
 def test_bad_campaign_names_the_field(tmp_path, text, field):
     with pytest.raises(CampaignError) as e:
@@ -125,3 +126,16 @@ def test_bad_model_dataset_is_one_line_naming_the_field(tmp_path, entry, needle)
     with pytest.raises(CampaignError) as e:
         load_campaign(_write(tmp_path, text))
     assert any(needle in p and "\n" not in p for p in e.value.problems), e.value.problems
+
+
+def test_the_protocol_forces_a_federation_path_through_run_options(tmp_path):
+    """`protocol.federation` reaches the scenarios as RunOptions.federation (auto when not given), and the
+    bad-value message lists the three paths."""
+    from btb.workflow.attempt import run_options
+
+    assert run_options(load_campaign(_write(tmp_path, GOOD))).federation == "auto"
+    forced = load_campaign(_write(tmp_path, GOOD.replace("runs: 2}", "runs: 2, federation: temp_table}")))
+    assert forced.protocol.federation == "temp_table" and run_options(forced).federation == "temp_table"
+    with pytest.raises(CampaignError) as e:
+        load_campaign(_write(tmp_path, GOOD.replace("runs: 2}", "runs: 2, federation: ANY}")))
+    assert all(w in e.value.problems[0] for w in ("'auto'", "'any'", "'temp_table'")), e.value.problems

@@ -90,6 +90,7 @@ class Cgroup(ABC):
     LIMIT: ClassVar[str]
     STAT: ClassVar[str]
     OOM: ClassVar[str]  # keyed file with the oom_kill counter
+    SWAP_LIMIT: ClassVar[str]  # the file that limits memory+swap (v1) or swap (v2)
     NOT_THIS: ClassVar[str]  # why a directory without CURRENT is refused
 
     def __init__(self, dirs: Mapping[str, Path | str], notes: Sequence[str] = ()):
@@ -139,6 +140,11 @@ class Cgroup(ABC):
     @abstractmethod
     def set_memory_limit(self, limit_bytes: int) -> LimitOutcome:
         """Limit memory (and swap, so memory+swap == limit) and read the limit back."""
+
+    def can_limit_swap(self) -> bool:
+        """Can swap be limited here (v1: memsw accounting on; v2: swap controller files present)?"""
+        d = self.memory_dir
+        return d is not None and (d / self.SWAP_LIMIT).exists()
 
     # --- processes -------------------------------------------------------------------------------------
     def wrap(self, argv: list[str]) -> list[str]:

@@ -28,6 +28,7 @@ class CgroupV1(Cgroup):
     LIMIT = "memory.limit_in_bytes"
     STAT = "memory.stat"
     OOM = "memory.oom_control"
+    SWAP_LIMIT = "memory.memsw.limit_in_bytes"
     NOT_THIS = "not a v1 memory cgroup"
 
     @classmethod

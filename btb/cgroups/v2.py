@@ -24,6 +24,7 @@ class CgroupV2(Cgroup):
     LIMIT = "memory.max"
     STAT = "memory.stat"
     OOM = "memory.events"
+    SWAP_LIMIT = "memory.swap.max"
     NOT_THIS = "not a v2 cgroup with the memory controller"
 
     @classmethod

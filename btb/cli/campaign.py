@@ -43,6 +43,8 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
         campaign = load_campaign(campaign_file)
     except CampaignError as e:
         fail_problems(e)
+    if campaign.workload.unavailable():
+        fail(campaign.workload.unavailable())
     from btb.envinfo import environment_fingerprint
     from btb.results.store import Ledger
     from btb.routing import scenario_engine_set
@@ -130,7 +132,7 @@ def _resume(cid: str, wait: bool, timeout: float) -> None:
         return
     board.clear_flag(f"cancel:{cid}")
     for t in missing:
-        board.drop_records(t["id"])  # the stopped attempt's partial runs never mix with the re-run's
+        board.drop_records(t["id"])  # (nobody holds an ended trial) its partial runs never mix with the re-run's
     ledger.set_campaign_status(cid, "submitted")
     enqueue_campaign(board, campaign, missing, engine_sets_for(missing))
     console.print(f"campaign {cid}: resumed {len(missing)} trial(s) "

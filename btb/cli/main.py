@@ -15,7 +15,7 @@ from btb.cli.dataset import app as dataset_app
 from btb.cli.doctor import doctor_cmd
 from btb.cli.images import app as images_app
 from btb.cli.validate import validate_cmd
-from btb.config import ConfigError
+from btb.config import PRIVATE_UMASK, ConfigError
 
 
 class _OneLineTyper(typer.Typer):
@@ -69,6 +69,7 @@ def _version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="print the version and exit")) -> None:
     """btb: which storage paradigm serves building data best, at what memory budget."""
+    os.umask(PRIVATE_UMASK)  # state, ledger, logs, results, datasets: btb's user only (and what it starts)
 
 
 COMMANDS = [("up", stack.up), ("down", stack.down), ("worker", stack.worker), ("submit", campaign.submit),

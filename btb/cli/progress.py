@@ -60,7 +60,9 @@ def trial_progress(tr: dict, spec: dict, n_records: int, now: float) -> dict:
     st = tr.get("status", "")
     done_b = int(tr.get("batches_done", 0) or 0)
     phase = st
-    if st == "measuring":
+    if st == "measuring" and tr.get("load_step"):  # a load workload: the step running (workload, rate or clients)
+        phase = f"load: {tr['load_step']}"
+    elif st == "measuring":
         q = queries[min(done_b, len(queries) - 1)]
         in_q = max(0, n_records - 2 - checks - done_b * (runs_per_q + 1))
         phase = f"{q} run {min(in_q + 1, runs_per_q)} of {runs_per_q} (query {done_b + 1}/{len(queries)})"
@@ -113,6 +115,28 @@ def status(campaign_id: Optional[str] = typer.Argument(None, help="campaign id (
         mean = sum(durations) / len(durations)
         line += f"; ETA ≈ {fmt_s(mean * (waiting + running * 0.5) / nodes)} (mean trial {fmt_s(mean)}, {nodes} node(s))"
     console.print(line, markup=False)
+    for line in workers_lines(board.r):
+        console.print(line, markup=False)
+
+
+def workers_lines(r) -> list[str]:
+    """What each node's worker supervisor says: running, restarted (how often), or given up (why)."""
+    import json
+
+    out = []
+    for key in sorted(r.scan_iter("btb:workers:*")):
+        doc = json.loads(r.get(key) or "{}")
+        for role, w in sorted((doc.get("workers") or {}).items()):
+            line = f"worker {role}@{doc.get('node')}: {w['state']}"
+            if w.get("restarts"):
+                line += f", restarted {w['restarts']}×"
+            if w.get("last_exit"):
+                line += f" (last: {w['last_exit']})"
+            if w["state"] == "gave-up":
+                line += (f" — died more than {doc.get('max_restarts')}× in {doc.get('window_s', 0) / 60:.0f} min: "
+                         "not restarted again; see its log, then `btb up`")
+            out.append(line)
+    return out
 
 
 def list_(limit: int = typer.Option(20, min=1, max=10000, help="how many campaigns, newest first")) -> None:

@@ -17,6 +17,7 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
        flower: bool = typer.Option(True, help="also start Flower")) -> None:
     """Start the local stack: Redis (loopback, password, AOF), this node's workers, Flower (basic auth)."""
     from btb.infra import stack
+    from btb.infra.supervise import MAX_RESTARTS, WINDOW_S
 
     s = get_settings()
     try:
@@ -27,7 +28,8 @@ def up(workers: bool = typer.Option(True, help="also start this node's workers")
 
             TrialBoard(s.redis_url).clear_flag(f"drain:{s.node}")  # `btb down` drained it: take trials again
             specs = stack.worker_specs(s.node, aggregator=True)
-            stack.start_workers(s, s.node)
+            console.print(f"supervisor {stack.start_supervisor(s, s.node)} (restarts a dead worker, "
+                          f"{MAX_RESTARTS}× per {WINDOW_S / 60:.0f} min at most)")
             for spec in specs:
                 console.print(f"worker    {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
             silent = wait_workers(s, [w.hostname(s.node) for w in specs])
@@ -50,12 +52,13 @@ def down() -> None:
     """Stop the local stack: drain this node (a running trial stops between two runs and is queued again,
     so `btb up` resumes it), workers (warm shutdown), Flower, leftover trial engines, Redis."""
     from btb.infra import stack
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
     from btb.trials.board import TrialBoard
 
     s = get_settings()
     if stack.redis_up(s):
         TrialBoard(s.redis_url).set_flag(f"drain:{s.node}")
+    stack.stop_pidfiles(s, "supervisor.pid")  # first: it would restart the workers being stopped
     for name in stack.stop_pidfiles(s, "worker-*.pid", timeout_s=120) + stack.stop_pidfiles(s, "flower.pid"):
         console.print(f"stopped   {name}")
     provider = make_provider(s, s.node)
@@ -82,22 +85,41 @@ def worker(node: str = typer.Option(None, help="node name (default: BTB_NODE or 
         os.environ["BTB_NODE"] = node
     get_settings.cache_clear()
     s = require_broker()
-    procs = []
-    for spec in stack.worker_specs(s.node, aggregator):
+    from btb.infra.supervise import MAX_RESTARTS, WINDOW_S
+
+    specs = stack.worker_specs(s.node, aggregator)
+    procs = {}
+    for spec in specs:
         console.print(f"worker {spec.hostname(s.node)}  queues: {', '.join(spec.queues)}")
-        procs.append(subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node),
-                                      cwd=stack.worker_cwd(s)))
+        procs[spec.role] = subprocess.Popen(stack.worker_argv(spec, s.node, s), env=stack.worker_env(s, s.node),
+                                            cwd=stack.worker_cwd(s))
+    stopping = []
 
     def _stop(*_):
-        for p in procs:
+        stopping.append(1)
+        for p in procs.values():
             p.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, _stop)
-    try:
-        while all(p.poll() is None for p in procs):
+    restarts: dict[str, list[float]] = {sp.role: [] for sp in specs}
+    try:  # a dead worker is started again, MAX_RESTARTS× per window at most; then this exits non-zero
+        while not stopping:
+            for spec in specs:
+                code = procs[spec.role].poll()
+                if code is None or stopping:
+                    continue
+                now = time.monotonic()
+                recent = restarts[spec.role] = [t for t in restarts[spec.role] if now - t < WINDOW_S] + [now]
+                if len(recent) > MAX_RESTARTS:
+                    console.print(f"worker {spec.hostname(s.node)} died {len(recent)}× within {WINDOW_S:.0f} s "
+                                  f"(last exit {code}): giving up")
+                    _stop()
+                    raise typer.Exit(1)
+                console.print(f"worker {spec.hostname(s.node)} died (exit {code}): restarted")
+                procs[spec.role] = subprocess.Popen(stack.worker_argv(spec, s.node, s),
+                                                    env=stack.worker_env(s, s.node), cwd=stack.worker_cwd(s))
             time.sleep(0.5)
     except KeyboardInterrupt:
         _stop()
-    _stop()
-    codes = [p.wait() for p in procs]
-    raise typer.Exit(max(codes) if any(codes) else 0)
+    codes = [p.wait() for p in procs.values()]
+    raise typer.Exit(1 if any(codes) else 0)

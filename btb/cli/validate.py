@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from btb.dataset.integrity import DatasetError, verify
-from btb.engines.base import QUERY_IDS
+from btb.engines.base import FEDERATION_PATHS, QUERY_IDS
 from btb.validate import ValidationReport, validate
 
 STYLE = {"no binding in this model": "cyan", "ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
@@ -36,6 +36,10 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
     for sid, ing in report.ingests.items():
         console.print(f"{sid}: ingest {ing.seconds:.2f} s, {sum(ing.rows.values()):,} rows "
                       f"({ing.rows_per_s:,.0f} rows/s), {ing.bytes_on_disk / 2**20:.1f} MiB, backend: {ing.backend}")
+        fed = ing.details.get("federation")
+        if isinstance(fed, dict):
+            console.print(f"{sid}: federation thresholds calibrated at load (ids): {fed.get('threshold_ids')}",
+                          markup=False, highlight=False)
     for p in report.count_problems:
         console.print(f"[red]count mismatch[/] {p}")
     for qid, why in report.unbound.items():
@@ -64,15 +68,21 @@ def validate_cmd(
     scenarios: str = typer.Option("P1,P2", help="comma-separated scenario ids"),
     timeout_s: float = typer.Option(60.0, help="per-query statement timeout"),
     allow_empty: bool = typer.Option(False, help="do not fail when the oracle answer of a binding is empty"),
+    federation: str = typer.Option("auto", help="hybrids' transfer path: auto (calibrated threshold), any "
+                                                "(array parameters) or temp_table (session table + COPY)"),
 ) -> None:
     """Ingest the dataset into each scenario and compare every query × binding with the oracle."""
     from btb.config import get_settings
     from btb.engines.registry import PLANNED, SCENARIOS
     from btb.infra.provider import EngineUnavailable
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     ids = [s.strip() for s in scenarios.split(",") if s.strip()]
     console = Console()
+    if federation not in FEDERATION_PATHS:
+        Console(stderr=True).print(f"error: --federation: {federation!r} is not one of {', '.join(FEDERATION_PATHS)}",
+                                   markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     unknown = [i for i in ids if i not in SCENARIOS]
     if unknown or not ids:
         planned = [i for i in unknown if i in PLANNED]
@@ -88,11 +98,13 @@ def validate_cmd(
         raise typer.Exit(2) from None
     print_import_summary(manifest, console)
     try:
-        report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s)
+        report = validate(dataset, ids, provider=make_provider(get_settings(), "validate"), timeout_s=timeout_s,
+                          federation=federation)
     except EngineUnavailable as e:
         Console(stderr=True).print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     render(report, ids, console)
+    console.print(f"hybrids' federation path: {federation}", markup=False, highlight=False)
     failed = not report.ok or (report.empty_oracle and not allow_empty)
     console.print("[red]VALIDATION FAILED[/]" if failed else "[green]all answers match the oracle[/]")
     raise typer.Exit(1 if failed else 0)

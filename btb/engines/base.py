@@ -21,6 +21,7 @@ from btb.engines.writes import Change, SampleBatch, Written
 
 Status = Literal["ok", "timeout", "error", "oom", "unsupported"]
 QUERY_IDS = tuple(f"Q{i}" for i in range(1, 14))
+FEDERATION_PATHS = ("auto", "any", "temp_table")  # RunOptions.federation (btb.engines.federation)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class RunOptions:
     timeout_s: float = 60.0
     prepare: Literal["never", "auto", "always"] = "never"
     connect_timeout_s: float = 10.0
+    # hybrids: how key rows reach PostgreSQL (btb.engines.federation); auto = by the threshold calibrated at load
+    federation: Literal["auto", "any", "temp_table"] = "auto"
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Answer:
 
     rows: list[tuple]
     phases: dict[str, float] = field(default_factory=dict)  # e.g. graph / transfer / sql / decode
+    notes: dict[str, Any] = field(default_factory=dict)  # e.g. hybrids: the federation path taken, ids sent
 
 
 @dataclass
@@ -77,6 +81,7 @@ class QueryOutcome:
     rows: list[tuple] | None = None  # canonical answer form (queries/README.md); None unless ok
     message: str = ""  # error / timeout text
     phases: dict[str, float] = field(default_factory=dict)  # hybrids: graph / transfer / sql seconds
+    notes: dict[str, Any] = field(default_factory=dict)  # Answer.notes of the run
 
 
 class Scenario(ABC):
@@ -184,7 +189,7 @@ class Scenario(ABC):
             answer = self.canonical(qid, answer)
         except Exception as e:  # noqa: BLE001
             return QueryOutcome("error", seconds, message=f"canonical form: {type(e).__name__}: {e}"[:500])
-        return QueryOutcome("ok", seconds, rows=answer.rows, phases=dict(answer.phases))
+        return QueryOutcome("ok", seconds, rows=answer.rows, phases=dict(answer.phases), notes=dict(answer.notes))
 
     def _watchdog(self) -> Watchdog:
         dog = self.__dict__.get("_dog")
@@ -205,7 +210,7 @@ class SplitScenario(Scenario):
     and SPARQL scenarios all are; `execute` is the three steps without a clock."""
 
     def canonical(self, qid: str, answer: Answer) -> Answer:
-        return Answer(canonical_for(qid, answer.rows), answer.phases)
+        return Answer(canonical_for(qid, answer.rows), answer.phases, answer.notes)
 
     def execute(self, qid: str, params: Mapping[str, Any]) -> Answer:
         return self.canonical(qid, self.timed(qid, self.bind(qid, params)))

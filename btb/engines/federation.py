@@ -2,18 +2,21 @@
 (F2 and M2 on a graph engine, O2 on an RDF store).
 
     graph part (structure engine) -> key rows (..., point idx)
-    transfer:  session temp table `fed` TRUNCATEd, filled by binary COPY, ANALYZEd
-    sql part:  the series SQL joins `fed` with `ts` and returns the answer rows
+    transfer, one of two paths, chosen per execution by the number of key rows (`Federation.path_for`):
+      any         the key columns as array parameters of the statement (`unnest(%(fed_idx)b::int4[], ...)` as
+                  the CTE `fed`): nothing before the statement, the ids travel with it
+      temp_table  the session table `fed` cleared, filled by binary COPY, ANALYZEd (`fed_table.FedTable`)
+    sql part:  the shared series SQL reads `fed` (the CTE or the table) and returns the answer rows
 
-Each phase is timed on the client and returned with the rows (`Answer.phases`: graph / transfer / sql);
-the measured latency of the query is their sum (plus the few microseconds between them).
-
-Why a temp table and COPY rather than `point_id = ANY(%s)`: the planner sees a relation with statistics
-(a join it can hash, merge or loop), no plan-time cost for a huge constant, the ids travel in one binary
-stream, and the key columns that the answer needs (tenant, building, ...) travel with them, so the SQL part
-returns the final answer. It is *not* 5x faster than ANY: both read the same rows of `ts`, and a temp table
-rules out parallel plans; measured against `ANY(ARRAY[...])` and the graph engine alone in
-`benchmarks/bench_federation.py`, figures and reasons in docs/federation.md.
+`auto` takes `any` below the threshold calibrated on the node's engine at load (`fed_calibration`; one for
+contiguous ids, one for scattered), the temp table from it on; the protocol can force either (`federation: any
+| temp_table`). Why two: the temp table has a fixed cost of a few round trips (~0.5 ms) that dominates the
+small id sets dashboards send, and gives the planner statistics (a join it can size, merge or hash) that pay
+off on large ones. Each phase is timed on the client and returned with the rows (`Answer.phases`: graph /
+transfer / sql; under `any` the transfer is the client's building of the arrays, their bytes go with the
+statement, in `sql`), the path and the number of key rows in `Answer.notes`. Both paths run the same series
+SQL text (the CTE stands where the table would), so they give the same answers; measured against each other in
+`benchmarks/bench_federation.py`, figures in docs/federation.md.
 
 `fed` has a fixed shape for every query: `k1 text, k2 text, k3 text, f float8, idx int`; a query states
 which of them its graph part returns, in order (e.g. ("k1", "idx")).
@@ -25,27 +28,21 @@ import time
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
-import numpy as np
 import psycopg
 from psycopg import errors as pgerr
-from psycopg import sql
 
 from btb.dataset.format import Manifest
-from btb.engines.base import Answer, Endpoint, IngestReport, QueryTimeout, RunOptions
+from btb.engines import fed_calibration
+from btb.engines.base import FEDERATION_PATHS, Answer, Endpoint, IngestReport, QueryTimeout, RunOptions
+from btb.engines.fed_calibration import Calibration
+from btb.engines.fed_table import COLUMNS, TABLE, FedTable
 from btb.engines.postgres import schema, series
 from btb.engines.postgres.scenario import bind as pg_bind
-from btb.engines.series_sql import KEY_COLUMNS, series_texts
+from btb.engines.series_sql import KEY_COLUMNS, relational_statement, series_texts
 from btb.engines.postgres.writes import SeriesAppender
 from btb.engines.writes import SampleBatch, Written
 
-TABLE = "fed"
-COLUMNS: dict[str, str] = {"k1": "text", "k2": "text", "k3": "text", "f": "float8", "idx": "int4"}
-# Every non-empty load is ANALYZEd (0.4 ms at 1k ids, 1 ms at 10k, ~10 ms at 100k on the 2-core node). TRUNCATE
-# keeps the column statistics of the previous ANALYZE, so a load left unanalyzed is planned with the *previous*
-# query's id histogram (or, never analyzed, with no statistics at all): measured in bench_federation, 1k
-# scattered ids after a 10k contiguous load got a merge join over the whole ts index, 12 ms instead of 2 ms
-# (the same query on fresh statistics: index probes). Before, loads below 5k rows were not analyzed.
-ANALYZE_ROWS = 1
+__all__ = ["COLUMNS", "TABLE", "FedTable", "Federation", "SeriesSession", "any_statement", "session_options"]
 # Temp tables live in session-local buffers (temp_buffers, default 8MB): a 1M-id `fed` (~40 MB) would spill
 # to disk at every query. Set at connect time (it cannot change after the session's first temp table use).
 SESSION_SETTINGS = {"temp_buffers": "64MB"}
@@ -54,63 +51,82 @@ SESSION_SETTINGS = {"temp_buffers": "64MB"}
 def session_options() -> str:
     """libpq `options` for a federating session (append to the caller's own -c settings)."""
     return " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-_TRAILER = (-1).to_bytes(2, "big", signed=True)
-_IDX_ROW = np.dtype([("n", ">i2"), ("l", ">i4"), ("idx", ">i4")])  # one int4 column a row
 
 
-def create_temp_table(conn: psycopg.Connection) -> None:
-    """Once per session (idempotent): the temp table the transfer fills."""
-    cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
-    conn.execute(f"create temp table if not exists {TABLE} ({cols})")
+def any_statement(columns: Sequence[str], sql_text: str) -> str:
+    """The `any` path's statement: `sql_text` with `fed` as a CTE over the key columns' array parameters
+    (`%(fed_<column>)b`, binary), so the series SQL is the same text on both paths."""
+    cols = ", ".join(f"%(fed_{c})b::{COLUMNS[c]}[]" for c in columns)
+    return relational_statement("", f"SELECT * FROM unnest({cols})", sql_text, columns=columns)
 
 
-def idx_copy_block(ids: np.ndarray) -> bytes:
-    """Binary COPY rows for a one-column int4 load (the id-only fast path), header and trailer included."""
-    rows = np.empty(len(ids), _IDX_ROW)
-    rows["n"], rows["l"], rows["idx"] = 1, 4, ids
-    return _HEADER + rows.tobytes() + _TRAILER
+def arrays(columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> dict[str, list]:
+    """Key rows as one list per column (the `any` path's parameters)."""
+    return {f"fed_{c}": [r[i] for r in keys] for i, c in enumerate(columns)}
 
 
-def transfer(conn: psycopg.Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]] | np.ndarray,
-             timings: dict[str, float] | None = None) -> int:
-    """Replace the content of `fed` with `rows` (column order `columns`) by binary COPY; returns rows.
-    `timings`, when given, receives the seconds of its two steps ("copy": TRUNCATE + COPY, "analyze"), so a
-    benchmark can show where the transfer goes without a second copy of this code."""
-    bad = [c for c in columns if c not in COLUMNS]
-    if bad:
-        raise ValueError(f"fed has no column(s) {bad}; columns: {list(COLUMNS)}")
-    t0 = time.perf_counter()
-    conn.execute(f"truncate {TABLE}")
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    stmt = sql.SQL("copy {} ({}) from stdin (format binary)").format(sql.Identifier(TABLE), cols)
-    with conn.cursor() as cur, cur.copy(stmt) as cp:
-        if tuple(columns) == ("idx",) and isinstance(rows, np.ndarray):
-            cp.write(idx_copy_block(rows.astype(np.int32, copy=False)))
+def id_span(keys: Sequence[Sequence[Any]]) -> int:
+    """max - min + 1 of the ids (the last column of the key rows, nulls left out); 0 without any."""
+    ids = [r[-1] for r in keys if r[-1] is not None]
+    return max(ids) - min(ids) + 1 if ids else 0
+
+
+class Federation:
+    """Both transfer paths on one connection, and the choice between them (`mode` auto | any | temp_table)."""
+
+    def __init__(self, conn: psycopg.Connection, mode: str = "auto", calibration: Calibration | None = None,
+                 table: FedTable | None = None):
+        if mode not in FEDERATION_PATHS:
+            raise ValueError(f"federation: {mode!r} is not one of {', '.join(FEDERATION_PATHS)}")
+        self.conn, self.mode, self.calibration = conn, mode, calibration
+        self.table = table if table is not None else FedTable(conn)  # one per session: share it
+
+    def path_for(self, keys: Sequence[Sequence[Any]]) -> str:
+        """The path for these key rows (idx last): the forced one, or the calibrated thresholds' choice."""
+        if self.mode != "auto":
+            return self.mode
+        if self.calibration is None:
+            raise RuntimeError("federation: auto needs the threshold calibrated at load (btb_federation in the "
+                               "series store) and this store has none: load the hybrid again, or set the "
+                               "protocol's federation to any or temp_table")
+        return self.calibration.path_for(len(keys), lambda: id_span(keys))
+
+    def run(self, graph: Callable[[], Sequence[Sequence[Any]]], columns: Sequence[str], sql_text: str,
+            any_text: str, params: Mapping[str, Any], prepare: bool | None = False) -> Answer:
+        """One federated query: graph part, transfer by the chosen path, SQL part. Phases in seconds."""
+        t0 = time.perf_counter()
+        keys = graph()
+        t1 = time.perf_counter()
+        path = self.path_for(keys)
+        if path == "any":
+            text, params = any_text, {**params, **arrays(columns, keys)}
         else:
-            cp.set_types([COLUMNS[c] for c in columns])
-            for r in rows:
-                cp.write_row(r)
-    n = len(rows)
-    t1 = time.perf_counter()
-    if n >= ANALYZE_ROWS:
-        conn.execute(f"analyze {TABLE}")
-    if timings is not None:
-        timings["copy"], timings["analyze"] = t1 - t0, time.perf_counter() - t1
-    return n
+            text = sql_text
+            self.table.load(columns, keys)
+        t2 = time.perf_counter()
+        rows = self.conn.execute(text, params, prepare=prepare).fetchall()
+        t3 = time.perf_counter()
+        return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2},
+                      notes={"federation": path, "ids": len(keys)})
 
 
-def federate(graph: Callable[[], Sequence[Sequence[Any]]], conn: psycopg.Connection, columns: Sequence[str],
+def calibration_run(fed: Federation, sql_text: str, params: Mapping[str, Any]) -> Callable[[str, Any], tuple]:
+    """`fed_calibration.calibrate`'s `run`: the ids as the key rows a graph part returns, through `fed.run`
+    under the path asked for, so each path is timed with its own client-side work (the arrays, the COPY block)."""
+    any_text = any_statement(("idx",), sql_text)
+    modes = {m: Federation(fed.conn, m, table=fed.table) for m in ("any", "temp_table")}
+
+    def run(path: str, ids) -> tuple:
+        keys = [(int(i),) for i in ids]
+        return modes[path].run(lambda: keys, ("idx",), sql_text, any_text, params).rows[0]
+
+    return run
+
+
+def federate(graph: Callable[[], Sequence[Sequence[Any]]], fed: Federation, columns: Sequence[str],
              sql_text: str, params: Mapping[str, Any], prepare: bool | None = False) -> Answer:
-    """Run one federated query: graph part, transfer into `fed`, SQL part. Phases in seconds."""
-    t0 = time.perf_counter()
-    keys = graph()
-    t1 = time.perf_counter()
-    transfer(conn, columns, keys)
-    t2 = time.perf_counter()
-    rows = conn.execute(sql_text, params, prepare=prepare).fetchall()
-    t3 = time.perf_counter()
-    return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2})
+    """`fed.run` with the `any` statement made from `sql_text` (tests and one-off statements)."""
+    return fed.run(graph, columns, sql_text, any_statement(columns, sql_text), params, prepare)
 
 
 class SeriesSession:
@@ -129,6 +145,9 @@ class SeriesSession:
         self._pg_timeout_ms = max(1, int(self.options.timeout_s * 1000))
         self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
         self._sql = series_texts()
+        self._any_sql = {q: any_statement(KEY_COLUMNS[q], t) for q, t in self._sql.items()}
+        self._fed: Federation | None = None
+        self._calibration: Calibration | None = None
         self._appender = SeriesAppender()
 
     def pg(self) -> psycopg.Connection:
@@ -138,14 +157,22 @@ class SeriesSession:
             self._pg = psycopg.connect(self.dsn, autocommit=True, options=opts,
                                        connect_timeout=max(1, int(self.options.connect_timeout_s)))
             self._pg.prepare_threshold = {"never": None, "auto": 5, "always": 0}[self.options.prepare]
-            create_temp_table(self._pg)
+            self._fed = Federation(self._pg, self.options.federation, self._calibration)
         return self._pg
+
+    def federation(self) -> Federation:
+        """The session's federation, its calibrated threshold read from the store (once; outside any timing)."""
+        self.pg()
+        assert self._fed is not None
+        if self._fed.calibration is None and self.options.federation == "auto":
+            self._calibration = self._fed.calibration = fed_calibration.stored(self._pg)
+        return self._fed
 
     def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """The structure engine's bound parameters plus the series window as PostgreSQL values (`pg_start`,
         `pg_end`), and the session connected: neither conversion nor connecting falls in a timed query."""
         out = super().bind(qid, params)  # type: ignore[misc]
-        self.pg()
+        self.federation()
         for k, v in pg_bind({k: params[k] for k in ("start", "end") if k in params}).items():
             out[f"pg_{k}"] = v
         return out
@@ -170,6 +197,7 @@ class SeriesSession:
         backend, timescale = self.ingest_series(dataset_dir, manifest, rows, phases)
         seconds = time.perf_counter() - t0
         self.checkpoint_series(phases)
+        self.calibrate(manifest, phases)
         store_bytes, store_details = structure_store(phases) if structure_store is not None else (0, {})
         structure = self.endpoints[structure_kind]
         return IngestReport(
@@ -181,10 +209,10 @@ class SeriesSession:
         """Series query `qid` of a hybrid: `graph` (the structure engine's part) yields the key rows, then
         `federate` on this session. A statement_timeout is a QueryTimeout; a broken session is dropped (the
         next query reconnects)."""
-        conn = self._pg if self._pg is not None else self.pg()
+        fed = self._fed if self._pg is not None and self._fed is not None else self.federation()
         sparams = self.series_params(qid, bound)
         try:
-            return federate(graph, conn, KEY_COLUMNS[qid], self._sql[qid], sparams, prepare=self._prepare)
+            return fed.run(graph, KEY_COLUMNS[qid], self._sql[qid], self._any_sql[qid], sparams, prepare=self._prepare)
         except pgerr.QueryCanceled as e:
             raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
         except psycopg.OperationalError:
@@ -213,10 +241,27 @@ class SeriesSession:
         self.pg().execute("checkpoint")
         phases["checkpoint_after_ingest_s"] = time.perf_counter() - t
 
+    def calibrate(self, manifest: Manifest, phases: dict) -> Calibration:
+        """At load, after the series: where `any` and the temp table cross on this engine and these data
+        (`fed_calibration`), stored with the load; its seconds in `phases`, after the ingest's timing."""
+        fed = self.federation()
+        points = int(manifest.counts.get("points") or 0) or 1
+        cal = fed_calibration.calibrate(points, calibration_run(fed, fed_calibration.JOIN_SQL,
+                                                                fed_calibration.window_params(manifest.start)))
+        fed_calibration.store(fed.conn, cal)
+        self._calibration = fed.calibration = cal
+        phases["federation_calibration_s"] = cal.seconds
+        return cal
+
     def series_details(self, timescale: bool) -> dict[str, Any]:
-        """What a hybrid's ingest report says of its series half and of the federation."""
+        """What a hybrid's ingest report says of its series half and of the federation (its mode, and the
+        threshold calibrated at this load with the medians it was read from)."""
+        cal = self._calibration
         return {"ts_bytes": series.ts_bytes(self.pg(), timescale), "series_workers": self.series_workers,
-                "federation": "temp table + binary COPY + JOIN",
+                "federation": {"mode": self.options.federation, "threshold_ids": cal.thresholds if cal else None,
+                               "calibration": cal.to_dict() if cal else None,
+                               "paths": "any: array parameters (unnest as the CTE fed); temp_table: session "
+                                        "table fed, DELETE or TRUNCATE + binary COPY + ANALYZE, JOIN"},
                 "federation_session_settings": dict(SESSION_SETTINGS)}
 
     def prepare_writes(self) -> None:
@@ -234,7 +279,7 @@ class SeriesSession:
         return self.pg().execute("select count(*) from ts").fetchone()[0]
 
     def _drop_pg(self) -> None:
-        c, self._pg = self._pg, None
+        c, self._pg, self._fed = self._pg, None, None
         if c is not None and not c.closed:
             c.close()
 

@@ -41,6 +41,8 @@ SCENARIOS: dict[str, ScenarioEntry] = {
     "M2": ScenarioEntry("btb.engines.graph.memgraph:MemgraphHybridScenario", ("memgraph", "postgres")),
     "O1": ScenarioEntry("btb.engines.rdf.scenario:ChunkRdfScenario", ("oxigraph",)),
     "O2": ScenarioEntry("btb.engines.rdf.scenario:HybridRdfScenario", ("oxigraph", "postgres")),
+    "D1": ScenarioEntry("btb.engines.duckdb.scenario:DuckFileScenario", ("duckdb",)),
+    "D2": ScenarioEntry("btb.engines.duckdb.scenario:DuckParquetScenario", ("duckdb",)),
 }
 
 ENGINES: dict[str, EngineEntry] = {
@@ -52,6 +54,7 @@ ENGINES: dict[str, EngineEntry] = {
                             "btb.infra.docker.containers:MemgraphContainer"),
     "oxigraph": EngineEntry("btb.infra.engines.oxigraph:LocalOxigraph",
                             "btb.infra.docker.containers:OxigraphContainer"),
+    "duckdb": EngineEntry("btb.infra.engines.duckdb.process:LocalDuckDB"),  # embedded: an engine host, local only
 }
 
 # Scenarios that DESIGN.md defines but that have no adapter yet: named in errors so users know why.

@@ -12,6 +12,7 @@ used once and computes one used several times once, as the hybrid's temp table i
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from btb.engines.querytexts import load_queries
 
@@ -49,15 +50,16 @@ def _split_comments(text: str) -> tuple[str, str]:
     return "\n".join(lines[:n]), "\n".join(lines[n:])
 
 
-def relational_statement(qid: str, structure: str, series: str) -> str:
+def relational_statement(qid: str, structure: str, series: str, columns: Sequence[str] | None = None) -> str:
     """P1/P2's whole statement for a series query: `WITH fed(<KEY_COLUMNS>) AS (<structure part>)` and the
-    shared series text (whose own CTEs, if it starts with WITH, join the same WITH list)."""
+    shared series text (whose own CTEs, if it starts with WITH, join the same WITH list). `columns` instead
+    of the query's KEY_COLUMNS: the hybrids' `any` path (`btb.engines.federation.any_statement`)."""
     notes, body = _split_comments(series)
     _, part = _split_comments(structure)
     if not body.strip() or not part.strip():
         raise ValueError(f"{qid}: a structure or series part without a statement")
     m = _LEADING_WITH.match(body)
     recursive = "RECURSIVE " if m and m.group(1) else ""
-    head = f"WITH {recursive}fed({', '.join(KEY_COLUMNS[qid])}) AS (\n{structure.strip().rstrip(';')}\n)"
+    head = f"WITH {recursive}fed({', '.join(columns or KEY_COLUMNS[qid])}) AS (\n{structure.strip().rstrip(';')}\n)"
     tail = f",\n{body[m.end():]}" if m else f"\n{body}"
     return f"{notes}\n{head}{tail.rstrip().rstrip(';')}\n"

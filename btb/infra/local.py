@@ -22,6 +22,7 @@ from typing import Any
 from btb.cgroups import CgroupSlot, create_slot, limit_version
 from btb.engines.base import Endpoint
 from btb.engines.registry import ENGINES, local_engine
+from btb.infra import portguard
 from btb.infra.engines import EngineSpec, LocalEngine
 from btb.infra.ports import free_port
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
@@ -112,11 +113,14 @@ class LocalProvider(TrialStates, Provider):
         self.require(kinds, self.node, "")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
         self.trials_dir.mkdir(parents=True, exist_ok=True)
-        for p in (self.trials_dir, self.root, self.root.parent):  # engines run as another OS user: let it traverse
-            p.chmod(p.stat().st_mode | 0o755)
+        # engines run as another OS user: it may pass through btb's dirs (o+x, never list or read them)
+        # into its own 0700 work dir; nothing else of the node's state is open to it
+        self.root.parent.chmod(self.root.parent.stat().st_mode | 0o111)
+        for p in (self.root, self.trials_dir):
+            p.chmod(0o711)
         d = self._dir(trial_id)
-        d.mkdir(parents=True)
-        d.chmod(0o755)
+        d.mkdir(parents=True, mode=0o711)
+        d.chmod(0o711)
         slot = create_slot(self._slot_name(trial_id), budget)
         state: dict[str, Any] = {
             "trial": trial_id, "node": self.node, "kinds": list(kinds), "budget": budget, "created": time.time(),
@@ -152,6 +156,7 @@ class LocalProvider(TrialStates, Provider):
             while port in used:
                 port = free_port(port + 1)
             spec.port = port
+            portguard.guard(port)  # before the engine listens: only btb ever reaches it
             try:
                 eng.prepare()
             finally:
@@ -162,6 +167,7 @@ class LocalProvider(TrialStates, Provider):
                 return eng.endpoint(slot)
             except Exception:
                 eng.kill()
+                portguard.release(port)
                 if attempt + 1 == START_ATTEMPTS or _port_is_free(port):
                     raise  # not a port taken meanwhile by someone else: retrying would not help
         raise AssertionError("unreachable")
@@ -289,6 +295,7 @@ class LocalProvider(TrialStates, Provider):
             for eng in self._engines(state).values():
                 try:
                     eng.kill()
+                    portguard.release(eng.spec.port)
                     self._keep_log(trial_id, eng)
                     eng.remove()
                 except Exception:  # noqa: BLE001 - best effort: the slot kill below catches the rest

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from btb.config import Settings
+from btb.config import PRIVATE_UMASK, Settings, private_dir, write_private
 from btb.routing import QUEUE_AGGREGATE, engine_set_queue, monitor_queue, node_queue, runnable_engine_sets
 
 
@@ -26,15 +26,18 @@ class StackError(RuntimeError):
 
 
 def _run_dir(s: Settings) -> Path:
-    d = s.state_dir / "run"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    private_dir(s.state_dir)
+    return private_dir(s.state_dir / "run")
 
 
 def _log_dir(s: Settings) -> Path:
-    d = s.state_dir / "logs"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    private_dir(s.state_dir)
+    return private_dir(s.state_dir / "logs")
+
+
+def _log(path: Path):
+    """A log file only btb's user reads (0600 from its creation on), appended to."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -79,16 +82,15 @@ def start_redis(s: Settings) -> str:
     exe = shutil.which("redis-server")
     if not exe:
         raise StackError("redis-server not found: install it (Debian: apt-get install -y redis-server)")
-    data = s.state_dir / "redis"
-    data.mkdir(parents=True, exist_ok=True)
+    data = _run_dir(s).parent / "redis"
+    private_dir(data)  # the ledger (AOF) lives here
     conf = data / "redis.conf"
-    conf.write_text("\n".join([
+    write_private(conf, "\n".join([
         f"port {s.redis_port}", f"bind {s.redis_host}", f"requirepass {s.redis_password}",
         f"dir {data}", "appendonly yes", "appendfsync everysec", 'save ""', "daemonize yes",
         f"pidfile {_run_dir(s) / 'redis.pid'}", f"logfile {_log_dir(s) / 'redis.log'}",
         "protected-mode yes", ""]))
-    conf.chmod(0o600)
-    r = subprocess.run([exe, str(conf)], capture_output=True, text=True)
+    r = subprocess.run([exe, str(conf)], capture_output=True, text=True, umask=PRIVATE_UMASK)
     if r.returncode != 0:
         raise StackError(f"redis-server failed: {r.stderr.strip() or r.stdout.strip()}")
     for _ in range(100):
@@ -121,7 +123,7 @@ class WorkerSpec:
 
 def engine_queues(settings: Settings | None = None) -> list[str]:
     """Queues of every engine set this node can run whole (its provider's available engine kinds)."""
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     s = settings or _settings()
     caps = make_provider(s, s.node).capabilities()
@@ -167,19 +169,49 @@ def worker_argv(spec: WorkerSpec, node: str, s: Settings) -> list[str]:
 
 
 def start_workers(s: Settings, node: str, aggregator: bool = True) -> list[subprocess.Popen]:
-    """Start the node's workers in the background (pid files) — used by `btb up`."""
+    """Start the node's workers in the background (pid files); a worker alive under its pid file stays."""
     procs = []
     for spec in worker_specs(node, aggregator):
-        pidfile = _run_dir(s) / f"worker-{spec.role}-{node}.pid"
-        pid = _read_pid(pidfile)
+        pid = read_worker_pid(s, spec.role, node)
         if pid and _pid_alive(pid):
             continue
-        log = open(_log_dir(s) / f"worker-{spec.role}-{node}.log", "ab")
-        p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
-                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=worker_cwd(s))
-        pidfile.write_text(str(p.pid))
-        procs.append(p)
+        procs.append(start_worker(s, spec, node))
     return procs
+
+
+def read_worker_pid(s: Settings, role: str, node: str) -> int | None:
+    return _read_pid(_run_dir(s) / f"worker-{role}-{node}.pid")
+
+
+def pid_alive(pid: int) -> bool:
+    return _pid_alive(pid)
+
+
+def run_dir(s: Settings) -> Path:
+    return _run_dir(s)
+
+
+def start_worker(s: Settings, spec: WorkerSpec, node: str) -> subprocess.Popen:
+    log = _log(_log_dir(s) / f"worker-{spec.role}-{node}.log")
+    p = subprocess.Popen(worker_argv(spec, node, s), env=worker_env(s, node), stdout=log, stderr=log,
+                         stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK, cwd=worker_cwd(s))
+    write_private(_run_dir(s) / f"worker-{spec.role}-{node}.pid", str(p.pid))
+    return p
+
+
+def start_supervisor(s: Settings, node: str) -> str:
+    """The node's worker supervisor (`btb.infra.supervise`): it starts the workers and restarts a dead one."""
+    pidfile = _run_dir(s) / "supervisor.pid"
+    pid = _read_pid(pidfile)
+    was = bool(pid and _pid_alive(pid))
+    if was:  # a new one: it adopts the live workers and forgets roles it gave up on (`btb up` after a fix)
+        stop_pidfiles(s, "supervisor.pid")
+    log = _log(_log_dir(s) / "supervisor.log")
+    p = subprocess.Popen([sys.executable, "-m", "btb.infra.supervise"], env=worker_env(s, node), stdout=log,
+                         stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, umask=PRIVATE_UMASK,
+                         cwd=worker_cwd(s))
+    write_private(pidfile, str(p.pid))
+    return "restarted" if was else "started"
 
 
 def start_flower(s: Settings) -> str:
@@ -188,12 +220,12 @@ def start_flower(s: Settings) -> str:
     if pid and _pid_alive(pid):
         return "already running"
     env = worker_env(s, s.node) | {"FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
-    log = open(_log_dir(s) / "flower.log", "ab")
+    log = _log(_log_dir(s) / "flower.log")
     p = subprocess.Popen([sys.executable, "-m", "btb.workflow.flower", "-A", "btb.workflow.app", "flower",
                           f"--address={s.bind}", f"--port={s.flower_port}", "--purge_offline_workers=60"],
                          env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-                         cwd=worker_cwd(s))
-    pidfile.write_text(str(p.pid))
+                         umask=PRIVATE_UMASK, cwd=worker_cwd(s))
+    write_private(pidfile, str(p.pid))
     return "started"
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from btb.units import parse_size
 from btb.results.stats import summarize
+from btb.results.workload import ingest_rows, step_rows
+from btb.trials.fence import refused
 from btb.trials.lifecycle import is_final
 
 
@@ -86,7 +88,12 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
                          "repetition": trial.get("repetition", 0), "busy": trial.get("busy"), "n": 0})
     rows.sort(key=lambda row: int(row["query"][1:]))
     monitor = next((r for r in records if r.get("kind") == "monitor"), None)
-    return {"trial": tid, "status": trial.get("status"), "rows": rows, "ingest": _ingest_row(ingest, resources),
+    load = step_rows(records)  # load workloads: one row per step, its histograms encoded
+    for row in load:
+        row.update(budget=trial.get("budget"), repetition=trial.get("repetition", 0),
+                   **{f"res_{k}": v for k, v in resources.get(f"load:{row['step']}", {}).items()})
+    return {"trial": tid, "status": trial.get("status"), "rows": rows, "load": load, "live_ingest": ingest_rows(records),
+            "ingest": _ingest_row(ingest, resources),
             "validation": _validation_tally(tid, records),
             "environment": {ingest["node"]: ingest.get("environment")} if ingest else {},
             "samples": len(samples), "monitor": monitor and {k: monitor.get(k) for k in ("samples", "restarts", "hz")},
@@ -101,7 +108,19 @@ def _phase_windows(records: list[dict]) -> list[tuple[str, float, float]]:
             phases.append(("ingest", r["t_start"], r["t_end"]))
         elif r.get("kind") == "batch":
             phases.append((f"batch:{r['query']}", r["t_start"], r["t_end"]))
+        elif r.get("kind") == "load_step":
+            phases.append((f"load:{r['step']}", r["t_start"], r["t_end"]))
     return phases
+
+
+def _paths(rs: list[dict]) -> dict[str, int] | None:
+    """Hybrids: how many ok runs took each federation path (any / temp_table); None for other scenarios."""
+    out: dict[str, int] = defaultdict(int)
+    for r in rs:
+        path = (r.get("notes") or {}).get("federation")
+        if path and r["status"] == "ok":
+            out[path] += 1
+    return dict(out) or None
 
 
 def _query_row(trial: dict, qid: str, rs: list[dict], cold: dict | None, ingest: dict | None,
@@ -115,7 +134,8 @@ def _query_row(trial: dict, qid: str, rs: list[dict], cold: dict | None, ingest:
     row = {"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),
            "trial": trial["id"], "query": qid, "budget": trial.get("budget"), "n_runs": len(rs),
            "statuses": dict(statuses), "fingerprint": ingest.get("fingerprint") if ingest else None,
-           "prepare": rs[0].get("prepare"), "repetition": trial.get("repetition", 0),
+           "prepare": rs[0].get("prepare"), "federation": rs[0].get("federation"),
+           "federation_paths": _paths(rs), "repetition": trial.get("repetition", 0),
            "busy": trial.get("busy"), **(lat.to_dict() if lat else {"n": 0})}
     if cold:
         row.update(cold_seconds=cold["seconds"] if cold["status"] == "ok" else None, cold_status=cold["status"],
@@ -191,22 +211,37 @@ def minimum_viable_table(trials: dict[str, dict]) -> list[dict]:
     return out
 
 
-def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict]) -> dict:
-    """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses)."""
-    rows, ingests, validation, environments = [], [], [], {}
+def merge_summaries(trials: dict[str, dict], per_trial: dict[str, dict], validate: bool = False) -> dict:
+    """Trial summaries → the campaign summary (plus minimum viable RAM from the trials' statuses). With
+    `validate`, a (dataset, scenario) without any answer check is never called measured."""
+    rows, ingests, validation, environments, load, live = [], [], [], {}, [], []
     for tid in sorted(per_trial):
         ts = per_trial[tid]
         rows += ts["rows"]
+        load += ts.get("load") or []
+        live += ts.get("live_ingest") or []
         if ts.get("ingest"):
             ingests.append(ts["ingest"])
         validation += ts["validation"]
         environments.update(ts.get("environment") or {})
     min_viable = minimum_viable_table(trials)
+    if validate:
+        _mark_unchecked(min_viable, trials, validation)
     done = all(is_final(t.get("status")) for t in trials.values()) if trials else False
-    return {"rows": rows, "levels": across_repetitions(rows), "ingest": ingests, "minimum_viable": min_viable,
+    return {"rows": rows, "load": load, "live_ingest": live, "levels": across_repetitions(rows), "ingest": ingests,
+            "minimum_viable": min_viable,
             "environment": environments, "validation": validation, "status": "done" if done else "running",
-            "trials": {k: {kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
-                                                     "message", "attempt", "resources")} for k, t in trials.items()}}
+            "trials": {k: {**{kk: t.get(kk) for kk in ("dataset", "scenario", "level", "budget", "status", "node",
+                                                        "message", "attempt", "resources")},
+                           "refused_writes": refused(t)} for k, t in trials.items()}}
+
+
+def _mark_unchecked(min_viable: list[dict], trials: dict[str, dict], validation: list[dict]) -> None:
+    checked = {(trials[v["trial"]].get("dataset"), trials[v["trial"]].get("scenario"))
+               for v in validation if v["checked"] and v["trial"] in trials}
+    for row in min_viable:
+        if row["status"] in ("measured", "only unlimited passed") and (row["dataset"], row["scenario"]) not in checked:
+            row["status"] = f"unchecked: {row['status']} without an answer check"
 
 
 def across_repetitions(rows: list[dict]) -> list[dict]:
@@ -266,7 +301,9 @@ def aggregate_campaign(ledger, board, campaign_id: str) -> dict:
     for tid, t in trials.items():
         if tid not in per_trial and is_final(t.get("status")):
             per_trial[tid] = reduce_trial(ledger, board, tid)
-    summary = merge_summaries(trials, per_trial)
+    camp = ledger.campaign(campaign_id) or {}
+    validate = bool((camp.get("spec") or {}).get("protocol", {}).get("validate", True))
+    summary = merge_summaries(trials, per_trial, validate)
     summary.update(campaign=campaign_id, generated=time.time())
     ledger.put_summary(campaign_id, summary)
     if summary["status"] == "done":

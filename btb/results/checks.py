@@ -99,6 +99,9 @@ def run_counts(b: Bundle) -> Check:
     the protocol's `bindings`, or fewer where the dataset has fewer (Q5 has one; an imported model may have
     fewer than asked). Cold runs are counted apart."""
     p = b.campaign["spec"].get("protocol", {})
+    if (b.campaign["spec"].get("workload") or {}).get("read", "isolated") != "isolated":
+        return _check("runs × bindings", "a load workload runs timed steps, not runs × bindings (see load steps)", [],
+                      info=True)
     runs, asked = int(p.get("runs", 0)), int(p.get("bindings", 0))
     per: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for r in _measured_runs(b):
@@ -234,7 +237,41 @@ def percentile_support(b: Bundle) -> Check:
     return c
 
 
-ALL = (percentile_order, run_counts, peak_within_limit, ingested_counts, queries_validated, one_engine_version,
+def load_steps(b: Bundle) -> Check:
+    """Every step of a completed load trial: as many ops in its histograms as it counts ok, percentiles in
+    order, and the steps the campaign asked for all there (closed loop by clients, open loop by rate)."""
+    from btb.workload import hdr
+
+    from btb.workload.spec import WorkloadSpec
+
+    w = WorkloadSpec.model_validate(b.campaign["spec"].get("workload") or {})
+    if not w.reads:
+        return _check("load steps", "no read load workload in this campaign", [], info=True)
+    want = w.steps
+    steps: dict[str, list[dict]] = defaultdict(list)
+    for r in b.records:
+        if r.get("kind") == "load_step":
+            steps[r["trial"]].append(r)
+    bad = []
+    for tid, t in sorted(b.trials.items()):
+        if t.get("status") not in MEASURED:
+            continue
+        if len(steps.get(tid, [])) != want:
+            bad.append(f"{tid}: {len(steps.get(tid, []))} load steps recorded, the campaign asks for {want}")
+        for r in steps.get(tid, []):
+            resp, serv = hdr.decode(r["response"]), hdr.decode(r["service"])
+            if not resp.get_total_count() == serv.get_total_count() == r["ok"]:
+                bad.append(f"{tid} {r['label']}: histograms hold {resp.get_total_count()}/{serv.get_total_count()} "
+                           f"ops, the step counts {r['ok']} ok")
+            s = r["summary"]["response"]
+            ps = [s[k] for k in ("p50", "p95", "p99") if s.get(k) is not None]
+            if ps != sorted(ps):
+                bad.append(f"{tid} {r['label']}: response percentiles out of order {ps}")
+    return _check("load steps", f"each measured load trial has its {want} step(s); each step's histograms hold its ok "
+                  "ops and its percentiles are ordered", bad)
+
+
+ALL = (percentile_order, run_counts, load_steps, peak_within_limit, ingested_counts, queries_validated, one_engine_version,
        monitor_complete, percentile_support)
 
 

@@ -10,6 +10,9 @@
     summary.csv          every (dataset, scenario, level, query) of the plan, failed ones included, + status
     ingest.csv           every (dataset, scenario, level) ingest, failed ones included
     minimum_viable.csv   per (dataset, scenario): the lowest level from which every level upward completed
+    scores.csv           per (machine, dataset, protocol, level, scenario): the summary score (btb/results/workload.py)
+    load_curves.csv      load workloads: per step, offered/achieved ops/s, response and service p50/p95/p99, verdict
+    saturation.csv       load workloads: the highest valid offered rate with response p95 within the SLO
     summary.json         the merged campaign summary (what the tables and plots are drawn from)
 
 Every column name carries its unit (`p50_ms`, `peak_working_set_bytes`, `duration_s`); a working set is anon +
@@ -65,7 +68,7 @@ def summarize_bundle(b: Bundle) -> dict:
     for tid, t in b.trials.items():
         rs = sorted(by_trial.get(tid, []), key=lambda r: r.get("record_id", ""))
         per[tid] = summarize_trial({**t, "id": tid}, rs, b.samples.get(tid, []))
-    summary = merge_summaries(b.trials, per)
+    summary = merge_summaries(b.trials, per, bool(b.campaign["spec"].get("protocol", {}).get("validate", True)))
     summary["campaign"] = b.cid
     return summary
 
@@ -295,9 +298,22 @@ def write_bundle(out_dir: Path, b: Bundle) -> list[Path]:
     paths.append(_csv(out_dir / "ingest.csv", ingest_rows(b), INGEST_COLUMNS))
     paths.append(_csv(out_dir / "minimum_viable.csv", minimum_viable_rows(b),
                       ["dataset", "scenario", "minimum_viable_level", "minimum_viable_bytes", "level_statuses"]))
+    paths += workload_files(out_dir, b)
     p = out_dir / "summary.json"
     p.write_text(json.dumps({"campaign": b.campaign, **b.summary}, indent=2, sort_keys=True, default=str))
     paths.append(p)
+    return paths
+
+
+def workload_files(out_dir: Path, b: Bundle) -> list[Path]:
+    """scores.csv (every campaign); load_curves.csv and saturation.csv (load workloads): btb/results/workload.py."""
+    from btb.results import workload as w
+
+    t = w.tables(b.campaign["spec"], b.summary, b.trials)
+    paths = [_csv(out_dir / "scores.csv", t["scores"], w.SCORE_COLUMNS)]
+    if t["curves"]:
+        paths.append(_csv(out_dir / "load_curves.csv", w.curve_csv_rows(t["curves"]), w.CURVE_COLUMNS))
+        paths.append(_csv(out_dir / "saturation.csv", t["saturation"], w.SATURATION_COLUMNS))
     return paths
 
 

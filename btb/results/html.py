@@ -181,6 +181,40 @@ def trials_table(b: Bundle) -> Table:
     return Table(["trial", "dataset", "scenario", "level", "status", "node", "attempt", "message"], rows, left=8)
 
 
+def workload_section(b: Bundle) -> dict:
+    """The load workloads' curves, saturation table and the summary scores (btb/results/workload.py)."""
+    from btb.results import workload as w
+    from btb.results.workload_plots import throughput_latency
+
+    t = w.tables(b.campaign.get("spec", {}), b.summary, b.trials)
+    sat = Table(["scenario", "level", "workload", "saturation ops/s", "rates offered", "client-bound", "note", "key"],
+                [[r["scenario"], r["level"], r["workload"], _blank_none(r["saturation_ops_s"]),
+                  ", ".join(f"{x:g}" for x in r["rates_offered"]), ", ".join(f"{x:g}" for x in r["client_bound_rates"]),
+                  r["note"], f"{r['machine']} · {r['protocol']}"] for r in t["saturation"]], left=3)
+    steps = Table(["scenario", "level", "step", "offered", "achieved", "resp p50", "resp p95", "resp p99", "serv p99",
+                   "errors", "verdict"],
+                  [[c["scenario"], c["level"], f"{c['workload']} {c['loop']} {c['clients']}c",
+                    _blank_none(c["offered_ops_s"]), f"{c['achieved_ops_s']:.1f}", _ms(c["response_p50_s"]),
+                    _ms(c["response_p95_s"]), _ms(c["response_p99_s"]), _ms(c["service_p99_s"]),
+                    "" if c["error_rate"] is None else f"{100 * c['error_rate']:.1f} %",
+                    _status(c["valid"], c["verdict"])] for c in t["curves"]], left=3)
+    scores = Table(["scenario", "level", "score", "cells", "failed", "dropped", "key"],
+                   [[r["scenario"], r["level"], "" if r["score"] is None else f"{r['score']:.2f}", r["cells"],
+                     r["failed_cells"], r["dropped_cells"], f"{r['machine']} · {r['protocol']}"]
+                    for r in t["scores"]], left=2)
+    live = b.summary.get("live_ingest") or []
+    ingest = Table(["scenario", "level", "beside", "offered samples/s", "achieved samples/s", "append p99",
+                    "freshness p50", "freshness p99", "errors"],
+                   [[r["scenario"], r["level"], r["label"], f"{r.get('offered_samples_per_s') or 0:.0f}",
+                     f"{r.get('achieved_samples_per_s') or 0:.0f}", _ms((r.get("service_summary") or {}).get("p99")),
+                     _ms((r.get("freshness_summary") or {}).get("p50")), _ms((r.get("freshness_summary") or {}).get("p99")),
+                     r.get("errors") if r.get("status") != "error" else r.get("message")] for r in live], left=3)
+    return {"live_ingest": ingest if live else None,
+            "load_plots": _svgs(throughput_latency(t["curves"], t["slo_ms"])) if t["curves"] else [],
+            "saturation": sat if t["curves"] else None, "load_steps": steps if t["curves"] else None,
+            "scores": scores, "score_rule": t["scores"][0]["rule"] if t["scores"] else "", "slo_ms": t["slo_ms"]}
+
+
 def _svgs(items: list[tuple[str, str]]) -> list[tuple[str, Markup]]:
     return [(title, Markup(svg)) for title, svg in items]
 
@@ -211,7 +245,7 @@ def render(b: Bundle, checks) -> str:
         latency_plots=_svgs(plots.latency_vs_budget(b)), cold_warm=cold_warm_table(b),
         min_viable=min_viable_table(b), ingest=ingest_table(b), working_set_plots=_svgs(plots.working_set_vs_level(b)),
         phase_plots=_svgs(plots.phase_split(b)), p95_min_n=P95_MIN_N, p99_min_n=P99_MIN_N, latency=latency_table(b),
-        trials=trials_table(b), timelines=timelines(b),
+        trials=trials_table(b), timelines=timelines(b), workload=workload_section(b),
         environment=json.dumps(env, indent=2, sort_keys=True, default=str),
         campaign_text=meta.get("text") or json.dumps(spec, indent=2))
 

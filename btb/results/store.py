@@ -13,7 +13,7 @@ import json
 import time
 
 from btb.redisconn import connect
-from btb.results.samples import decode_block, encode_block
+from btb.results.samples import decode_block
 from btb.trials.board import campaign_trials_key, records_key
 
 P = "btb"
@@ -82,11 +82,7 @@ class Ledger:
         """Store once, outside a lease (a trial that ends before it was ever claimed, e.g. cancelled)."""
         return bool(self.r.hsetnx(records_key(trial_id), record_id, json.dumps(record | {"record_id": record_id})))
 
-    # --- monitor samples -------------------------------------------------------------------------
-    def push_samples(self, trial_id: str, rows: list[dict]) -> None:
-        if rows:
-            self.rb.rpush(_k("trial", trial_id, "samples"), encode_block(rows))
-
+    # --- monitor samples (written by the monitor through the board's fence) -----------------------
     def samples(self, trial_id: str) -> list[dict]:
         out: list[dict] = []
         for blob in self.rb.lrange(_k("trial", trial_id, "samples"), 0, -1):

@@ -6,8 +6,9 @@
 - A node holds its trial by a **lease** (a key with a TTL of tens of seconds) that a heartbeat renews.
   A lease that lapses (worker or node died) puts the trial back in its queue with its original score,
   to be re-run once; a second loss ends it `error`. Every lease operation is a compare-and-set in Lua.
-- The lease token also *fences* writes: a record is stored only while its writer's lease is current,
-  so a zombie attempt can never mix its runs into the re-run's.
+- The lease token also *fences* every write of an attempt (`btb.trials.fence`): records, samples, state
+  fields, counters and drops are stored only while the writer's lease is current, in the same Lua step,
+  and a refused write is counted in the trial, so a zombie attempt can never mix into the re-run's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from btb.redisconn import connect
-from btb.trials import lifecycle
+from btb.trials import fence, lifecycle
 
 P = "btb"
 RUNNING = f"{P}:running"  # hash: trial id -> "<pending key>|<score>" (where to put it back)
@@ -44,6 +45,14 @@ def campaign_trials_key(cid: str) -> str:
 
 def records_key(tid: str) -> str:
     return f"{P}:trial:{tid}:records"
+
+
+def samples_key(tid: str) -> str:
+    return f"{P}:trial:{tid}:samples"
+
+
+def _who(claim: "Claim | None") -> str:
+    return f"attempt {claim.attempt}" if claim else "a writer without a lease"
 
 
 _CLAIM = """
@@ -87,6 +96,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local v = redis.call('HGET', KEYS[2], ARGV[1])
 if not v then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
+local st = redis.call('HGET', KEYS[3], 'status')
+if st and string.find(ARGV[5], '|' .. st .. '|', 1, true) then return 0 end  -- ended before its release
 local attempt = tonumber(redis.call('HGET', KEYS[3], 'attempt') or '0')
 if attempt >= tonumber(ARGV[2]) then
   redis.call('HSET', KEYS[3], 'status', '"error"', 'message', cjson.encode(ARGV[4]))
@@ -97,10 +108,7 @@ redis.call('ZADD', string.sub(v, 1, sep - 1), string.sub(v, sep + 1), ARGV[1])
 redis.call('HSET', KEYS[3], 'status', '"queued"', 'message', cjson.encode(ARGV[3]))
 return 1
 """
-_FENCED_ADD = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-return redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
-"""
+_FINAL = "|" + "|".join(sorted(json.dumps(v) for v in lifecycle.FINAL_VALUES)) + "|"
 
 
 class LeaseLost(RuntimeError):
@@ -126,7 +134,11 @@ class TrialBoard:
         self._release = self.r.register_script(_RELEASE)
         self._give_back = self.r.register_script(_GIVE_BACK)
         self._reap = self.r.register_script(_REAP)
-        self._fenced_add = self.r.register_script(_FENCED_ADD)
+        self._fenced_add = self.r.register_script(fence.FENCED_ADD)
+        self._fenced_set = self.r.register_script(fence.FENCED_SET)
+        self._fenced_incr = self.r.register_script(fence.FENCED_INCR)
+        self._fenced_samples = self.r.register_script(fence.FENCED_SAMPLES)
+        self._fenced_drop = self.r.register_script(fence.FENCED_DROP)
 
     # --- trials ---------------------------------------------------------------------------------
     def add_trials(self, cid: str, trials: list[dict], engine_sets: dict[str, str]) -> None:
@@ -154,16 +166,45 @@ class TrialBoard:
             pipe.hgetall(trial_key(tid))
         return {tid: {k: json.loads(v) for k, v in h.items()} for tid, h in zip(ids, pipe.execute())}
 
-    def set(self, tid: str, **fields: Any) -> None:
-        """Per-field update; a status change is checked against the lifecycle."""
-        if "status" in fields:
-            old = self.r.hget(trial_key(tid), "status")
-            lifecycle.check(json.loads(old) if old else None, str(fields["status"]))
+    def set(self, tid: str, claim: Claim | None = None, **fields: Any) -> None:
+        """Per-field update under `claim`'s lease (None: only while nobody holds the trial). A status change
+        is checked against the lifecycle and written only if the status is still the one checked."""
         fields["updated"] = time.time()
-        self.r.hset(trial_key(tid), mapping={k: _enc(v) for k, v in fields.items()})
+        token = claim.token if claim else ""
+        kind = "status" if "status" in fields else "fields"
+        for _ in range(5):
+            expected = ""
+            if "status" in fields:
+                old = self.r.hget(trial_key(tid), "status")
+                try:
+                    lifecycle.check(json.loads(old) if old else None, str(fields["status"]))
+                except lifecycle.BadTransition:  # a writer without the lease hears that first (and is counted)
+                    expected = "\0never"
+                else:
+                    expected = old or "-"
+            res = self._fenced_set(keys=[lease_key(tid), trial_key(tid)],
+                                   args=[token, kind, expected, *fence.encode_fields(fields)])
+            if res == -2 and expected == "\0never":
+                lifecycle.check(json.loads(old) if old else None, str(fields["status"]))
+            if res == -1:
+                raise LeaseLost(f"trial {tid}: {_who(claim)} does not hold the trial: {kind} write refused")
+            if res == 1:
+                return
+        raise RuntimeError(f"trial {tid}: its status kept changing under a compare-and-set")
 
-    def incr(self, tid: str, field: str, by: int = 1) -> int:
-        return int(self.r.hincrby(trial_key(tid), field, by))
+    def incr(self, claim: Claim, field: str, by: int = 1) -> int:
+        ok, value = self._fenced_incr(keys=[lease_key(claim.trial_id), trial_key(claim.trial_id)],
+                                      args=[claim.token, field, by])
+        if not ok:
+            raise LeaseLost(f"trial {claim.trial_id}: {_who(claim)} lost its lease: counter {field} refused")
+        return int(value)
+
+    def push_samples(self, claim: Claim, block: bytes, n_rows: int) -> None:
+        """One compact block of monitor samples, under the attempt's lease (and its sample count with it)."""
+        res = self._fenced_samples(keys=[lease_key(claim.trial_id), samples_key(claim.trial_id),
+                                         trial_key(claim.trial_id)], args=[claim.token, block, n_rows])
+        if res == -1:
+            raise LeaseLost(f"trial {claim.trial_id}: {_who(claim)} lost its lease: samples refused")
 
     # --- claiming and leases --------------------------------------------------------------------
     def claim(self, eset: str, node: str, ttl_s: float) -> Claim | None:
@@ -193,7 +234,7 @@ class TrialBoard:
             res = self._reap(keys=[lease_key(tid), RUNNING, trial_key(tid)], args=[
                 tid, MAX_ATTEMPTS,
                 f"attempt {a} lost its node (no heartbeat): re-run",
-                f"attempt {a} lost its node (no heartbeat) and the re-run was already spent"])
+                f"attempt {a} lost its node (no heartbeat) and the re-run was already spent", _FINAL])
             if res:
                 out.append((tid, "requeued" if res == 1 else "error"))
         return out
@@ -219,7 +260,7 @@ class TrialBoard:
     # --- records written under a lease (fenced) ---------------------------------------------------
     def add_record(self, claim: Claim, record_id: str, record: dict) -> bool:
         """Store once under the trial; raises LeaseLost when this attempt no longer holds the trial."""
-        res = self._fenced_add(keys=[lease_key(claim.trial_id), records_key(claim.trial_id)],
+        res = self._fenced_add(keys=[lease_key(claim.trial_id), records_key(claim.trial_id), trial_key(claim.trial_id)],
                                args=[claim.token, record_id, json.dumps(record | {"record_id": record_id})])
         if res == -1:
             raise LeaseLost(f"trial {claim.trial_id}: attempt {claim.attempt} lost its lease")
@@ -228,11 +269,14 @@ class TrialBoard:
     def has_record(self, tid: str, record_id: str) -> bool:
         return bool(self.r.hexists(records_key(tid), record_id))
 
-    def drop_records(self, tid: str) -> int:
-        """A lost attempt's partial records go before the re-run writes its own (counted in the trial)."""
-        n = self.r.hlen(records_key(tid))
-        self.r.delete(records_key(tid), f"{P}:trial:{tid}:samples")
-        return n
+    def drop_records(self, tid: str, claim: Claim | None = None) -> int:
+        """A lost attempt's partial records go before the re-run writes its own: by the re-run, under its
+        lease, or (claim None: `btb resume`) only while nobody holds the trial."""
+        n = self._fenced_drop(keys=[lease_key(tid), records_key(tid), samples_key(tid), trial_key(tid)],
+                              args=[claim.token if claim else ""])
+        if n == -1:
+            raise LeaseLost(f"trial {tid}: {_who(claim)} does not hold the trial: drop refused")
+        return int(n)
 
     # --- nodes ----------------------------------------------------------------------------------
     def register_node(self, node: str, info: dict, ttl_s: float) -> None:

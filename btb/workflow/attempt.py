@@ -7,6 +7,7 @@ do not import each other both ways: runner imports measure, measure never import
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,14 +41,14 @@ class NodeContext:
     ledger: Ledger
     board: TrialBoard
     provider: Provider
-    start_monitor: Callable[[str, int, list[dict], float], None] = lambda *a: None
+    start_monitor: Callable[[str, str, list[dict], float, str], None] = lambda *a: None  # (…, lease token)
     after_trial: Callable[[str], None] = lambda cid: None
     send_token: Callable[[str], None] = lambda eset: None
     on_phase: Callable[..., None] = lambda status, **fields: None  # live progress (Flower), best effort
 
     @classmethod
     def from_settings(cls, settings: Settings, node: str | None = None, **kw) -> "NodeContext":
-        from btb.providers import make_provider
+        from btb.infra.factory import make_provider
 
         node = node or settings.node
         return cls(settings, node, Ledger(settings.redis_url), TrialBoard(settings.redis_url),
@@ -98,6 +99,7 @@ class Attempt:
     validated_rows: dict[str, int] = field(default_factory=dict)  # "<query>/<binding>" -> rows the load's gate accepted
     monitor_session: str = ""
     _sessions: int = 0
+    load_records_key: str = ""  # while loading: where the load keeps its own records (`loadrecords`)
 
     @property
     def tid(self) -> str:
@@ -117,14 +119,15 @@ class Attempt:
     def status(self, status: S, **fields: Any) -> None:
         if self.heartbeat.lost:
             raise LeaseLost(f"trial {self.tid}: lease lost")
-        self.ctx.board.set(self.tid, status=status, **fields)
+        self.ctx.board.set(self.tid, self.claim, status=status, **fields)
         self.phase(str(status))
 
-    def phase(self, phase: str) -> None:
-        """Tell the live monitor (Flower) what this trial is doing; never fails the trial."""
+    def phase(self, phase: str, **extra: Any) -> None:
+        """Tell the live monitor (Flower) what this trial is doing (a load step adds step, workload, rate,
+        clients); never fails the trial."""
         try:
             self.ctx.on_phase(phase, trial=self.tid, scenario=self.trial.scenario, level=self.trial.level,
-                              dataset=self.trial.dataset, attempt=self.claim.attempt)
+                              dataset=self.trial.dataset, attempt=self.claim.attempt, **extra)
         except Exception:  # noqa: BLE001 - progress display only
             pass
 
@@ -132,7 +135,17 @@ class Attempt:
         base = {"campaign": self.trial.campaign_id, "trial": self.tid, "scenario": self.trial.scenario,
                 "dataset": self.trial.dataset, "level": self.trial.level, "node": self.ctx.node,
                 "attempt": self.claim.attempt}
-        return self.ctx.board.add_record(self.claim, rid, base | rec)
+        stored = self.ctx.board.add_record(self.claim, rid, base | rec)
+        if self.load_records_key:  # the load's own record (ingest, answer gate): kept by the load too
+            self.ctx.board.r.hset(self.load_records_key, rid, json.dumps(base | rec | {"record_id": rid}))
+        return stored
+
+    def set(self, **fields: Any) -> None:
+        """State fields of the trial, under this attempt's lease."""
+        self.ctx.board.set(self.tid, self.claim, **fields)
+
+    def incr(self, name: str, by: int = 1) -> int:
+        return self.ctx.board.incr(self.claim, name, by)
 
     def oom_kills(self) -> int:
         return self.ctx.provider.oom_kills(self.engines_id) or 0
@@ -155,7 +168,7 @@ class Attempt:
     def _launch_monitor(self, targets: list[dict]) -> None:
         self.targets = targets
         self.monitor_started = time.monotonic()
-        self.ctx.start_monitor(self.tid, self.monitor_session, targets, self.ctx.settings.monitor_hz)
+        self.ctx.start_monitor(self.tid, self.monitor_session, targets, self.ctx.settings.monitor_hz, self.claim.token)
 
     def stop_monitor(self, session: str | None = None) -> None:
         _stop_monitor(self.ctx, self.tid, session or self.monitor_session)
@@ -170,7 +183,7 @@ class Attempt:
             return
         self._checked = now
         if not self.ctx.board.r.exists(monitor_lease_key(self.tid, self.monitor_session)):
-            self.monitor_restarts = self.ctx.board.incr(self.tid, "monitor_restarts")
+            self.monitor_restarts = self.ctx.board.incr(self.claim, "monitor_restarts")
             self._launch_monitor(self.targets)
 
 
@@ -230,7 +243,7 @@ def load_id(trial: Trial) -> str:
 
 def run_options(campaign: Campaign) -> RunOptions:
     p = campaign.protocol
-    return RunOptions(timeout_s=p.timeout_s, prepare=p.prepare)
+    return RunOptions(timeout_s=p.timeout_s, prepare=p.prepare, federation=p.federation)
 
 
 def scenario_for(trial: Trial, endpoints: dict[str, Endpoint], campaign: Campaign) -> Scenario:

@@ -22,6 +22,7 @@ from btb.engines.registry import scenario_class
 from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
+from btb.workflow import loadrecords, storecheck
 from btb.workflow.attempt import (Attempt, budget_of, dataset_path, load_id, monitor_targets, plateau_skip,
                                   scenario_for)
 
@@ -59,7 +60,7 @@ def measure(att: Attempt) -> tuple[S, str]:
     if verdict:
         return verdict
     att.checkpoint()
-    return serve(att, manifest, bindings)
+    return serve(att, manifest, bindings, path)
 
 
 # --- the load: ingest + gate, once per (dataset, scenario) on this node ---------------------------------
@@ -70,11 +71,17 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
     state = ctx.board.r.hgetall(key)
     if state.get("status") == "ready" and lid in ctx.provider.trials():
         att.validated_rows = json.loads(state.get("rows") or "{}")
+        if state.get("trial") == trial.id:  # loaded by a lost attempt of this trial: its check comes back
+            loadrecords.restore(att, key)
         return _load_verdict(state)
     if state.get("status") in ("failed", "invalid") and state.get("trial") != trial.id:
         return _load_verdict(state)
     ctx.board.r.hset(key, mapping={"status": "ingesting", "trial": trial.id})
-    verdict = _ingest(att, lid, path, manifest, bindings)
+    loadrecords.start(att, key)
+    try:
+        verdict = _ingest(att, lid, path, manifest, bindings)
+    finally:
+        loadrecords.stop(att)
     status = "ready" if verdict is None else ("invalid" if verdict[0] == S.INVALID else "failed")
     ctx.board.r.hset(key, mapping={"status": status, "trial": trial.id, "rows": json.dumps(att.validated_rows),
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
@@ -181,7 +188,7 @@ def _gate(att: Attempt, scenario, path, bindings) -> tuple[S, str] | None:
 
 
 # --- serving under the level's budget -------------------------------------------------------------------
-def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
+def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str]:
     ctx, trial, campaign = att.ctx, att.trial, att.campaign
     lid = load_id(trial)
     att.engines_id = lid
@@ -205,15 +212,25 @@ def serve(att: Attempt, manifest: Manifest, bindings) -> tuple[S, str]:
     bad: dict[str, int] = {}
     scenario = None
     load0 = machine_load()
+    if campaign.workload.is_load:  # mix / sessions / ingest: timed load steps instead of per-query batches
+        from btb.workflow.loadsteps import serve_load
+
+        try:
+            return serve_load(att, started.endpoints, bindings)
+        finally:
+            _record_load(att, load0, machine_load())
     try:
         for qid in campaign.query_ids:
             scenario, oom = _batch(att, scenario, qid, bindings[qid], bad)
             if oom:
                 return S.OOM, oom
+        changed = storecheck.after_runs(att, scenario, path, manifest, bindings) if scenario is not None else None
     finally:
         if scenario is not None:
             scenario.close()
         _record_load(att, load0, machine_load())
+    if changed:
+        return S.INVALID, changed[:1000]
     if "invalid" in bad:
         return S.INVALID, f"{bad['invalid']} measured runs answered differently from the load's validated answers"
     if bad:
@@ -240,8 +257,8 @@ def _record_load(att: Attempt, a: dict, b: dict) -> None:
     load = max(a.get("load1", 0.0), b.get("load1", 0.0))
     dt = (b.get("total", 0) - a.get("total", 0)) or 1
     steal = 100.0 * (b.get("steal", 0) - a.get("steal", 0)) / dt
-    att.ctx.board.set(att.tid, load_avg_1m=load, cpu_steal_pct=round(steal, 2),
-                      busy=bool(load > 1.5 * cpus or steal > 5.0), cpus=cpus)
+    att.set(load_avg_1m=load, cpu_steal_pct=round(steal, 2),
+           busy=bool(load > 1.5 * cpus or steal > 5.0), cpus=cpus)
 
 
 def _cold_engine(att: Attempt, scenario):
@@ -287,7 +304,8 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
                                           f"had {want}: this level's engines answer differently")
         rec = {"kind": "run", "query": qid, "binding": bi, "warmup": kind == "warmup", "cold": kind == "cold",
                "run": k, "status": status, "seconds": out.seconds, "n_rows": len(out.rows or []),
-               "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare}
+               "phases": out.phases, "message": message, "t_start": t0, "t_end": t1, "prepare": p.prepare,
+               "federation": p.federation, **({"notes": out.notes} if out.notes else {})}
         if kind == "cold":
             rec["page_cache_dropped"] = dropped
         att.record(rid, rec)
@@ -301,7 +319,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
             scenario = _healthy(att, scenario)
         att.ensure_monitor()
     _batch_record(att, qid, t_batch0, statuses)
-    ctx.board.incr(att.tid, "batches_done")
+    att.incr("batches_done")
     return scenario, None
 
 
@@ -323,5 +341,5 @@ def _healthy(att: Attempt, scenario):
     endpoints = ctx.provider.current(att.engines_id, wait_s=15.0)
     if endpoints is None:
         endpoints = ctx.provider.restart(att.engines_id)
-        ctx.board.incr(att.tid, "engine_restarts")
+        att.incr("engine_restarts")
     return scenario_for(att.trial, endpoints, att.campaign)

@@ -4,7 +4,8 @@ One attempt of a trial runs wholly in one call of `run_trial`, under a lease ren
 prepare the dataset → start the engines under the budget → ingest → answer gate → one batch per query
 → stop. Every path out of it, whatever raised, ends the trial visibly in `finally`: monitor stopped,
 *that trial's* engines stopped, trial reduced, status final (or queued again when the node was drained),
-lease released. A lost lease means another attempt owns the trial: this one stops writing at once.
+lease released. A lost lease means another attempt owns the trial: this one stops writing at once, and
+any write it still tries is refused by the board's fence (and counted in the trial).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
         att = Attempt(ctx, claim, trial, campaign, hb)
         _stop_leftovers(ctx)
         if claim.attempt > 1:  # a lost attempt's partial runs would mix two engine lifetimes: start clean
-            ctx.board.set(trial.id, dropped_records=ctx.board.drop_records(trial.id))
+            att.set(dropped_records=ctx.board.drop_records(trial.id, claim))
         final = measure(att)
     except LeaseLost:
         final = None  # another attempt owns the trial now: write nothing more
@@ -79,16 +80,17 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
     from btb.results.aggregate import reduce_trial
 
     board = ctx.board
-    if hb.lost or not board.holds(claim):
-        return {"trial": trial.id, "status": "lease-lost"}
     if requeue_why:
-        board.give_back(claim, requeue_why)
+        if not board.give_back(claim, requeue_why):
+            return {"trial": trial.id, "status": "lease-lost"}
         return {"trial": trial.id, "status": "queued", "message": requeue_why}
     status, message = final or (S.ERROR, "attempt ended without a status")
-    resources = _resources_verdict(ctx, trial.id, claim.attempt)
-    board.set(trial.id, status=S.FINISHING)
-    board.set(trial.id, resources=resources)
-    board.set(trial.id, status=status, message=message, finished=time.time())
+    try:  # every write fenced (compare-and-set on the lease and the status): a lost attempt's are refused
+        board.set(trial.id, claim, status=S.FINISHING)
+        board.set(trial.id, claim, resources=_resources_verdict(ctx, trial.id, claim.attempt))
+        board.set(trial.id, claim, status=status, message=message, finished=time.time())
+    except LeaseLost:
+        return {"trial": trial.id, "status": "lease-lost"}
     try:
         reduce_trial(ctx.ledger, board, trial.id)
         if campaign is not None:
@@ -139,7 +141,7 @@ def _drop_finished_loads(ctx: NodeContext, trial: Trial) -> None:
     if all(lifecycle.is_final(t.get("status")) for t in siblings):
         lid = load_id(trial)
         ctx.provider.stop(lid)
-        ctx.board.r.delete(f"btb:load:{ctx.node}:{lid}")
+        ctx.board.r.delete(f"btb:load:{ctx.node}:{lid}", f"btb:load:{ctx.node}:{lid}:records")
 
 
 def _resources_verdict(ctx: NodeContext, tid: str, attempt: int) -> str:

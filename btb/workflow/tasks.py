@@ -32,8 +32,8 @@ SWEEP_S = 5.0
 def _ctx() -> NodeContext:
     s = get_settings()
     return NodeContext.from_settings(
-        s, start_monitor=lambda tid, attempt, targets, hz: monitor_task.apply_async(
-            args=[tid, attempt, targets, hz], queue=monitor_queue(s.node)),
+        s, start_monitor=lambda tid, attempt, targets, hz, token: monitor_task.apply_async(
+            args=[tid, attempt, targets, hz, token], queue=monitor_queue(s.node)),
         after_trial=lambda cid: aggregate_task.apply_async(args=[cid], queue=QUEUE_AGGREGATE),
         send_token=lambda eset: send_token(eset))
 
@@ -42,7 +42,9 @@ def trial_time_limit(campaign: Campaign) -> int:
     """Hard Celery limit of one trial from the protocol: every run may reach its timeout, plus set-up."""
     p = campaign.protocol
     runs = len(campaign.query_ids) * p.bindings * (p.warmups + p.runs + int(p.validate_answers))
-    return int(4 * 3600 + runs * (p.timeout_s + 1.0) * 1.2)
+    L = campaign.workload.load  # load steps: each is burn-in + window + drain, its last ops up to a timeout
+    steps = campaign.workload.steps if campaign.workload.is_load else 0
+    return int(4 * 3600 + runs * (p.timeout_s + 1.0) * 1.2 + steps * (L.burn_in_s + L.duration_s + L.drain + p.timeout_s))
 
 
 class TrialFailed(Exception):
@@ -67,8 +69,9 @@ def trial_token_task(self, eset: str) -> dict:
     def on_phase(phase: str, **fields) -> None:
         # a custom task event: Flower shows the phase as the task's state and the trial in its name
         # (the token was sent before any trial was claimed, so its own name can only say the engine set)
+        step = f" [{fields['step']}]" if fields.get("step") else ""  # a load step: workload, rate or clients
         self.send_event(f"task-{phase.lower()}", name=f"btb.trial {fields['scenario']}@{fields['level']} "
-                        f"{fields['trial']}", **fields)
+                        f"{fields['trial']}{step}", **fields)
 
     ctx.on_phase = on_phase
     log.info("node %s runs trial %s (attempt %d)", ctx.node, claim.trial_id, claim.attempt)
@@ -79,10 +82,10 @@ def trial_token_task(self, eset: str) -> dict:
 
 
 @app.task(name="btb.monitor", bind=True)
-def monitor_task(self, trial_id: str, attempt: str, targets: list[dict], hz: float) -> dict:
+def monitor_task(self, trial_id: str, attempt: str, targets: list[dict], hz: float, token: str = "") -> dict:
     from btb.workflow.monitoring import monitor
 
-    return monitor(_ctx(), trial_id, attempt, targets, hz)
+    return monitor(_ctx(), trial_id, attempt, targets, hz, token)
 
 
 @app.task(name="btb.aggregate", bind=True)

@@ -234,9 +234,9 @@ def _docker_ctx(settings, provider):
 
     seen: list[list[dict]] = []
 
-    def start_monitor(tid, session, targets, hz):
+    def start_monitor(tid, session, targets, hz, token):
         seen.append([dict(t, own=_own_cgroups(provider, t)) for t in targets])
-        threading.Thread(target=monitoring.monitor, args=(ctx, tid, session, targets, hz), daemon=True).start()
+        threading.Thread(target=monitoring.monitor, args=(ctx, tid, session, targets, hz, token), daemon=True).start()
 
     ctx = NodeContext(settings, provider.node, Ledger(settings.redis_url), TrialBoard(settings.redis_url), provider,
                       start_monitor=start_monitor)

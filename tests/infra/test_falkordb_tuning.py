@@ -104,7 +104,7 @@ def test_restart_from_kept_dump_under_another_budget_reconfigures(engine):
     it, every node still there."""
     from falkordb import FalkorDB
 
-    from btb.infra.engines.falkordb.client import read_password
+    from btb.engines.graph.client import read_password
 
     slot = CgroupSlot("fk-tuning-none", "none")  # budget passed explicitly: works where cgroups cannot limit
     engine.launch(slot, budget=None)
@@ -134,7 +134,7 @@ def test_past_maxmemory_a_write_is_refused_and_nothing_is_evicted(engine):
     import redis
     from falkordb import FalkorDB
 
-    from btb.infra.engines.falkordb.client import read_password
+    from btb.engines.graph.client import read_password
 
     slot = CgroupSlot("fk-tuning-oom", "none")
     engine.launch(slot, budget=16 * MiB)  # maxmemory 12 MiB

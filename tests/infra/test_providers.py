@@ -7,7 +7,7 @@ import pytest
 from btb.config import Settings
 from btb.infra.docker.provider import DockerProvider
 from btb.infra.local import LocalProvider
-from btb.providers import make_provider
+from btb.infra.factory import make_provider
 
 
 def test_local_is_the_default_and_docker_is_chosen_by_setting(tmp_path):

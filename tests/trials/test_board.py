@@ -10,6 +10,7 @@ import pytest
 from btb.results.samples import decode_block, encode_block
 from btb.results.store import Ledger
 from btb.trials.lifecycle import BadTransition
+from btb.trials import fence
 from btb.trials.board import LeaseLost, TrialBoard
 
 pytestmark = pytest.mark.integration
@@ -91,3 +92,60 @@ def test_sample_blocks_round_trip_and_are_compact():
     assert back[3]["mem_bytes"] == rows[3]["mem_bytes"] and back[3]["t"] == rows[3]["t"]
     assert back[3]["mem_peak_bytes"] is None and back[3]["target"] == "postgres"
     assert len(blob) < 60 * len(rows)  # vs ~500 B per sample as JSON
+
+
+def _zombie(board, eset):
+    """Attempt 1 lapses, is reaped and re-claimed: the first claim is now a zombie's."""
+    first = board.claim(eset, "a", ttl_s=0.3)
+    time.sleep(0.5)
+    assert board.reap()
+    return first, board.claim(eset, "b", ttl_s=30)
+
+
+def test_every_write_of_a_lost_attempt_is_refused_and_counted(redis_server):
+    board, ledger = _board(redis_server), Ledger(redis_server.redis_url.rsplit("/", 1)[0] + "/6")
+    cid, eset, ids = _campaign(board, n=1)
+    zombie, rerun = _zombie(board, eset)
+    assert rerun.trial_id == ids[0] and rerun.attempt == 2
+    board.add_record(rerun, "run/Q1/b0/r0", {"kind": "run", "seconds": 1.0})
+    board.push_samples(rerun, encode_block([{"target": "pg", "t": 1.0, "mem_bytes": 5}]), 1)
+    board.set(ids[0], rerun, status="preparing")
+    writes = {"records": lambda: board.add_record(zombie, "run/Q1/b0/r1", {"kind": "run"}),
+              "samples": lambda: board.push_samples(zombie, encode_block([{"target": "pg", "t": 2.0}]), 1),
+              "status": lambda: board.set(ids[0], zombie, status="completed"),
+              "fields": lambda: board.set(ids[0], zombie, resources="complete"),
+              "counters": lambda: board.incr(zombie, "batches_done"),
+              "drops": lambda: board.drop_records(ids[0], zombie)}
+    for write in writes.values():
+        with pytest.raises(LeaseLost):
+            write()
+    t = board.trial(ids[0])
+    assert fence.refused(t) == {k: 1 for k in writes}
+    assert t["status"] == "preparing" and "resources" not in t and t["monitor_samples"] == 1
+    assert [r["seconds"] for r in ledger.records(cid, "run")] == [1.0] and len(ledger.samples(ids[0])) == 1
+    with pytest.raises(LeaseLost):  # nor may anyone drop the records of a trial someone holds
+        board.drop_records(ids[0])
+    assert board.drop_records(ids[0], rerun) == 1 and ledger.samples(ids[0]) == []
+
+
+def test_a_status_is_compare_and_set_on_the_status_it_was_checked_against(redis_server):
+    board = _board(redis_server)
+    cid, eset, ids = _campaign(board, n=1)
+    c = board.claim(eset, "a", ttl_s=30)
+    script = board._fenced_set
+    # the lease holds but the status moved since it was read: the write does not happen
+    assert script(keys=[f"btb:lease:{ids[0]}", f"btb:trial:{ids[0]}"],
+                  args=[c.token, "status", '"measuring"', "status", '"completed"']) == -2
+    assert board.trial(ids[0])["status"] == "claimed"
+    board.set(ids[0], c, status="preparing")
+    assert board.trial(ids[0])["status"] == "preparing"
+
+
+def test_a_lapsed_lease_of_an_ended_trial_does_not_requeue_it(redis_server):
+    board = _board(redis_server)
+    cid, eset, ids = _campaign(board, n=1)
+    c = board.claim(eset, "a", ttl_s=0.4)
+    board.set(ids[0], c, status="completed")  # ended, then the worker died before releasing its lease
+    time.sleep(0.6)
+    assert ids[0] not in dict(board.reap()) and ids[0] not in board.running()
+    assert board.trial(ids[0])["status"] == "completed"

@@ -4,6 +4,7 @@ completes, and no run record is lost or duplicated (counted per trial Ã— query Ã
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -126,3 +127,96 @@ def test_fault_mid_trial_loses_and_duplicates_nothing(fault, workers, btb_cli, t
     elif fault == "monitor":
         assert t["status"] == "completed" and t["resources"].startswith("incomplete"), t
     assert ledger.summary(cid)["status"] == "done"
+
+
+def _pool_children(s, role: str) -> list[psutil.Process]:
+    """The worker's pool processes (where tasks run), not the engines they started."""
+    main = psutil.Process(int((s.state_dir / "run" / f"worker-{role}-{s.node}.pid").read_text()))
+    return [c for c in main.children() if "celery" in " ".join(c.cmdline()) or "btb" in " ".join(c.cmdline())]
+
+
+def test_a_paused_attempt_past_its_lease_has_every_later_write_refused_and_counted(workers, tmp_path):
+    """SIGSTOP the attempt (its bench and monitor processes) until its lease lapses and the trial is queued
+    again, then SIGCONT: the woken attempt's records, samples and final status are refused by the fence and
+    counted in the trial; the re-run measures every run once."""
+    s = workers
+    board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
+    p = submit_background(_campaign_file(tmp_path, "fstop"), tmp_path)
+    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("fstop-")), None), 60,
+                     "the campaign to be submitted")
+    tid = f"{cid}.t000"
+    wait_until(lambda: board.trial(tid).get("status") == "measuring"
+               and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
+               120, "the trial to measure")
+    paused = _pool_children(s, "bench") + _pool_children(s, "monitor")
+    assert len(paused) >= 2, paused
+    for proc in paused:
+        proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: board.trial(tid).get("status") == "queued", 60, "the lapsed lease to be reaped")
+    finally:
+        for proc in paused:
+            proc.send_signal(signal.SIGCONT)
+    assert p.wait(timeout=300) in (0, 1), (tmp_path / "submit.err").read_text()[-2000:]
+    t = board.trial(tid)
+    assert t["status"] == "completed" and t["attempt"] == 2, t
+    refused = {k: int(t.get(f"refused_{k}", 0)) for k in ("records", "samples", "status")}
+    assert all(v >= 1 for v in refused.values()), refused  # each kind the woken attempt tried was refused
+    assert run_counts(ledger, cid) == {(tid, q, b): RUNS + (b == 0) for q in ("Q7", "Q12") for b in range(BINDINGS)}
+    # of attempt 1 only what belongs to the load it made (the re-run reuses it): restored, marked
+    stale = [(r["record_id"], r.get("restored_by_attempt")) for r in ledger.trial_records(tid) if r["attempt"] != 2]
+    assert stale == [("ingest", 2)], stale
+    summary = ledger.summary(cid)
+    assert summary["trials"][tid]["refused_writes"]["status"] >= 1, summary["trials"][tid]
+
+
+@pytest.fixture
+def supervised(workers):
+    """The node's worker supervisor, as `btb up` starts it (it adopts the session's live workers)."""
+    s = workers
+    assert stack.start_supervisor(s, s.node) in ("started", "restarted")
+    yield s
+    stack.stop_pidfiles(s, "supervisor.pid")
+
+
+def test_a_lost_loading_attempt_keeps_its_check_and_a_dead_worker_is_replaced(supervised, tmp_path):
+    """SIGKILL of the bench worker's child during a hybrid's first (loading) trial, then of the worker
+    main: nobody runs `btb up`, the supervisor starts the worker again, the re-run reuses the load with
+    the load's answer check written back, every scenario is validated, no run lost or duplicated."""
+    s = supervised
+    board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
+    camp = tmp_path / "fload.yaml"
+    camp.write_text(f"""
+name: fload
+datasets: [{{profile: tiny-1d, seed: 5}}]
+scenarios: [F2]
+memory: {{levels: [2GiB, unlimited]}}
+protocol: {{warmups: 0, runs: 30, timeout_s: 30, bindings: 1, validate: true}}
+queries: [Q2, Q7]
+output_dir: {tmp_path / 'results'}
+""")
+    p = submit_background(camp, tmp_path)
+    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("fload-")), None), 60,
+                     "the campaign to be submitted")
+    tid = f"{cid}.t000"
+    wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 3,
+               300, "the loading trial to measure")
+    assert ledger.trial_records(tid, "validation") and ledger.trial_records(tid, "ingest")
+    main = psutil.Process(int((s.state_dir / "run" / f"worker-bench-{s.node}.pid").read_text()))
+    for child in _pool_children(s, "bench"):
+        child.kill()
+    time.sleep(1)
+    main.kill()  # the worker main too: only the supervisor can bring the node back
+    wait_until(lambda: not psutil.pid_exists(main.pid) or main.status() == psutil.STATUS_ZOMBIE, 10, "main to die")
+    assert p.wait(timeout=600) in (0, 1), (tmp_path / "submit.err").read_text()[-2000:]
+    trials = board.trials(cid)
+    assert {t["status"] for t in trials.values()} == {"completed"}, trials
+    t = trials[tid]
+    assert t["attempt"] == 2 and t.get("load_records_restored", 0) >= 3, t  # ingest + validations came back
+    validated = {(r["scenario"], r["query"]) for r in ledger.records(cid, "validation") if r["match"]}
+    assert validated == {("F2", "Q2"), ("F2", "Q7")}, validated
+    assert run_counts(ledger, cid) == {(x, q, 0): 30 + 1 for x in trials for q in ("Q2", "Q7")}
+    summary = ledger.summary(cid)
+    assert [m["status"] for m in summary["minimum_viable"]] == ["measured"], summary["minimum_viable"]
+    workers_state = json.loads(board.r.get(f"btb:workers:{s.node}"))["workers"]
+    assert workers_state["bench"]["restarts"] >= 1 and workers_state["bench"]["state"] == "running", workers_state

@@ -55,7 +55,7 @@ output_dir: {tmp_path / 'results'}
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
                120, "the 256 MiB trial to measure")
-    from btb.providers import make_provider
+    from btb.infra.factory import make_provider
 
     from btb.campaign import Trial as _Trial
     from btb.workflow.attempt import load_id
@@ -146,6 +146,6 @@ def test_a_level_whose_answers_differ_from_the_validated_load_ends_invalid(redis
         assert {r["binding"]: r["status"] for r in runs} == {0: "ok", 1: "invalid"}, runs
         assert all("validated at load" in r["message"] for r in runs if r["binding"] == 1)
     finally:
-        from btb.providers import make_provider
+        from btb.infra.factory import make_provider
 
         make_provider(s, ctx.node).stop(load_id(Trial.from_dict(trials[0])))

@@ -10,6 +10,7 @@ float64 exactly).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -73,6 +74,11 @@ def _raise_typed(e: Exception, timeout_ms: int | None) -> None:
         raise QueryOutOfMemory(f"FalkorDB QUERY_MEM_CAPACITY exceeded ({e})") from e
 
 
+def read_password(endpoint: Endpoint) -> str:
+    """A FalkorDB endpoint's password, from the passfile its provider wrote (never on an argv or in a record)."""
+    return Path(endpoint.extra["passfile"]).read_text().strip()
+
+
 class FalkorSession:
     """One connection to one graph. `query` returns the result rows (lists) as the falkordb client parses
     them; `write` sends a statement whose result is not needed (loader)."""
@@ -81,8 +87,6 @@ class FalkorSession:
 
     def __init__(self, endpoint: Endpoint, graph: str = GRAPH, connect_timeout_s: float = 10.0):
         from falkordb import FalkorDB
-
-        from btb.infra.engines.falkordb.client import read_password
 
         host, _, port = endpoint.dsn.removeprefix("redis://").rstrip("/").rpartition(":")
         self.db = FalkorDB(host=host, port=int(port), password=read_password(endpoint),

@@ -6,8 +6,8 @@ question runs the shared graph part (`queries/cypher/Qn`), fetches the overlappi
 
 F2 (hybrid): structure in FalkorDB, series in PostgreSQL with P1's loader (`btb.engines.postgres.series`:
 the same `ts` table, partitions, binary COPY and indexes). A series question runs the same graph part,
-then `btb.engines.federation` moves its key rows into the session temp table and runs the series SQL
-(`queries/shared/series/Qn.sql`). Phases: graph / transfer / sql. Both engines run in the trial's one
+then `btb.engines.federation` hands its key rows to PostgreSQL (array parameters or the session table)
+for the series SQL (`queries/shared/series/Qn.sql`). Phases: graph / transfer / sql. Both engines run in the trial's one
 cgroup slot (the provider starts every engine kind of a trial there), so they share one budget.
 """
 
@@ -109,7 +109,7 @@ class ChunkGraphScenario(CypherScenario):
 class HybridGraphScenario(federation.SeriesSession, CypherScenario):
     id: ClassVar[str] = "F2"
     engines: ClassVar[tuple[str, ...]] = ("falkordb", "postgres")
-    description: ClassVar[str] = "FalkorDB structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
+    description: ClassVar[str] = "FalkorDB structure + PostgreSQL series (P1's ts), federated (ANY or temp table)"
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:

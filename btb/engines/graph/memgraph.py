@@ -43,4 +43,4 @@ class MemgraphChunkScenario(_OnMemgraph, ChunkGraphScenario):
 class MemgraphHybridScenario(_OnMemgraph, HybridGraphScenario):
     id: ClassVar[str] = "M2"
     engines: ClassVar[tuple[str, ...]] = ("memgraph", "postgres")
-    description: ClassVar[str] = "Memgraph structure (Bolt) + PostgreSQL series, federated by temp table + COPY"
+    description: ClassVar[str] = "Memgraph structure (Bolt) + PostgreSQL series, federated (ANY or temp table)"

@@ -13,7 +13,7 @@ their base64 literals and computes the answer on the client with F1's per-query 
 Phases: graph / chunks / decode, all inside the measured latency.
 
 O2 (hybrid): structure in Oxigraph, series in PostgreSQL with P1's loader (`btb.engines.postgres.series`);
-the structure part's rows go through `btb.engines.federation` (temp table + binary COPY) into the shared
+the structure part's rows go through `btb.engines.federation` (array parameters or temp table) into the shared
 series SQL (`queries/shared/series/Qn.sql`). Phases: graph / transfer / sql.
 
 Bulk load (both): one streamed `POST /store?default&no_transaction&lenient` of N-Triples generated from
@@ -230,7 +230,7 @@ def _store_bytes(endpoint) -> int:
 class HybridRdfScenario(federation.SeriesSession, SparqlScenario):
     id: ClassVar[str] = "O2"
     engines: ClassVar[tuple[str, ...]] = ("oxigraph", "postgres")
-    description: ClassVar[str] = "Oxigraph Brick structure + PostgreSQL series (P1's ts), federated by temp table + COPY"
+    description: ClassVar[str] = "Oxigraph Brick structure + PostgreSQL series (P1's ts), federated (ANY or temp table)"
 
     # --- Scenario API ---------------------------------------------------------------------------------
     def ingest(self, dataset_dir: Path) -> IngestReport:

@@ -6,28 +6,35 @@ this module reads the kernel."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
-from btb.cgroups import CGROUP_ROOT, UNLIMITED_V1, v2_mount
-from btb.cgroups.files import keyed, read_int, write
+from btb.cgroups import CGROUP_ROOT, Cgroup, CgroupUnavailable, CgroupV1, CgroupV2, proc_cgroups, v2_mount
 
 PARENT_DIR = "btb-docker"  # per-trial parent cgroups live under <hierarchy>/btb-docker/<slot>
 
 
 class ParentCgroup:
-    """The per-trial parent cgroup every container of the trial is created under (cgroupfs driver)."""
+    """The per-trial parent cgroup every container of the trial is created under (cgroupfs driver): a
+    `btb.cgroups` cgroup at <hierarchy root>/btb-docker/<name>, made and limited through that interface."""
 
     def __init__(self, version: str, name: str):
         self.version, self.name = version, name
         self.rel = f"/{PARENT_DIR}/{name}"  # HostConfig.CgroupParent
 
+    def _root(self) -> Cgroup:
+        """The hierarchy's root cgroup, where Docker's cgroupfs driver resolves CgroupParent."""
+        if self.version == "1":
+            return CgroupV1({"memory": CGROUP_ROOT / "memory"})
+        return CgroupV2({"unified": v2_mount() or Path("/sys/fs/cgroup")})
+
     @property
     def memory_dir(self) -> Path:
-        if self.version == "1":
-            return CGROUP_ROOT / "memory" / PARENT_DIR / self.name
-        return (v2_mount() or Path("/sys/fs/cgroup")) / PARENT_DIR / self.name
+        return self._root().memory_dir / PARENT_DIR / self.name
+
+    def _cgroup(self, memory_dir: Path | None = None) -> Cgroup:
+        cls = CgroupV1 if self.version == "1" else CgroupV2
+        return cls({cls.MEMORY_KEY: memory_dir or self.memory_dir})
 
     def dirs(self) -> list[Path]:
         """Every directory of it (v1: one per hierarchy, Docker/runc makes them beside the memory one)."""
@@ -36,48 +43,27 @@ class ParentCgroup:
         return [d / PARENT_DIR / self.name for d in sorted(CGROUP_ROOT.iterdir()) if (d / PARENT_DIR).is_dir()]
 
     def create(self, budget: int | None) -> int | None:
-        d = self.memory_dir
-        if self.version == "2":  # the memory controller must be enabled down to our dir
-            root = d.parent.parent
-            d.parent.mkdir(exist_ok=True)
-            for p in (root, d.parent):
-                write(p / "cgroup.subtree_control", "+memory")
-        d.mkdir(parents=True, exist_ok=True)
+        """Make it (a leftover empty one is made anew) and set the budget; the limit read back."""
+        cg = self._root().create_child(PARENT_DIR).create_child(self.name)
         if budget:
-            if self.version == "1":
-                # memsw >= memory at every moment: raise memsw first when it grows, lower memory first when it shrinks
-                for f in ("memory.memsw.limit_in_bytes", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
-                    if (d / f).exists():
-                        write(d / f, str(budget))
-            else:
-                write(d / "memory.max", str(budget))
-                if (d / "memory.swap.max").exists():
-                    write(d / "memory.swap.max", "0")
+            cg.set_memory_limit(budget)
         return self.read_limit()
 
     def read_limit(self) -> int | None:
-        v = read_int(self.memory_dir / ("memory.limit_in_bytes" if self.version == "1" else "memory.max"))
-        return v if v is not None and v < UNLIMITED_V1 else None
+        return self._cgroup().read_once(Cgroup.memory_limit)
 
     def swap_limited(self) -> bool:
-        d = self.memory_dir
-        return (d / "memory.memsw.limit_in_bytes").exists() if self.version == "1" else (d / "memory.swap.max").exists()
+        return self._cgroup().can_limit_swap()
 
     def container_dir(self, cid: str) -> Path:
         return self.memory_dir / cid
 
     def remove(self, timeout_s: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout_s
         for d in sorted(self.dirs(), key=lambda p: -len(p.parts)):
-            while d.is_dir():
-                try:
-                    for child in sorted((c for c in d.iterdir() if c.is_dir()), key=lambda p: -len(p.parts)):
-                        child.rmdir()  # a container's dir left behind by a killed runc
-                    d.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
+            for child in sorted((c for c in d.iterdir() if c.is_dir()), key=lambda p: -len(p.parts)) \
+                    if d.is_dir() else ():
+                self._cgroup(child).remove(timeout_s)  # a container's dir left behind by a killed runc
+            self._cgroup(d).remove(timeout_s)
 
 
 def parent_of(state: dict) -> ParentCgroup | None:
@@ -111,16 +97,11 @@ def container_cgroup(c: Any, version: str, parent: ParentCgroup | None) -> str |
     """The container's own memory cgroup dir (from its main process, else from the parent's layout).
     `version`: the engine's CgroupVersion, as a string."""
     pid = c.attrs.get("State", {}).get("Pid")
-    if pid:
-        try:
-            for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-                _, ctrls, rel = line.split(":", 2)
-                if "memory" in ctrls.split(","):
-                    return str(CGROUP_ROOT / "memory" / rel.lstrip("/"))
-                if ctrls == "" and version == "2":
-                    return str((v2_mount() or Path("/sys/fs/cgroup")) / rel.lstrip("/"))
-        except (OSError, ValueError):
-            pass
+    theirs = proc_cgroups(pid) if pid else {}
+    if "memory" in theirs:
+        return str(CGROUP_ROOT / "memory" / theirs["memory"].lstrip("/"))
+    if "" in theirs and version == "2":
+        return str((v2_mount() or Path("/sys/fs/cgroup")) / theirs[""].lstrip("/"))
     return str(parent.container_dir(c.id)) if parent else None
 
 
@@ -128,8 +109,8 @@ def oom_kill_count(cgroup_dir: str | None, version: str) -> int | None:
     """The kernel's oom_kill count of a memory cgroup (None: not readable here)."""
     if not cgroup_dir:
         return None
-    f = Path(cgroup_dir) / ("memory.oom_control" if version == "1" else "memory.events")
+    cls = CgroupV1 if version == "1" else CgroupV2
     try:
-        return keyed(f).get("oom_kill") if f.exists() else None
-    except OSError:
+        return cls.at(cgroup_dir).read_once(Cgroup.oom_kills)
+    except CgroupUnavailable:
         return None

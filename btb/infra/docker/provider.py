@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from btb.engines.base import Endpoint
-from btb.engines.registry import container_kinds
+from btb.engines.registry import ENGINES, container_kinds
 from btb.infra.docker.budget import ParentCgroup, budget_mode, parent_of, split
 from btb.infra.docker.images import Resolved
 from btb.infra.docker.launch import LABEL, LOG_TAIL_LINES, ContainerLauncher
@@ -62,10 +62,15 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
                 ok = img.ref is not None
                 why = img.why if not ok else (why_mode if mode == "split" else "")
                 caps[kind] = EngineCaps(kind, available=ok, can_limit=ok, can_restart=ok, can_measure=ok, why=why)
+            for kind in ENGINES.keys() - caps.keys():  # no container driver (e.g. duckdb, an embedded engine)
+                caps[kind] = EngineCaps(kind, False, False, False, False,
+                                        f"no container for {kind}: it runs under the local provider only (BTB_PROVIDER=local)")
             self._caps = caps
         return self._caps
 
     def describe(self, kind: str) -> str:
+        if kind not in container_kinds():
+            return f"no container for {kind}: it runs under the local provider only (BTB_PROVIDER=local)"
         img = self.image(kind)
         return f"{img.ref} ({img.origin})" if img.ref else img.why
 

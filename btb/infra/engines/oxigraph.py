@@ -3,10 +3,10 @@
 with a scrubbed environment, as an unprivileged OS user when btb runs as root.
 
 Security: **Oxigraph has no authentication** (no user, no password, no TLS: anyone who reaches the port
-can query *and update* the store, `POST /update`, `DELETE /store`). What protects it is the bind address:
-loopback only (127.0.0.1), never 0.0.0.0, so only local users can reach it; the store directory is in
-the private work dir (0700). Local users other than btb's are not kept out as they are for PostgreSQL
-(scram) and FalkorDB (requirepass): recorded in the Endpoint (`auth: none, loopback only`).
+can query *and update* the store, `POST /update`, `DELETE /store`). What protects it is the bind address
+(loopback only, 127.0.0.1, never 0.0.0.0) and, when btb runs as root, the local provider's port guard
+(`btb.infra.portguard`): the kernel refuses every other local user's connection to the port. The store
+directory is in the private work dir (0700). The Endpoint records both (`auth`, `reachable`).
 
 Version: the pip package pins the server (`oxigraph==0.5.13` ships server 0.5.13); the Endpoint records
 what the binary reports (`oxigraph --version`).
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from btb.cgroups import CgroupSlot
+from btb.infra import portguard
 from btb.engines.base import Endpoint
 from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
                                     kill_processes, reachable_for)
@@ -193,6 +194,7 @@ class LocalOxigraph(LocalEngine):
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
             extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "tuning": dict(TUNING), "store": str(self.store),
+                   "reachable": portguard.enforced() or "btb only: other local users refused by the port guard",
                    "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},

@@ -4,15 +4,11 @@ GRAPH.CONFIG, the settings btb sets) for the Endpoint."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from btb.engines.base import Endpoint
+from btb.engines.graph.client import read_password
 from btb.infra.engines.falkordb.settings import FIXED_MEMORY_SETTINGS, MODULE_ARGS, REDIS_KEYS
-
-
-def read_password(endpoint: Endpoint) -> str:
-    return Path(endpoint.extra["passfile"]).read_text().strip()
 
 
 def connect(endpoint: Endpoint, timeout_s: float = 10.0, socket_timeout: float | None = None):

@@ -1,6 +1,6 @@
 """Bulk-load comparison for O1's export: btb's HTTP load vs the `oxigraph load` CLI on the same file, same run.
 
-    python -m btb.engines.rdf.loadbench DATASET_DIR [--engines-dir DIR]
+    python benchmarks/bench_rdf_load.py DATASET_DIR [--engines-dir DIR]
 
 Prints one JSON object: triples, file bytes, and seconds + triples/s for
   - `cli`: `oxigraph load --location <fresh dir> --file export.nt --lenient` (the server's own bulk loader

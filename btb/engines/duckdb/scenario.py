@@ -1,0 +1,230 @@
+"""D1 and D2: DuckDB, the embedded baseline a data engineer would pick instead of any server.
+
+- D1 (`DuckFileScenario`): DuckDB's own database file holding P1's model (entity tables, link tables, `ts`),
+  loaded by DuckDB itself from the dataset's Parquet (`CREATE TABLE … AS SELECT … FROM read_parquet`).
+- D2 (`DuckParquetScenario`): no database at all: the same names as views straight over the dataset's
+  Parquet files; its "load" only defines the views.
+
+Both talk to the engine host of kind `duckdb` (a process in the trial's cgroup, `btb.infra.engines.duckdb`)
+over its unix socket: one request per query carrying the statement and its parameters, every row returned.
+That round trip is the timed window, as a query's round trip to PostgreSQL is for P1; the host's own
+overhead is measured in `benchmarks/bench_overhead.py`. The session's timeout is enforced by the host
+(set once per session, never by a round trip inside the window); a DuckDB out-of-memory error is status
+`oom`, as a cgroup kill is.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+from btb.dataset.format import EDGES, NODES, Manifest, series_files
+from btb.engines.base import Answer, IngestReport, QueryOutOfMemory, QueryTimeout, RunOptions, SplitScenario
+from btb.engines.duckdb import schema, texts
+from btb.engines.duckdb.client import HostClient, HostError, interrupt
+
+
+class DuckScenario(SplitScenario):
+    engines: ClassVar[tuple[str, ...]] = ("duckdb",)
+    kind: ClassVar[str]  # "table" (D1) or "view" (D2)
+
+    def __init__(self, endpoints, options: RunOptions | None = None):
+        super().__init__(endpoints, options)
+        ep = self.endpoints["duckdb"]
+        self.dsn, self.authkey = ep.dsn, ep.extra["authkey_file"]
+        self.work = Path(ep.extra.get("work") or Path(ep.extra["database"]).parent)
+        self.database = Path(ep.extra["database"])
+        self._client: HostClient | None = None
+        self._statements = texts.statements()
+
+    # --- session ---------------------------------------------------------------------------------------
+    def client(self) -> HostClient:
+        """One host session per scenario, its timeout set once at connect."""
+        if self._client is None:
+            c = HostClient(self.dsn, self.authkey)
+            c.configure(timeout_s=self.options.timeout_s)
+            self._client = c
+        return self._client
+
+    def _drop_client(self) -> None:
+        c, self._client = self._client, None
+        if c is not None:
+            c.close()
+
+    def close(self) -> None:
+        self._drop_client()
+        super().close()
+
+    def cancel(self) -> None:
+        """Called by the watchdog: interrupt the statement in flight, on a connection of its own."""
+        try:
+            interrupt(self.dsn, self.authkey)
+        except Exception:  # noqa: BLE001 - host gone: nothing left to cancel
+            pass
+
+    # --- load ------------------------------------------------------------------------------------------
+    def _sources(self, dataset_dir: Path) -> tuple[Path, list[Path], dict[str, Any]]:
+        """(dir holding nodes/edges, series files, details) the statements read: the dataset's files."""
+        return dataset_dir, series_files(dataset_dir), {}
+
+    def _read_structure(self, c: HostClient, base: Path) -> tuple[str, str, str]:
+        """(nodes, edges, typed edges or "") the structure statements read: D1 reads each file once, into temp
+        tables (the edges with their ends' types); D2's views read the files themselves."""
+        nodes, edges = schema.sources(base)
+        if self.kind != "table":
+            return nodes, edges, ""
+        c.execute(f"CREATE OR REPLACE TEMP TABLE _nodes AS SELECT * FROM {nodes}")
+        c.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {schema.typed_edges_sql(edges, '_nodes')}")
+        return "_nodes", edges, "_typed"
+
+    def _load_structure(self, c: HostClient, base: Path, phases: dict[str, float]) -> None:
+        """The structure tables (or views), in one transaction: read, model check, entity and link tables."""
+        t1 = time.perf_counter()
+        c.execute("BEGIN TRANSACTION")
+        try:
+            nodes, edges, typed = self._read_structure(c, base)
+            phases["structure_read_s"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            schema.check_model(c.query, edges, nodes, typed)
+            phases["model_check_s"] = time.perf_counter() - t2
+            t3 = time.perf_counter()
+            for stmt in schema.structure_statements(self.kind, nodes, edges, typed):
+                c.execute(stmt)
+            phases["structure_s"] = time.perf_counter() - t3
+            c.execute("COMMIT")
+        except Exception:
+            c.execute("ROLLBACK")
+            raise
+
+    def ingest(self, dataset_dir: Path) -> IngestReport:
+        dataset_dir = Path(dataset_dir).resolve()
+        manifest = Manifest.read(dataset_dir)
+        c = self.client()
+        t0 = time.perf_counter()
+        base, files, details = self._sources(dataset_dir)
+        phases: dict[str, float] = {"link_files_s": time.perf_counter() - t0}
+        series = _Background(self.dsn, self.authkey, schema.series_statement(self.kind, files))  # the bulk, meanwhile
+        try:
+            self._load_structure(c, base, phases)
+        finally:
+            phases["series_s"] = series.join()  # raises the series load's error, if any
+        t4 = time.perf_counter()
+        c.execute("CHECKPOINT")  # the load is in the database file, not only in its WAL
+        phases["checkpoint_s"] = time.perf_counter() - t4
+        seconds = time.perf_counter() - t0
+        rows = self.counts()
+        rows = {k: v for k, v in rows.items() if k not in ("nodes", "edges", "samples")}
+        if self.kind == "view":  # D2 loads nothing: no rows loaded (0 rows/s), what its views show kept apart
+            details["rows_viewed"], rows = rows, {}
+        info = c.ping()
+        return IngestReport(
+            seconds=seconds, rows=rows, bytes_on_disk=self._bytes_on_disk(base, files),
+            backend=f"DuckDB {info['version']} {self.storage}",
+            details={"phases": phases, "settings": info["settings"], "requested": info["requested"],
+                     "series_files": len(files), "samples_in_manifest": manifest.counts.get("samples"),
+                     "load": self.load_description, **details})
+
+    def _bytes_on_disk(self, base: Path, files: list[Path]) -> int:
+        own = sum(f.stat().st_size for f in self.work.glob(self.database.name + "*"))
+        return own
+
+    def counts(self) -> dict[str, int]:
+        row = self.client().query(schema.counts_sql())[0]
+        out = dict(zip((*schema.STRUCTURE_TABLES, "ts"), (int(v) for v in row)))
+        out["nodes"] = sum(out[t] for t in schema.ENTITIES)
+        out["edges"] = sum(out[t] for t, _, _ in schema.LINKS.values())
+        out["samples"] = out["ts"]
+        return out
+
+    # --- queries ---------------------------------------------------------------------------------------
+    def bind(self, qid: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        if qid not in self._statements:
+            raise KeyError(f"{self.id} has no query {qid}")
+        text, names = self._statements[qid]
+        self.client()  # (re)connecting is never part of a measured query, cold runs included
+        return text, texts.bind(names, params)
+
+    def timed(self, qid: str, bound: tuple[str, dict[str, Any]]) -> Answer:
+        """The measured part: one round trip to the host with the statement and its parameters, every row."""
+        c = self._client if self._client is not None else self.client()
+        try:
+            return Answer(c.query(*bound))
+        except HostError as e:
+            if e.kind in ("timeout", "interrupted"):
+                raise QueryTimeout(f"{qid}: {e}") from e
+            if e.kind == "oom":
+                raise QueryOutOfMemory(f"{qid}: DuckDB out of memory under its memory_limit ({e})") from e
+            raise
+        except ConnectionError:
+            self._drop_client()  # host gone (OOM kill, restart): the next query reconnects; this one is an error
+            raise
+
+
+class _Background:
+    """One statement run on a host session of its own in a thread (D1's series load while its structure is
+    built on the scenario's session: DuckDB runs both at once, and the load takes the longer of the two)."""
+
+    def __init__(self, dsn: str, authkey: str, sql: str):
+        self._error: BaseException | None = None
+        self._seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(dsn, authkey, sql), name="duckdb-load", daemon=True)
+        self._thread.start()
+
+    def _run(self, dsn: str, authkey: str, sql: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            c = HostClient(dsn, authkey)
+            try:
+                c.execute(sql)
+            finally:
+                c.close()
+        except BaseException as e:  # noqa: BLE001 - re-raised by join() in the caller's thread
+            self._error = e
+        self._seconds = time.perf_counter() - t0
+
+    def join(self) -> float:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._seconds
+
+
+class DuckFileScenario(DuckScenario):
+    id: ClassVar[str] = "D1"
+    description: ClassVar[str] = "DuckDB database file, P1's typed tables + link tables + ts, loaded by DuckDB from Parquet"
+    kind: ClassVar[str] = "table"
+    storage: ClassVar[str] = "database file (P1's tables)"
+    load_description: ClassVar[str] = "CREATE TABLE AS SELECT FROM read_parquet (DuckDB's own reader)"
+
+
+class DuckParquetScenario(DuckScenario):
+    """The views read the dataset's files through hard links in the engine's work dir (`parquet/`): the
+    same inodes, so the provider's page-cache eviction of the work dir makes D2's cold runs cold too."""
+
+    id: ClassVar[str] = "D2"
+    description: ClassVar[str] = "DuckDB views straight over the dataset's Parquet files (no ingest)"
+    kind: ClassVar[str] = "view"
+    storage: ClassVar[str] = "views over the dataset's Parquet"
+    load_description: ClassVar[str] = "CREATE VIEW over read_parquet: nothing loaded"
+
+    def _sources(self, dataset_dir: Path) -> tuple[Path, list[Path], dict[str, Any]]:
+        link_dir = self.work / "parquet"
+        files = [dataset_dir / NODES, dataset_dir / EDGES, *series_files(dataset_dir)]
+        try:
+            for f in files:
+                dest = link_dir / f.relative_to(dataset_dir)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.unlink(missing_ok=True)
+                os.link(f, dest)
+        except OSError as e:  # another filesystem: the views read the dataset's paths; cold runs stay warm there
+            why = f"views read the dataset's own paths (hard link refused: {e}); their pages are not evicted for cold runs"
+            return dataset_dir, series_files(dataset_dir), {"parquet_links": False, "parquet_links_why": why}
+        return link_dir, series_files(link_dir), {"parquet_links": True}
+
+    def _bytes_on_disk(self, base: Path, files: list[Path]) -> int:
+        """What D2 serves from: the Parquet files themselves, plus its (views-only) database file."""
+        return super()._bytes_on_disk(base, files) + sum(f.stat().st_size for f in
+                                                         (base / NODES, base / EDGES, *files))
