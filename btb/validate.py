@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from btb.dataset import oracle
 from btb.dataset.answer_store import ensure_answers
 from btb.dataset.answers import same_answer_for
-from btb.dataset.format import Manifest, load_bindings, load_unbound
+from btb.dataset.changes import Overlay
+from btb.dataset.format import US_PER_DAY, Manifest, epoch_us, load_bindings, load_unbound
 from btb.dataset.integrity import verify
 from btb.engines.base import QUERY_IDS, IngestReport, RunOptions, Scenario
 from btb.engines.registry import scenario_class
@@ -105,6 +108,36 @@ def check_scenario(scenario: Scenario, dataset_dir: Path, bindings: dict[str, li
     """Run every query × binding on an ingested scenario and compare with the oracle answers."""
     return [check_query(scenario, qid, i, params, expected[(qid, i)])
             for qid in QUERY_IDS for i, params in enumerate(bindings[qid])]
+
+
+def expected_answers(dataset_dir: Path, bindings: dict[str, list[dict]], overlay: Overlay | None = None
+                     ) -> dict[tuple[str, int], list[tuple]]:
+    """The oracle's answer of every query × binding; with `overlay`, of the dataset after its writes."""
+    ds = Path(dataset_dir).resolve()
+    st = overlay.graph(oracle.load_structure(str(ds))) if overlay is not None else None
+    return {(qid, i): oracle.answer(ds, qid, params, structure=st)
+            for qid in QUERY_IDS for i, params in enumerate(bindings.get(qid, []))}
+
+
+def stretched_bindings(bindings: dict[str, list[dict]], until_us: int) -> dict[str, list[dict]]:
+    """The bindings with every window's end moved past `until_us` (to the next whole day), so the series
+    queries read what a write workload appended after the dataset's end as well as what was there."""
+    end = _iso(-(-(until_us + 1) // US_PER_DAY) * US_PER_DAY)
+    out: dict[str, list[dict]] = {}
+    for qid, items in bindings.items():
+        out[qid] = [{**p, "end": end} if "end" in p and epoch_us(p["end"]) <= until_us else dict(p) for p in items]
+    return out
+
+
+def _iso(t_us: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=t_us)).isoformat().replace("+00:00", "Z")
+
+
+def check_after_writes(scenario: Scenario, dataset_dir: Path, overlay: Overlay,
+                       bindings: dict[str, list[dict]]) -> list[Check]:
+    """The gate after a write workload: every query × binding of a scenario that took the writes, compared
+    with the oracle over the dataset plus what was committed (`overlay`)."""
+    return check_scenario(scenario, dataset_dir, bindings, expected_answers(dataset_dir, bindings, overlay))
 
 
 def validate(dataset_dir: Path, scenario_ids: list[str], *, provider: Provider, timeout_s: float = 60,

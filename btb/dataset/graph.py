@@ -27,6 +27,9 @@ class Graph:
     inc: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     start_us: int = 0
     days: int = 0
+    # samples appended after the dataset was generated (btb.dataset.changes.Overlay), per dataset day:
+    # (point_idx, time_us, value); the oracle reads them beside the day files
+    appended: dict[int, tuple[Any, Any, Any]] = field(default_factory=dict)
 
     _by_type: dict[str, list[str]] | None = None
 

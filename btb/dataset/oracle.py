@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from btb.dataset.answers import canonical_for
+from btb.dataset.changes import Overlay
 from btb.dataset.format import EDGES, NODES, Manifest, epoch_us
 from btb.dataset.graph import Graph
 from btb.dataset.oracle_scan import ExactSum, Moments, last_before, moments_per_point, runs, scan
@@ -37,8 +38,9 @@ def load_structure(dataset_dir: str) -> Structure:
 
 
 def _scan(ds: str, st: Structure, idxs: Iterable[int], lo: int, hi: int):
-    """The samples of some points in [lo, hi), batch by batch (btb.dataset.oracle_scan): never all at once."""
-    return scan(ds, st.start_us, st.days, idxs, lo, hi)
+    """The samples of some points in [lo, hi), batch by batch (btb.dataset.oracle_scan): never all at once;
+    with the samples appended after the dataset (an overlay's `st.appended`) after each day's file."""
+    return scan(ds, st.start_us, st.days, idxs, lo, hi, appended=st.appended)
 
 
 def _window(st: Structure, params: Mapping[str, Any]) -> tuple[int, int]:
@@ -150,7 +152,8 @@ def q11(ds: str, st: Structure, p: Mapping[str, Any]) -> list[tuple]:
     pairs = {(u, e) for u in ups for e in st.downstream(u)}
     power = {e: st.points_of(e, quantity="power") for _, e in pairs}
     wanted = {pt for pts in power.values() for pt in pts}
-    by_idx = last_before(ds, st.start_us, st.days, [st.idx(pt) for pt in wanted], epoch_us(p["end"]))
+    by_idx = last_before(ds, st.start_us, st.days, [st.idx(pt) for pt in wanted], epoch_us(p["end"]),
+                         appended=st.appended)
     last = {pt: by_idx[st.idx(pt)] for pt in wanted if st.idx(pt) in by_idx}
     rows = []
     for u, e in pairs:
@@ -212,8 +215,12 @@ QUERIES: dict[str, Callable[[str, Structure, Mapping[str, Any]], list[tuple]]] =
 }
 
 
-def answer(dataset_dir: Path | str, qid: str, params: Mapping[str, Any]) -> list[tuple]:
-    """Canonical answer of one query × binding (queries/README.md)."""
+def answer(dataset_dir: Path | str, qid: str, params: Mapping[str, Any], overlay: Overlay | None = None,
+           structure: Structure | None = None) -> list[tuple]:
+    """Canonical answer of one query × binding (queries/README.md); with `overlay`, of the dataset after the
+    appends and changes it holds (`structure`: its graph, `overlay.graph(...)`, when the caller has it)."""
     ds = str(Path(dataset_dir).resolve())
-    st = load_structure(ds)
+    st = structure if structure is not None else load_structure(ds)
+    if overlay is not None and structure is None:
+        st = overlay.graph(st)
     return canonical_for(qid, QUERIES[qid](ds, st, params))

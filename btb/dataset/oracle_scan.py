@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -39,8 +39,35 @@ def _row_groups(pf: pq.ParquetFile, lo_idx: int, hi_idx: int) -> list[int]:
     return keep
 
 
-def scan_day(directory: Path | str, day: int, idxs: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(point_idx int32[], time_us int64[], value float64[]) batches of one day file, rows of `idxs` only."""
+Appended = Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]]  # day -> (point_idx, time_us, value) appended
+
+
+def _appended_batch(appended: Appended | None, day: int, idxs: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The samples of `idxs` appended to `day` after the dataset was written, sorted by (point, time)."""
+    extra = appended.get(day) if appended else None
+    if extra is None or not len(idxs):
+        return None
+    p, t, v = (np.asarray(a) for a in extra)
+    m = np.isin(p, idxs)
+    if not m.any():
+        return None
+    p, t, v = p[m].astype(np.int32), t[m].astype(np.int64), v[m].astype(np.float64)
+    order = np.lexsort((t, p))
+    return p[order], t[order], v[order]
+
+
+def scan_day(directory: Path | str, day: int, idxs: np.ndarray, appended: Appended | None = None
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(point_idx int32[], time_us int64[], value float64[]) batches of one day file, rows of `idxs` only;
+    then, as one more batch, the day's samples appended after the dataset (a write workload's overlay)."""
+    yield from _file_batches(directory, day, idxs)
+    extra = _appended_batch(appended, day, idxs)
+    if extra is not None:
+        yield extra
+
+
+def _file_batches(directory: Path | str, day: int, idxs: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     f = Path(directory) / SERIES_DIR / f"day-{day:04d}.parquet"
     if not len(idxs) or not f.exists():
         return
@@ -57,15 +84,15 @@ def scan_day(directory: Path | str, day: int, idxs: np.ndarray) -> Iterator[tupl
                    b.column(2).to_numpy().astype(np.float64)[m])
 
 
-def scan(directory: Path | str, start_us: int, days: int, idxs: Iterable[int], lo: int, hi: int
-         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def scan(directory: Path | str, start_us: int, days: int, idxs: Iterable[int], lo: int, hi: int,
+         appended: Appended | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Batches of the samples with lo <= time < hi of the given points, day by day (dataset starting at
     start_us, `days` long). Within a batch, samples of one point are contiguous and in time order."""
     want = np.array(sorted({int(i) for i in idxs}), dtype=np.int32)
     first = max(0, (lo - start_us) // US_PER_DAY)
     last = min(days - 1, (hi - 1 - start_us) // US_PER_DAY)
     for day in range(first, last + 1):
-        for p, t, v in scan_day(directory, day, want):
+        for p, t, v in scan_day(directory, day, want, appended):
             keep = (t >= lo) & (t < hi)
             if keep.all():
                 yield p, t, v
@@ -147,8 +174,8 @@ def moments_per_point(batches: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray
     return out
 
 
-def last_before(directory: Path | str, start_us: int, days: int, idxs: Iterable[int], end_us: int
-                ) -> dict[int, tuple[int, float]]:
+def last_before(directory: Path | str, start_us: int, days: int, idxs: Iterable[int], end_us: int,
+                appended: Appended | None = None) -> dict[int, tuple[int, float]]:
     """Latest (time, value) before end_us per point (ties on time: the larger value): day files read
     backwards, one batch at a time, until every point is found."""
     todo = {int(i) for i in idxs}
@@ -158,7 +185,7 @@ def last_before(directory: Path | str, start_us: int, days: int, idxs: Iterable[
         if not todo:
             break
         best: dict[int, tuple[int, float]] = {}
-        for p, t, v in scan_day(directory, day, np.array(sorted(todo), dtype=np.int32)):
+        for p, t, v in scan_day(directory, day, np.array(sorted(todo), dtype=np.int32), appended):
             keep = t < end_us
             p, t, v = p[keep], t[keep], v[keep]
             for i, lo, hi in runs(p):

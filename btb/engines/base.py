@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, Mapping
 
 from btb.dataset.answers import canonical_for
+from btb.engines.writes import Change, SampleBatch, Written
 
 Status = Literal["ok", "timeout", "error", "oom", "unsupported"]
 QUERY_IDS = tuple(f"Q{i}" for i in range(1, 14))
@@ -112,6 +113,19 @@ class Scenario(ABC):
 
         Scenarios that measure through `run()` may instead split this into `bind` (untimed), `timed`
         (the measured part) and `canonical` (untimed): see `run()`."""
+
+    # --- writes (live ingest) ---------------------------------------------------------------------------
+    def prepare_writes(self) -> None:
+        """Untimed setup before a write workload (e.g. the partitions or IRIs a writer must know)."""
+
+    def append(self, batch: SampleBatch) -> Written:
+        """Store new samples (after the stored ones of each point) and commit: when this returns, the
+        samples are committed. Scenarios without a write path say so (Unsupported), never drop them."""
+        raise Unsupported(f"{self.id} has no append path")
+
+    def update_metadata(self, change: Change) -> Written:
+        """Apply one structure change (point renamed or moved, equipment moved or added) and commit."""
+        raise Unsupported(f"{self.id} has no structure-change path")
 
     # --- the timed window ------------------------------------------------------------------------------
     def bind(self, qid: str, params: Mapping[str, Any]) -> Any:

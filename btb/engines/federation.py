@@ -39,6 +39,8 @@ from btb.engines.fed_table import COLUMNS, TABLE, FedTable
 from btb.engines.postgres import schema, series
 from btb.engines.postgres.scenario import bind as pg_bind
 from btb.engines.series_sql import KEY_COLUMNS, relational_statement, series_texts
+from btb.engines.postgres.writes import SeriesAppender
+from btb.engines.writes import SampleBatch, Written
 
 __all__ = ["COLUMNS", "TABLE", "FedTable", "Federation", "SeriesSession", "any_statement", "session_options"]
 # Temp tables live in session-local buffers (temp_buffers, default 8MB): a 1M-id `fed` (~40 MB) would spill
@@ -146,6 +148,7 @@ class SeriesSession:
         self._any_sql = {q: any_statement(KEY_COLUMNS[q], t) for q, t in self._sql.items()}
         self._fed: Federation | None = None
         self._calibration: Calibration | None = None
+        self._appender = SeriesAppender()
 
     def pg(self) -> psycopg.Connection:
         """One session; timezone, statement_timeout and the temp table are set up once, at connect time."""
@@ -260,6 +263,16 @@ class SeriesSession:
                                "paths": "any: array parameters (unnest as the CTE fed); temp_table: session "
                                         "table fed, DELETE or TRUNCATE + binary COPY + ANALYZE, JOIN"},
                 "federation_session_settings": dict(SESSION_SETTINGS)}
+
+    def prepare_writes(self) -> None:
+        """The series half's layout read once; the structure engine's own setup after it."""
+        self._appender = SeriesAppender()
+        self._appender.prepare(self.pg())
+        super().prepare_writes()  # type: ignore[misc]
+
+    def append(self, batch: SampleBatch) -> Written:
+        """A hybrid's samples go to PostgreSQL (P1's ts); its structure changes to the structure engine."""
+        return self._appender.append(self.pg(), batch)
 
     def series_count(self) -> int:
         """Samples stored in the series table (`counts()` of a hybrid)."""

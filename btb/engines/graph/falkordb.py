@@ -19,10 +19,11 @@ from typing import Any, ClassVar, Mapping
 
 from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, RunOptions
-from btb.engines.graph import chunks
+from btb.engines.graph import chunks, writes
 from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import CypherScenario
 from btb.engines.querytexts import load_text
+from btb.engines.writes import SampleBatch, Written
 
 
 def _backend(endpoint) -> str:
@@ -99,6 +100,14 @@ class ChunkGraphScenario(CypherScenario):
         row = self.cypher("MATCH (c:Chunk) RETURN count(c), sum(c.n)")[0]
         out["chunks"], out["samples"] = int(row[0]), int(row[1] or 0)
         return out
+
+    def append(self, batch: SampleBatch) -> Written:
+        """Samples into the (point, day) chunks of the graph (`graph.writes.append_chunks`)."""
+        try:
+            return writes.append_chunks(self.session(), batch)
+        except CONNECTION_ERRORS:
+            self._drop_session()
+            raise
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         t0 = time.perf_counter()

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from btb.engines.base import Answer, RunOptions, SplitScenario
-from btb.engines.graph import chunks, structure
+from btb.engines.graph import chunks, structure, writes
 from btb.engines.graph.client import CONNECTION_ERRORS, FalkorSession
 from btb.engines.querytexts import load_queries
+from btb.engines.writes import Change, Written
 
 STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
 
@@ -93,6 +94,15 @@ class CypherScenario(SplitScenario):
 
     def graph_counts(self) -> dict[str, int]:
         return structure.structure_counts(self.session())
+
+    # --- writes ------------------------------------------------------------------------------------
+    def update_metadata(self, change: Change) -> Written:
+        """Structure changes go to the graph, for the chunk scenario and the hybrids alike."""
+        try:
+            return writes.apply_change(self.session(), change)
+        except CONNECTION_ERRORS:
+            self._drop_session()
+            raise
 
     # --- queries -----------------------------------------------------------------------------------
     def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from psycopg.types.json import Jsonb
 
 from btb.engines.postgres.scenario import PostgresScenario
 from btb.engines.postgres.schema import copy_rows, read_edges, read_nodes
+from btb.engines.postgres.writes import document_change
+from btb.engines.writes import Change, Written
 
 
 class DocumentScenario(PostgresScenario):
@@ -41,3 +43,6 @@ class DocumentScenario(PostgresScenario):
         conn.execute("create index edges_dst on edges (dst, rel, src)")
         conn.execute("alter table edges add foreign key (src) references nodes (id)")
         conn.execute("alter table edges add foreign key (dst) references nodes (id)")
+
+    def change_structure(self, conn: psycopg.Connection, change: Change) -> Written:
+        return document_change(conn, change)

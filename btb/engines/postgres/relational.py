@@ -18,6 +18,8 @@ from psycopg import sql
 
 from btb.engines.postgres.scenario import PostgresScenario
 from btb.engines.postgres.schema import copy_rows, read_edges, read_nodes
+from btb.engines.postgres.writes import relational_change
+from btb.engines.writes import Change, Written
 
 # entity table -> (node type, columns after id). Points: idx first, see module doc.
 ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -124,3 +126,6 @@ class RelationalScenario(PostgresScenario):
         out["nodes"] = sum(out[t] for t in ENTITIES)
         out["edges"] = sum(out[t] for t, _, _ in LINKS.values())
         return out
+
+    def change_structure(self, conn: psycopg.Connection, change: Change) -> Written:
+        return relational_change(conn, change, {t: cols for t, (_, cols) in ENTITIES.items()})

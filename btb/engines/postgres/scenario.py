@@ -20,8 +20,10 @@ from psycopg import sql
 from btb.dataset.format import Manifest
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.postgres import schema, series
+from btb.engines.postgres.writes import SeriesAppender
 from btb.engines.querytexts import load_queries
 from btb.engines.series_sql import relational_statement, series_texts
+from btb.engines.writes import Change, SampleBatch, Written
 
 RECORDED_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_level", "shared_buffers", "work_mem",
                      "maintenance_work_mem", "effective_cache_size", "max_wal_size", "max_parallel_workers_per_gather",
@@ -60,6 +62,7 @@ class PostgresScenario(SplitScenario):
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
         self._queries = query_texts(self.id)
+        self._appender = SeriesAppender()
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:
@@ -146,6 +149,21 @@ class PostgresScenario(SplitScenario):
         out = self.structure_counts(conn)
         out["samples"] = out["ts"] = conn.execute("select count(*) from ts").fetchone()[0]
         return out
+
+    # --- writes --------------------------------------------------------------------------------------
+    @abstractmethod
+    def change_structure(self, conn: psycopg.Connection, change: Change) -> Written:
+        """One structure change in this paradigm's tables, committed."""
+
+    def prepare_writes(self) -> None:
+        self._appender = SeriesAppender()
+        self._appender.prepare(self.conn())
+
+    def append(self, batch: SampleBatch) -> Written:
+        return self._appender.append(self.conn(), batch)
+
+    def update_metadata(self, change: Change) -> Written:
+        return self.change_structure(self.conn(), change)
 
     def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if qid not in self._queries:

@@ -107,25 +107,37 @@ def schema_triples() -> Iterator[str]:
     yield f"<{BTB_NS}Tenant> <{RDF_TYPE}> <http://www.w3.org/2002/07/owl#Class> .\n"
 
 
+_PREDICATES = {rel: expand(brick_relation(rel)) for rel in RELATIONS}
+
+
+def node_lines(n: dict[str, Any]) -> Iterator[str]:
+    """N-Triples lines of one node (its classes and attributes; None attributes are absent)."""
+    s = f"<{node_iri(n['id'])}>"
+    yield f"{s} <{RDF_TYPE}> <{class_iri(n['brick_class'])}> .\n"
+    top = NODE_CLASS.get(n["type"])
+    if top and top != n["brick_class"]:
+        yield f"{s} <{RDF_TYPE}> <{BRICK_NS}{top}> .\n"
+    for k, v in n.items():
+        if k not in SKIP_ATTRS and v is not None:
+            yield f"{s} <{BTB_NS}{k}> {_attr_literal(k, v)} .\n"
+
+
+def edge_line(src: str, rel: str, dst: str) -> str:
+    """The N-Triples line of one dataset relationship (its Brick predicate)."""
+    return f"<{node_iri(src)}> <{_PREDICATES[rel]}> <{node_iri(dst)}> .\n"
+
+
 def structure_triples(dataset_dir: Path, counts: dict[str, int] | None = None) -> Iterator[str]:
     """N-Triples lines of the structure (nodes, types, attributes, relations)."""
     counts = counts if counts is not None else {}
     yield from schema_triples()
     nodes = read_nodes(dataset_dir)
     for n in nodes:
-        s = f"<{node_iri(n['id'])}>"
-        yield f"{s} <{RDF_TYPE}> <{class_iri(n['brick_class'])}> .\n"
-        top = NODE_CLASS.get(n["type"])
-        if top and top != n["brick_class"]:
-            yield f"{s} <{RDF_TYPE}> <{BRICK_NS}{top}> .\n"
-        for k, v in n.items():
-            if k not in SKIP_ATTRS:
-                yield f"{s} <{BTB_NS}{k}> {_attr_literal(k, v)} .\n"
+        yield from node_lines(n)
         counts[n["type"]] = counts.get(n["type"], 0) + 1
-    preds = {rel: expand(brick_relation(rel)) for rel in RELATIONS}
     n_edges = 0
     for src, rel, dst in read_edges(dataset_dir):
-        yield f"<{node_iri(src)}> <{preds[rel]}> <{node_iri(dst)}> .\n"
+        yield edge_line(src, rel, dst)
         counts[rel] = counts.get(rel, 0) + 1
         n_edges += 1
     counts["nodes"] = len(nodes)
@@ -144,35 +156,39 @@ def decode_values(s: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype="<f8")
 
 
+def chunk_lines(point_iri: str, idx: int, day: int, ts: np.ndarray, vs: np.ndarray) -> str:
+    """The 11 N-Triples lines of one (point, day) chunk and the point's link to it (the loader and O1's
+    append path write chunks through this one function)."""
+    P, b64t = BTB_NS, f"^^<{XSD}base64Binary>"
+    s = f"<{chunk_iri(idx, day)}>"
+    ts = np.ascontiguousarray(ts, dtype="<i8")
+    vs = np.ascontiguousarray(vs, dtype="<f8")
+    return (f"<{point_iri}> <{P}hasChunk> {s} .\n"
+            f"{s} <{RDF_TYPE}> <{P}Chunk> .\n"
+            f"{s} <{P}point_idx> {lit(idx)} .\n"
+            f"{s} <{P}day> {lit(day)} .\n"
+            f"{s} <{P}count> {lit(len(ts))} .\n"
+            f"{s} <{P}min> {lit(float(vs.min()))} .\n"
+            f"{s} <{P}max> {lit(float(vs.max()))} .\n"
+            f"{s} <{P}sum> {lit(float(vs.sum()))} .\n"
+            f"{s} <{P}first_us> {lit(int(ts[0]))} .\n"
+            f'{s} <{P}times> "{b64(ts)}"{b64t} .\n'
+            f'{s} <{P}values> "{b64(vs)}"{b64t} .\n')
+
+
 def chunk_triples(dataset_dir: Path, counts: dict[str, int] | None = None) -> Iterator[str]:
     """N-Triples lines of O1's (point, day) chunks."""
     from btb.engines.graph.chunks import day_chunks  # the one per-(point, day) splitter (F1 uses it too)
 
     counts = counts if counts is not None else {}
-    b64t = f"^^<{XSD}base64Binary>"
     n_chunks = n_samples = 0
     idx_iri: dict[int, str] = {}
     for n in read_nodes(dataset_dir):
         if "point_idx" in n:
             idx_iri[int(n["point_idx"])] = node_iri(n["id"])
-    P = BTB_NS
     for f in series_files(dataset_dir):
         for c in day_chunks(f):
-            idx, day = c["idx"], c["day"]
-            s = f"<{chunk_iri(idx, day)}>"
-            ts = np.ascontiguousarray(c["ts"], dtype="<i8")
-            vs = np.ascontiguousarray(c["vs"], dtype="<f8")
-            yield (f"<{idx_iri[idx]}> <{P}hasChunk> {s} .\n"
-                   f"{s} <{RDF_TYPE}> <{P}Chunk> .\n"
-                   f"{s} <{P}point_idx> {lit(idx)} .\n"
-                   f"{s} <{P}day> {lit(day)} .\n"
-                   f"{s} <{P}count> {lit(c['n'])} .\n"
-                   f"{s} <{P}min> {lit(c['min'])} .\n"
-                   f"{s} <{P}max> {lit(c['max'])} .\n"
-                   f"{s} <{P}sum> {lit(c['sum'])} .\n"
-                   f"{s} <{P}first_us> {lit(int(ts[0]))} .\n"
-                   f'{s} <{P}times> "{b64(ts)}"{b64t} .\n'
-                   f'{s} <{P}values> "{b64(vs)}"{b64t} .\n')
+            yield chunk_lines(idx_iri[c["idx"]], c["idx"], c["day"], c["ts"], c["vs"])
             n_chunks += 1
             n_samples += c["n"]
     counts["chunks"] = n_chunks

@@ -37,8 +37,9 @@ from btb.engines import federation
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.graph import chunks
 from btb.engines.querytexts import load_queries, load_text
-from btb.engines.rdf import export
+from btb.engines.rdf import export, writes
 from btb.engines.rdf.client import SparqlSession, bind_terms, iri, literal
+from btb.engines.writes import Change, SampleBatch, Written
 
 STRUCTURE_QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5")
 ID_PARAMS = ("meter", "equipment", "space", "floor", "point", "building", "tenant", "zone")
@@ -113,6 +114,11 @@ class SparqlScenario(SplitScenario):
         edges = self.sparql(f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?p {{ {preds} }} ?s ?p ?o }}")[0][0]
         return {"nodes": int(nodes), "edges": int(edges)}
 
+    # --- writes -----------------------------------------------------------------------------------
+    def update_metadata(self, change: Change) -> Written:
+        """Structure changes as SPARQL updates (O1 and O2's structure half alike)."""
+        return writes.apply_change(self.session(), change, self.__dict__.get("_iris"))
+
     # --- queries ----------------------------------------------------------------------------------
     def bind(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if qid not in self._texts:
@@ -171,6 +177,15 @@ class ChunkRdfScenario(SparqlScenario):
         out["chunks"], out["samples"] = int(row[0]), int(row[1] or 0)
         out["triples"] = self.triples()
         return out
+
+    def prepare_writes(self) -> None:
+        """The idx -> point IRI map the chunk lines link to (read once, outside the timed writes)."""
+        self._iris = writes.point_iris(self.session())
+
+    def append(self, batch: SampleBatch) -> Written:
+        if "_iris" not in self.__dict__:
+            self.prepare_writes()
+        return writes.append_chunks(self.session(), batch, self._iris)
 
     def series_query(self, qid: str, bound: Mapping[str, Any]) -> Answer:
         t0 = time.perf_counter()
