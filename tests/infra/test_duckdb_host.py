@@ -148,11 +148,21 @@ def test_duckdb_own_out_of_memory_is_its_kind(trial):
 @needs_limit
 def test_a_budget_below_the_host_ends_in_an_oom_kill_of_the_host_only(provider, trial):
     """16 MiB cannot hold the host (an idle one is ~24 MiB in its cgroup): the kernel kills it while it starts;
-    24 MiB lets it start and kills it at the first hungry statement. btb's own process is untouched."""
+    a budget just above that lets it start and kills it at the first hungry statement. btb's own process is
+    untouched."""
     with pytest.raises(EngineUnavailable) as err:
         trial(16 * MiB)
     assert err.value.oom_kills and err.value.oom_kills >= 1
-    t, started = trial(24 * MiB)
+    # The host's own start-up charge depends on how much of Python's and DuckDB's files the page cache already
+    # holds (a page is charged to the cgroup that first reads it): the smallest of these budgets that starts it.
+    for mib in (24, 32, 40):
+        try:
+            t, started = trial(mib * MiB)
+            break
+        except EngineUnavailable as e:
+            assert e.oom_kills and e.oom_kills >= 1, e  # only ever the budget's kill
+    else:
+        pytest.fail("the host did not start even under 40 MiB")
     ep = started.endpoints["duckdb"]
     assert os.getpid() not in provider.slot(t).pids()
     with pytest.raises(HostGone):

@@ -236,6 +236,25 @@ class LocalEngine(ABC):
         """The engine's own log (kept, tail only, after the trial is stopped: see LocalProvider.logs)."""
         return None
 
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of the engine's log, for an error that says why it did not start."""
+        f = self.log_file()
+        return f.read_text(errors="replace")[-chars:] if f is not None and f.exists() else ""
+
+    def pids_by_cmdline(self, match: Callable[[str, list[str]], bool]) -> list[int]:
+        """Processes whose (name, argv) `match` accepts: an engine found by what its command line names
+        (its store, its config), orphans of a killed launch included."""
+        import psutil
+
+        out = []
+        for p in psutil.process_iter(["pid", "name", "cmdline"]):
+            try:
+                if match(p.info["name"] or "", p.info["cmdline"] or []):
+                    out.append(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
 
 class DataDirServer(LocalEngine):
     """A server process run with its data dir as working directory (PostgreSQL, Redis/FalkorDB), whose memory

@@ -147,25 +147,12 @@ class LocalOxigraph(LocalEngine):
             if proc.poll() is not None and not pids:
                 break
             time.sleep(0.02)
-        raise RuntimeError(f"Oxigraph did not answer on port {self.spec.port}: {self._tail()}")
-
-    def _tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        raise RuntimeError(f"Oxigraph did not answer on port {self.spec.port}: {self.log_tail()}")
 
     def _procs(self) -> list[int]:
         """The server processes of this store (found by `--location <store>` on their command line)."""
-        import psutil
-
         want = str(self.store)
-        out = []
-        for p in psutil.process_iter(["pid", "name", "cmdline"]):
-            try:
-                cmd = p.info["cmdline"] or []
-                if p.info["name"] == "oxigraph" and "serve" in cmd and want in cmd:
-                    out.append(p.pid)
-            except (psutil.Error, OSError):
-                continue
-        return out
+        return self.pids_by_cmdline(lambda name, cmd: name == "oxigraph" and "serve" in cmd and want in cmd)
 
     def pid_file(self) -> Path:
         return self.pidfile

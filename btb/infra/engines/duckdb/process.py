@@ -117,25 +117,12 @@ class LocalDuckDB(LocalEngine):
             if proc.poll() is not None:
                 break
             time.sleep(0.02)
-        raise RuntimeError(f"DuckDB host did not answer on {self.socket} (exit {proc.poll()}): {self._tail()}")
-
-    def _tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        raise RuntimeError(f"DuckDB host did not answer on {self.socket} (exit {proc.poll()}): {self.log_tail()}")
 
     def _procs(self) -> list[int]:
         """The host processes of this engine (found by their config path on the command line)."""
-        import psutil
-
         want = str(self.config)
-        out = []
-        for p in psutil.process_iter(["pid", "cmdline"]):
-            try:
-                cmd = p.info["cmdline"] or []
-                if HOST_MODULE in cmd and want in cmd:
-                    out.append(p.pid)
-            except (psutil.Error, OSError):
-                continue
-        return out
+        return self.pids_by_cmdline(lambda name, cmd: HOST_MODULE in cmd and want in cmd)
 
     def pid_file(self) -> Path:
         return self.pidfile

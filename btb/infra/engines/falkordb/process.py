@@ -111,7 +111,7 @@ class LocalFalkorDB(DataDirServer):
         r = subprocess.run(slot.wrap(argv), capture_output=True, text=True, env=engine_env(), timeout=60,
                            cwd=str(self.data_dir))
         if r.returncode != 0:
-            raise RuntimeError(f"FalkorDB failed to start on port {self.spec.port}: {r.stderr.strip()} {self._tail()}")
+            raise RuntimeError(f"FalkorDB failed to start on port {self.spec.port}: {r.stderr.strip()} {self.log_tail()}")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.ready():
@@ -120,10 +120,7 @@ class LocalFalkorDB(DataDirServer):
             if self.pid() is not None and not self.alive():
                 break
             time.sleep(0.05)
-        raise RuntimeError(f"FalkorDB did not accept clients on port {self.spec.port}: {self._tail()}")
-
-    def _tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+        raise RuntimeError(f"FalkorDB did not accept clients on port {self.spec.port}: {self.log_tail()}")
 
     def pid_file(self) -> Path:
         return self.pidfile
