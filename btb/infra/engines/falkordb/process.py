@@ -34,7 +34,8 @@ from btb.engines.base import Endpoint
 from btb.infra.engines.base import (DataDirServer, EngineSpec, as_user, chown_tree, engine_env, not_world_reachable,
                                     write_private)
 from btb.infra.engines.falkordb.binaries import FalkorDBNotFound, falkordb_user, find_falkordb
-from btb.infra.engines.falkordb.client import answers_ping, graph_config, read_settings, server_versions, shutdown_save
+from btb.infra.engines.falkordb.client import (answers_ping, graph_config, read_settings, rebuild_range_indexes,
+                                              server_versions, shutdown_save)
 from btb.infra.engines.falkordb.settings import SCRATCH_SETTINGS, server_conf, settings_for_budget
 
 
@@ -115,6 +116,11 @@ class LocalFalkorDB(DataDirServer):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.ready():
+                c = self._client(10)
+                try:
+                    rebuild_range_indexes(c)  # a snapshot's reloaded indexes miss entries (see there)
+                finally:
+                    c.close()
                 self._write_runtime({"budget": budget, "tuning": tuning, "requested": memory})
                 return
             if self.pid() is not None and not self.alive():
