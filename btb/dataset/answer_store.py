@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from btb.dataset.format import Manifest, load_bindings
+from btb.dataset.publish import private_file
 
 ANSWERS = "answers.json"
 # Bump when an oracle function's answer for the same (dataset, binding) could change.
@@ -93,7 +94,8 @@ def _write(f: Path, got: StoredAnswers) -> None:
     doc = {"fingerprint": got.fingerprint, "oracle_revision": ORACLE_REVISION, "seconds": got.seconds,
            "written": time.time(), "digest": _digest(answers), "answers": answers}
     tmp = f.with_name(f".{f.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(doc, sort_keys=True))
+    with private_file(tmp) as fh:
+        fh.write(json.dumps(doc, sort_keys=True))
     os.replace(tmp, f)
 
 
@@ -108,7 +110,7 @@ def ensure_answers(dataset_dir: Path | str) -> StoredAnswers:
     if got is not None:
         return got
     try:
-        lock = open(d / f".{ANSWERS}.lock", "w")
+        lock = private_file(d / f".{ANSWERS}.lock")
     except OSError as e:
         got = compute(d, m.fingerprint)
         got.source = f"computed, not stored: {type(e).__name__}: {e}"[:300]

@@ -29,7 +29,7 @@ from btb.dataset.bindings import START, BindingDraw, iso
 from btb.dataset.format import BINDINGS, EDGES, FORMAT_VERSION, NODES, SERIES_DIR, DatasetError, Manifest
 from btb.dataset.integrity import verify
 from btb.dataset.profiles import parse_profile
-from btb.dataset.publish import file_info, publishing
+from btb.dataset.publish import file_info, private_file, publishing
 from btb.dataset.series import clear_caches, plan_tasks
 from btb.dataset.series_writer import Progress, SeriesPipeline
 from btb.dataset.structure import build_structure
@@ -203,7 +203,7 @@ def ensure_dataset(profile: str, seed: int, root: Path, *, deep: bool = True, re
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     target = root / name
-    with open(root / f".{name}.lock", "w") as lock:
+    with private_file(root / f".{name}.lock") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.exists():
             try:

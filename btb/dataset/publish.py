@@ -25,10 +25,24 @@ def publishing(out: Path) -> Iterator[Path]:
     (tmp / SERIES_DIR).mkdir(parents=True)
     try:
         yield tmp
+        make_private(tmp)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def private_file(path: Path, mode: str = "w"):
+    """Open `path` for writing, created 0600 (datasets, their locks and answers are btb's own: no other local
+    user reads them, whatever the process umask)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if "w" in mode else 0), 0o600), mode)
+
+
+def make_private(tree: Path) -> None:
+    """Directories 0700 and files 0600 under `tree` (and `tree` itself)."""
+    tree.chmod(0o700)
+    for p in tree.rglob("*"):
+        p.chmod(0o700 if p.is_dir() else 0o600)
 
 
 def _replace(tmp: Path, out: Path) -> None:
