@@ -80,6 +80,21 @@ def kill_processes(procs: Callable[[], list[int]], rounds: int = 50) -> None:
         time.sleep(0.05)
 
 
+def terminate_processes(procs: Callable[[], list[int]], grace_s: float, poll_s: float = 0.05,
+                        rounds: int = 50) -> None:
+    """SIGTERM whatever `procs()` lists (an engine that flushes or checkpoints on it), wait up to `grace_s`
+    for it to exit, then SIGKILL what is left (`kill_processes`)."""
+    for p in procs():
+        try:
+            os.kill(p, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace_s
+    while procs() and time.monotonic() < deadline:
+        time.sleep(poll_s)
+    kill_processes(procs, rounds)
+
+
 def as_user(user: str | None, argv: list[str]) -> list[str]:
     if not user:
         return list(argv)

@@ -18,8 +18,6 @@ Readiness: `GET /query?query=ASK{}` answers in a few ms once the store is open (
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +30,7 @@ from btb.cgroups import CgroupSlot
 from btb.infra import portguard
 from btb.engines.base import Endpoint
 from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree, engine_env, engine_user,
-                                    kill_processes, reachable_for)
+                                    kill_processes, reachable_for, terminate_processes)
 
 USER_CANDIDATES = ("oxigraph", "nobody")
 # A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
@@ -192,15 +190,7 @@ class LocalOxigraph(LocalEngine):
 
     def stop(self) -> None:
         """SIGTERM (RocksDB flushes), then kill what is left."""
-        for p in self._procs():
-            try:
-                os.kill(p, signal.SIGTERM)
-            except OSError:
-                pass
-        deadline = time.monotonic() + 10
-        while self._procs() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.kill()
+        terminate_processes(self._procs, grace_s=10, rounds=100)
 
     def log_file(self) -> Path | None:
         return self.log

@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ from typing import Any
 
 from btb.cgroups import CgroupSlot
 from btb.engines.base import Endpoint
-from btb.infra.engines.base import EngineSpec, LocalEngine, engine_env, kill_processes, write_private
+from btb.infra.engines.base import (EngineSpec, LocalEngine, engine_env, kill_processes, terminate_processes,
+                                    write_private)
 from btb.engines.duckdb.client import DSN_PREFIX, answers
 from btb.infra.engines.duckdb.settings import settings_for_budget
 from btb.infra.statefile import read_json, write_json
@@ -155,15 +155,7 @@ class LocalDuckDB(LocalEngine):
 
     def stop(self) -> None:
         """SIGTERM: the host closes the database (checkpoint) and exits; then kill what is left."""
-        for p in self._procs():
-            try:
-                os.kill(p, signal.SIGTERM)
-            except OSError:
-                pass
-        deadline = time.monotonic() + 20
-        while self._procs() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        self.kill()
+        terminate_processes(self._procs, grace_s=20, poll_s=0.02)
 
     def remove(self) -> None:
         """Delete the private socket dir (the work dir goes with the trial dir)."""
