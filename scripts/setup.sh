@@ -17,10 +17,11 @@ if ((${#need[@]})); then
 fi
 
 # TimescaleDB for PostgreSQL's series (P1/P2 hypertables), built from source when the extension is missing (no
-# package registry ships it here). The source, first found: $BTB_TIMESCALEDB_SOURCE (a tarball or directory) →
-# the newest ../shared/vendor/timescaledb-*.tar.gz beside this repo → the pinned release, downloaded and verified
-# by sha256 (scripts/fetch_timescaledb.sh, where the network reaches GitHub) → none: PostgreSQL series run on
-# native partitions, said in one line with how to get TimescaleDB. BTB_TIMESCALEDB=skip leaves it out; a failed
+# package registry ships it here). The source, first found (scripts/timescaledb_source.sh, the order image builds
+# follow too): $BTB_TIMESCALEDB_SOURCE (a tarball or directory) → the newest ../shared/vendor/timescaledb-*.tar.gz
+# beside this repo → the pinned release, downloaded and verified by sha256 (scripts/fetch_timescaledb.sh, where
+# the network reaches GitHub) → none: PostgreSQL series run on native partitions, said in one line with how to
+# get TimescaleDB. BTB_TIMESCALEDB=skip leaves it out; a failed
 # build is reported and setup goes on (`btb doctor` says which backend runs, and why).
 timescaledb_step() {
   local major ext src got
@@ -33,28 +34,16 @@ timescaledb_step() {
     echo "setup: TimescaleDB $ext installed for PostgreSQL $major"
     return 0
   fi
-  if [ -n "${BTB_TIMESCALEDB_SOURCE:-}" ]; then
-    src=$BTB_TIMESCALEDB_SOURCE
-    [ -e "$src" ] || { echo "setup: BTB_TIMESCALEDB_SOURCE=$src does not exist: PostgreSQL series run on native partitions"; return 0; }
-    got="from BTB_TIMESCALEDB_SOURCE"
-  else
-    src=$( (ls -d ../shared/vendor/timescaledb-*.tar.gz 2>/dev/null || true) | sort -V | tail -1)
-    got="vendored beside the repo"
+  local errf found; errf=$(mktemp)
+  if ! found=$(./scripts/timescaledb_source.sh 2>"$errf"); then
+    echo "setup: TimescaleDB not installed and $(tail -1 "$errf")." \
+         "PostgreSQL series run on native partitions. To get TimescaleDB: BTB_TIMESCALEDB_SOURCE=TARBALL make setup," \
+         "or scripts/build_timescaledb.sh SOURCE"
+    rm -f "$errf"
+    return 0
   fi
-  if [ -z "$src" ]; then
-    local errf; errf=$(mktemp)
-    if src=$(./scripts/fetch_timescaledb.sh 2>"$errf"); then
-      got="the pinned release, sha256 verified"
-      rm -f "$errf"
-    else
-      echo "setup: TimescaleDB not installed and no source found (BTB_TIMESCALEDB_SOURCE unset," \
-           "looked for $(cd .. && pwd)/shared/vendor/timescaledb-*.tar.gz; $(tail -1 "$errf" | sed 's/^fetch_timescaledb: //'))." \
-           "PostgreSQL series run on native partitions. To get TimescaleDB: BTB_TIMESCALEDB_SOURCE=TARBALL make setup," \
-           "or scripts/build_timescaledb.sh SOURCE"
-      rm -f "$errf"
-      return 0
-    fi
-  fi
+  rm -f "$errf"
+  src=${found%%$'\t'*}; got=${found#*$'\t'}
   echo "setup: TimescaleDB missing for PostgreSQL $major: building it from $src ($got)"
   PG_MAJOR=$major ./scripts/build_timescaledb.sh "$src" \
     || echo "setup: WARNING: TimescaleDB build failed (see above): PostgreSQL series run on native partitions"

@@ -55,6 +55,7 @@ def _clone(tmp_path: Path, build_exit: int = 3) -> Path:
     repo = tmp_path / "clone"
     (repo / "scripts").mkdir(parents=True)
     shutil.copy(FETCH, repo / "scripts" / FETCH.name)
+    shutil.copy(FETCH.parent / "timescaledb_source.sh", repo / "scripts" / "timescaledb_source.sh")
     (repo / "scripts" / "build_timescaledb.sh").write_text(f'#!/bin/sh\necho "would build from $1"\nexit {build_exit}\n')
     (repo / "scripts" / "build_timescaledb.sh").chmod(0o755)
     return repo
@@ -128,7 +129,7 @@ def test_setup_takes_the_sources_in_order(tmp_path):
     assert f"would build from {mine}" in r.stdout and "(from BTB_TIMESCALEDB_SOURCE)" in r.stdout
     r = _setup_step(repo, PG_MAJOR="99")
     assert r.returncode == 0 and "STEP-DONE" in r.stdout, r.stderr
-    assert "would build from ../shared/vendor/timescaledb-9.9.9-apache.tar.gz" in r.stdout
+    assert f"would build from {vendor}/timescaledb-9.9.9-apache.tar.gz" in r.stdout and "(vendored beside the repo)" in r.stdout
     assert "WARNING: TimescaleDB build failed" in r.stdout  # a failed build is reported, setup goes on
     # no vendor dir: the pinned release, once its sha256 matches (a verified copy already in the cache)
     shutil.rmtree(vendor)

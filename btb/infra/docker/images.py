@@ -146,25 +146,19 @@ def _sha256(path: Path) -> str:
 
 
 def timescaledb_source() -> Path:
-    """The TimescaleDB source tarball, in setup's order: $BTB_TIMESCALEDB_SOURCE, else the newest
-    ../shared/vendor one, else the pinned release downloaded and verified by sha256
-    (scripts/fetch_timescaledb.sh, where the network reaches it)."""
-    env = os.environ.get("BTB_TIMESCALEDB_SOURCE")
-    if env:
-        p = Path(env)
-        if not p.is_file():
-            raise ImageBuildError(f"BTB_TIMESCALEDB_SOURCE={env} is not a file")
-        return p
-    found = sorted((REPO.parent / "shared" / "vendor").glob(f"timescaledb-{TIMESCALEDB_VERSION}*.tar.gz"))
-    if found:
-        return found[-1]
-    r = subprocess.run([str(SCRIPTS / "fetch_timescaledb.sh")], capture_output=True, text=True, timeout=600)
-    if r.returncode == 0 and r.stdout.strip():
-        return Path(r.stdout.strip().splitlines()[-1])
-    why = (r.stderr.strip().splitlines() or ["fetch_timescaledb.sh failed"])[-1]
-    raise ImageBuildError(f"{MISSING_SOURCE} {TIMESCALEDB_VERSION} source: BTB_TIMESCALEDB_SOURCE unset, no "
-                          f"{REPO.parent / 'shared' / 'vendor'}/timescaledb-{TIMESCALEDB_VERSION}*.tar.gz, and {why} "
-                          "(set BTB_TIMESCALEDB_SOURCE to a tarball of it)")
+    """The TimescaleDB source tarball of TIMESCALEDB_VERSION, found in setup's order
+    (scripts/timescaledb_source.sh: $BTB_TIMESCALEDB_SOURCE, the vendored tarball, the verified download)."""
+    r = subprocess.run([str(SCRIPTS / "timescaledb_source.sh"), "--version", TIMESCALEDB_VERSION],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["scripts/timescaledb_source.sh failed"])[-1]
+        raise ImageBuildError(f"{MISSING_SOURCE} {TIMESCALEDB_VERSION} source: {why} "
+                              "(set BTB_TIMESCALEDB_SOURCE to a tarball of it)")
+    src = Path(r.stdout.strip().splitlines()[-1].split("\t")[0])
+    if not src.is_file():
+        raise ImageBuildError(f"{MISSING_SOURCE} {TIMESCALEDB_VERSION} source: {src} is not a file (an image build "
+                              "needs the tarball; set BTB_TIMESCALEDB_SOURCE to one)")
+    return src
 
 
 def _pip_wheel(pin: str, dest: Path) -> Path:
