@@ -13,16 +13,26 @@ from typing import Any
 import pyarrow as pa
 
 MAX_HOPS = 10
+BATCH_ROWS = 65_536  # rows turned into Python objects at a time while the graph is built
 # Equipment whose FEEDS edges are electrical supply (Q1 walks only these): meters, panels, UPSs
 ELECTRICAL = "electrical"
 ZONE_AIR_TEMP = "Zone_Air_Temperature_Sensor"
+
+
+class Attrs(dict):
+    """A node's attributes: only those it has are stored; an absent one reads as None (as a null column did)."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: str) -> None:
+        return None
 
 
 @dataclass
 class Graph:
     """Attributes per node id, out/in adjacency per relation (in edge-file order)."""
 
-    attrs: dict[str, dict[str, Any]]
+    attrs: dict[str, dict[str, Any]]  # node id -> Attrs (or a plain dict for nodes added later)
     out: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     inc: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     start_us: int = 0
@@ -35,10 +45,22 @@ class Graph:
 
     @classmethod
     def from_tables(cls, nodes: pa.Table, edges: pa.Table, *, start_us: int = 0, days: int = 0) -> "Graph":
-        g = cls(attrs={n["id"]: n for n in nodes.to_pylist()}, start_us=start_us, days=days)
-        for s, r, t in zip(*(edges.column(c).to_pylist() for c in ("src", "rel", "dst"))):
-            g.out[r][s].append(t)
-            g.inc[r][t].append(s)
+        """Bounded by the structure, not by Python's per-row overhead: a node keeps only its set attributes
+        (`Attrs` answers None for the others), and every repeated string — attribute values, and the ids in
+        the edge list — is one object (xlarge, 520k nodes and 893k edges: 1.14 GB → see docs/scale.md)."""
+        strings: dict[str, str] = {}
+        keep = strings.setdefault
+        attrs: dict[str, Attrs] = {}
+        for batch in nodes.to_batches(max_chunksize=BATCH_ROWS):
+            for row in batch.to_pylist():
+                a = Attrs((k, keep(v, v) if isinstance(v, str) else v) for k, v in row.items() if v is not None)
+                attrs[a["id"]] = a
+        g = cls(attrs=attrs, start_us=start_us, days=days)
+        for batch in edges.select(["src", "rel", "dst"]).to_batches(max_chunksize=BATCH_ROWS):
+            for s, r, t in zip(*(c.to_pylist() for c in batch.columns)):
+                s, r, t = keep(s, s), keep(r, r), keep(t, t)
+                g.out[r][s].append(t)
+                g.inc[r][t].append(s)
         return g
 
     # --- primitives --------------------------------------------------------------------------------
