@@ -79,3 +79,19 @@ def scratch_provider(make, prefix: str):
         for t in p.trials():
             p.stop(t)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def run_limited(argv: list[str], limit_bytes: int, timeout_s: float = 600):
+    """Run `argv` in a fresh memory cgroup of `limit_bytes` (page cache included), removed after."""
+    import subprocess
+    import uuid
+
+    from btb.cgroups.machine import create_slot
+
+    slot = create_slot(f"btb-test-limited-{uuid.uuid4().hex[:8]}", limit_bytes)
+    try:
+        assert slot.read_limit() == limit_bytes
+        return subprocess.run(slot.wrap(argv), capture_output=True, text=True, timeout=timeout_s)
+    finally:
+        slot.kill()
+        slot.remove()

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 MAX_HOPS = 10
+UNIQUE_COLUMNS = ("id", "name")  # string columns whose values are (mostly) distinct
 BATCH_ROWS = 65_536  # rows turned into Python objects at a time while the graph is built
 # Equipment whose FEEDS edges are electrical supply (Q1 walks only these): meters, panels, UPSs
 ELECTRICAL = "electrical"
@@ -48,17 +49,23 @@ class Graph:
         """Bounded by the structure, not by Python's per-row overhead: a node keeps only its set attributes
         (`Attrs` answers None for the others), and every repeated string — attribute values, and the ids in
         the edge list — is one object (xlarge, 520k nodes and 893k edges: 1.14 GB → see docs/scale.md)."""
-        strings: dict[str, str] = {}
-        keep = strings.setdefault
         attrs: dict[str, Attrs] = {}
         for batch in nodes.to_batches(max_chunksize=BATCH_ROWS):
-            for row in batch.to_pylist():
-                a = Attrs((k, keep(v, v) if isinstance(v, str) else v) for k, v in row.items() if v is not None)
+            cols = []
+            for name, col in zip(batch.schema.names, batch.columns):
+                values = col.to_pylist()
+                if name not in UNIQUE_COLUMNS and pa.types.is_string(col.type):
+                    one = {v: v for v in set(values)}  # one object per distinct value (types, units, classes)
+                    values = [one[v] for v in values]
+                cols.append((name, values))
+            for i in range(batch.num_rows):
+                a = Attrs([(k, vs[i]) for k, vs in cols if vs[i] is not None])
                 attrs[a["id"]] = a
+        ids = {k: k for k in attrs}
         g = cls(attrs=attrs, start_us=start_us, days=days)
         for batch in edges.select(["src", "rel", "dst"]).to_batches(max_chunksize=BATCH_ROWS):
             for s, r, t in zip(*(c.to_pylist() for c in batch.columns)):
-                s, r, t = keep(s, s), keep(r, r), keep(t, t)
+                s, t = ids.get(s, s), ids.get(t, t)  # the node's own id object, not a copy per edge
                 g.out[r][s].append(t)
                 g.inc[r][t].append(s)
         return g

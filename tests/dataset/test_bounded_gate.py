@@ -7,13 +7,11 @@ while a control child in the same limit that reads the series whole is OOM-kille
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import uuid
 
 import pytest
 
-from btbtest import CAN_LIMIT
+from btbtest import CAN_LIMIT, run_limited
 from btb.dataset.answer_store import ANSWERS, ensure_answers
 from btb.dataset.format import Manifest, load_bindings
 
@@ -32,16 +30,8 @@ def big(tmp_path_factory):
     return out
 
 
-def _limited(argv: list[str]) -> subprocess.CompletedProcess:
-    from btb.cgroups.machine import create_slot
-
-    slot = create_slot(f"btb-test-gate-{uuid.uuid4().hex[:8]}", LIMIT)
-    try:
-        assert slot.read_limit() == LIMIT
-        return subprocess.run(slot.wrap(argv), capture_output=True, text=True, timeout=600)
-    finally:
-        slot.kill()
-        slot.remove()
+def _limited(argv: list[str]):
+    return run_limited(argv, LIMIT)
 
 
 def test_answers_are_computed_under_a_limit_smaller_than_the_data(big):
