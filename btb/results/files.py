@@ -307,11 +307,16 @@ def write_bundle(out_dir: Path, b: Bundle) -> list[Path]:
 
 
 def workload_files(out_dir: Path, b: Bundle) -> list[Path]:
-    """scores.csv (every campaign); load_curves.csv and saturation.csv (load workloads): btb/results/workload.py."""
+    """scores.csv (every campaign); load_curves.csv and saturation.csv (load workloads): btb/results/workload.py;
+    live_ingest.csv (live ingest per trial, with its store check): btb/results/liveingest.py."""
+    from btb.results import liveingest
     from btb.results import workload as w
 
     t = w.tables(b.campaign["spec"], b.summary, b.trials)
     paths = [_csv(out_dir / "scores.csv", t["scores"], w.SCORE_COLUMNS)]
+    live = liveingest.trial_rows(b.records)
+    if live:
+        paths.append(_csv(out_dir / "live_ingest.csv", live, liveingest.COLUMNS))
     if t["curves"]:
         paths.append(_csv(out_dir / "load_curves.csv", w.curve_csv_rows(t["curves"]), w.CURVE_COLUMNS))
         paths.append(_csv(out_dir / "saturation.csv", t["saturation"], w.SATURATION_COLUMNS))

@@ -209,16 +209,50 @@ def workload_section(b: Bundle) -> dict:
                      r["failed_cells"], r["dropped_cells"], f"{r['machine']} · {r['protocol']}"]
                     for r in t["scores"]], left=2)
     live = b.summary.get("live_ingest") or []
+    fresh = [(r.get("freshness_summary") or {}) for r in live]
     ingest = Table(["scenario", "level", "beside", "offered samples/s", "achieved samples/s", "append p99",
-                    "freshness p50", "freshness p99", "errors"],
+                    "freshness p50", "freshness p95", "freshness p99", "errors"],
                    [[r["scenario"], r["level"], r["label"], f"{r.get('offered_samples_per_s') or 0:.0f}",
                      f"{r.get('achieved_samples_per_s') or 0:.0f}", _ms((r.get("service_summary") or {}).get("p99")),
-                     _ms((r.get("freshness_summary") or {}).get("p50")), _ms((r.get("freshness_summary") or {}).get("p99")),
-                     r.get("errors") if r.get("status") != "error" else r.get("message")] for r in live], left=3)
-    return {"live_ingest": ingest if live else None,
+                     _ms(f.get("p50")), _ms(f.get("p95")), _ms(f.get("p99")),
+                     r.get("errors") if r.get("status") != "error" else r.get("message")] for r, f in zip(live, fresh)],
+                   left=3)
+    return {"live_ingest": ingest if live else None, "store_checks": store_checks(b), "ingest_trials": ingest_trials(b),
             "load_plots": _svgs(throughput_latency(t["curves"], t["slo_ms"])) if t["curves"] else [],
             "saturation": sat if t["curves"] else None, "load_steps": steps if t["curves"] else None,
             "scores": scores, "score_rule": t["scores"][0]["rule"] if t["scores"] else "", "slo_ms": t["slo_ms"]}
+
+
+def ingest_trials(b: Bundle) -> Table | None:
+    """Live ingest per trial, every step merged (btb/results/liveingest.py), with its store check's outcome."""
+    from btb.results.liveingest import trial_rows
+
+    rows = trial_rows(b.records)
+    if not rows:
+        return None
+    return Table(["scenario", "level", "offered samples/s", "achieved samples/s", "append p95", "start lag p95",
+                  "freshness n", "p50", "p95", "p99", "write errors", "answers after writes"],
+                 [[r["scenario"], r["level"], f"{r['offered_samples_per_s']:.0f}", f"{r['achieved_samples_per_s']:.0f}",
+                   *(_ms(None if r[k] is None else r[k] / 1e3) for k in ("append_p95_ms", "start_lag_p95_ms")),
+                   r["freshness_n"], *(_ms(None if r[k] is None else r[k] / 1e3) for k in
+                                       ("freshness_p50_ms", "freshness_p95_ms", "freshness_p99_ms")), r["write_errors"],
+                   _status(r["store_check"].startswith("ok"), f"{r['store_check']}: {r['answers_checked']} answers, "
+                                                               f"{r['answers_changed']} differ")] for r in rows], left=2)
+
+
+def store_checks(b: Bundle) -> Table | None:
+    """The store check after each trial's last run (btb/workflow/storecheck.py): after live writes, every
+    query × binding against the oracle updated with what was committed, and the sample count."""
+    recs = [r for r in b.records if r.get("kind") == "store_check"]
+    if not recs:
+        return None
+    return Table(["trial", "scenario", "level", "held to", "appended samples", "changes", "answers checked",
+                  "outcome"],
+                 [[r["trial"], r["scenario"], b.trials.get(r["trial"], {}).get("level", ""),
+                   "oracle + writes" if r.get("after_writes") else "oracle", _blank_none(r.get("appended_samples")),
+                   _blank_none(r.get("changes")), len(r.get("answers_sampled") or []),
+                   _status(r.get("status") == "ok", r.get("message") or r.get("status"))]
+                  for r in sorted(recs, key=lambda r: r["trial"])], left=3)
 
 
 def _svgs(items: list[tuple[str, str]]) -> list[tuple[str, Markup]]:

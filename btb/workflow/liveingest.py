@@ -12,9 +12,16 @@ from __future__ import annotations
 import importlib
 import threading
 
+from btb.dataset.changes import Overlay
 from btb.workflow.attempt import Attempt, dataset_path, scenario_for
 from btb.workload import hdr
 from btb.workload.spec import INGEST_MODULE
+
+
+# a freshness probe is offered after every non-empty batch (a probe still busy skips it, counted): at the
+# building's own rates most batches are empty (points sample on their interval grid), and every 10th batch
+# gave a trial ~18 probes on small-1w at 5x, too few for a p95
+PROBE_EVERY = 1
 
 
 class IngestUnavailable(RuntimeError):
@@ -41,6 +48,7 @@ class LiveIngest:
         self._make = lambda: scenario_for(att.trial, endpoints, att.campaign)
         self._thread: threading.Thread | None = None
         self._out: dict = {}
+        self.overlay = Overlay()  # what every step committed: the store check after the last step judges by it
 
     def start(self, index: int) -> "LiveIngest":
         lo, hi = index * self.step_s, (index + 1) * self.step_s
@@ -53,7 +61,8 @@ class LiveIngest:
     def _run(self, ops: list) -> None:
         writer, reader = self._make(), self._make()
         try:
-            self._out = figures(self._driver.run_ingest(writer, ops, self.id_of, duration_s=self.step_s, reader=reader))
+            self._out = figures(self._driver.run_ingest(writer, ops, self.id_of, duration_s=self.step_s, reader=reader,
+                                                           overlay=self.overlay, probe_every=PROBE_EVERY))
         except Exception as e:  # noqa: BLE001 - recorded with the step, never dropped
             self._out = {"status": "error", "message": f"{type(e).__name__}: {e}"[:500]}
         finally:

@@ -237,7 +237,7 @@ def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str
         from btb.workflow.loadsteps import serve_load
 
         try:
-            return serve_load(att, started.endpoints, bindings)
+            return serve_load(att, started.endpoints, bindings, manifest, path)
         finally:
             _record_load(att, load0, machine_load())
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from btb.dataset.format import Manifest
+from btb.engines.base import QUERY_IDS
 from btb.validate import check_query
 from btb.workflow.attempt import Attempt
 
@@ -47,3 +48,42 @@ def after_runs(att: Attempt, scenario, path, manifest: Manifest, bindings: dict[
                                "answers_sampled": sampled, "answers_changed": answers,
                                "t_start": t0, "t_end": time.time()})
     return reason
+
+
+def after_writes(att: Attempt, scenario, path, manifest: Manifest, bindings: dict[str, list[dict]],
+                 overlay) -> tuple[str | None, int]:
+    """After a live write workload: the store held to the oracle *updated with what was committed*
+    (`overlay`, `btb.dataset.changes.Overlay`): its samples equal the dataset's plus the appended ones, and
+    every query × binding of the trial (windows stretched past the last append, so the series queries read
+    the appends too) equals the overlay oracle's answer. Recorded as `store_check` (`after_writes: true`);
+    a difference ends the level `invalid`, saying what changed. Returns (that reason or None, how many
+    checks could not run: errors and timeouts, recorded with their messages). Runs outside every timed window."""
+    from btb.validate import check_after_writes, stretched_bindings
+
+    t0 = time.time()
+    counts = scenario.counts()
+    want = int(manifest.counts.get("samples") or 0) + overlay.samples
+    changed = {"samples": [want, counts.get("samples")]} if counts.get("samples") != want else {}
+    last = overlay.last_time_us()
+    used = {q: b for q, b in bindings.items() if q in att.campaign.query_ids and b}
+    checked = stretched_bindings(used, last) if last is not None else used
+    att.checkpoint()
+    checks = check_after_writes(scenario, path, overlay, {q: checked.get(q, []) for q in QUERY_IDS})
+    answers = {f"{c.qid}#{c.binding}": c.message[:500] for c in checks if c.status == "mismatch"}
+    others = {f"{c.qid}#{c.binding}": f"{c.status}: {c.message[:200]}" for c in checks
+              if c.status not in ("ok", "mismatch")}
+    parts = []
+    if changed:
+        parts.append(f"samples {want} expected (dataset + {overlay.samples} appended), store has {counts.get('samples')}")
+    if answers:
+        parts.append("answers of " + ", ".join(answers) + " differ from the oracle updated with the writes")
+    reason = ("after the write workload: " + "; ".join(parts)) if parts else None
+    att.record("store_check", {"kind": "store_check", "after_writes": True,
+                               "status": "changed" if reason else ("incomplete" if others else "ok"),
+                               "message": reason or "",
+                               "counts": counts, "counts_changed": changed, "appended_samples": overlay.samples,
+                               "changes": len(overlay.changes), "last_append_us": last,
+                               "answers_sampled": [f"{c.qid}#{c.binding}" for c in checks],
+                               "answers_changed": answers, "answers_not_checked": others,
+                               "t_start": t0, "t_end": time.time()})
+    return reason, len(others)

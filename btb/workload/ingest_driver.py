@@ -103,15 +103,19 @@ class FreshnessProbe:
 
     def __init__(self, reader: Scenario, run: IngestRun, timeout_s: float = 10.0):
         self.reader, self.run, self.timeout_s = reader, run, timeout_s
-        self._q: queue.Queue = queue.Queue(maxsize=1)
+        self._q: queue.Queue = queue.Queue()
+        self._busy = False  # a probe in flight (set by offer, cleared by the probe thread when it is done)
         self._thread = threading.Thread(target=self._loop, name="btb-freshness", daemon=True)
         self._thread.start()
 
     def offer(self, committed: float, point: str, t_us: int, value: float) -> None:
-        try:
-            self._q.put_nowait((committed, point, t_us, value))
-        except queue.Full:
+        """Probe this sample if the probe is idle; else skip it (counted): a sample left waiting behind the
+        previous probe would count that wait as its freshness."""
+        if self._busy:
             self.run.probes_skipped += 1
+            return
+        self._busy = True
+        self._q.put_nowait((committed, point, t_us, value))
 
     def _loop(self) -> None:
         while (item := self._q.get()) is not None:
@@ -123,6 +127,8 @@ class FreshnessProbe:
                 self.run.freshness_s.append(time.perf_counter() - committed)
             except Exception as e:  # noqa: BLE001 - a failed probe is recorded, never a freshness figure
                 self.run.probe_failures.append(f"{type(e).__name__}: {e}"[:300])
+            finally:
+                self._busy = False
 
     def close(self) -> None:
         self._q.put(None)

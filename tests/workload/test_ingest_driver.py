@@ -79,3 +79,17 @@ def test_visible_sees_exactly_the_committed_sample(p1_pair, tiny_dataset):
     writer.prepare_writes()
     writer.append(SampleBatch("gw:test", np.array([idx], np.int32), np.array([t], np.int64), np.array([7.25])))
     assert visible(reader, point, t, 7.25) and not visible(reader, point, t, 7.5)
+
+
+def test_a_busy_probe_skips_a_sample_instead_of_timing_its_wait(p1_pair, tiny_dataset):
+    """A sample offered while the probe is still on the previous one is skipped (counted), not queued: queued,
+    its freshness would include the wait for the probe, which is btb's, not the store's."""
+    writer, reader = p1_pair
+    point = next(iter(IngestGenerator(tiny_dataset, IngestSpec()).id_of.values()))
+    run = IngestRun("P1", 1.0)
+    probe = FreshnessProbe(reader, run, timeout_s=0.5)
+    probe.offer(time.perf_counter(), point, 4_000_000_000_000_000, 1.0)  # never visible: busy for 0.5 s
+    time.sleep(0.1)  # the probe has taken it and is polling
+    probe.offer(time.perf_counter(), point, 4_000_000_000_000_001, 1.0)
+    probe.close()
+    assert run.probes_skipped == 1 and len(run.probe_failures) == 1, (run.probes_skipped, run.probe_failures)

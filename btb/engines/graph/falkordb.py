@@ -23,7 +23,7 @@ from btb.engines.graph import chunks, writes
 from btb.engines.graph.client import CONNECTION_ERRORS
 from btb.engines.graph.scenario import CypherScenario
 from btb.engines.querytexts import load_text
-from btb.engines.writes import SampleBatch, Written
+from btb.engines.writes import AddEquipment, Change, SampleBatch, Written
 
 
 def _backend(endpoint) -> str:
@@ -101,10 +101,21 @@ class ChunkGraphScenario(CypherScenario):
         out["chunks"], out["samples"] = int(row[0]), int(row[1] or 0)
         return out
 
+    def prepare_writes(self) -> None:
+        self._point_ids = writes.point_ids(self.session())
+
+    def update_metadata(self, change: Change) -> Written:
+        out = super().update_metadata(change)
+        if isinstance(change, AddEquipment) and getattr(self, "_point_ids", None) is not None:
+            self._point_ids.update({int(p["point_idx"]): p["id"] for p in change.points})
+        return out
+
     def append(self, batch: SampleBatch) -> Written:
         """Samples into the (point, day) chunks of the graph (`graph.writes.append_chunks`)."""
+        if getattr(self, "_point_ids", None) is None:
+            self.prepare_writes()
         try:
-            return writes.append_chunks(self.session(), batch)
+            return writes.append_chunks(self.session(), batch, self._point_ids)
         except CONNECTION_ERRORS:
             self._drop_session()
             raise
