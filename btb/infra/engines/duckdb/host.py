@@ -100,7 +100,7 @@ def reply(answer: tuple) -> bytes:
     where the bytes name their module, datetimes get fixed-offset zones. A substring test, not a look at
     every value or at the cursor's description, so a row without timestamps costs nothing more."""
     data = wire.dumps(answer)
-    if answer[0] == "ok" and isinstance(answer[1], list) and any(z in data for z in FOREIGN_ZONES):
+    if answer[0] == "ok" and type(answer[1]) is list and (FOREIGN_ZONES[0] in data or FOREIGN_ZONES[1] in data):
         data = wire.dumps(("ok", [tuple(wire.plain(v) for v in r) for r in answer[1]], answer[2]))
     return data
 
