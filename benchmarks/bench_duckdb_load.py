@@ -1,12 +1,21 @@
 """D1's load against DuckDB's own bulk path on the same files, same run (`benchmarks/bench_ingest.py --duckdb`):
 
-    python benchmarks/bench_duckdb_load.py DATASET_DIR [--repeat 3]
+    python benchmarks/bench_duckdb_load.py --profiles tiny-1d small-2d small-1w --repeat 5
+    python benchmarks/bench_duckdb_load.py DATASET_DIR [DATASET_DIR ...] --repeat 5
 
-Sides, each on a fresh engine host and an empty database file, unlimited budget, order rotated per run:
-  D1     `DuckFileScenario.ingest`: model check, P1's entity and link tables, `ts`, CHECKPOINT (IngestReport.seconds)
-  CTAS   `CREATE TABLE nodes/edges/ts AS SELECT * FROM read_parquet(...)` of the same files, then CHECKPOINT:
-         what a DuckDB user would type to load them, with nothing split into P1's tables
-Target (issue 29): D1 rows/s >= 0.9 x CTAS rows/s (medians).
+Sides, each on a fresh engine host and an empty database file, started alike by the local provider (unlimited
+budget: DuckDB's own memory_limit default, threads = the node's cores, preserve_insertion_order true, the
+temp directory in the engine's work dir; the settings each host reports are printed and must be equal):
+  D1     `DuckFileScenario.ingest`, timed as btb records it (IngestReport.seconds): read nodes and edges once,
+         the model check, P1's 8 entity and 10 link tables (one transaction, one request), `ts` from every day
+         file (on a second session, meanwhile), CHECKPOINT
+  CTAS   `CREATE TABLE nodes/edges/ts AS SELECT * FROM read_parquet(...)` of the same files, then CHECKPOINT,
+         timed from the first statement to the checkpoint's end: what a DuckDB user would type to load them,
+         with nothing split into P1's tables
+Each round runs every dataset's two sides back to back, their order rotated per round, so the pair shares the
+machine's load; the ratio per dataset is the median over rounds of the round's CTAS s / D1 s (rows/s of D1
+over rows/s of CTAS: both load the same rows), with its range; per-side medians are shown too.
+Target (issue 29): D1 >= 0.9 x CTAS.
 """
 
 from __future__ import annotations
@@ -22,9 +31,11 @@ from pathlib import Path
 from btb.dataset.format import EDGES, NODES, Manifest, series_files
 from btb.engines.base import RunOptions
 from btb.engines.duckdb import schema
-from btb.engines.duckdb.scenario import DuckFileScenario
 from btb.engines.duckdb.client import HostClient
+from btb.engines.duckdb.scenario import DuckFileScenario
 from btb.infra.local import LocalProvider
+
+TARGET = 0.9
 
 
 def ctas(ep, dataset: Path) -> float:
@@ -48,41 +59,75 @@ def d1(ep, dataset: Path) -> float:
         s.close()
 
 
+SIDES = {"D1": d1, "CTAS": ctas}
+
+
+def datasets(args) -> list[Path]:
+    out = [p.resolve() for p in args.dataset]
+    if args.profiles:
+        from btb.dataset.generator import ensure_dataset
+
+        out += [Path(ensure_dataset(p, args.seed, args.root)).resolve() for p in args.profiles]
+    if not out:
+        raise SystemExit("give dataset dirs or --profiles")
+    return out
+
+
+def one_round(provider, i: int, dataset: Path, rows: int, settings: dict) -> dict[str, float]:
+    out = {}
+    for side in list(SIDES)[i % 2:] + list(SIDES)[:i % 2]:
+        trial = f"load-{dataset.name}-{side}-{i}"
+        ep = provider.start(trial, ("duckdb",), None).endpoints["duckdb"]
+        shown = {k: v for k, v in ep.extra["settings"].items() if k != "temp_directory"}
+        if settings.setdefault("shown", shown) != shown:
+            raise RuntimeError(f"the sides run under different settings: {settings['shown']} vs {shown}")
+        la0 = os.getloadavg()[0]
+        try:
+            out[side] = s = SIDES[side](ep, dataset)
+        finally:
+            provider.stop(trial)
+        print(f"  round {i + 1} {dataset.name:14} {side:4s}: {rows:,} rows in {s:.3f} s = {rows / s:,.0f} rows/s "
+              f"(load avg {la0:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dataset", type=Path)
+    ap.add_argument("dataset", type=Path, nargs="*")
+    ap.add_argument("--profiles", nargs="+", default=[], help="datasets generated (or reused) under --root")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "btb-datasets")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    dataset = args.dataset.resolve()
-    m = Manifest.read(dataset)
-    rows = m.counts["samples"] + m.counts["nodes"] + m.counts["edges"]
+    dirs = datasets(args)
+    manifests = {d: Manifest.read(d) for d in dirs}
+    rows = {d: m.counts["samples"] + m.counts["nodes"] + m.counts["edges"] for d, m in manifests.items()}
     work = Path(tempfile.mkdtemp(prefix="btb-bench-duck-load-"))
     work.chmod(0o755)
     provider = LocalProvider(work / "engines", "bench")
-    secs: dict[str, list[float]] = {"D1": [], "CTAS": []}
-    sides = {"D1": d1, "CTAS": ctas}
-    version = ""
+    secs: dict[Path, list[dict[str, float]]] = {d: [] for d in dirs}
+    settings: dict = {}
     try:
         for i in range(args.repeat):
-            for side in list(sides)[i % 2:] + list(sides)[:i % 2]:
-                trial = f"load-{side}-{i}"
-                ep = provider.start(trial, ("duckdb",), None).endpoints["duckdb"]
-                version = ep.version
-                la0 = os.getloadavg()[0]
-                s = sides[side](ep, dataset)
-                provider.stop(trial)
-                secs[side].append(s)
-                print(f"run {i + 1} {side:4s}: {rows:,} rows in {s:.3f} s = {rows / s:,.0f} rows/s "
-                      f"(load avg {la0:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
+            for d in dirs:
+                secs[d].append(one_round(provider, i, d, rows[d], settings))
     finally:
         for t in provider.trials():
             provider.stop(t)
         shutil.rmtree(work, ignore_errors=True)
-    med = {k: statistics.median(v) for k, v in secs.items()}
-    print(f"{version}; {m.profile} seed {m.seed}: {m.counts['samples']:,} samples + {m.counts['nodes']:,} nodes + "
-          f"{m.counts['edges']:,} edges; {args.repeat} runs, medians: D1 {med['D1']:.3f} s, CTAS {med['CTAS']:.3f} s")
-    r = med["CTAS"] / med["D1"]
-    print(f"ratio D1 / CTAS (rows/s) = {r:.2f}  (target >= 0.90: {'MET' if r >= 0.9 else 'NOT MET'})")
+    import duckdb
+
+    print(f"\nDuckDB {duckdb.__version__}; both sides' settings {settings.get('shown')}; {args.repeat} rounds; "
+          f"machine {os.cpu_count()} cores, load average now {os.getloadavg()[0]:.1f}")
+    for d in dirs:
+        m, runs = manifests[d], secs[d]
+        ratios = [r["CTAS"] / r["D1"] for r in runs]
+        r = statistics.median(ratios)
+        med = {k: statistics.median(x[k] for x in runs) for k in SIDES}
+        print(f"{m.profile} seed {m.seed}: {m.counts['samples']:,} samples + {m.counts['nodes']:,} nodes + "
+              f"{m.counts['edges']:,} edges; medians D1 {med['D1']:.3f} s, CTAS {med['CTAS']:.3f} s; "
+              f"D1 / CTAS (rows/s) = {r:.2f} (rounds {min(ratios):.2f} .. {max(ratios):.2f}; "
+              f"target >= {TARGET}: {'MET' if r >= TARGET else 'NOT MET'})")
 
 
 if __name__ == "__main__":

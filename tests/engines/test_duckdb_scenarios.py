@@ -110,3 +110,40 @@ def test_duckdb_out_of_memory_is_status_oom(loaded):
     d1._statements["Q5"] = ("select len(list(i)) from range(60000000) t(i)", ())
     out = d1.run("Q5", {})
     assert out.status == "oom" and "memory_limit" in out.message, out
+
+
+def _with_extra(src: Path, dest: Path, name: str, row: dict) -> Path:
+    """A copy of the dataset `src` with one more row in its nodes or edges file."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shutil.copytree(src, dest)
+    t = pq.read_table(dest / name)
+    pq.write_table(pa.concat_tables([t, pa.Table.from_pylist([row], schema=t.schema)]), dest / name)
+    return dest
+
+
+@pytest.mark.parametrize("cls", [DuckFileScenario, DuckParquetScenario])
+def test_a_model_p1_has_no_table_for_is_refused(cls, provider, tiny_dataset, tmp_path):
+    """As P1's load: an edge of a (rel, src type, dst type) with no link table, a dangling edge, or a node type
+    with no entity table ends the load with an error naming it, and no structure table is left behind."""
+    cases = [(EDGES, {"src": "bldg:1", "rel": "FEEDS", "dst": "floor:1:1"}, "no link table for FEEDS Building->Floor"),
+             (EDGES, {"src": "bldg:1", "rel": "CONTAINS", "dst": "nowhere"}, "no link table for CONTAINS Building->None"),
+             (NODES, {"id": "robot:1", "type": "Robot"}, "no table for node types ['Robot']")]
+    for i, (name, row, message) in enumerate(cases):
+        ds = _with_extra(tiny_dataset, tmp_path / f"bad{i}", name, row)
+        t = f"duck-bad-{uuid.uuid4().hex[:6]}"
+        s = cls(provider.start(t, ("duckdb",), None).endpoints, RunOptions(timeout_s=30))
+        try:
+            with pytest.raises(ValueError) as err:
+                s.ingest(ds)
+            assert message in str(err.value)
+            left = ("select (select count(*) from duckdb_tables() where database_name = current_database() and "
+                    "table_name <> 'ts'), (select count(*) from duckdb_views() where not internal and "
+                    "database_name = current_database() and view_name <> 'ts')")
+            assert _host(s).query(left) == [(0, 0)]  # ts: the series load's own session
+        finally:
+            s.close()
+            provider.stop(t)

@@ -80,6 +80,54 @@ def test_wire_builds_values_only():
         wire.loads(pickle.dumps(Evil()))
 
 
+def test_wire_frames_messages_of_every_size_on_one_socket():
+    """Messages go one after another on a stream socket: small ones, one larger than the receive buffer, and
+    several sent before any is read, each read whole and in order; a closed peer is an EOFError."""
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        rx = wire.Receiver(b)
+        big = ("ok", [(i, f"{i:050d}") for i in range(5000)], 0.5)  # ~300 KB, > wire.BUFFER
+        assert len(wire.dumps(big)) > wire.BUFFER
+        msgs = [("q", "select 1", None), big, ("ping",), ("cfg", {"timeout_s": 2})]
+        import threading
+
+        sender = threading.Thread(target=lambda: [wire.send(a, wire.dumps(m)) for m in msgs])
+        sender.start()
+        assert [rx.recv() for _ in msgs] == msgs
+        sender.join()
+        assert len(rx.buf) == wire.BUFFER  # the large message's buffer is not kept
+        a.close()
+        with pytest.raises(EOFError):
+            rx.recv()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_replies_carry_engine_seconds_and_parsed_texts_see_changes(trial):
+    """Each query's reply says how long DuckDB's own calls took inside the host (less than the round trip); a
+    query text kept parsed by the session sees a table changed since (DuckDB binds it again at every run); a
+    text of several statements runs them all; TIMESTAMPTZ values come back with a plain fixed-offset zone."""
+    import time
+
+    _, started = trial(None)
+    c = _client(started.endpoints["duckdb"])
+    c.execute("create table t as select 1 as a")
+    t0 = time.perf_counter()
+    assert c.query("select * from t") == [(1,)]
+    rtt = time.perf_counter() - t0
+    assert 0 < c.engine_s < rtt
+    c.execute("create or replace table t as select 2 as a, 'x' as b")
+    assert c.query("select * from t") == [(2, "x")]  # the same text, parsed before the change
+    assert c.query("insert into t values (3, 'y'); select count(*) from t") == [(2,)]
+    c.configure(timeout_s=5)
+    assert c.engine_s is None
+    ts = c.query("select timestamptz '2024-01-01 12:00:00+00'")[0][0]
+    assert ts == datetime(2024, 1, 1, 12, tzinfo=timezone.utc) and type(ts.tzinfo) is timezone
+
+
 def test_host_runs_in_the_slot_behind_a_private_socket(provider, trial):
     t, started = trial(512 * MiB)
     ep = started.endpoints["duckdb"]

@@ -2,12 +2,14 @@
 
 The endpoint's dsn is `unix:<socket path>`; its key file (`extra["authkey_file"]`) is read here, never
 passed inline. Errors come back as `HostError` with the host's kind ("oom", "timeout", "interrupted",
-"error"); a host that died mid-request raises `HostGone`.
+"error"); a host that died mid-request raises `HostGone`. After each reply, `engine_s` holds the seconds DuckDB's
+own calls took inside the host for it (None for requests DuckDB never saw): a round trip minus it is the harness.
 """
 
 from __future__ import annotations
 
-from multiprocessing.connection import Client, Connection
+import socket
+from multiprocessing.connection import Client
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +37,29 @@ def socket_of(dsn: str) -> str:
 class HostClient:
     def __init__(self, dsn: str, authkey_file: str | Path):
         self.socket = socket_of(dsn)
+        self.engine_s: float | None = None
         try:
-            self._conn: Connection | None = Client(self.socket, family="AF_UNIX", authkey=Path(authkey_file).read_bytes())
+            self._sock: socket.socket | None = wire.take_socket(
+                Client(self.socket, family="AF_UNIX", authkey=Path(authkey_file).read_bytes()))
         except (OSError, EOFError) as e:
             raise HostGone(f"DuckDB host not reachable at {self.socket}: {e}") from e
+        self._rx = wire.Receiver(self._sock)
 
     def request(self, msg: tuple) -> Any:
         """One round trip: send, receive, raise the host's error."""
-        conn = self._conn
-        if conn is None:
+        sock = self._sock
+        if sock is None:
             raise HostGone("DuckDB host connection closed")
         try:
-            conn.send_bytes(wire.dumps(msg))
-            reply = wire.loads(conn.recv_bytes())
+            wire.send(sock, wire.dumps(msg))
+            reply = self._rx.recv()
         except (OSError, EOFError) as e:
             self.close()
             raise HostGone(f"DuckDB host went away: {type(e).__name__}: {e}") from e
         if reply[0] == "ok":
+            self.engine_s = reply[2]
             return reply[1]
+        self.engine_s = None
         raise HostError(reply[1], reply[2])
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
@@ -68,9 +75,9 @@ class HostClient:
         return self.request(("ping",))
 
     def close(self) -> None:
-        c, self._conn = self._conn, None
-        if c is not None:
-            c.close()
+        s, self._sock = self._sock, None
+        if s is not None:
+            s.close()
 
 
 def interrupt(dsn: str, authkey_file: str | Path) -> int:

@@ -75,7 +75,7 @@ def unmapped_edges_sql(edges: str, nodes: str) -> str:
     """Edges whose (rel, src type, dst type) has no link table (dangling ends included): rel, types, count."""
     known = " OR ".join(f"(e.rel = '{r}' AND s.type = '{s}' AND d.type = '{d}')" for r, s, d in LINKS)
     return (f"SELECT e.rel, s.type, d.type, count(*) FROM {edges} e LEFT JOIN {nodes} s ON s.id = e.src "
-            f"LEFT JOIN {nodes} d ON d.id = e.dst WHERE NOT ({known}) GROUP BY ALL ORDER BY 4 DESC LIMIT 5")
+            f"LEFT JOIN {nodes} d ON d.id = e.dst WHERE NOT coalesce({known}, false) GROUP BY ALL ORDER BY 4 DESC LIMIT 5")
 
 
 def unknown_types_sql(nodes: str) -> str:
@@ -93,6 +93,15 @@ def check_model(query: Callable[[str], list[tuple]], edges: str, nodes: str, typ
     if bad:
         rel, s, d, n = bad[0]
         raise ValueError(f"P1's model (D1/D2) has no link table for {rel} {s}->{d} ({n} edges)")
+
+
+def unplaced_sql(nodes: str, typed: str) -> str:
+    """D1's model check after its tables are made: (nodes in no entity table, typed edges in no link table).
+    Every node lands in the one table of its type and every edge in the one link table of its exact (rel, src
+    type, dst type), so both are 0 when `check_model` finds nothing (a node without a type counts here too)."""
+    ent = " + ".join(f"(SELECT count(*) FROM {t})" for t in ENTITIES)
+    links = " + ".join(f"(SELECT count(*) FROM {t})" for t, _, _ in LINKS.values())
+    return f"SELECT (SELECT count(*) FROM {nodes}) - ({ent}), (SELECT count(*) FROM {typed}) - ({links})"
 
 
 def sources(dataset_dir: Path) -> tuple[str, str]:

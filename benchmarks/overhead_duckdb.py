@@ -1,0 +1,193 @@
+"""The DuckDB engine host's harness overhead (`python benchmarks/bench_overhead.py --engine duckdb`).
+
+D1 runs DuckDB in an engine host process (btb/infra/engines/duckdb/host.py) reached over a unix socket, so a
+D1 query's timed window is the client's round trip: send the statement and parameters, the host runs DuckDB's
+`execute` + `fetchall`, pickles the rows, the client unpickles them. Definitions (all per query, medians):
+
+  engine     the seconds DuckDB's own calls (`execute` of the parsed statement + `fetchall`) took inside the
+             host, measured there and returned with the reply (`HostClient.engine_s`)
+  round trip what the client waits for: `HostClient.query`, timed around the call (the same window
+             `Scenario.run` records for D1, shown beside it as `run() recorded`)
+  overhead   round trip - engine, per query (paired, same call): serialization both ways, the socket, both
+             wake-ups, the host's bookkeeping. Target (issue 29): <= 20 µs on a 1-row result.
+  vs in-process  round trip - DuckDB in *this* process making the same calls (execute of the same parsed
+             statement + fetchall) on the same data and settings in a tight loop (paired per round): what
+             running DuckDB in a host costs over embedding it, DuckDB's own slower execution in a process that
+             slept between requests included (`in-process paced`: the in-process calls, each timed right after
+             an untimed no-op round trip to the host, shows that part)
+
+The host is started under --budget-mib (default unlimited: threads = the node's cores; a level below ~200 MiB
+gives DuckDB one thread, as every trial at such a level runs), so both thread counts can be measured.
+
+Statements: `SELECT $a` (1 row), a generated result of --rows rows (int, double, varchar columns: the shapes
+D1's answers carry; default 1 and 1000 rows), and each --queries statement of D1 with its first binding, on
+a copy of the host's loaded database opened here with the host's settings. `no-op` is the protocol alone (a
+request DuckDB never sees). Sides rotate per round so drift hits each alike; a side's figure is the median of
+its round medians, a difference the median over rounds of the paired round medians, [IQR over rounds].
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from btb.dataset.format import load_bindings
+from btb.engines.base import RunOptions
+from btb.infra.local import LocalProvider
+
+TARGET_US = 20.0
+Block = Callable[[int], list[float]]
+
+
+def _rotated(sides: dict[str, Block], rounds: int, block: int,
+             engine: Block | None = None) -> dict[str, list[list[float]]]:
+    """Per side, each round's timings (sides rotate so drift hits them alike); `engine` is read right after
+    each "host" block (the engine seconds of its queries)."""
+    names = list(sides)
+    out: dict[str, list[list[float]]] = {n: [] for n in (*names, *(("engine",) if engine else ()))}
+    for r in range(rounds):
+        for n in names[r % len(names):] + names[:r % len(names)]:
+            out[n].append(sides[n](block))
+            if n == "host" and engine is not None:
+                out["engine"].append(engine(block))
+    return out
+
+
+def _loop(fn: Callable[[], object], before: Callable[[], object] | None = None) -> Block:
+    def block(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            if before is not None:
+                before()  # untimed
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+        return out
+    return block
+
+
+def _host_block(host, sql: str, params) -> tuple[Block, Block]:
+    """(round trip, overhead) blocks of one run: each query's round trip and its round trip minus engine_s."""
+    last: list[float] = []
+
+    def rtt(n: int) -> list[float]:
+        out = []
+        del last[:]
+        for _ in range(n):
+            t0 = time.perf_counter()
+            host.query(sql, params)
+            dt = time.perf_counter() - t0
+            out.append(dt)
+            last.append(host.engine_s)
+        return out
+
+    return rtt, lambda _n: list(last)
+
+
+def _med_us(rounds: list[list[float]]) -> float:
+    return statistics.median(statistics.median(r) for r in rounds) * 1e6
+
+
+def _paired(a: list[list[float]], b: list[list[float]]) -> tuple[float, float, float]:
+    """Median over rounds of (median a - median b), with its quartiles, µs."""
+    d = [statistics.median(x) - statistics.median(y) for x, y in zip(a, b)]
+    q1, q2, q3 = statistics.quantiles(d, n=4) if len(d) > 1 else (d[0],) * 3
+    return statistics.median(d) * 1e6, q1 * 1e6, q3 * 1e6
+
+
+def _per_call(a: list[list[float]], b: list[list[float]]) -> list[list[float]]:
+    return [[x - y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+
+
+def measure(label: str, host, inproc, sql: str, params, rows: int, rounds: int, block: int,
+            run: Block | None = None) -> dict[str, float]:
+    """One statement's sides, rotated; prints its line and returns its figures (µs)."""
+    stmt = inproc.extract_statements(sql)[0]
+    rtt, engine = _host_block(host, sql, params)
+    sides: dict[str, Block] = {
+        "in-process": _loop(lambda: inproc.execute(stmt, params).fetchall()),
+        "paced": _loop(lambda: inproc.execute(stmt, params).fetchall(), before=host.configure),
+        "host": rtt}
+    if run is not None:
+        sides["run()"] = run
+    _rotated(sides, 2, block, engine)  # warm
+    med = _rotated(sides, rounds, block, engine)
+    over = _per_call(med["host"], med["engine"])
+    o, oq1, oq3 = _paired(over, [[0.0] * len(r) for r in over])
+    v, vq1, vq3 = _paired(med["host"], med["in-process"])
+    p, _, _ = _paired(med["paced"], med["in-process"])
+    e, _, _ = _paired(med["engine"], med["in-process"])
+    out = {"in-process": _med_us(med["in-process"]), "paced": _med_us(med["paced"]), "host": _med_us(med["host"]),
+           "engine": _med_us(med["engine"]), "overhead": o, "vs_inproc": v}
+    extra = ""
+    if "run()" in med:
+        out["run()"] = _med_us(med["run()"])
+        extra = f" | run() recorded {out['run()']:8.1f}"
+    print(f"{label:12} {rows:>6} | in-process {out['in-process']:8.1f} paced {out['paced']:8.1f} ({p:+6.1f}) | "
+          f"host {out['host']:8.1f} engine {out['engine']:8.1f} ({e:+6.1f} vs in-process){extra} | "
+          f"overhead {o:+7.1f} [{oq1:+.1f}, {oq3:+.1f}] {'met' if o <= TARGET_US else 'MISSED'} | "
+          f"vs in-process {v:+7.1f} [{vq1:+.1f}, {vq3:+.1f}]", flush=True)
+    return out
+
+
+def main(args) -> None:
+    import duckdb
+
+    from btb.engines.duckdb.client import HostClient
+    from btb.engines.duckdb.scenario import DuckFileScenario
+
+    work = Path(tempfile.mkdtemp(prefix="btb-bench-overhead-duck-"))
+    work.chmod(0o755)
+    provider = LocalProvider(work / "engines", "bench")
+    trial = "bench-overhead-duck"
+    try:
+        dataset = args.dataset
+        if dataset is None:
+            from btb.dataset.generator import generate
+
+            dataset = work / args.profile
+            generate(args.profile, args.seed, dataset)
+        budget = args.budget_mib << 20 if args.budget_mib else None
+        ep = provider.start(trial, ("duckdb",), budget).endpoints["duckdb"]
+        scenario = DuckFileScenario({"duckdb": ep}, RunOptions(timeout_s=60))
+        scenario.ingest(dataset)
+        shutil.copy(ep.extra["database"], work / "inproc.duckdb")  # checkpointed by the ingest: a consistent copy
+        settings = {k: v for k, v in ep.extra["tuning"]["requested"].items() if k != "temp_directory"}
+        local = duckdb.connect(str(work / "inproc.duckdb"), config=settings)
+        mem = duckdb.connect(config=settings)
+        host = HostClient(ep.dsn, ep.extra["authkey_file"])
+        print(f"{ep.version} in its engine host, budget {args.budget_mib or 'unlimited'} MiB (settings "
+              f"{ {k: v for k, v in ep.extra['settings'].items() if k != 'temp_directory'} }); in-process duckdb "
+              f"{duckdb.__version__} with the host's settings; {args.rounds} rounds x {args.block} per side, rotated;"
+              f" µs; overhead = round trip - engine (per query), target <= {TARGET_US:g} µs")
+        noop = _rotated({"no-op": _loop(host.configure)}, args.rounds, args.block)["no-op"]
+        print(f"{'no-op':12} {'':>6} | protocol alone (a request DuckDB never sees): round trip {_med_us(noop):.1f}")
+        measure("SELECT $a", host, mem, "SELECT $a", {"a": 1}, 1, args.rounds, args.block)
+        for n in args.rows:
+            sql = "SELECT i, i * 0.5 AS v, 'point-' || i AS id FROM range($n) t(i)"
+            measure("range", host, mem, sql, {"n": n}, n, args.rounds, args.block)
+        bindings = load_bindings(dataset)
+        for qid in args.queries:
+            params = bindings[qid][0]
+            text, bound = scenario.bind(qid, params)
+            nrows = len(local.execute(text, bound).fetchall())
+            rec: list[float] = []
+
+            def recorded(n: int, qid=qid, params=params, rec=rec) -> list[float]:
+                del rec[:]
+                for _ in range(n):
+                    out = scenario.run(qid, params)
+                    assert out.status == "ok", out
+                    rec.append(out.seconds)
+                return list(rec)
+
+            measure(f"D1 {qid}", host, local, text, bound, nrows, args.rounds, args.block, run=recorded)
+        host.close()
+        scenario.close()
+    finally:
+        provider.stop(trial)
+        shutil.rmtree(work, ignore_errors=True)
