@@ -61,6 +61,7 @@ class Calibration:
     band: dict[str, list[float | None]] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
     reps: int = REPS
+    clock: str = "wall"  # what a run's time is: "wall", or "wall - run-queue waits" (`run_queue_clock`)
     seconds: float = 0.0
 
     def path_for(self, n: int, span: Callable[[], int]) -> str:
@@ -105,37 +106,73 @@ class Timed:
     temp_ms: list[float] = field(default_factory=list)
 
 
-def _pair(run: Callable[[str, np.ndarray], Any], ids: np.ndarray, first: str) -> dict[str, float]:
-    """One round: both paths on `ids`, `first` first; their ms; the answers checked equal."""
+Queued = Callable[[], float]  # seconds our processes have waited for a CPU so far (`run_queue_clock`)
+
+
+def run_queue_clock(conn: psycopg.Connection) -> Queued | None:
+    """Where the session's backend runs on this host (its /proc entry is a postgres process of this user and
+    database): a clock of the run-queue waits of this thread and that backend (/proc/<pid>/schedstat, 2nd
+    field, ns), the time other jobs took from a run; None elsewhere (a container's own pid space, no
+    schedstat): the calibration then times wall clock alone."""
+    pid = conn.info.backend_pid
+    paths = ("/proc/thread-self/schedstat", f"/proc/{pid}/schedstat")
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        for path in paths:
+            int(open(path).read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    if not cmd.startswith("postgres:") or conn.info.user not in cmd or conn.info.dbname not in cmd:
+        return None
+
+    def clock() -> float:
+        total = 0
+        for path in paths:
+            with open(path) as f:
+                total += int(f.read().split()[1])
+        return total / 1e9
+
+    return clock
+
+
+def _pair(run: Callable[[str, np.ndarray], Any], ids: np.ndarray, first: str, queued: Queued | None = None
+          ) -> dict[str, float]:
+    """One round: both paths on `ids`, `first` first; their ms (less the run-queue waits, with `queued`);
+    the answers checked equal."""
     out, answers = {}, []
     for path in (first, "any" if first == "temp_table" else "temp_table"):
+        q = queued() if queued else 0.0
         t = time.perf_counter()
         answers.append(run(path, ids))
-        out[path] = (time.perf_counter() - t) * 1000
+        wall = time.perf_counter() - t
+        waited = queued() - q if queued else 0.0
+        out[path] = max(wall - waited, wall * 0.01) * 1000
     if not _same(answers[0], answers[1]):
         raise RuntimeError(f"federation calibration: the two paths answer differently at {len(ids)} ids: {answers}")
     return out
 
 
-def _time(run: Callable[[str, np.ndarray], Any], ids: np.ndarray, reps: int, into: Timed | None = None) -> Timed:
+def _time(run: Callable[[str, np.ndarray], Any], ids: np.ndarray, reps: int, into: Timed | None = None,
+          queued: Queued | None = None) -> Timed:
     """A warm-up pair, then interleaved rounds (the order alternating): as many as take about SIZE_SECONDS
     by the warm-up's time, within [reps, MAX_ROUNDS]; added to `into` when given (a re-measurement)."""
     got = into if into is not None else Timed()
-    warm = _pair(run, ids, "temp_table")
+    warm = _pair(run, ids, "temp_table", queued)
     rounds = min(MAX_ROUNDS, max(reps, int(SIZE_SECONDS * 1000 / max(sum(warm.values()), 1e-3))))
     for rep in range(rounds):
-        ms = _pair(run, ids, "any" if rep % 2 else "temp_table")
+        ms = _pair(run, ids, "any" if rep % 2 else "temp_table", queued)
         got.any_ms.append(ms["any"])
         got.temp_ms.append(ms["temp_table"])
     return got
 
 
-def _ladder(layout: str, run, points: int, ladder: Sequence[int], reps: int) -> dict[int, Timed]:
+def _ladder(layout: str, run, points: int, ladder: Sequence[int], reps: int, queued: Queued | None
+            ) -> dict[int, Timed]:
     """The sizes of `ladder` in order, until the temp table has clearly won two sizes in a row."""
     timed: dict[int, Timed] = {}
     wins = 0
     for n in ladder:
-        timed[n] = _time(run, layout_ids(layout, n, points), reps)
+        timed[n] = _time(run, layout_ids(layout, n, points), reps, queued=queued)
         lo, _, hi = fed_crossing.ratio_ci(timed[n].temp_ms, timed[n].any_ms)
         wins = wins + 1 if fed_crossing.verdict(lo, hi) == "temp" else 0
         if wins >= 2:
@@ -148,35 +185,36 @@ def _reading(timed: Mapping[int, Timed]) -> tuple[list[int], fed_crossing.Readin
     return sizes, fed_crossing.read(sizes, [(timed[n].any_ms, timed[n].temp_ms) for n in sizes])
 
 
-def calibrate_layout(layout: str, run, points: int, ladder: Sequence[int], reps: int
+def calibrate_layout(layout: str, run, points: int, ladder: Sequence[int], reps: int, queued: Queued | None = None
                      ) -> tuple[dict[int, Timed], fed_crossing.Reading]:
     """One layout: the ladder; the size between the two around the crossing; the wrong-side sizes again."""
-    timed = _ladder(layout, run, points, ladder, reps)
+    timed = _ladder(layout, run, points, ladder, reps, queued)
     sizes, r = _reading(timed)
     if r.threshold is not None:
         above = next((i for i, n in enumerate(sizes) if n >= r.threshold), None)
         if above:
             mid = int(round(math.sqrt(sizes[above - 1] * sizes[above])))
             if sizes[above] / sizes[above - 1] > 2.5 and mid not in timed:
-                timed[mid] = _time(run, layout_ids(layout, mid, points), reps)
+                timed[mid] = _time(run, layout_ids(layout, mid, points), reps, queued=queued)
                 sizes, r = _reading(timed)
     if r.wrong_side:
         for n in r.wrong_side:
-            _time(run, layout_ids(layout, n, points), reps, into=timed[n])
+            _time(run, layout_ids(layout, n, points), reps, into=timed[n], queued=queued)
         sizes, r = _reading(timed)
     return timed, r
 
 
 def calibrate(points: int, run: Callable[[str, np.ndarray], Any], sizes: Sequence[int] = SIZES,
-              reps: int = REPS) -> Calibration:
+              reps: int = REPS, queued: Queued | None = None) -> Calibration:
     """Time `run(path, ids)` ("any" / "temp_table": the same statement and answer) for each layout at
     `sizes` up to `points` (the last size is every point); each size's rounds together (its pages warm, as
-    in a run of like queries)."""
+    in a run of like queries). With `queued` (`run_queue_clock`) a run's time is its wall clock less the
+    run-queue waits of client and backend during it: what the path costs, not what other jobs took."""
     t_start = time.perf_counter()
     ladder = sorted({s for s in sizes if s < points} | {points})
-    out = Calibration({}, points, reps=reps)
+    out = Calibration({}, points, reps=reps, clock="wall - run-queue waits" if queued else "wall")
     for layout in LAYOUTS:
-        timed, r = calibrate_layout(layout, run, points, ladder, reps)
+        timed, r = calibrate_layout(layout, run, points, ladder, reps, queued)
         ns = sorted(timed)
         out.thresholds[layout] = r.threshold
         out.sizes[layout] = ns

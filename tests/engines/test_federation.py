@@ -232,7 +232,10 @@ def test_calibration_finds_a_known_crossing_on_the_engine(conn, monkeypatch):
         return conn.execute("select count(*) from (select pg_sleep(%s)) s, unnest(%s::int4[])",
                             (secs, ids.tolist())).fetchone()
 
-    cal = fed_calibration.calibrate(4096, run, sizes=(16, 64, 256, 1024))
+    clock = fed_calibration.run_queue_clock(conn)  # the backend is a local process: its waits are readable
+    assert clock is not None and 0 <= clock() <= clock()
+    cal = fed_calibration.calibrate(4096, run, sizes=(16, 64, 256, 1024), queued=clock)
+    assert cal.clock == "wall - run-queue waits"
     for lay in ("contiguous", "scattered"):
         assert 128 in cal.sizes[lay] and cal.sizes[lay][-1] <= 4096, cal.to_dict()
         assert 120 <= cal.thresholds[lay] <= 280, cal.to_dict()  # 200, less the ~1 ms of a pg_sleep call
