@@ -15,28 +15,37 @@ and scattered:
 
 The question: count and sum of the samples of the chosen points in a window (2 of each point's 4 samples).
 Data: --points points x 4 samples in `ts` (index on (point_id, time)), the same points on FalkorDB nodes.
-Medians of --reps rounds (--small-reps up to 1k ids) after one warm-up round, the paths in a shuffled order
-each round (so that no path always follows the temp table's ANALYZE); the
-answers of every path are checked equal in every round. Both engines started by the local provider in one
+Like with like: each case (layout, size) runs all its rounds together after one warm-up round, so every
+variant finds the same warm state (the session table holding a load of this size, whichever variant made it);
+a round runs the graph part once, then any, temp and auto on the same key rows in an order that cycles through
+all six permutations, then the reference. Rounds per case: as many as take about --case-seconds, within
+[--reps, --small-reps], at least 2 x --reps within 4x of a threshold. Statistic (the calibration's,
+btb.engines.fed_crossing): each column's fastest run over the rounds, auto / the better fixed path as the
+ratio of the fastest runs with a 95 % bootstrap interval over the rounds; beside it the ratio of medians.
+(Other jobs on the machine slow a run, never speed it up: the fastest run reads what a path costs, the
+median how often it was interrupted.) The answers of every path are checked equal in every round. Both engines started by the local provider in one
 slot (--budget-mb: sized settings; default unlimited = fixed). Load average printed before and after.
 
-    python benchmarks/bench_federation.py [--points 1000000] [--reps 5] [--root /tmp/bench-fed] [--budget-mb N]
+    python benchmarks/bench_federation.py [--points 1000000] [--reps 9] [--small-reps 61] [--case-seconds 12]
+                                          [--root /tmp/bench-fed] [--budget-mb N]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import itertools
+import json
 import statistics
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 import psycopg
 
-from btb.engines import fed_calibration, federation
+from btb.engines import fed_calibration, fed_crossing, federation
 from btb.engines.graph.client import FalkorSession
 from btb.infra.local import LocalProvider
 
@@ -50,7 +59,6 @@ SQL_ANY = ("select count(*), sum(t.value) from ts t where t.point_id = any(%(ids
            "and t.time >= %(lo)s and t.time < %(hi)s")
 # `grp < n`: n contiguous ids (0..n-1, adjacent in ts and its index); `spread < n`: n ids scattered over the
 # whole range (spread = idx * SPREAD_MUL mod points, a permutation), as a building's or a class's points are.
-SMALL = 1_000
 LAYOUTS = {"contiguous": "grp", "scattered": "spread"}
 SPREAD_MUL = 999_983  # prime: coprime with any --points that it does not divide
 CY_IDS = "MATCH (p:Point) WHERE p.{prop} < $n RETURN p.idx"
@@ -79,97 +87,135 @@ def load(pg: psycopg.Connection, g: FalkorSession, points: int) -> dict[str, flo
     return out
 
 
-def calibrate(fed: federation.Federation, points: int, params: dict, reps: int) -> fed_calibration.Calibration:
-    """The threshold for `auto`, by the calibration a hybrid's load runs, on this benchmark's join."""
-    return fed_calibration.calibrate(points, federation.calibration_run(fed, SQL_FED, params), reps=reps)
+def calibrate(fed: federation.Federation, points: int, params: dict) -> fed_calibration.Calibration:
+    """The threshold for `auto`, by the calibration a hybrid's load runs (its own rounds), on this benchmark's join."""
+    return fed_calibration.calibrate(points, federation.calibration_run(fed, SQL_FED, params),
+                                     queued=fed_calibration.run_queue_clock(fed.conn))
 
 
-def measure(pg, g, feds, cases, params, reps: int, small_reps: int) -> dict:
-    """Per case: {column: [seconds per round]} and auto's paths. Sizes up to SMALL ids get `small_reps`
-    rounds (their sub-millisecond medians need them; they cost little)."""
-    keys = ("graph", "any_t", "any_s", "any", "temp_t", "temp_s", "temp", "auto", "ref")
-    res = {c: {k: [] for k in keys} | {"auto_path": set()} for c in cases}
+ORDERS = tuple(itertools.permutations(("any", "temp", "auto")))
+
+
+def rounds_for(n: int, warm_s: float, cal, a) -> int:
+    """Rounds of a case: as many as take about --case-seconds by its warm-up round, within [--reps,
+    --small-reps]; at least 2 x --reps within 4x of a threshold (where the paths are close)."""
+    near = any(t is not None and t / 4 <= n <= t * 4 for t in (cal.thresholds.values() if cal else ()))
+    lo = a.reps * (2 if near else 1)
+    return max(lo, min(a.small_reps, int(a.case_seconds / max(warm_s, 1e-6))))
+
+
+def one_round(pg, g, feds, lay: str, n: int, params: dict, order: Sequence[str], any_text: str) -> dict:
+    """One round of a case: the graph part once, then the variants in `order` and the reference last, on
+    the same key rows; seconds per column (`<name>_q`: of it, the client's and backend's run-queue waits),
+    auto's path; every variant's answer checked equal to `any`'s."""
+    queued = fed_calibration.run_queue_clock(pg)
+    assert queued is not None, "the benchmark needs /proc/<pid>/schedstat of its PostgreSQL backend"
+    t0 = time.perf_counter()
+    ids = [r[0] for r in g.query(CY_IDS.format(prop=LAYOUTS[lay]), {"n": n}, timeout_ms=600_000)]
+    out: dict = {"graph": time.perf_counter() - t0}
+    keyrows = [(i,) for i in ids]
+    got = {}
+    for name in (*order, "ref"):
+        q0 = queued()
+        if name == "ref":
+            t = time.perf_counter()
+            got[name] = pg.execute(SQL_ANY, {**params, "ids": ids}).fetchone()
+            out[name] = time.perf_counter() - t
+            out[f"{name}_q"] = queued() - q0
+            continue
+        ans = feds[{"temp": "temp_table"}.get(name, name)].run(lambda: keyrows, ("idx",), SQL_FED, any_text, params)
+        out[f"{name}_q"] = queued() - q0
+        got[name], ph = ans.rows[0], ans.phases
+        out[name] = ph["transfer"] + ph["sql"]
+        out[f"{name}_t"], out[f"{name}_s"] = ph["transfer"], ph["sql"]
+        if name == "auto":
+            out["auto_path"] = ans.notes["federation"]
+    first = got["any"]
+    assert len(ids) == n and first[0] == 2 * n, (lay, n, first)
+    for name, row in got.items():
+        assert row[0] == first[0] and abs(row[1] - first[1]) <= 1e-6 * max(1.0, abs(first[1])), (name, row, first)
+    return out
+
+
+def measure(pg, g, feds, cases, params, a, cal) -> dict:
+    """Per case, all its rounds together (each case in the warm state of its own size: the session table
+    holds the previous round's load of this size when a temp-table run clears it, whichever variant ran
+    before), after one warm-up round; the three variants' order cycles through all six permutations, so
+    each follows each equally often. {case: {column: [seconds per round], "auto_path": {paths}}}."""
     any_text = federation.any_statement(("idx",), SQL_FED)
-    for rep in range(max(reps, small_reps) + 1):  # round 0: warm-up, not recorded
-        for lay, n in cases:
-            if rep > (small_reps if n <= SMALL else reps):
-                continue
-            t0 = time.perf_counter()
-            ids = [r[0] for r in g.query(CY_IDS.format(prop=LAYOUTS[lay]), {"n": n}, timeout_ms=600_000)]
-            out = {"graph": time.perf_counter() - t0}
-            keyrows = [(i,) for i in ids]
-            got = {}
-
-            def path(name: str):
-                ans = feds[name].run(lambda: keyrows, ("idx",), SQL_FED, any_text, params)
-                p = ans.phases
-                return ans.rows[0], p["transfer"], p["sql"], ans.notes["federation"]
-
-            def ref():
-                t = time.perf_counter()
-                row = pg.execute(SQL_ANY, {**params, "ids": ids}).fetchone()
-                return row, 0.0, time.perf_counter() - t, "ref"
-
-            runs = {"any": lambda: path("any"), "temp": lambda: path("temp_table"), "auto": lambda: path("auto"),
-                    "ref": ref}
-            order = list(runs)
-            random.Random(rep * 7919 + n).shuffle(order)  # no path always follows the temp table's ANALYZE
-            for name in order:
-                row, tt, ts_, taken = runs[name]()
-                got[name] = row
-                out[name] = tt + ts_
-                if name in ("any", "temp"):
-                    out[f"{name}_t"], out[f"{name}_s"] = tt, ts_
-                if name == "auto":
-                    res[(lay, n)]["auto_path"].add(taken)
-            first = got["any"]
-            assert len(ids) == n and first[0] == 2 * n, (lay, n, first)
-            for name, row in got.items():
-                same = row[0] == first[0] and abs(row[1] - first[1]) <= 1e-6 * max(1.0, abs(first[1]))
-                assert same, (name, row, first)
-            if rep:
-                for k, v in out.items():
-                    res[(lay, n)][k].append(v)
+    res = {}
+    for lay, n in cases:
+        t = time.perf_counter()
+        one_round(pg, g, feds, lay, n, params, ORDERS[0], any_text)  # warm-up, not recorded
+        rounds = rounds_for(n, time.perf_counter() - t, cal, a) if cal is not None else 0
+        r: dict = {"auto_path": set()}
+        for rep in range(rounds):
+            out = one_round(pg, g, feds, lay, n, params, ORDERS[rep % len(ORDERS)], any_text)
+            r["auto_path"].add(out.pop("auto_path", None))
+            for k, v in out.items():
+                r.setdefault(k, []).append(v)
+        res[(lay, n)] = r
     return res
+
+
+def case_stats(r: dict) -> dict:
+    """Per variant its own time (ms): wall clock less the client's and backend's run-queue waits, median
+    over the rounds (`u`), its phases' medians; the better fixed path by `u`; auto / better by medians of
+    `u` with a 95 % bootstrap interval (the criterion); beside it by wall-clock medians and fastest runs."""
+    own = {k: [max(0.0, w - q) for w, q in zip(r[k], r[f"{k}_q"])] for k in ("any", "temp", "auto", "ref")}
+    u = {k: statistics.median(v) * 1000 for k, v in own.items()}
+    m = {k: statistics.median(v) * 1000 for k, v in r.items() if k != "auto_path"}
+    best = "any" if u["any"] <= u["temp"] else "temp"
+    wall_fast = min(r["auto"]) / min(min(r["any"]), min(r["temp"]))
+    queued_share = statistics.median(q / w for k in ("any", "temp", "auto") for w, q in zip(r[k], r[f"{k}_q"]))
+    return {"u": u, "m": m, "best": best, "ratio": fed_crossing.ratio_ci(own["auto"], own[best], q=0.5),
+            "n": len(r["auto"]), "median_ratio": m["auto"] / min(m["any"], m["temp"]), "fast_ratio": wall_fast,
+            "queued": queued_share}
 
 
 def report(res: dict, cases, cal, load0: str) -> None:
     load1 = Path("/proc/loadavg").read_text().strip()
-    print(f"\nmedian of the rounds (--reps; --small-reps up to {SMALL:,} ids), milliseconds (same answers checked "
-          f"every round); load before: {load0}; after: {load1}")
-    print(f"auto's thresholds: {cal.thresholds} ids (calibrated in {cal.seconds:.1f} s)")
-    print(f"{'ids':>21} {'graph':>8} | {'any: xfer':>9} {'sql':>8} {'total':>8} | {'temp: xfer':>10} {'sql':>8} "
-          f"{'total':>8} | {'auto':>8} {'path':>10} {'auto/best':>9} | {'ANY(%s)':>8} | min: {'any':>8} {'temp':>8} "
-          f"{'auto':>8} {'auto/best':>9}")
-    worst = {"median": 0.0, "min": 0.0}
+    print(f"\nmedians of each case's interleaved rounds (n) of each variant's own time: wall clock less the "
+          f"run-queue waits of client and backend; ms (same answers checked every round); load before: {load0}; "
+          f"after: {load1}")
+    print(f"auto's thresholds: {cal.thresholds} ids, band {cal.band}, {cal.status} (calibrated in {cal.seconds:.1f} s)")
+    print(f"{'ids':>21} {'n':>3} {'graph':>8} | {'any: xfer':>9} {'sql':>8} {'own':>8} | {'temp: xfer':>10} "
+          f"{'sql':>8} {'own':>8} | {'auto':>8} {'path':>10} {'auto/best [95%]':>21} | wall: {'medians':>7} "
+          f"{'fastest':>7} {'queued':>6} | {'ANY(%s)':>8}")
+    worst = {"own": 0.0, "median": 0.0, "fast": 0.0}
     for lay, n in cases:
-        r = res[(lay, n)]
-        m = {k: statistics.median(v) * 1000 for k, v in r.items() if k != "auto_path"}
-        lo = {k: min(r[k]) * 1000 for k in ("any", "temp", "auto")}
-        ratio, ratio_min = m["auto"] / min(m["any"], m["temp"]), lo["auto"] / min(lo["any"], lo["temp"])
-        worst["median"], worst["min"] = max(worst["median"], ratio), max(worst["min"], ratio_min)
+        r, st = res[(lay, n)], case_stats(res[(lay, n)])
+        u, m, (lo, ratio, hi) = st["u"], st["m"], st["ratio"]
+        worst = {"own": max(worst["own"], ratio), "median": max(worst["median"], st["median_ratio"]),
+                 "fast": max(worst["fast"], st["fast_ratio"])}
         label = "all points" if lay == "contiguous" and n == max(c[1] for c in cases) and \
             ("scattered", n) not in cases else lay
-        print(f"{label:>10} {n:>10,} {m['graph']:>8.2f} | {m['any_t']:>9.3f} {m['any_s']:>8.2f} {m['any']:>8.2f} | "
-              f"{m['temp_t']:>10.3f} {m['temp_s']:>8.2f} {m['temp']:>8.2f} | {m['auto']:>8.2f} "
-              f"{'/'.join(sorted(r['auto_path'])):>10} {ratio:>8.2f}x | {m['ref']:>8.2f} | "
-              f"     {lo['any']:>8.2f} {lo['temp']:>8.2f} {lo['auto']:>8.2f} {ratio_min:>8.2f}x")
-    print(f"\nauto against the better fixed path, worst case: {worst['median']:.2f}x (medians), "
-          f"{worst['min']:.2f}x (minima: what the machine's other load did not add)")
-    print("calibration (medians, ms):")
+        print(f"{label:>10} {n:>10,} {st['n']:>3} {m['graph']:>8.2f} | {m['any_t']:>9.3f} {m['any_s']:>8.2f} "
+              f"{u['any']:>8.2f} | {m['temp_t']:>10.3f} {m['temp_s']:>8.2f} {u['temp']:>8.2f} | {u['auto']:>8.2f} "
+              f"{'/'.join(sorted(r['auto_path'])):>10} {ratio:>6.2f}x [{lo:.2f}-{hi:.2f}] {st['best']:>4} | "
+              f"{st['median_ratio']:>12.2f}x {st['fast_ratio']:>6.2f}x {st['queued']:>6.0%} | {u['ref']:>8.2f}")
+    print(f"\nauto against the better fixed path, worst case: {worst['own']:.2f}x by medians of own time (the "
+          f"criterion), {worst['median']:.2f}x by wall-clock medians, {worst['fast']:.2f}x by fastest wall-clock runs; "
+          f"within 1.1x at every size: {'yes' if worst['own'] <= 1.1 else 'NO'}")
+    print(f"calibration ({cal.clock}; fastest runs, ms; their ratio temp/any [95% interval], rounds):")
     for lay in cal.any_ms:
-        for s, a, t in zip(cal.sizes, cal.any_ms[lay], cal.temp_ms[lay]):
-            print(f"  {lay:>10} {s:>9,} ids  any {a:>9.3f}  temp {t:>9.3f}  temp/any {t / a:.2f}")
+        for i, s_ in enumerate(cal.sizes[lay]):
+            lo, hi = cal.ratio_ci[lay][i]
+            print(f"  {lay:>10} {s_:>9,} ids  any {cal.any_ms[lay][i]:>9.3f}  temp {cal.temp_ms[lay][i]:>9.3f}  "
+                  f"temp/any {cal.ratio[lay][i]:.2f} [{lo:.2f}-{hi:.2f}] n={cal.rounds[lay][i]}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--small-reps", type=int, default=31, help=f"rounds for sizes up to {SMALL:,} ids")
+    ap.add_argument("--reps", type=int, default=9, help="rounds of a case at least (2x within 4x of a threshold)")
+    ap.add_argument("--small-reps", type=int, default=61, help="rounds of a case at most")
+    ap.add_argument("--case-seconds", type=float, default=12.0,
+                    help="rounds of a case: as many as take about this long, within [--reps, --small-reps]")
     ap.add_argument("--root", type=Path, default=Path("/tmp/btb-bench-federation"))
     ap.add_argument("--budget-mb", type=int, default=None,
                     help="trial budget (MiB) for both engines; default unlimited")
+    ap.add_argument("--dump", type=Path, default=None, help="write every round's seconds (JSON) here")
     a = ap.parse_args()
     a.root.mkdir(parents=True, exist_ok=True)
     a.root.chmod(0o755)
@@ -195,11 +241,14 @@ def main() -> int:
         feds = {"any": base, "temp_table": federation.Federation(pg, "temp_table", table=base.table)}
         sizes = [n for n in SIZES if n <= a.points]
         cases = [(lay, n) for lay in LAYOUTS for n in sizes if lay == "contiguous" or n < a.points]
-        measure(pg, g, feds | {"auto": base}, cases, params, 0, 0)  # a warm-up pass: caches as measured below
-        cal = calibrate(base, a.points, params, a.reps)
+        measure(pg, g, feds | {"auto": base}, cases, params, a, None)  # a warm-up pass: caches as measured below
+        cal = calibrate(base, a.points, params)
         feds["auto"] = federation.Federation(pg, "auto", cal, table=base.table)  # one session table, as a hybrid
-        res = measure(pg, g, feds, cases, params, a.reps, a.small_reps)
+        res = measure(pg, g, feds, cases, params, a, cal)
         report(res, cases, cal, load0)
+        if a.dump:
+            a.dump.write_text(json.dumps({f"{lay} {n}": {k: sorted(v) if k == "auto_path" else v for k, v in r.items()}
+                                          for (lay, n), r in res.items()} | {"calibration": cal.to_dict()}))
         g.close()
         pg.close()
     finally:

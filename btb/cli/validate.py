@@ -48,8 +48,9 @@ def render(report: ValidationReport, scenarios: list[str], console: Console) -> 
                       markup=False, highlight=False, soft_wrap=True)
         fed = ing.details.get("federation")
         if isinstance(fed, dict):
-            console.print(f"{sid}: federation thresholds calibrated at load (ids): {fed.get('threshold_ids')}",
-                          markup=False, highlight=False)
+            cal = fed.get("calibration") or {}
+            console.print(f"{sid}: federation thresholds calibrated at load (ids): {fed.get('threshold_ids')}"
+                          f"; band {cal.get('band')}; {cal.get('status')}", markup=False, highlight=False)
     for p in report.count_problems:
         console.print(f"[red]count mismatch[/] {p}")
     for qid, why in report.unbound.items():

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+import numpy as np
 import psycopg
 from psycopg import errors as pgerr
 
@@ -60,9 +61,11 @@ def any_statement(columns: Sequence[str], sql_text: str) -> str:
     return relational_statement("", f"SELECT * FROM unnest({cols})", sql_text, columns=columns)
 
 
-def arrays(columns: Sequence[str], keys: Sequence[Sequence[Any]]) -> dict[str, list]:
-    """Key rows as one list per column (the `any` path's parameters)."""
-    return {f"fed_{c}": [r[i] for r in keys] for i, c in enumerate(columns)}
+def arrays(columns: Sequence[str], keys: Sequence[Sequence[Any]], last: list | None = None) -> dict[str, list]:
+    """Key rows as one list per column (the `any` path's parameters); `last`: the last column, already built."""
+    n = len(columns)
+    return {f"fed_{c}": last if last is not None and i == n - 1 else [r[i] for r in keys]
+            for i, c in enumerate(columns)}
 
 
 def id_span(keys: Sequence[Sequence[Any]]) -> int:
@@ -81,28 +84,42 @@ class Federation:
         self.conn, self.mode, self.calibration = conn, mode, calibration
         self.table = table if table is not None else FedTable(conn)  # one per session: share it
 
-    def path_for(self, keys: Sequence[Sequence[Any]]) -> str:
-        """The path for these key rows (idx last): the forced one, or the calibrated thresholds' choice."""
+    def path_for(self, keys: Sequence[Sequence[Any]], span: Callable[[], int] | None = None) -> str:
+        """The path for these key rows (idx last): the forced one, or the calibrated thresholds' choice
+        (`span()`, default `id_span(keys)`, is called only when the size lies between the thresholds)."""
         if self.mode != "auto":
             return self.mode
         if self.calibration is None:
             raise RuntimeError("federation: auto needs the threshold calibrated at load (btb_federation in the "
                                "series store) and this store has none: load the hybrid again, or set the "
                                "protocol's federation to any or temp_table")
-        return self.calibration.path_for(len(keys), lambda: id_span(keys))
+        return self.calibration.path_for(len(keys), span or (lambda: id_span(keys)))
 
     def run(self, graph: Callable[[], Sequence[Sequence[Any]]], columns: Sequence[str], sql_text: str,
             any_text: str, params: Mapping[str, Any], prepare: bool | None = False) -> Answer:
-        """One federated query: graph part, transfer by the chosen path, SQL part. Phases in seconds."""
+        """One federated query: graph part, transfer by the chosen path, SQL part. Phases in seconds.
+        Under auto, where the layout had to be looked at, the id column is built once (an int32 array: its
+        range for the layout, the COPY block of an id-only load, the `any` path's list) so that auto costs
+        what the path it takes costs."""
         t0 = time.perf_counter()
         keys = graph()
         t1 = time.perf_counter()
-        path = self.path_for(keys)
+        ids: list[np.ndarray] = []
+
+        def span() -> int:  # the ids as one int32 array (C loops), kept for the path that follows
+            try:
+                ids.append(np.fromiter((r[-1] for r in keys), np.int32, len(keys)))
+            except (TypeError, ValueError, OverflowError):  # a null id (or one int4 cannot hold)
+                return id_span(keys)
+            return int(ids[0].max()) - int(ids[0].min()) + 1 if len(keys) else 0
+
+        path = self.path_for(keys, span)
         if path == "any":
-            text, params = any_text, {**params, **arrays(columns, keys)}
+            arr = arrays(columns, keys, ids[0].tolist() if ids else None)
+            text, params = any_text, {**params, **arr}
         else:
             text = sql_text
-            self.table.load(columns, keys)
+            self.table.load(columns, ids[0] if ids and tuple(columns) == ("idx",) else keys)
         t2 = time.perf_counter()
         rows = self.conn.execute(text, params, prepare=prepare).fetchall()
         t3 = time.perf_counter()
@@ -247,7 +264,8 @@ class SeriesSession:
         fed = self.federation()
         points = int(manifest.counts.get("points") or 0) or 1
         cal = fed_calibration.calibrate(points, calibration_run(fed, fed_calibration.JOIN_SQL,
-                                                                fed_calibration.window_params(manifest.start)))
+                                                                fed_calibration.window_params(manifest.start)),
+                                        queued=fed_calibration.run_queue_clock(fed.conn))
         fed_calibration.store(fed.conn, cal)
         self._calibration = fed.calibration = cal
         phases["federation_calibration_s"] = cal.seconds

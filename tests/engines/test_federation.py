@@ -8,8 +8,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from btb.engines import fed_calibration, fed_table, federation
-from btb.engines.fed_calibration import Calibration, crossing
+from btb.engines import fed_calibration, fed_crossing, fed_table, federation
+from btb.engines.fed_calibration import Calibration
 from btb.engines.series_sql import KEY_COLUMNS, series_texts
 
 pytestmark = pytest.mark.integration
@@ -154,16 +154,95 @@ def test_auto_follows_the_thresholds_and_needs_a_calibration(conn):
     assert fed.path_for([("k", i * 9) for i in range(1000)]) == "temp_table"
     ans = federation.federate(lambda: [("p1", i) for i in range(150)], fed, ("k1", "idx"), JOIN, {})
     assert ans.notes["federation"] == "temp_table" and ans.rows == [("p1", 150 * 20)]
+    # between the thresholds the id column is built once for the layout and the path: with a null id too
+    nulls = [("p1", None)] + [("p1", i * 9) for i in range(149)]  # spread out: 150 < 1000, ANY
+    got = federation.federate(lambda: nulls, fed, ("k1", "idx"), JOIN, {})
+    forced = federation.federate(lambda: nulls, federation.Federation(conn, "temp_table"), ("k1", "idx"), JOIN, {})
+    assert got.notes["federation"] == "any" and got.rows == forced.rows
+    ids = federation.federate(lambda: [(i,) for i in range(150)], fed, ("idx",), JOIN.replace("f.k1", "f.idx %% 2"), {})
+    assert ids.notes["federation"] == "temp_table" and ids.rows == [(0, 75 * 20), (1, 75 * 20)]
     never = federation.Federation(conn, "auto", Calibration({"contiguous": None, "scattered": None}, points=10))
     assert never.path_for([(i,) for i in range(10**5)]) == "any"
 
 
-def test_crossing_interpolates_and_ignores_a_noisy_size_before_a_lasting_win():
+JITTER = (0.0, 0.01, -0.01, 0.02, 0.0, -0.02, 0.005, 0.0, -0.005)
+
+
+def _runs(ratios, base=1.0, jitter=JITTER):
+    """(any, temp) times of 9 rounds whose temp / any is `ratio` at each size, with a little noise."""
+    return [([base * (1 + d) for d in jitter], [r * base * (1 - d) for d in jitter]) for r in ratios]
+
+
+def test_reading_interpolates_the_crossing_and_records_the_band():
     sizes = [10, 100, 1000, 10000]
-    assert crossing(sizes, [1, 1, 1, 1], [4, 2, 0.5, 0.5]) == pytest.approx(100 * 10 ** 0.5, rel=0.01)
-    assert crossing(sizes, [1, 1, 1, 1], [4, 0.9, 2, 0.5]) == pytest.approx(1000 * 10 ** 0.5, rel=0.01)
-    assert crossing(sizes, [1, 1, 1, 1], [0.5, 0.5, 0.5, 0.5]) == 10
-    assert crossing(sizes, [1, 1, 1, 1], [2, 2, 2, 1.05]) is None
+    r = fed_crossing.read(sizes, _runs([4.0, 2.0, 0.5, 0.4]))
+    # log-log between 100 (ratio 2) and 1000 (0.5): halfway
+    assert r.threshold == pytest.approx(100 * 10 ** 0.5, rel=0.03) and r.status == "resolved"
+    lo, hi = r.band  # where the fit passes 1.05 and 1/1.05: around the crossing, inside (100, 1000)
+    assert 100 < lo < r.threshold < hi < 1000
+    assert r.verdicts == ["any", "any", "temp", "temp"] and r.wrong_side == []
+    assert fed_crossing.read(sizes, _runs([0.5] * 4)).threshold == 10
+    never = fed_crossing.read(sizes, _runs([2.0, 1.5, 1.1, 1.0], jitter=(0.0, 0.05, -0.05, 0.03, -0.03, 0.0, 0.02)))
+    assert never.threshold is None and never.status.startswith("any: the temp table never clearly faster")
+    assert never.verdicts[-1] == "tie" and never.band[1] is None  # never 5 % apart in temp's favour
+
+
+def test_the_fastest_runs_read_the_cost_not_the_interruptions():
+    """Runs slowed 5x at random (another process took the core) in 70 % of one path's rounds and 20 % of the
+    other's: the ratio of the fastest runs stays the paths' ratio, where the medians read the interruptions."""
+    rng = np.random.default_rng(3)
+    a = 1.0 + rng.uniform(0, 0.02, 41)
+    t = 2.0 + rng.uniform(0, 0.04, 41)
+    a[rng.random(41) < 0.7] *= 5
+    t[rng.random(41) < 0.2] *= 5
+    lo, ratio, hi = fed_crossing.ratio_ci(t, a)
+    assert 1.9 < lo <= ratio <= hi < 2.1
+    assert np.median(t) / np.median(a) < 1  # the medians say the slower path is the faster
+    with pytest.raises(ValueError, match="one time of each path a round"):
+        fed_crossing.ratio_ci([1.0, 2.0], [1.0])
+
+
+def test_one_noisy_size_cannot_move_the_crossing_far_and_is_reported():
+    """A size that reads wrongly (a burst of other load) is pooled with its neighbours by the monotone fit:
+    the crossing stays where the other sizes put it, and the reading says which size contradicts it."""
+    sizes = [16, 64, 256, 1024, 4096, 16384]
+    r = fed_crossing.read(sizes, _runs([3.0, 2.5, 0.8, 1.6, 1.05, 0.6]))
+    assert 4096 < r.threshold < 16384
+    assert r.wrong_side == [256] and r.status.startswith("unresolved") and "256" in r.status
+    wide = (0.0, 0.5, -0.4, 0.3, -0.3, 0.6, -0.5)  # intervals far wider than the differences: ties, no threshold
+    noisy = fed_crossing.read(sizes[:3], _runs([1.1, 1.0, 0.9], jitter=wide))
+    assert noisy.verdicts == ["tie"] * 3 and noisy.threshold is None
+    with pytest.raises(ValueError, match="one time of each path a round"):
+        fed_crossing.read(sizes, [([1.0], [1.0])])
+
+
+def test_the_monotone_fit_pools_violators():
+    assert fed_crossing.monotone([3, 1, 2, 0], [1, 1, 1, 1]) == [3, 1.5, 1.5, 0]
+    assert fed_crossing.monotone([1, 2], [3, 1]) == [1.25, 1.25]
+
+
+def test_calibration_finds_a_known_crossing_on_the_engine(conn, monkeypatch):
+    """Both paths as real statements on PostgreSQL whose costs are set by pg_sleep: ANY 20 us an id, the temp
+    table 4 ms whatever the size, so they cross at 200 ids; the calibration's ladder (16, 64, 256, 1024, with
+    128 measured around the crossing) must find it within the noise of this shared machine."""
+    monkeypatch.setattr(fed_calibration, "SIZE_SECONDS", 0.15)
+
+    def run(path, ids):
+        secs = 2e-5 * len(ids) if path == "any" else 0.004
+        return conn.execute("select count(*) from (select pg_sleep(%s)) s, unnest(%s::int4[])",
+                            (secs, ids.tolist())).fetchone()
+
+    clock = fed_calibration.run_queue_clock(conn)  # the backend is a local process: its waits are readable
+    assert clock is not None and 0 <= clock() <= clock()
+    cal = fed_calibration.calibrate(4096, run, sizes=(16, 64, 256, 1024), queued=clock)
+    assert cal.clock == "wall - run-queue waits"
+    for lay in ("contiguous", "scattered"):
+        assert 128 in cal.sizes[lay] and cal.sizes[lay][-1] <= 4096, cal.to_dict()
+        assert 120 <= cal.thresholds[lay] <= 280, cal.to_dict()  # 200, less the ~1 ms of a pg_sleep call
+        lo, hi = cal.band[lay]
+        assert lo < cal.thresholds[lay] < hi and cal.status[lay] == "resolved", cal.to_dict()
+        assert min(cal.rounds[lay]) >= fed_calibration.REPS
+        assert cal.ratio[lay][0] > 2 and cal.ratio[lay][-1] < 0.5  # 16 ids: 4 ms against ~0.5; 1024: 4 against ~20
 
 
 def test_calibration_on_the_engine_is_stored_with_the_load(conn):
@@ -176,11 +255,13 @@ def test_calibration_on_the_engine_is_stored_with_the_load(conn):
     assert run("any", np.arange(3)) == run("temp_table", np.arange(3)) == (5, 3006.0)
 
     cal = fed_calibration.calibrate(1000, run, sizes=(1, 10, 100), reps=2)
-    assert cal.sizes == [1, 10, 100, 1000] and set(cal.thresholds) == {"contiguous", "scattered"}
+    assert set(cal.thresholds) == set(cal.status) == set(cal.band) == {"contiguous", "scattered"}
     for lay in ("contiguous", "scattered"):
-        assert 2 <= len(cal.any_ms[lay]) == len(cal.temp_ms[lay]) <= 4 and min(cal.any_ms[lay]) > 0
-        t = cal.thresholds[lay]
-        assert t == crossing(cal.sizes[:len(cal.any_ms[lay])], cal.any_ms[lay], cal.temp_ms[lay])
+        ns = cal.sizes[lay]
+        assert ns[0] == 1 and set(ns) >= {1, 10} and ns == sorted(ns) and ns[-1] <= 1000
+        assert len(ns) == len(cal.any_ms[lay]) == len(cal.temp_ms[lay]) == len(cal.ratio[lay]) == len(cal.rounds[lay])
+        assert min(cal.any_ms[lay]) > 0 and all(lo <= m <= hi for m, (lo, hi) in zip(cal.ratio[lay], cal.ratio_ci[lay]))
+        assert cal.status[lay] == "resolved" or cal.status[lay].startswith(("any:", "unresolved:"))
     assert fed_calibration.stored(conn) is None
     fed_calibration.store(conn, cal)
     fed_calibration.store(conn, cal)  # replaced, not added
