@@ -179,7 +179,7 @@ class PostgresScenario(SplitScenario):
         """One structure change in this paradigm's tables, committed."""
 
     def prepare_writes(self) -> None:
-        self._appender = SeriesAppender()
+        self._appender = self.new_appender()
         self._appender.prepare(self.conn())
 
     def append(self, batch: SampleBatch) -> Written:
