@@ -34,6 +34,7 @@ class EngineEntry:
 
 SCENARIOS: dict[str, ScenarioEntry] = {
     "P1": ScenarioEntry("btb.engines.postgres.relational:RelationalScenario", ("postgres",)),
+    "P1c": ScenarioEntry("btb.engines.postgres.chunked:ChunkRelationalScenario", ("postgres",)),
     "P2": ScenarioEntry("btb.engines.postgres.document:DocumentScenario", ("postgres",)),
     "F1": ScenarioEntry("btb.engines.graph.falkordb:ChunkGraphScenario", ("falkordb",)),
     "F2": ScenarioEntry("btb.engines.graph.falkordb:HybridGraphScenario", ("falkordb", "postgres")),

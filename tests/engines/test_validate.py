@@ -27,18 +27,18 @@ def _refingerprint(ds):
 
 
 def test_validate_tiny_all_match(tiny_dataset, provider):
-    report = validate(tiny_dataset, ["P1", "P2"], provider=provider)
+    report = validate(tiny_dataset, ["P1", "P1c", "P2"], provider=provider)
     assert report.ok, [(c.scenario, c.qid, c.status, c.message) for c in report.failures]
     assert not report.empty_oracle
     assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)}
-    assert {c.scenario for c in report.checks} == {"P1", "P2"}
-    assert set(report.ingests) == {"P1", "P2"}
-    assert set(report.gate_seconds) == {"P1", "P2"} and all(v > 0 for v in report.gate_seconds.values())
+    assert {c.scenario for c in report.checks} == {"P1", "P1c", "P2"}
+    assert set(report.ingests) == {"P1", "P1c", "P2"}
+    assert set(report.gate_seconds) == {"P1", "P1c", "P2"} and all(v > 0 for v in report.gate_seconds.values())
     assert report.oracle_source in ("computed", "reused") and report.oracle_seconds > 0
     from btb.cgroups.machine import limit_version
 
     want = "none" if limit_version() == "none" else "shared-cgroup"  # engines in their own cgroup, as trials'
-    assert report.budget_mode == {"P1": want, "P2": want}
+    assert report.budget_mode == {"P1": want, "P1c": want, "P2": want}
     again = validate(tiny_dataset, ["P1"], provider=provider)  # the second gate reads answers.json
     assert again.ok and again.oracle_source == "reused" and again.oracle_seconds == report.oracle_seconds
 
@@ -115,7 +115,7 @@ def test_cli_refuses_an_unknown_scenario_in_one_line(tiny_dataset):
 
 
 def test_imported_model_validates_and_says_which_queries_have_no_binding(provider, tmp_path):
-    """An imported Brick model (the messy test model): P1 matches the oracle on every bound query; the
+    """An imported Brick model (the messy test model): P1 and P1c match the oracle on every bound query; the
     queries the model cannot bind are reported `no binding in this model`, not run, not a failure."""
     from pathlib import Path
 
@@ -124,8 +124,9 @@ def test_imported_model_validates_and_says_which_queries_have_no_binding(provide
     model = Path(__file__).resolve().parents[1] / "data" / "brick" / "messy.ttl"
     ds = tmp_path / "messy"
     import_model(model, ds, duration="1d", seed=3)
-    report = validate(ds, ["P1"], provider=provider)
+    report = validate(ds, ["P1", "P1c"], provider=provider)
     assert report.ok and not report.empty_oracle, [(c.qid, c.status, c.message) for c in report.failures]
+    assert {c.scenario for c in report.checks} == {"P1", "P1c"}
     assert set(report.unbound) == {"Q8", "Q9", "Q10", "Q11"}
     assert not any(c.qid in report.unbound for c in report.checks)  # never run as an empty answer
     assert {c.qid for c in report.checks} == {f"Q{i}" for i in range(1, 14)} - set(report.unbound)

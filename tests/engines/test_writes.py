@@ -1,5 +1,5 @@
 """Writes for every paradigm, on real engines: an ingest workload (sample batches per gateway and structure
-changes) applied to P1, P2, F1, F2, O1 and O2 loaded with tiny-1d, then every query × binding — as drawn, and
+changes) applied to P1, P1c, P2, F1, F2, O1 and O2 loaded with tiny-1d, then every query × binding — as drawn, and
 with the windows stretched over the appended samples — checked against the oracle with the same writes in its
 overlay. Plus what each write path must do on its own: new days get their partition (native) or chunk,
 a chunk is extended rather than duplicated, a change naming a missing node is refused."""
@@ -21,7 +21,7 @@ from btb.workload.ingest_driver import run_ingest
 
 pytestmark = pytest.mark.integration
 
-SCENARIOS = ("P1", "P2", "F1", "F2", "O1", "O2")
+SCENARIOS = ("P1", "P1c", "P2", "F1", "F2", "O1", "O2")
 # the series table as the provider makes it here (a TimescaleDB hypertable where it is installed), and native
 # daily partitions, where new days need new partitions
 CASES = [pytest.param((sid, "auto"), id=sid) for sid in SCENARIOS] + [pytest.param(("P1", "off"), id="P1-native")]
@@ -53,7 +53,7 @@ def loaded(request, provider, tiny_dataset, monkeypatch):
 
 def _stored_name(s, point: str) -> str:
     """The point's name as the store holds it (no query of Q1–Q13 reads names)."""
-    if s.id == "P1":
+    if s.id in ("P1", "P1c"):
         return s.conn().execute("select name from points where id = %s", (point,)).fetchone()[0]
     if s.id == "P2":
         return s.conn().execute("select props->>'name' from nodes where id = %s", (point,)).fetchone()[0]
@@ -80,7 +80,7 @@ def test_writes_then_every_answer_equals_the_updated_oracle(loaded, tiny_dataset
     manifest = Manifest.read(tiny_dataset)
     counts = s.counts()
     assert counts["samples"] == manifest.counts["samples"] + overlay.samples
-    if "chunks" in counts:  # F1, O1: one chunk per (point, day), extended by later batches, never duplicated
+    if "chunks" in counts:  # F1, O1, P1c: one chunk per (point, day), extended by later batches, never duplicated
         pieces = {(int(i), int(t // 86_400_000_000)) for i, t in zip(*[np.concatenate(a) for a in zip(
             *[(p, t) for p, t, _ in overlay.by_day(0).values()])])}
         assert counts["chunks"] == before_chunks + len(pieces) and len(pieces) < overlay.samples / 5

@@ -41,11 +41,12 @@ def bind(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def query_texts(scenario_id: str) -> dict[str, str]:
+def query_texts(scenario_id: str, series: Mapping[str, str] | None = None) -> dict[str, str]:
     """The statements a PostgreSQL scenario runs: Q1–Q5 as written in `queries/<id>/`; Q6–Q13 its
-    structure part there as the CTE `fed` + the series SQL every scenario shares (`btb.engines.series_sql`)."""
+    structure part there as the CTE `fed` + the series SQL every scenario shares (`btb.engines.series_sql`),
+    or `series` where the series live in another layout (P1c's chunks)."""
     texts = load_queries(scenario_id, ".sql")
-    for qid, text in series_texts().items():
+    for qid, text in (series_texts() if series is None else series).items():
         texts[qid] = relational_statement(qid, texts[qid], text)
     return texts
 
@@ -53,6 +54,7 @@ def query_texts(scenario_id: str) -> dict[str, str]:
 class PostgresScenario(SplitScenario):
     engines: ClassVar[tuple[str, ...]] = ("postgres",)
     structure_tables: ClassVar[tuple[str, ...]]  # counted by counts(), dropped before ingest
+    series_tables: ClassVar[tuple[str, ...]] = ("ts",)  # vacuumed (analyze) after the load
     series_workers: ClassVar[int] = 2
 
     def __init__(self, endpoints, options: RunOptions | None = None):
@@ -61,8 +63,16 @@ class PostgresScenario(SplitScenario):
         self._prepare = {"never": False, "auto": None, "always": True}[self.options.prepare]
         self.dsn = self.endpoints["postgres"].dsn
         self._conn: psycopg.Connection | None = None
-        self._queries = query_texts(self.id)
-        self._appender = SeriesAppender()
+        self._queries = self.statements()
+        self._appender = self.new_appender()
+
+    def statements(self) -> dict[str, str]:
+        """{qid: statement}: the scenario's texts (`query_texts`)."""
+        return query_texts(self.id)
+
+    def new_appender(self) -> SeriesAppender:
+        """The write path of the series layout (P1/P2: rows into `ts`)."""
+        return SeriesAppender()
 
     # --- connection -------------------------------------------------------------------------------
     def conn(self) -> psycopg.Connection:
@@ -111,22 +121,16 @@ class PostgresScenario(SplitScenario):
         with conn.transaction():
             rows = self.load_structure(conn, dataset_dir)
         phases["structure_copy_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        backend = series.create_ts(conn, manifest, active_chunks=self.series_workers)
-        timescale = backend.startswith("timescaledb")
-        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
-        rows["ts"] = n
-        phases["series_copy_s"] = secs
-        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
-        phases["series_total_s"] = time.perf_counter() - t1
-        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        backend, series_rows, series_details = self.ingest_series(conn, dataset_dir, manifest, phases)
+        rows.update(series_rows)
         t2 = time.perf_counter()
         self.index_structure(conn)
         for t in self.structure_tables:  # visibility map set: index-only scans on the link tables
             conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(t)))
         # the series too: without it the first trials' reads set hint bits (writes) and autovacuum visits the
         # fresh chunks, so the first repetition after a load measured slower than the next (P1 Q7 2.91 vs 2.24 ms)
-        conn.execute("vacuum (analyze) ts")
+        for t in self.series_tables:
+            conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(t)))
         phases["structure_index_analyze_s"] = time.perf_counter() - t2
         seconds = time.perf_counter() - t0
         # The scratch cluster runs with synchronous_commit=off: commits of the last ~wal_writer_delay live
@@ -139,15 +143,34 @@ class PostgresScenario(SplitScenario):
         return IngestReport(
             seconds=seconds, rows=rows, bytes_on_disk=schema.bytes_on_disk(conn), backend=backend,
             details={"phases": phases, "settings": schema.settings(conn, RECORDED_SETTINGS),
-                     "series_backend": "timescaledb" if timescale else "native",
-                     "server_version": version, "series_workers": self.series_workers,
-                     "ts_bytes": series.ts_bytes(conn, timescale), "copy_format": "binary (numpy-built)"},
+                     "server_version": version, **series_details(conn)},
         )
+
+    def ingest_series(self, conn: psycopg.Connection, dataset_dir: Path, manifest: Manifest,
+                      phases: dict[str, float]) -> tuple[str, dict[str, int], Any]:
+        """Create and fill the series store, indexes included; (backend, rows per table, a function of the
+        connection giving the details to record once the load is done). Phases go into `phases`."""
+        t1 = time.perf_counter()
+        backend = series.create_ts(conn, manifest, active_chunks=self.series_workers)
+        timescale = backend.startswith("timescaledb")
+        n, secs = series.load_series(self.dsn, dataset_dir, timescale, workers=self.series_workers)
+        phases["series_copy_s"] = secs
+        phases["series_copy_rows_per_s"] = n / secs if secs > 0 else 0.0
+        phases["series_total_s"] = time.perf_counter() - t1
+        phases["series_index_s"] = series.index_series(self.dsn, manifest.days, timescale, workers=self.series_workers)
+        return backend, {"ts": n}, lambda c: {
+            "series_backend": "timescaledb" if timescale else "native", "series_workers": self.series_workers,
+            "ts_bytes": series.ts_bytes(c, timescale), "copy_format": "binary (numpy-built)"}
+
+    def series_counts(self, conn: psycopg.Connection) -> dict[str, int]:
+        """What the series store holds: `samples` (compared with the manifest) and rows per series table."""
+        n = conn.execute("select count(*) from ts").fetchone()[0]
+        return {"samples": n, "ts": n}
 
     def counts(self) -> dict[str, int]:
         conn = self.conn()
         out = self.structure_counts(conn)
-        out["samples"] = out["ts"] = conn.execute("select count(*) from ts").fetchone()[0]
+        out.update(self.series_counts(conn))
         return out
 
     # --- writes --------------------------------------------------------------------------------------
@@ -156,7 +179,7 @@ class PostgresScenario(SplitScenario):
         """One structure change in this paradigm's tables, committed."""
 
     def prepare_writes(self) -> None:
-        self._appender = SeriesAppender()
+        self._appender = self.new_appender()
         self._appender.prepare(self.conn())
 
     def append(self, batch: SampleBatch) -> Written:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import psycopg
@@ -188,29 +188,39 @@ def _day_units(dataset_dir: Path) -> list[tuple[int, list[tuple[Path, int]]]]:
     return sorted(days.items())
 
 
-def _encoded_blocks(parts: list[tuple[Path, int]], counts: list[int], ahead: int = 3):
-    """Binary COPY blocks of `parts`, decoded and encoded by a helper thread up to `ahead` blocks in advance,
-    so that the server never waits for the client's Parquet decoding between two writes."""
+def _batch_blocks(parts: list[tuple[Path, int]], counts: list[int]) -> Iterator[bytes]:
+    """Binary COPY blocks (rows, no header/trailer) of `parts`, one per Parquet batch; rows counted per part."""
+    for f, rg in parts:
+        table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
+        for batch in table.to_batches(BATCH_ROWS):
+            yield encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
+                               batch.column(2).to_numpy())
+        counts.append(table.num_rows)
+
+
+def _encoded_blocks(parts: list[tuple[Path, int]], counts: list[int], ahead: int = 3) -> Iterator[bytes]:
+    """P1's COPY blocks of `parts`, decoded and encoded ahead (`prefetched`)."""
+    return prefetched(_batch_blocks(parts, counts), ahead)
+
+
+def prefetched(blocks: Iterator[bytes], ahead: int = 3) -> Iterator[bytes]:
+    """The blocks of `blocks`, produced by a helper thread up to `ahead` blocks in advance, so that the
+    server never waits for the client's Parquet decoding between two writes. Memory: `ahead` blocks."""
     q: queue.Queue = queue.Queue(maxsize=ahead)
     done = object()
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for f, rg in parts:
-                table = pq.ParquetFile(f).read_row_group(rg, columns=["point_idx", "time", "value"])
-                for batch in table.to_batches(BATCH_ROWS):
-                    block = encode_batch(batch.column(0).to_numpy(), batch.column(1).cast("int64").to_numpy(),
-                                         batch.column(2).to_numpy())
-                    while not stop.is_set():
-                        try:
-                            q.put(block, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                counts.append(table.num_rows)
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        q.put(block, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
             q.put(done)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
             q.put(e)
