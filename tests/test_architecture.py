@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     ["btb.cli"],
     ["btb.workflow"],
-    ["btb.campaign", "btb.campaign_load", "btb.results", "btb.trials", "btb.validate", "btb.doctor", "btb.workload"],
+    ["btb.campaign", "btb.campaign_load", "btb.results", "btb.trials", "btb.validate", "btb.doctor", "btb.workload",
+     "btb.planning"],
     ["btb.infra", "btb.monitor"],
     ["btb.engines", "btb.routing"],
     ["btb.dataset", "btb.envinfo"],

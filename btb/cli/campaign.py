@@ -60,6 +60,7 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
             live = ", ".join(f"{n} ({'; '.join(i.get('engine_sets', [])) or 'nothing'})" for n, i in sorted(nodes.items()))
             fail(f"scenarios: no live worker can run {sc} (needs engines {scenario_engine_set(sc)}); live nodes: "
                  f"{live or 'none'} — start `btb up`, or `btb worker` on a node that has those engines")
+    _refuse_if_no_room(campaign, nodes, s)
     cid = _new_campaign_id(campaign.name)
     trials = [t.to_dict() for t in plan(campaign, cid)]
     _hint_resume(board, campaign.digest())
@@ -74,6 +75,27 @@ def submit(campaign_file: Optional[Path] = typer.Argument(None, help="campaign Y
     print(cid)
     if wait:
         _wait_and_report(board, ledger, cid, timeout)
+
+
+def _refuse_if_no_room(campaign, nodes: dict, settings) -> None:
+    """Refuse, before anything is enqueued (so before any dataset is generated), a campaign that a live node
+    cannot hold on its disk, as the node reported its datasets and engines dirs (`btb plan` prints the plan)."""
+    from btb.planning import make_plan, refusals
+    from btb.planning.disk import DirSpace
+
+    reported = {n: [DirSpace.from_dict(d) for d in i["disk"]] for n, i in nodes.items() if i.get("disk")}
+    if not reported:
+        return
+    try:
+        p = make_plan(campaign, settings.datasets_dir, settings.redis_url)
+    except ValueError as e:  # cannot be sized (e.g. a Brick model not imported yet): said, not refused
+        console.print(f"note: disk not checked: {e}", markup=False, style="yellow")
+        return
+    refused = refusals(p, reported)
+    for text in refused:
+        line(text, prefix="refused: ")
+    if refused:
+        raise typer.Exit(1)
 
 
 def _hint_resume(board, digest: str) -> None:

@@ -1,6 +1,6 @@
 """`btb` command line: the typer app, its one-line error handling, and the commands mounted in the order
 `btb --help` lists them. Each command group lives in its own module (btb.cli.stack, .campaign, .progress,
-.report, .dataset, .images, .validate, .doctor); commands are thin: they parse, call the library and print."""
+.report, .plan, .dataset, .images, .validate, .doctor); commands are thin: they parse, call the library and print."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import typer
 
 from btb.cli import campaign, progress, report, stack
+from btb.cli.plan import plan_cmd
 from btb.cli.common import console, line
 from btb.cli.dataset import app as dataset_app
 from btb.cli.doctor import doctor_cmd
@@ -72,7 +73,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     os.umask(PRIVATE_UMASK)  # state, ledger, logs, results, datasets: btb's user only (and what it starts)
 
 
-COMMANDS = [("up", stack.up), ("down", stack.down), ("worker", stack.worker), ("submit", campaign.submit),
+COMMANDS = [("up", stack.up), ("down", stack.down), ("worker", stack.worker), ("plan", plan_cmd), ("submit", campaign.submit),
             ("status", progress.status), ("list", progress.list_), ("cancel", campaign.cancel),
             ("report", report.report), ("compare", report.compare), ("validate", validate_cmd),
             ("doctor", doctor_cmd)]

@@ -110,7 +110,7 @@ def sweep_once(ctx: NodeContext, esets: list[str]) -> list[tuple[str, str]]:
     """Register this node, re-queue trials whose lease lapsed, top up tokens for waiting trials."""
     board = ctx.board
     board.register_node(ctx.node, {"engine_sets": esets, "kinds": sorted(
-        k for k, c in ctx.provider.capabilities().items() if c.available)}, ttl_s=4 * SWEEP_S)
+        k for k, c in ctx.provider.capabilities().items() if c.available), "disk": _disk(ctx)}, ttl_s=4 * SWEEP_S)
     reaped = board.reap()
     for tid, what in reaped:
         t = board.trial(tid)
@@ -126,6 +126,16 @@ def sweep_once(ctx: NodeContext, esets: list[str]) -> list[tuple[str, str]]:
                 if board.pending(eset) and not client.llen(engine_set_queue(eset)):
                     send_token(eset)
     return reaped
+
+
+def _disk(ctx: NodeContext) -> list[dict]:
+    """This node's datasets and engines dirs with their free space: what `btb submit` sizes a campaign against."""
+    from btb.planning.disk import node_dirs
+
+    try:
+        return [d.to_dict() for d in node_dirs(ctx.settings)]
+    except OSError:
+        return []
 
 
 def _sweeper(stop: threading.Event) -> None:
