@@ -145,7 +145,7 @@ class Scenario(ABC):
     def read_profile(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """What the engine read for one execution of `qid` with `params`, from the engine itself (PostgreSQL:
         EXPLAIN ANALYZE BUFFERS, `btb.engines.postgres.explain`), as {hit_bytes, read_bytes, temp_read_bytes,
-        temp_written_bytes, hot_set_bytes, source, ...}; None when the engine cannot say (the workflow then
+        temp_written_bytes, accessed_bytes, source, ...}; None when the engine cannot say (the workflow then
         has the cgroup's IO bytes of the query's runs). Called outside every timed window: it may execute
         the query."""
         return None

@@ -5,7 +5,10 @@ timed window): the plan's buffer counters, in bytes (blocks × the server's bloc
 - `hit_bytes`: shared buffers found in PostgreSQL's buffer cache; `read_bytes`: shared buffers it had to
   read (from the OS page cache or the disk: PostgreSQL cannot tell which);
 - `temp_read_bytes` / `temp_written_bytes`: sorts and hashes spilled to temp files (work_mem too small);
-- `local_*`: session temp tables (the hybrids' `fed`).
+- `local_*`: session temp tables (the hybrids' `fed`);
+- `accessed_bytes` = hit + read: buffer *accesses* — a page visited twice (an index revisited per outer row)
+  counts twice, so this can exceed the table's size; what the query needs from storage, once, is the cold
+  run's IO read (btb.results.hotset).
 The top plan node's counters include every node below it (InitPlans and CTEs included), so they are the
 statement's; planning's own buffers are left out.
 """
@@ -35,7 +38,7 @@ def parse(doc: Any, bs: int) -> dict[str, Any]:
     plan = top["Plan"]
     out: dict[str, Any] = {k: int(plan.get(v, 0)) * bs for k, v in COUNTERS.items()}
     out.update(block_size=bs, execution_ms=top.get("Execution Time"), planning_ms=top.get("Planning Time"),
-               hot_set_bytes=out["hit_bytes"] + out["read_bytes"])
+               accessed_bytes=out["hit_bytes"] + out["read_bytes"])
     return out
 
 
