@@ -112,6 +112,22 @@ class CgroupV1(Cgroup):
         f = self._file("blkio", "blkio.throttle.io_service_bytes")
         return parse_blkio(f.read()) if f is not None else None
 
+    def io_accounted(self) -> bool:
+        """False when the blkio hierarchy's root has counted nothing (`Total 0` at the top of a running
+        host): this host's block layer does not account IO per cgroup (seen on a Firecracker VM's virtio
+        disk), so every cgroup's counters stay 0 whatever it reads."""
+        d = self.dirs.get("blkio")
+        if d is None:
+            return False
+        top = None
+        for a in [Path(d), *Path(d).parents]:
+            if (a / "blkio.throttle.io_service_bytes").is_file():
+                top = a
+        try:
+            return top is not None and sum(parse_blkio((top / "blkio.throttle.io_service_bytes").read_bytes())) > 0
+        except OSError:
+            return False
+
     def gaps(self) -> dict[str, str]:
         out = {"io_write": "v1 blkio: buffered writes are charged to the flusher (under-reported)"}
         if self._file("cpuacct", "cpuacct.usage") is None:

@@ -7,7 +7,7 @@ window, …); draws use a seeded RNG so every scenario gets identical bindings.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +16,16 @@ import pyarrow.parquet as pq
 
 from btb.dataset.format import series_files
 from btb.dataset.graph import Graph
-from btb.dataset.series import START_S, working_day
+from btb.dataset.windows import ROLES, START, window  # noqa: F401 - START: the generator imports it here
 
+# Bump when the bindings a dataset draws change (windows, candidates, RNG order). Recorded in the manifest
+# (generator.bindings_revision; absent = 1): btb.dataset.integrity refuses a dataset of another revision
+# (its stored bindings would mix with answers and reports of this one), ensure_dataset regenerates it.
+# 2: windows by role (btb.dataset.windows): dashboards on the recent hours, reports over weeks/months
+BINDINGS_REVISION = 2
 N_BINDINGS = 5
 UNBOUND = "_unbound"  # bindings.json key: {qid: reason} for queries no binding can exist for in the model
 NO_BINDING = "no binding in this model"
-START = datetime.fromtimestamp(START_S, tz=timezone.utc)
 
 
 def iso(t: datetime) -> str:
@@ -70,24 +74,6 @@ def _parse(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def _window(rng: np.random.Generator, days: int, *, office_hours: bool = False) -> tuple[datetime, datetime]:
-    """A window inside the span: 6 h–1 day for 1-day data, growing with the span (≤ ~1/4 of it)."""
-    span_h = days * 24
-    if days <= 1:
-        length_h = int(rng.integers(6, 25))
-    else:
-        length_h = int(rng.integers(12, max(13, min(span_h // 4, 31 * 24)) + 1))
-    if office_hours:  # start 06:00–08:00 on a weekday, long enough to cover 08–19
-        weekdays = [d for d in range(days) if working_day(d)] or [d for d in range(days) if d % 7 < 5] or [0]
-        d = int(rng.choice(weekdays))
-        start = START + timedelta(days=d, hours=int(rng.integers(6, 9)))
-        length_h = max(length_h, 14)
-    else:
-        start = START + timedelta(hours=int(rng.integers(0, max(1, span_h - length_h) + 1)))
-    end = min(start + timedelta(hours=length_h), START + timedelta(days=days))
-    return start, end
-
-
 def _pick_ids(rng: np.random.Generator, cands: list[str], n: int) -> list[str]:
     """n distinct candidates when possible; with fewer, every candidate before any repeats (so bindings
     spread over all buildings of a 3-building dataset; a 1-building dataset has 1 building)."""
@@ -117,8 +103,9 @@ class _Draw:
             return []
         return _pick_ids(self.rng, cands, k)
 
-    def win(self, **kw: bool) -> dict[str, str]:
-        return dict(zip(("start", "end"), map(iso, _window(self.rng, self.days, **kw))))
+    def win(self, qid: str, **kw: bool) -> dict[str, str]:
+        """A window for `qid`, of its role (ROLES: recent for dashboards, history for reports)."""
+        return dict(zip(("start", "end"), map(iso, window(self.rng, self.days, ROLES[qid], **kw))))
 
     def etype(self, e: str) -> str | None:
         return self.g.get(e, "equipment_type")
@@ -155,18 +142,18 @@ def _q6_candidates(d: _Draw) -> list[dict]:
     """4n sensors sampled every 300 s or faster, each with a window (finalize keeps n with samples)."""
     regular = [p for p in d.g.of_type("Point")
                if d.g.get(p, "point_kind") == "sensor" and d.g.get(p, "interval_s") <= 300]
-    return [{"point": p, **d.win()} for p in d.pick(regular, 4 * d.n, "Q6", "no sensor sampled every 300 s or faster")]
+    return [{"point": p, **d.win("Q6")} for p in d.pick(regular, 4 * d.n, "Q6", "no sensor sampled every 300 s or faster")]
 
 
 def _building_queries(d: _Draw) -> dict[str, list[dict]]:
     """Q7–Q9: buildings with zone air temperature points, tenants with a sub-meter, Q9's windows."""
     g, n, out = d.g, d.n, {}
     zat_bldgs = [b for b in d.buildings if d.has_zat(g.building_equipment(b))]
-    out["Q7"] = [{"building": b, **d.win()} for b in d.pick(
+    out["Q7"] = [{"building": b, **d.win("Q7")} for b in d.pick(
         zat_bldgs, n, "Q7", "no building has a zone air temperature sensor on located equipment")]
     tenants = [t for t in g.of_type("Tenant") if g.tenant_meter_points(t)]
-    out["Q8"] = [{"tenant": t, **d.win()} for t in d.pick(tenants, n, "Q8", "no tenant with a tenant sub-meter")]
-    out["Q9"] = [d.win() for _ in range(n)] if tenants or not d.allow_missing else []
+    out["Q8"] = [{"tenant": t, **d.win("Q8")} for t in d.pick(tenants, n, "Q8", "no tenant with a tenant sub-meter")]
+    out["Q9"] = [d.win("Q9") for _ in range(n)] if tenants or not d.allow_missing else []
     if not out["Q9"]:
         d.unbound["Q9"] = f"{NO_BINDING}: no tenant with a tenant sub-meter"
     return out
@@ -188,7 +175,7 @@ def _q10_candidates(d: _Draw, zones: list[str]) -> list[dict]:
     """Every zone once (shuffled), then more tries with repeats, each with an office-hours window."""
     why = "no security zone with a door point"
     tries = d.pick(zones, len(zones), "Q10", why) + d.pick(zones, 20 * d.n, "Q10", why)
-    return [{"zone": z, **d.win(office_hours=True)} for z in tries]
+    return [{"zone": z, **d.win("Q10", office_hours=True)} for z in tries]
 
 
 def _it_and_space_queries(d: _Draw) -> dict[str, list[dict]]:
@@ -200,14 +187,14 @@ def _it_and_space_queries(d: _Draw) -> dict[str, list[dict]]:
         return any(d.etype(x) in ("Server", "NetworkSwitch") and g.points_of(x, quantity="power")
                    for e in g.building_equipment(b) if d.etype(e) == "UPS" for x in g.downstream(e))
 
-    out["Q11"] = [{"building": b, "end": d.win()["end"]} for b in d.pick(
+    out["Q11"] = [{"building": b, "end": d.win("Q11")["end"]} for b in d.pick(
         [b for b in d.buildings if ups_ok(b)], n, "Q11", "no UPS feeding IT equipment with a power point")]
     q12 = [b for b in d.buildings if g.building_equipment(b)] if d.allow_missing else d.buildings  # generated: all
-    out["Q12"] = [{"building": b, **d.win()} for b in d.pick(q12, n, "Q12", "no building with equipment located in its spaces")]
+    out["Q12"] = [{"building": b, **d.win("Q12")} for b in d.pick(q12, n, "Q12", "no building with equipment located in its spaces")]
     stypes = sorted({g.get(s, "space_type") for s in g.of_type("Space") if d.has_zat(g.pred("LOCATED_IN", s))})
     preferred = [t for t in ("office", "meeting", "it_room", "corridor", "lobby") if t in stypes]
     drawn = d.pick(stypes, n, "Q13", "no space type with a zone air temperature sensor on located equipment")
-    out["Q13"] = [{"space_type": t, **d.win(office_hours=True)} for t in (preferred + drawn)[:n]]
+    out["Q13"] = [{"space_type": t, **d.win("Q13", office_hours=True)} for t in (preferred + drawn)[:n]]
     return out
 
 

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from btb.dataset import fingerprint as fp
-from btb.dataset.bindings import START, BindingDraw, iso
+from btb.dataset.bindings import BINDINGS_REVISION, START, BindingDraw, iso
 from btb.dataset.format import BINDINGS, EDGES, FORMAT_VERSION, NODES, SERIES_DIR, DatasetError, Manifest
 from btb.dataset.integrity import verify
 from btb.dataset.profiles import parse_profile
@@ -38,7 +38,8 @@ from btb.dataset.structure.model import Structure
 # Bump when the content a (profile, seed) produces changes without a FORMAT_VERSION change (the
 # generator's own history); ensure_dataset regenerates datasets written by another revision.
 # 8: series columns written REQUIRED (not null), fingerprint v3 (values hashed with XXH3-128); values as in 7
-CONTENT_REVISION = 8
+# 9: bindings revision 2 (windows by role: dashboards recent, reports over history); series as in 8
+CONTENT_REVISION = 9
 
 
 class _StructureFiles:
@@ -175,6 +176,7 @@ def _generate(profile: str, seed: int, out: Path, threads: int | None, chunk_poi
             generator={"seconds": round(time.perf_counter() - t0, 3), "structure_s": round(t_struct, 3),
                        "series_s": round(t_series, 3), "threads": threads, "chunk_points": chunk_points,
                        "deadband": deadband, "content_revision": CONTENT_REVISION,
+                       "bindings_revision": BINDINGS_REVISION,
                        "samples_per_s": round(samples / t_series) if t_series > 0 else 0,
                        "btb_version": _btb_version(), "pyarrow": pa.__version__, "numpy": np.__version__,
                        "files": files, "parts": {name: d.hex() for name, d in parts}},

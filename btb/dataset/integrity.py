@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from btb.dataset import fingerprint as fp
+from btb.dataset.bindings import BINDINGS_REVISION
 from btb.dataset.format import BINDINGS, EDGES, FORMAT_VERSION, MANIFEST, NODES, DatasetError, Manifest, series_files
 
 __all__ = ["DatasetError", "verify"]
@@ -39,6 +40,11 @@ def read_manifest(path: Path | str) -> Manifest:
         raise DatasetError(f"{f}: format version {m.format_version}, this btb reads {FORMAT_VERSION} (regenerate)")
     if not m.fingerprint:
         raise DatasetError(f"{f}: no fingerprint recorded")
+    got = m.generator.get("bindings_revision", 1)
+    if got != BINDINGS_REVISION:  # its bindings (and the answers, results made with them) are of another kind
+        raise DatasetError(f"{f}: bindings of revision {got}, this btb draws revision {BINDINGS_REVISION} "
+                           "(query windows by role: dashboards on the recent hours, reports over history); "
+                           "regenerate the dataset (btb dataset generate) or import the model again")
     return m
 
 

@@ -142,6 +142,14 @@ class Scenario(ABC):
         outside the timing. Default: the answer as is (`execute` already returns canonical rows)."""
         return answer
 
+    def read_profile(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What the engine read for one execution of `qid` with `params`, from the engine itself (PostgreSQL:
+        EXPLAIN ANALYZE BUFFERS, `btb.engines.postgres.explain`), as {hit_bytes, read_bytes, temp_read_bytes,
+        temp_written_bytes, accessed_bytes, source, ...}; None when the engine cannot say (the workflow then
+        has the cgroup's IO bytes of the query's runs). Called outside every timed window: it may execute
+        the query."""
+        return None
+
     def cancel(self) -> None:
         """Abort the query in flight (called by the watchdog from another thread). Engines with a
         server-side timeout rarely need it; those without must implement it (e.g. close the socket)."""

@@ -38,6 +38,7 @@ from btb.engines.base import FEDERATION_PATHS, Answer, Endpoint, IngestReport, Q
 from btb.engines.fed_calibration import Calibration
 from btb.engines.fed_table import COLUMNS, TABLE, FedTable
 from btb.engines.postgres import schema, series
+from btb.engines.postgres.explain import explain_buffers
 from btb.engines.postgres.scenario import bind as pg_bind
 from btb.engines.series_sql import KEY_COLUMNS, relational_statement, series_texts
 from btb.engines.postgres.writes import SeriesAppender
@@ -96,11 +97,12 @@ class Federation:
         return self.calibration.path_for(len(keys), span or (lambda: id_span(keys)))
 
     def run(self, graph: Callable[[], Sequence[Sequence[Any]]], columns: Sequence[str], sql_text: str,
-            any_text: str, params: Mapping[str, Any], prepare: bool | None = False) -> Answer:
+            any_text: str, params: Mapping[str, Any], prepare: bool | None = False, explain: bool = False) -> Answer:
         """One federated query: graph part, transfer by the chosen path, SQL part. Phases in seconds.
         Under auto, where the layout had to be looked at, the id column is built once (an int32 array: its
         range for the layout, the COPY block of an id-only load, the `any` path's list) so that auto costs
-        what the path it takes costs."""
+        what the path it takes costs. `explain` (never in a timed run): the SQL part is first run under
+        EXPLAIN (ANALYZE, BUFFERS), its figures in notes["buffers"]."""
         t0 = time.perf_counter()
         keys = graph()
         t1 = time.perf_counter()
@@ -120,11 +122,13 @@ class Federation:
         else:
             text = sql_text
             self.table.load(columns, ids[0] if ids and tuple(columns) == ("idx",) else keys)
+        notes: dict[str, Any] = {"federation": path, "ids": len(keys)}
+        if explain:
+            notes["buffers"] = explain_buffers(self.conn, text, params)
         t2 = time.perf_counter()
         rows = self.conn.execute(text, params, prepare=prepare).fetchall()
         t3 = time.perf_counter()
-        return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2},
-                      notes={"federation": path, "ids": len(keys)})
+        return Answer(rows, {"graph": t1 - t0, "transfer": t2 - t1, "sql": t3 - t2}, notes=notes)
 
 
 def calibration_run(fed: Federation, sql_text: str, params: Mapping[str, Any]) -> Callable[[str, Any], tuple]:
@@ -228,13 +232,32 @@ class SeriesSession:
         next query reconnects)."""
         fed = self._fed if self._pg is not None and self._fed is not None else self.federation()
         sparams = self.series_params(qid, bound)
+        explain = self.__dict__.get("_explained") is not None
         try:
-            return fed.run(graph, KEY_COLUMNS[qid], self._sql[qid], self._any_sql[qid], sparams, prepare=self._prepare)
+            out = fed.run(graph, KEY_COLUMNS[qid], self._sql[qid], self._any_sql[qid], sparams, prepare=self._prepare,
+                          explain=explain)
+            if explain:
+                self._explained = out.notes.pop("buffers")
+            return out
         except pgerr.QueryCanceled as e:
             raise QueryTimeout(f"{qid}: statement_timeout {self._pg_timeout_ms} ms exceeded ({str(e).strip()})") from e
         except psycopg.OperationalError:
             self._drop_pg()
             raise
+
+    def read_profile(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The SQL part's EXPLAIN (ANALYZE, BUFFERS) for a series query (Q6–Q13: the query is run once more,
+        graph part and transfer included, outside any timing); None for a structure-only query."""
+        if qid not in self._sql:
+            return None
+        bound = self.bind(qid, params)
+        self._explained: dict[str, Any] | None = {}
+        try:
+            self.timed(qid, bound)  # type: ignore[attr-defined]
+            got = self._explained
+        finally:
+            self._explained = None
+        return {**got, "source": "explain: sql part"} if got else None
 
     def ingest_series(self, dataset_dir: Path, manifest: Manifest, rows: dict, phases: dict) -> tuple[str, bool]:
         """P1's series table filled from the dataset by the same loader (COPY on `series_workers` connections,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from btb.units import parse_size
+from btb.results import hotset
 from btb.results.stats import summarize
 from btb.results.workload import ingest_rows, step_rows
 from btb.trials.fence import refused
@@ -69,7 +70,8 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
     validation). Reads nothing else: the cost of reducing a trial does not grow with the campaign."""
     tid = trial["id"]
     phases = _phase_windows(records)
-    resources = trial_resources(samples, phases) if samples and phases else {}
+    windows = phases + hotset.run_windows(records)  # each query's cold run and warm runs: what it read
+    resources = trial_resources(samples, windows) if samples and phases else {}
     ingest = next((r for r in records if r.get("kind") == "ingest"), None)
     groups: dict[str, list[dict]] = defaultdict(list)
     cold: dict[str, dict] = {}
@@ -80,6 +82,10 @@ def summarize_trial(trial: dict, records: list[dict], samples: list[dict]) -> di
             groups[r["query"]].append(r)
     rows = [_query_row(trial, qid, rs, cold.get(qid), ingest, resources.get(f"batch:{qid}"))
             for qid, rs in sorted(groups.items(), key=lambda kv: int(kv[0][1:]))]
+    explains = {r["query"]: r for r in records if r.get("kind") == "explain"}
+    n_exec = hotset.executions(records)
+    for row in rows:
+        row.update(hotset.read_fields(row["query"], explains.get(row["query"]), resources, n_exec.get(row["query"], 0)))
     for r in records:  # an imported model's query with no possible binding: shown, not measured
         if r.get("kind") == "unbound" and r["query"] not in groups:
             rows.append({"dataset": trial.get("dataset"), "scenario": trial.get("scenario"), "level": trial.get("level"),

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from btb.units import format_size
+from btb.results import hotset
 
 P95_MIN_N = 20  # fewer samples: p95 is (nearly) the max and is not shown
 P99_MIN_N = 100  # fewer samples: p99 is (nearly) the max and is not shown
@@ -117,7 +118,8 @@ def summary_rows(b: Bundle) -> list[dict]:
                 "peak_memory_bytes": r.get("res_peak_bytes"), "mean_memory_bytes": _int(r.get("res_mean_bytes")),
                 "cpu_s": r.get("res_cpu_s"), "io_read_bytes": r.get("res_io_read_bytes"),
                 "io_write_bytes": r.get("res_io_write_bytes"), "memory_source": r.get("res_source"),
-                "prepare": r.get("prepare"), "fingerprint": r.get("fingerprint")})
+                "prepare": r.get("prepare"), "fingerprint": r.get("fingerprint"),
+                **{c: r.get(c) for c in hotset.CSV_COLUMNS}})
     return out
 
 
@@ -126,7 +128,7 @@ SUMMARY_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "query", "sta
                    "median_ci_high_ms", "percentile_note", "peak_working_set_bytes", "mean_working_set_bytes",
                    "peak_memory_bytes", "mean_memory_bytes", "cpu_s",
                    "io_read_bytes", "io_write_bytes", "memory_source", "prepare", "trial", "trial_status",
-                   "fingerprint"]
+                   "fingerprint", *hotset.CSV_COLUMNS]  # what the query read (btb/results/hotset.py)
 
 
 def ingest_rows(b: Bundle) -> list[dict]:

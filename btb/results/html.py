@@ -19,7 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from btb.results import plots
+from btb.results import hotset, plots
 from btb.results.aggregate import level_sort_key
 from btb.results.files import P95_MIN_N, P99_MIN_N, Bundle, ingest_rows, level_label, minimum_viable_rows
 
@@ -178,6 +178,23 @@ def cold_warm_table(b: Bundle) -> Table | None:
     return Table(["dataset", "scenario", "level", "query", "cold p50 ms", "warm p50 ms", "cold / warm"], rows, left=4)
 
 
+def hot_set_table(b: Bundle) -> Table | None:
+    """Per (dataset, scenario, query, level): the hot set and where it comes from, budget ÷ hot set, the p50,
+    and what the query read at that level (btb.results.hotset); None without a sized level."""
+    rows = hotset.ratio_rows(b.summary.get("rows", []), plots.store_sizes(b))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r["dataset"], r["scenario"], int(r["query"][1:]), r["budget"]))
+    return Table(["dataset", "scenario", "query", "level", "budget MiB", "hot set MiB", "hot set from",
+                  "budget ÷ hot set", "p50 ms", "read MiB (this level)", "hit MiB", "read from"],
+                 [[r["dataset"], r["scenario"], r["query"], r["level"], _mib(r["budget"]), _mib(r["hot_set_bytes"]),
+                   r["hot_set_source"], f"{r['ratio']:.3g}",
+                   _ms(r["p50"]) if r["p50"] is not None else _status(False, r["status"]),
+                   "—" if r["read_bytes"] is None else f"{r['read_bytes'] / 2**20:.2f}",
+                   "—" if r["hit_bytes"] is None else f"{r['hit_bytes'] / 2**20:.2f}", r["read_source"] or "—"]
+                  for r in rows], left=4)
+
+
 def trials_table(b: Bundle) -> Table:
     rows = []
     for tid, t in sorted(b.trials.items()):
@@ -284,7 +301,8 @@ def render(b: Bundle, checks) -> str:
         checks=checks, failed=[x for x in checks if not x.ok], winners=winners(b),
         latency_plots=_svgs(plots.latency_vs_budget(b)), cold_warm=cold_warm_table(b),
         min_viable=min_viable_table(b), ingest=ingest_table(b), working_set_plots=_svgs(plots.working_set_vs_level(b)),
-        phase_plots=_svgs(plots.phase_split(b)), p95_min_n=P95_MIN_N, p99_min_n=P99_MIN_N, latency=latency_table(b),
+        phase_plots=_svgs(plots.phase_split(b)), hot_set_plots=_svgs(plots.latency_vs_hot_set(b)),
+        hot_set=hot_set_table(b), p95_min_n=P95_MIN_N, p99_min_n=P99_MIN_N, latency=latency_table(b),
         trials=trials_table(b), timelines=timelines(b), workload=workload_section(b),
         environment=json.dumps(env, indent=2, sort_keys=True, default=str),
         campaign_text=meta.get("text") or json.dumps(spec, indent=2))

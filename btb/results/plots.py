@@ -16,8 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
+from btb.results import hotset  # noqa: E402
 from btb.results.aggregate import level_sort_key  # noqa: E402
-from btb.results.files import Bundle  # noqa: E402
+from btb.results.files import Bundle, ingest_rows  # noqa: E402
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 8, "axes.titlesize": 9, "figure.dpi": 72,
                      "svg.hashsalt": "btb"})  # deterministic ids: the same data gives the same SVG
@@ -114,6 +115,60 @@ def latency_vs_budget(b: Bundle) -> list[tuple[str, str]]:
                      y=1.06, fontsize=10)
         fig.tight_layout()
         out.append((f"latency vs memory — {ds}", svg(fig)))
+    return out
+
+
+def store_sizes(b: Bundle) -> dict[tuple, int]:
+    """(dataset, scenario) -> bytes on disk its ingest measured."""
+    return {(r["dataset"], r["scenario"]): r["bytes_on_disk"] for r in ingest_rows(b) if r.get("bytes_on_disk")}
+
+
+def latency_vs_hot_set(b: Bundle) -> list[tuple[str, str]]:
+    """Per dataset: one panel per query, p50 latency (log) against budget ÷ hot set (log), one line per
+    scenario; filled markers where the hot set is what the query's cold run read (btb.results.hotset), hollow
+    where it is the store size; a level that failed the query as an x at the top; budget = hot set dashed."""
+    out = []
+    rows = hotset.ratio_rows(b.summary.get("rows", []), store_sizes(b))
+    for ds in _datasets(b):
+        mine = [r for r in rows if r["dataset"] == ds]
+        queries = [q for q in b.query_ids() if any(r["query"] == q for r in mine)]
+        if not queries:
+            continue
+        ncol = min(4, len(queries))
+        nrow = math.ceil(len(queries) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol, 2.5 * nrow), squeeze=False)
+        for i, q in enumerate(queries):
+            ax = axes[i // ncol][i % ncol]
+            top = blended_transform_factory(ax.transData, ax.transAxes)
+            for sc in _scenarios(b):
+                pts = sorted((r for r in mine if r["scenario"] == sc and r["query"] == q), key=lambda r: r["ratio"])
+                c, ok = _color(b, sc), [r for r in pts if r["p50"] is not None]
+                if ok:
+                    ax.plot([r["ratio"] for r in ok], [r["p50"] * 1e3 for r in ok], "-", color=c, lw=1.2, label=sc)
+                    for r in ok:
+                        ax.plot([r["ratio"]], [r["p50"] * 1e3], "o", ms=4, color=c,
+                                mfc=c if r["hot_set_source"] != "store size" else "white")
+                for r in pts:
+                    if r["p50"] is None:
+                        ax.plot([r["ratio"]], [0.96], marker="x", color=c, ms=7, mew=2, transform=top, clip_on=False)
+            ax.axvline(1.0, color="k", ls="--", lw=0.8)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(q)
+            ax.grid(True, which="both", alpha=0.25)
+            if i % ncol == 0:
+                ax.set_ylabel("p50 latency (ms, log)")
+            if i // ncol == nrow - 1:
+                ax.set_xlabel("budget ÷ hot set (log)")
+        for j in range(len(queries), nrow * ncol):
+            axes[j // ncol][j % ncol].set_visible(False)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.02))
+        fig.suptitle(f"{ds}: p50 latency vs budget ÷ hot set (hollow: hot set = store size; x: the level failed)",
+                     y=1.06, fontsize=10)
+        fig.tight_layout()
+        out.append((f"latency vs budget ÷ hot set — {ds}", svg(fig)))
     return out
 
 

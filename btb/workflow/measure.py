@@ -23,6 +23,7 @@ from btb.envinfo import environment_fingerprint
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
 from btb.workflow import loadrecords, storecheck
+from btb.workflow.readprofile import record_read_profile
 from btb.workflow.attempt import (Attempt, budget_of, dataset_path, load_id, monitor_targets, plateau_skip,
                                   scenario_for)
 
@@ -311,6 +312,8 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
         rid = f"run/{qid}/b{bi}/{ {'cold': 'c', 'warmup': 'w', 'run': 'r'}[kind] }{k}".replace(" ", "")
         if kind == "cold" or scenario is None:
             scenario, dropped = _cold_engine(att, scenario) if kind == "cold" else (_fresh(att), None)
+        if plan[0][2] == "cold" and bi == k == 0:  # the cold run and the first after it: two monitor ticks apart
+            time.sleep(2.0 / att.ctx.settings.monitor_hz)  # from what precedes, so IO is per window (results.hotset)
         t0 = time.time()
         out = scenario.run(qid, params)
         t1 = time.time()
@@ -340,6 +343,8 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
             scenario = _healthy(att, scenario)
         att.ensure_monitor()
     _batch_record(att, qid, t_batch0, statuses)
+    if scenario is not None and bindings:  # after the batch's window: what the engine read, never timed
+        record_read_profile(att, scenario, qid, bindings[0])
     att.incr("batches_done")
     return scenario, None
 

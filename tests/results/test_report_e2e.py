@@ -74,7 +74,11 @@ def test_report_files_stand_alone(finished):
     assert "p99 not shown: n=6 < 100" in ok[0]["percentile_note"]
     assert all(c.endswith(("_ms", "_bytes", "_s")) or c in ("dataset", "scenario", "level", "query", "status",
                "statuses", "n_runs", "n_ok", "percentile_note", "memory_source", "prepare", "trial", "trial_status",
-               "fingerprint") for c in rows[0])
+               "fingerprint", "read_source", "hot_set_source") for c in rows[0])
+    # what each query read: EXPLAIN (ANALYZE, BUFFERS) after its runs, at every level that served it
+    for x in ok:
+        assert x["read_source"] == "explain" and int(x["accessed_bytes"]) > 0, x
+        assert int(x["hit_bytes"]) + int(x["read_bytes"]) == int(x["accessed_bytes"]), x
     ing = list(csv.DictReader((d / "ingest.csv").open()))
     # load once: one ingest per (dataset, scenario), under the ingest budget (unlimited), whatever the levels
     assert len(ing) == 2 and {x["status"] for x in ing} == {"ok"} and {x["level"] for x in ing} == {"unlimited"}
@@ -102,6 +106,8 @@ def test_report_html_renders_in_headless_chromium(finished):
     # latency vs budget, working set vs level, and one timeline per trial
     assert any(t.startswith("latency vs memory") for t in titles)
     assert any(t.startswith("working set vs level") for t in titles)
+    assert any(t.startswith("latency vs budget ÷ hot set") for t in titles), titles
+    assert "hot set, budget ÷ hot set and what each query read" in html and "explain" in html
     # one timeline per trial: the 64MiB trials too (loaded, served Q1 and Q6, OOM-killed in Q7)
     assert sum(" @ " in t and "—" in t and t.startswith(cid) for t in titles) == 6
     assert html.count('<details open><summary>' + cid) == 6

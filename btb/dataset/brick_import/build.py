@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from btb.dataset import fingerprint as fp
-from btb.dataset.bindings import START, BindingDraw, iso
+from btb.dataset.bindings import BINDINGS_REVISION, START, BindingDraw, iso
 from btb.dataset.brick_import.hierarchy import Hierarchy, load_hierarchy
 from btb.dataset.brick_import.mapped import Mapped
 from btb.dataset.brick_import.mapping import map_model
@@ -41,7 +41,7 @@ from btb.dataset.series_writer import DayWriter, SeriesPipeline  # the generator
 from btb.dataset.structure.model import Structure
 from btb.dataset.structure.point_params import assign_point_params
 
-IMPORT_REVISION = 1  # bump when the same (model, parameters) would import to different content
+IMPORT_REVISION = 2  # 2: bindings revision 2. Bump when the same (model, parameters) would import to different content
 NODE_COLUMNS = [f.name for f in NODE_SCHEMA]
 
 
@@ -113,6 +113,7 @@ def import_model(model: Path | str, out: Path | str, *, duration: str | None = "
             end=iso(START + timedelta(days=days)), days=days, counts=counts,
             bytes=sum(f["bytes"] for f in files.values()), fingerprint=fp.combine(parts),
             generator={"seconds": round(time.perf_counter() - t0, 3), "kind": "brick-import",
+                       "bindings_revision": BINDINGS_REVISION,
                        "source": {"model": str(model.resolve()), "name": name, "duration": duration, "seed": seed,
                                   "infer_locations": infer_locations, "revision": IMPORT_REVISION,
                                   "fingerprint": source_fingerprint(model, days, seed, infer_locations),

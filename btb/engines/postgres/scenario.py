@@ -20,6 +20,7 @@ from psycopg import sql
 from btb.dataset.format import Manifest
 from btb.engines.base import Answer, IngestReport, QueryTimeout, RunOptions, SplitScenario
 from btb.engines.postgres import schema, series
+from btb.engines.postgres.explain import explain_buffers
 from btb.engines.postgres.writes import SeriesAppender
 from btb.engines.querytexts import load_queries
 from btb.engines.series_sql import relational_statement, series_texts
@@ -206,6 +207,10 @@ class PostgresScenario(SplitScenario):
             self._drop_conn()  # server gone (OOM kill, restart): the next query reconnects; this one is an error
             raise
         return Answer(rows)
+
+    def read_profile(self, qid: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """EXPLAIN (ANALYZE, BUFFERS) of the statement `timed` runs: what PostgreSQL read for it."""
+        return {**explain_buffers(self.conn(), self._queries[qid], self.bind(qid, params)), "source": "explain"}
 
     def cancel(self) -> None:
         """Called by the watchdog: a cancel request for the statement in flight, bounded in time."""

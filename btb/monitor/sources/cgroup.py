@@ -13,6 +13,7 @@ from pathlib import Path
 
 from btb.cgroups import Cgroup, CgroupUnavailable
 from btb.monitor.sources.base import Sample, Source, SourceUnavailable
+from btb.monitor.sources.taskio import TaskIo
 
 
 class CgroupSource(Source):
@@ -23,6 +24,11 @@ class CgroupSource(Source):
         self.limit = cgroup.memory_limit()  # read once: a slot's limit is set before its engines start
         self.resettable = bool(reset_peak and cgroup.reset_peak())
         self.notes = cgroup.gaps()
+        # v1 on a host whose block layer accounts nothing per cgroup: the processes' own IO accounting instead
+        self.task_io = TaskIo() if getattr(cgroup, "io_accounted", lambda: True)() is False else None
+        if self.task_io is not None:
+            self.notes = {**self.notes, "io_read": "v1 blkio counts nothing on this host (its root's Total is 0): "
+                          "read bytes from /proc/<pid>/io of the cgroup's processes (exited ones kept)"}
 
     @classmethod
     def open(cls, impl: type[Cgroup], path: str | Path, pids: tuple[int, ...] = (),
@@ -46,7 +52,7 @@ class CgroupSource(Source):
             s.anon_bytes, s.file_bytes, s.shmem_bytes = st.anon, st.file, st.shmem
         s.oom_kills = cg.oom_kills()
         s.cpu_s = cg.cpu_seconds()
-        if (io := cg.io_bytes()) is not None:
+        if (io := cg.io_bytes() if self.task_io is None else self.task_io.read(cg.pids())) is not None:
             s.io_read_bytes, s.io_write_bytes = io
         p = cg.pressure()
         s.psi_mem_some_us, s.psi_mem_full_us = p.memory_some, p.memory_full
