@@ -23,9 +23,13 @@ def trial_dirname(trial_id: str) -> str:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Replace `path` with `data` as JSON, atomically."""
+    """Replace `path` with `data` as JSON, atomically, 0600 whatever the umask (a trial's dir is 0711 for
+    the engines' users: its state, names of ports and dirs included, is btb's own)."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(json.dumps(data))
     os.replace(tmp, path)
 
 

@@ -163,7 +163,16 @@ def _ingest_row(ingest: dict | None, resources: dict[str, dict]) -> dict | None:
                                           "message", "seconds", "rows_per_s", "bytes_on_disk", "backend",
                                           "bytes_per_sample", "x_dataset", "samples",
                                           "node", "fingerprint", "applied_limit", "budget_mode")},
-            **{f"res_{k}": v for k, v in resources.get("ingest", {}).items()}}
+            **{f"res_{k}": v for k, v in _ingest_resources(ingest, resources).items()}}
+
+
+def _ingest_resources(ingest: dict, resources: dict[str, dict]) -> dict:
+    """The ingest's resources from this trial's samples; for an ingest restored from its load (its samples
+    went with the lost attempt that made it), the ones the load kept, marked so."""
+    own = resources.get("ingest") or {}
+    if own.get("n_samples") or not ingest.get("resources"):
+        return own
+    return {**ingest["resources"], "kept_by_load": True}
 
 
 def _validation_tally(tid: str, records: list[dict]) -> list[dict]:

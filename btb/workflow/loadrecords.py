@@ -7,6 +7,9 @@ was ready (its worker killed while measuring), the re-run drops the attempt's pa
 the load: without a copy, the load's answer check would be gone and the scenario measured unchecked. So
 every record written while loading is also kept under the load's key, and a re-run of the loading trial
 that reuses the load writes them back into its trial (fenced like any record, marked `restored_by_attempt`).
+The ingest's resources (its memory peak, CPU, IO) come from the loading attempt's monitor samples, which
+go with that attempt: they are kept in the load's ingest record once the load is ready (`keep_resources`),
+so a restored ingest still has its peak.
 """
 
 from __future__ import annotations
@@ -28,6 +31,22 @@ def start(att: Attempt, load_key: str) -> None:
 
 def stop(att: Attempt) -> None:
     att.load_records_key = ""
+
+
+def keep_resources(att: Attempt, load_key: str) -> dict | None:
+    """The ingest phase's resources from this attempt's samples, kept in the load's own ingest record
+    (after the load's monitor stopped, so its last samples are in); returns them (None: no ingest kept)."""
+    from btb.results.aggregate import trial_resources
+
+    key = records_key(load_key)
+    raw = att.ctx.board.r.hget(key, "ingest")
+    if not raw:
+        return None
+    rec = json.loads(raw)
+    res = trial_resources(att.ctx.ledger.samples(att.tid), [("ingest", rec["t_start"], rec["t_end"])]).get("ingest")
+    if res:
+        att.ctx.board.r.hset(key, "ingest", json.dumps(rec | {"resources": res}))
+    return res
 
 
 def restore(att: Attempt, load_key: str) -> int:

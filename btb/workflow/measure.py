@@ -89,6 +89,7 @@ def ensure_load(att: Attempt, path, manifest: Manifest, bindings) -> tuple[S, st
                                    "store_bytes": att.store_bytes or "",
                                    "message": verdict[1] if verdict else "", "outcome": verdict[0].value if verdict else ""})
     if verdict is None:
+        loadrecords.keep_resources(att, key)
         ctx.provider.park(lid)
     else:
         ctx.provider.stop(lid)

@@ -167,6 +167,10 @@ def test_a_paused_attempt_past_its_lease_has_every_later_write_refused_and_count
     stale = [(r["record_id"], r.get("restored_by_attempt")) for r in ledger.trial_records(tid) if r["attempt"] != 2]
     assert stale == [("ingest", 2)], stale
     summary = ledger.summary(cid)
+    (ing,) = summary["ingest"]  # restored, with the peak its load kept (attempt 1's samples are dropped)
+    assert ing["res_peak_bytes"] > 0 and ing["res_n_samples"] > 0 and ing["res_kept_by_load"], ing
+    (rec,) = ledger.trial_records(tid, "ingest")
+    assert not [x for x in ledger.samples(tid) if rec["t_start"] <= x["t"] <= rec["t_end"]]  # so only the load had it
     assert summary["trials"][tid]["refused_writes"]["status"] >= 1, summary["trials"][tid]
 
 
