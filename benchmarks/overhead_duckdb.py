@@ -10,6 +10,7 @@ D1 query's timed window is the client's round trip: send the statement and param
              `Scenario.run` records for D1, shown beside it as `run() recorded`)
   overhead   round trip - engine, per query (paired, same call): serialization both ways, the socket, both
              wake-ups, the host's bookkeeping. Target (issue 29): <= 20 µs on a 1-row result.
+  text       in-process, the text parsed at every call (what keeping it parsed earns, DuckDB's side alone)
   vs in-process  round trip - DuckDB in *this* process making the same calls (execute of the same parsed
              statement + fetchall) on the same data and settings in a tight loop (paired per round): what
              running DuckDB in a host costs over embedding it, DuckDB's own slower execution in a process that
@@ -110,6 +111,7 @@ def measure(label: str, host, inproc, sql: str, params, rows: int, rounds: int, 
     rtt, engine = _host_block(host, sql, params)
     sides: dict[str, Block] = {
         "in-process": _loop(lambda: inproc.execute(stmt, params).fetchall()),
+        "text": _loop(lambda: inproc.execute(sql, params).fetchall()),
         "paced": _loop(lambda: inproc.execute(stmt, params).fetchall(), before=host.configure),
         "host": rtt}
     if run is not None:
@@ -120,6 +122,7 @@ def measure(label: str, host, inproc, sql: str, params, rows: int, rounds: int, 
     o, oq1, oq3 = _paired(over, [[0.0] * len(r) for r in over])
     v, vq1, vq3 = _paired(med["host"], med["in-process"])
     p, _, _ = _paired(med["paced"], med["in-process"])
+    tx, _, _ = _paired(med["text"], med["in-process"])
     e, _, _ = _paired(med["engine"], med["in-process"])
     out = {"in-process": _med_us(med["in-process"]), "paced": _med_us(med["paced"]), "host": _med_us(med["host"]),
            "engine": _med_us(med["engine"]), "overhead": o, "vs_inproc": v}
@@ -127,7 +130,7 @@ def measure(label: str, host, inproc, sql: str, params, rows: int, rounds: int, 
     if "run()" in med:
         out["run()"] = _med_us(med["run()"])
         extra = f" | run() recorded {out['run()']:8.1f}"
-    print(f"{label:12} {rows:>6} | in-process {out['in-process']:8.1f} paced {out['paced']:8.1f} ({p:+6.1f}) | "
+    print(f"{label:12} {rows:>6} | in-process {out['in-process']:8.1f} (text {tx:+6.1f}) paced {out['paced']:8.1f} ({p:+6.1f}) | "
           f"host {out['host']:8.1f} engine {out['engine']:8.1f} ({e:+6.1f} vs in-process){extra} | "
           f"overhead {o:+7.1f} [{oq1:+.1f}, {oq3:+.1f}] {'met' if o <= TARGET_US else 'MISSED'} | "
           f"vs in-process {v:+7.1f} [{vq1:+.1f}, {vq3:+.1f}]", flush=True)
