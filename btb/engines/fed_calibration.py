@@ -113,7 +113,8 @@ def run_queue_clock(conn: psycopg.Connection) -> Queued | None:
     """Where the session's backend runs on this host (its /proc entry is a postgres process of this user and
     database): a clock of the run-queue waits of this thread and that backend (/proc/<pid>/schedstat, 2nd
     field, ns), the time other jobs took from a run; None elsewhere (a container's own pid space, no
-    schedstat): the calibration then times wall clock alone."""
+    schedstat). Not used by a load's calibration: measured in a 1M-point run, the fastest of "wall - waits"
+    read 0.02-0.1 ms at 1k-4k ids (waits over-subtracted), so its statistic stays on wall clock."""
     pid = conn.info.backend_pid
     paths = ("/proc/thread-self/schedstat", f"/proc/{pid}/schedstat")
     try:

@@ -287,8 +287,7 @@ class SeriesSession:
         fed = self.federation()
         points = int(manifest.counts.get("points") or 0) or 1
         cal = fed_calibration.calibrate(points, calibration_run(fed, fed_calibration.JOIN_SQL,
-                                                                fed_calibration.window_params(manifest.start)),
-                                        queued=fed_calibration.run_queue_clock(fed.conn))
+                                                                fed_calibration.window_params(manifest.start)))
         fed_calibration.store(fed.conn, cal)
         self._calibration = fed.calibration = cal
         phases["federation_calibration_s"] = cal.seconds
