@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from btb.cli.common import console, fail, fail_problems, ledger_campaign, line, require_broker
+from btb.cli.common import console, err, fail, fail_problems, ledger_campaign, line, require_broker
 from btb.cli.progress import follow
 from btb.cli.report import report
 from btb.config import get_settings
@@ -89,7 +89,7 @@ def _refuse_if_no_room(campaign, nodes: dict, settings) -> None:
     try:
         p = make_plan(campaign, settings.datasets_dir, settings.redis_url)
     except ValueError as e:  # cannot be sized (e.g. a Brick model not imported yet): said, not refused
-        console.print(f"note: disk not checked: {e}", markup=False, style="yellow")
+        err.print(f"note: disk not checked: {e}", markup=False, style="yellow")  # stdout begins with the id
         return
     refused = refusals(p, reported)
     for text in refused:

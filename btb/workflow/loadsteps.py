@@ -54,7 +54,8 @@ def serve_load(att: Attempt, endpoints: dict, bindings: dict[str, list[dict]], m
         oom = _step(att, index, plan, live, endpoints, spawn, bad)
         if oom:
             return S.OOM, f"{oom} during load step {plan.label if plan else 'ingest alone'}"
-    changed = _check_store(att, endpoints, manifest, path, bindings, live, bad) if manifest is not None else None
+    changed = (_check_store(att, endpoints, manifest, path, bindings, live, bad, steps)
+               if manifest is not None else None)
     if changed:
         return S.INVALID, changed[:1000]
     if "invalid" in bad:
@@ -105,10 +106,12 @@ def _step(att: Attempt, index: int, plan: StepPlan | None, live, endpoints: dict
     return oom
 
 
-def _check_store(att: Attempt, endpoints: dict, manifest, path, bindings, live, bad: dict[str, int]) -> str | None:
+def _check_store(att: Attempt, endpoints: dict, manifest, path, bindings, live, bad: dict[str, int],
+                 steps: list) -> str | None:
     """The store check after the last step (`btb.workflow.storecheck`): with live ingest, against the oracle
     updated with what the steps committed; without, the read-only check of the isolated protocol."""
-    att.phase("store_check")
+    last = steps[-1].label if steps else "ingest alone"  # Flower keeps naming the step the check follows
+    att.phase("store_check", step=f"store check after {last}")
     scenario = scenario_for(att.trial, endpoints, att.campaign)
     try:
         if live is None:

@@ -62,7 +62,7 @@ output_dir: {out}
         (score,) = list(csv.DictReader(f))
     # the open step's 16 ops are too few for a p95: that cell is dropped, the two others are scored
     assert score["scenario"] == "P1" and float(score["score"]) == 1.0 and (score["cells"], score["dropped_cells"]) == ("2", "1")
-    # Flower: the trial task named its load step while it ran
+    # Flower: the trial task names its load step (its last phase, the store check, says after which step)
     tasks = flower_get(flower, "/api/tasks?limit=500")
     names = [str(t["name"]) for t in tasks.values() if cid in str(t["name"])]
-    assert any("[sessions 2 operators]" in n or "[mix " in n for n in names), names
+    assert any("sessions 2 operators]" in n or "[mix " in n for n in names), names
