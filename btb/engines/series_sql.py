@@ -32,12 +32,13 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
 _LEADING_WITH = re.compile(r"\A\s*WITH\s+(RECURSIVE\s+)?", re.IGNORECASE)
 
 
-def series_texts() -> dict[str, str]:
-    """{qid: series SQL} for Q6–Q13; a missing text is an error, never a skipped query."""
-    texts = load_queries(SERIES_DIR, ".sql", required=False)
+def series_texts(directory: str = SERIES_DIR) -> dict[str, str]:
+    """{qid: series SQL} for Q6–Q13 from `directory` (a layout's own folder, e.g. P1c's chunks); a missing text
+    is an error, never a skipped query."""
+    texts = load_queries(directory, ".sql", required=False)
     missing = [q for q in KEY_COLUMNS if q not in texts]
     if missing:
-        raise FileNotFoundError(f"no series SQL for {missing} in queries/{SERIES_DIR}")
+        raise FileNotFoundError(f"no series SQL for {missing} in queries/{directory}")
     return {q: texts[q] for q in KEY_COLUMNS}
 
 

@@ -23,15 +23,20 @@ def provider():
     yield from scratch_provider(lambda root: LocalProvider(root, "reload"), "btb-test-reload-")
 
 
-def test_f1_answers_every_query_as_validated_after_a_restart_from_its_snapshot(provider, tiny_dataset):
+def _loaded_then_resumed(provider, dataset):
+    """(trial id, F1 scenario) on a store loaded with `dataset`, parked (SHUTDOWN SAVE), then resumed from its snapshot."""
     tid = f"reload-{uuid.uuid4().hex[:8]}"
     started = provider.start(tid, engines_of("F1"), None)
     s = scenario_class("F1")(started.endpoints, RunOptions(timeout_s=60))
-    s.ingest(tiny_dataset)
+    s.ingest(dataset)
     s.close()
     provider.park(tid)
     resumed = provider.resume(tid, None, "scaled")
-    s = scenario_class("F1")(resumed.endpoints, RunOptions(timeout_s=60))
+    return tid, scenario_class("F1")(resumed.endpoints, RunOptions(timeout_s=60))
+
+
+def test_f1_answers_every_query_as_validated_after_a_restart_from_its_snapshot(provider, tiny_dataset):
+    tid, s = _loaded_then_resumed(provider, tiny_dataset)
     bindings = load_bindings(tiny_dataset)
     wrong = []
     try:
@@ -55,14 +60,7 @@ def test_f1_appends_every_point_after_a_restart_from_its_snapshot(provider, tiny
     from btb.dataset.format import Manifest, epoch_us
     from btb.engines.writes import SampleBatch
 
-    tid = f"reload-{uuid.uuid4().hex[:8]}"
-    started = provider.start(tid, engines_of("F1"), None)
-    s = scenario_class("F1")(started.endpoints, RunOptions(timeout_s=60))
-    s.ingest(tiny_dataset)
-    s.close()
-    provider.park(tid)
-    resumed = provider.resume(tid, None, "scaled")
-    s = scenario_class("F1")(resumed.endpoints, RunOptions(timeout_s=60))
+    tid, s = _loaded_then_resumed(provider, tiny_dataset)
     try:
         before = s.counts()["samples"]
         after_end = epoch_us(Manifest.read(tiny_dataset).end) + 60_000_000  # past every stored sample

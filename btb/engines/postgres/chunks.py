@@ -36,8 +36,7 @@ import pyarrow.parquet as pq
 
 from btb.dataset.format import US_PER_DAY, series_files
 from btb.engines.postgres.series import BATCH_ROWS, COPY_HEADER, COPY_TRAILER, prefetched
-from btb.engines.querytexts import load_queries
-from btb.engines.series_sql import KEY_COLUMNS
+from btb.engines import series_sql
 from btb.engines.writes import SampleBatch, Written, chunk_pieces
 
 TABLE = "ts_chunk"
@@ -52,12 +51,8 @@ _NULL = struct.pack(">i", -1)
 
 
 def series_texts() -> dict[str, str]:
-    """{qid: series SQL over ts_chunk} for Q6–Q13 (`queries/P1c/series/`); a missing one is an error."""
-    texts = load_queries(SERIES_DIR, ".sql", required=False)
-    missing = [q for q in KEY_COLUMNS if q not in texts]
-    if missing:
-        raise FileNotFoundError(f"no chunk series SQL for {missing} in queries/{SERIES_DIR}")
-    return {q: texts[q] for q in KEY_COLUMNS}
+    """{qid: series SQL over ts_chunk} for Q6–Q13 (`queries/P1c/series/`)."""
+    return series_sql.series_texts(SERIES_DIR)
 
 
 # --- binary COPY of chunk rows ---------------------------------------------------------------------------
