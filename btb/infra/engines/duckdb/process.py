@@ -33,7 +33,7 @@ from btb.engines.base import Endpoint
 from btb.infra.engines.base import (EngineSpec, LocalEngine, engine_env, kill_processes, terminate_processes,
                                     write_private)
 from btb.engines.duckdb.client import DSN_PREFIX, answers
-from btb.infra.engines.duckdb.settings import settings_for_budget
+from btb.infra.engines.duckdb.settings import malloc_env, settings_for_budget
 from btb.infra.statefile import read_json, write_json
 
 RUN_BASE = Path(tempfile.gettempdir())
@@ -99,6 +99,8 @@ class LocalDuckDB(LocalEngine):
             budget = slot.applied_limit if slot is not None else None
         tuning = tuning or self.options.get("tuning") or os.environ.get("BTB_DUCKDB_TUNING") or "scaled"
         requested = settings_for_budget(budget, tuning, temp_dir=str(self.temp_dir))
+        malloc = os.environ.get("BTB_DUCKDB_MALLOC") or "tuned"
+        env = engine_env(**malloc_env(malloc))
         self.prepare()
         self.kill()
         self.pidfile.unlink(missing_ok=True)
@@ -108,11 +110,12 @@ class LocalDuckDB(LocalEngine):
         argv = [sys.executable, "-I", "-m", HOST_MODULE, str(self.config)]
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=engine_env(), cwd=str(self.work), start_new_session=True)
+                                    env=env, cwd=str(self.work), start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.pid() is not None and self.ready():
-                write_json(self.runtime, {"budget": budget, "tuning": tuning, "requested": requested})
+                write_json(self.runtime, {"budget": budget, "tuning": tuning, "requested": requested,
+                                          "malloc": malloc})
                 return
             if proc.poll() is not None:
                 break
@@ -144,7 +147,7 @@ class LocalDuckDB(LocalEngine):
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
             extra={"authkey_file": str(self.authkey), "database": str(self.database), "work": str(self.work),
                    "settings": info.get("settings", {}),  # as the running host reports them
-                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested")},
+                   "tuning": {k: rt.get(k) for k in ("tuning", "budget", "requested", "malloc")},
                    "auth": "unix socket in a 0700 dir + HMAC key challenge", "socket_dir": self.spec.run_dir,
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
