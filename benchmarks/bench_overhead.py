@@ -81,6 +81,10 @@ def main() -> None:
     ap.add_argument("--rows", nargs="+", type=int, default=[1, 1000],
                     help="duckdb: result sizes of the generated statement")
     ap.add_argument("--budget-mib", type=int, default=0, help="duckdb: the host's budget (default unlimited)")
+    ap.add_argument("--glibc-host", action="store_true",
+                    help="duckdb: a second host with glibc's default malloc beside the tuned one (before/after)")
+    ap.add_argument("--inproc-malloc", choices=("tuned", "glibc"), default="tuned",
+                    help="duckdb: the allocator of the in-process side (default: the host's, tuned)")
     args = ap.parse_args()
     if args.engine == "duckdb":
         import overhead_duckdb

@@ -29,9 +29,11 @@ its round medians, a difference the median over rounds of the paired round media
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -45,16 +47,17 @@ Block = Callable[[int], list[float]]
 
 
 def _rotated(sides: dict[str, Block], rounds: int, block: int,
-             engine: Block | None = None) -> dict[str, list[list[float]]]:
-    """Per side, each round's timings (sides rotate so drift hits them alike); `engine` is read right after
-    each "host" block (the engine seconds of its queries)."""
+             engines: dict[str, Block] | None = None) -> dict[str, list[list[float]]]:
+    """Per side, each round's timings (sides rotate so drift hits them alike); `engines[h]` is read right after
+    each block of host side h (the engine seconds of its queries), as side "engine h"."""
     names = list(sides)
-    out: dict[str, list[list[float]]] = {n: [] for n in (*names, *(("engine",) if engine else ()))}
+    engines = engines or {}
+    out: dict[str, list[list[float]]] = {n: [] for n in (*names, *(f"engine {h}" for h in engines))}
     for r in range(rounds):
         for n in names[r % len(names):] + names[:r % len(names)]:
             out[n].append(sides[n](block))
-            if n == "host" and engine is not None:
-                out["engine"].append(engine(block))
+            if n in engines:
+                out[f"engine {n}"].append(engines[n](block))
     return out
 
 
@@ -104,49 +107,98 @@ def _per_call(a: list[list[float]], b: list[list[float]]) -> list[list[float]]:
     return [[x - y for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
 
 
-def measure(label: str, host, inproc, sql: str, params, rows: int, rounds: int, block: int,
+def measure(label: str, hosts: dict, inproc, sql: str, params, rows: int, rounds: int, block: int,
             run: Block | None = None) -> dict[str, float]:
-    """One statement's sides, rotated; prints its line and returns its figures (µs)."""
+    """One statement's sides, rotated (every host of `hosts` a side); prints a line per host, returns its
+    figures (µs)."""
     stmt = inproc.extract_statements(sql)[0]
-    rtt, engine = _host_block(host, sql, params)
+    first = next(iter(hosts.values()))
     sides: dict[str, Block] = {
         "in-process": _loop(lambda: inproc.execute(stmt, params).fetchall()),
         "text": _loop(lambda: inproc.execute(sql, params).fetchall()),
-        "paced": _loop(lambda: inproc.execute(stmt, params).fetchall(), before=host.configure),
-        "host": rtt}
+        "paced": _loop(lambda: inproc.execute(stmt, params).fetchall(), before=first.configure)}
+    engines: dict[str, Block] = {}
+    for name, host in hosts.items():
+        sides[name], engines[name] = _host_block(host, sql, params)
     if run is not None:
         sides["run()"] = run
-    _rotated(sides, 2, block, engine)  # warm
-    med = _rotated(sides, rounds, block, engine)
-    over = _per_call(med["host"], med["engine"])
-    o, oq1, oq3 = _paired(over, [[0.0] * len(r) for r in over])
-    v, vq1, vq3 = _paired(med["host"], med["in-process"])
+    _rotated(sides, 2, block, engines)  # warm
+    med = _rotated(sides, rounds, block, engines)
     p, _, _ = _paired(med["paced"], med["in-process"])
     tx, _, _ = _paired(med["text"], med["in-process"])
-    e, _, _ = _paired(med["engine"], med["in-process"])
-    out = {"in-process": _med_us(med["in-process"]), "paced": _med_us(med["paced"]), "host": _med_us(med["host"]),
-           "engine": _med_us(med["engine"]), "overhead": o, "vs_inproc": v}
-    extra = ""
-    if "run()" in med:
-        out["run()"] = _med_us(med["run()"])
-        extra = f" | run() recorded {out['run()']:8.1f}"
-    print(f"{label:12} {rows:>6} | in-process {out['in-process']:8.1f} (text {tx:+6.1f}) paced {out['paced']:8.1f} ({p:+6.1f}) | "
-          f"host {out['host']:8.1f} engine {out['engine']:8.1f} ({e:+6.1f} vs in-process){extra} | "
-          f"overhead {o:+7.1f} [{oq1:+.1f}, {oq3:+.1f}] {'met' if o <= TARGET_US else 'MISSED'} | "
-          f"vs in-process {v:+7.1f} [{vq1:+.1f}, {vq3:+.1f}]", flush=True)
+    out = {"in-process": _med_us(med["in-process"]), "paced": _med_us(med["paced"])}
+    for i, name in enumerate(hosts):
+        over = _per_call(med[name], med[f"engine {name}"])
+        o, oq1, oq3 = _paired(over, [[0.0] * len(r) for r in over])
+        v, vq1, vq3 = _paired(med[name], med["in-process"])
+        e, _, _ = _paired(med[f"engine {name}"], med["in-process"])
+        h, en = _med_us(med[name]), _med_us(med[f"engine {name}"])
+        out.update({name: h, f"engine {name}": en, f"overhead {name}": o, f"vs_inproc {name}": v})
+        extra = ""
+        if "run()" in med and i == 0:
+            out["run()"] = _med_us(med["run()"])
+            extra = f" | run() recorded {out['run()']:8.1f}"
+        head = (f"{label:12} {rows:>6} | in-process {out['in-process']:8.1f} (text {tx:+6.1f}) paced {out['paced']:8.1f} "
+                f"({p:+6.1f})" if i == 0 else f"{'':12} {'':>6} | {'':>51}")
+        print(f"{head} | {name:10} {h:8.1f} engine {en:8.1f} ({e:+6.1f} vs in-process){extra} | "
+              f"overhead {o:+7.1f} [{oq1:+.1f}, {oq3:+.1f}] {'met' if o <= TARGET_US else 'MISSED'} | "
+              f"vs in-process {v:+7.1f} [{vq1:+.1f}, {vq3:+.1f}]", flush=True)
     return out
 
 
+def _start_host(provider, trial: str, budget, dataset: Path, malloc: str):
+    """A D1 host started with allocator `malloc` (settings.malloc_env), the dataset loaded: (endpoint, scenario)."""
+    from btb.engines.duckdb.scenario import DuckFileScenario
+
+    old = os.environ.get("BTB_DUCKDB_MALLOC")
+    os.environ["BTB_DUCKDB_MALLOC"] = malloc
+    try:
+        ep = provider.start(trial, ("duckdb",), budget).endpoints["duckdb"]
+    finally:
+        os.environ.pop("BTB_DUCKDB_MALLOC") if old is None else os.environ.__setitem__("BTB_DUCKDB_MALLOC", old)
+    scenario = DuckFileScenario({"duckdb": ep}, RunOptions(timeout_s=60))
+    scenario.ingest(dataset)
+    return ep, scenario
+
+
+def _reexec_with_malloc(args) -> None:
+    """Run this process (the in-process side) with the host's allocator, so both sides allocate alike."""
+    from btb.infra.engines.duckdb.settings import malloc_env
+
+    want = malloc_env(args.inproc_malloc).get("GLIBC_TUNABLES", "")
+    if os.environ.get("GLIBC_TUNABLES", "") != want:
+        env = {**os.environ, "GLIBC_TUNABLES": want}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
+def _d1_queries(args, hosts: dict, scenario, local, dataset: Path) -> None:
+    bindings = load_bindings(dataset)
+    for qid in args.queries:
+        params = bindings[qid][0]
+        text, bound = scenario.bind(qid, params)
+        nrows = len(local.execute(text, bound).fetchall())
+
+        def recorded(n: int, qid=qid, params=params) -> list[float]:
+            rec = []
+            for _ in range(n):
+                out = scenario.run(qid, params)
+                assert out.status == "ok", out
+                rec.append(out.seconds)
+            return rec
+
+        measure(f"D1 {qid}", hosts, local, text, bound, nrows, args.rounds, args.block, run=recorded)
+
+
 def main(args) -> None:
+    _reexec_with_malloc(args)
     import duckdb
 
     from btb.engines.duckdb.client import HostClient
-    from btb.engines.duckdb.scenario import DuckFileScenario
 
     work = Path(tempfile.mkdtemp(prefix="btb-bench-overhead-duck-"))
     work.chmod(0o755)
     provider = LocalProvider(work / "engines", "bench")
-    trial = "bench-overhead-duck"
+    trials = {"host": "bench-overhead-duck", "host-glibc": "bench-overhead-duck-glibc"}
     try:
         dataset = args.dataset
         if dataset is None:
@@ -155,42 +207,35 @@ def main(args) -> None:
             dataset = work / args.profile
             generate(args.profile, args.seed, dataset)
         budget = args.budget_mib << 20 if args.budget_mib else None
-        ep = provider.start(trial, ("duckdb",), budget).endpoints["duckdb"]
-        scenario = DuckFileScenario({"duckdb": ep}, RunOptions(timeout_s=60))
-        scenario.ingest(dataset)
+        ep, scenario = _start_host(provider, trials["host"], budget, dataset, "tuned")
+        hosts = {"host": HostClient(ep.dsn, ep.extra["authkey_file"])}
+        if args.glibc_host:
+            ep2, scenario2 = _start_host(provider, trials["host-glibc"], budget, dataset, "glibc")
+            scenario2.close()
+            hosts["host-glibc"] = HostClient(ep2.dsn, ep2.extra["authkey_file"])
         shutil.copy(ep.extra["database"], work / "inproc.duckdb")  # checkpointed by the ingest: a consistent copy
         settings = {k: v for k, v in ep.extra["tuning"]["requested"].items() if k != "temp_directory"}
         local = duckdb.connect(str(work / "inproc.duckdb"), config=settings)
         mem = duckdb.connect(config=settings)
-        host = HostClient(ep.dsn, ep.extra["authkey_file"])
         print(f"{ep.version} in its engine host, budget {args.budget_mib or 'unlimited'} MiB (settings "
-              f"{ {k: v for k, v in ep.extra['settings'].items() if k != 'temp_directory'} }); in-process duckdb "
-              f"{duckdb.__version__} with the host's settings; {args.rounds} rounds x {args.block} per side, rotated;"
-              f" µs; overhead = round trip - engine (per query), target <= {TARGET_US:g} µs")
-        noop = _rotated({"no-op": _loop(host.configure)}, args.rounds, args.block)["no-op"]
-        print(f"{'no-op':12} {'':>6} | protocol alone (a request DuckDB never sees): round trip {_med_us(noop):.1f}")
-        measure("SELECT $a", host, mem, "SELECT $a", {"a": 1}, 1, args.rounds, args.block)
+              f"{ {k: v for k, v in ep.extra['settings'].items() if k != 'temp_directory'} }); hosts: "
+              f"{', '.join(hosts)} (host: tcache-sized malloc, host-glibc: glibc's defaults); in-process duckdb "
+              f"{duckdb.__version__} with the host's settings, GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES')!r}; "
+              f"{args.rounds} rounds x {args.block} per side, rotated; µs; overhead = round trip - engine (per "
+              f"query), target <= {TARGET_US:g} µs")
+        for name, host in hosts.items():
+            noop = _rotated({"no-op": _loop(host.configure)}, args.rounds, args.block)["no-op"]
+            print(f"{'no-op':12} {'':>6} | {name}: protocol alone (a request DuckDB never sees): round trip "
+                  f"{_med_us(noop):.1f}")
+        measure("SELECT $a", hosts, mem, "SELECT $a", {"a": 1}, 1, args.rounds, args.block)
         for n in args.rows:
             sql = "SELECT i, i * 0.5 AS v, 'point-' || i AS id FROM range($n) t(i)"
-            measure("range", host, mem, sql, {"n": n}, n, args.rounds, args.block)
-        bindings = load_bindings(dataset)
-        for qid in args.queries:
-            params = bindings[qid][0]
-            text, bound = scenario.bind(qid, params)
-            nrows = len(local.execute(text, bound).fetchall())
-            rec: list[float] = []
-
-            def recorded(n: int, qid=qid, params=params, rec=rec) -> list[float]:
-                del rec[:]
-                for _ in range(n):
-                    out = scenario.run(qid, params)
-                    assert out.status == "ok", out
-                    rec.append(out.seconds)
-                return list(rec)
-
-            measure(f"D1 {qid}", host, local, text, bound, nrows, args.rounds, args.block, run=recorded)
-        host.close()
+            measure("range", hosts, mem, sql, {"n": n}, n, args.rounds, args.block)
+        _d1_queries(args, hosts, scenario, local, dataset)
+        for host in hosts.values():
+            host.close()
         scenario.close()
     finally:
-        provider.stop(trial)
+        for trial in trials.values():
+            provider.stop(trial)
         shutil.rmtree(work, ignore_errors=True)
