@@ -17,6 +17,11 @@ D1 query's timed window is the client's round trip: send the statement and param
              slept between requests included (`in-process paced`: the in-process calls, each timed right after
              an untimed no-op round trip to the host, shows that part)
 
+host-glibc (--glibc-host)  a second host on the same data started with glibc's default malloc
+             (BTB_DUCKDB_MALLOC=glibc), its own side in the rotation: the allocator's part, before/after in one
+             run. The in-process side runs with the host's allocator (this process re-executes itself with the
+             host's GLIBC_TUNABLES; --inproc-malloc glibc keeps glibc's defaults there).
+
 The host is started under --budget-mib (default unlimited: threads = the node's cores; a level below ~200 MiB
 gives DuckDB one thread, as every trial at such a level runs), so both thread counts can be measured.
 

@@ -19,11 +19,12 @@ The rule, from DuckDB's own guides (duckdb.org/docs, "Out-of-Memory Issues" and 
 - the allocator: DuckDB's Python wheel allocates through glibc's malloc (no jemalloc in it), and a query frees
   hundreds of small blocks, which glibc's per-thread cache (7 per size) overflows into its fastbins; the next
   request of >= 1 KiB (DuckDB's own, or the 4 KiB buffer of the reply's pickle) first consolidates them all.
-  Measured on `SELECT $a` (`benchmarks/overhead_duckdb.py`, in one process): 13-15 µs for the first pickle after
-  each query (0.6 µs the second time), 20-30 µs of DuckDB's own execute. `GLIBC_TUNABLES` with a per-thread
-  cache of `TCACHE_COUNT` blocks per size keeps them out of the fastbins: both gone but ~3 µs, for +3.4 MiB of
-  peak RSS after 1000-row results (1000 blocks: +24 MiB for 5 µs more). `BTB_DUCKDB_MALLOC=glibc` starts the
-  host with glibc's defaults (the before side of that benchmark).
+  Measured on `SELECT $a` in one process: 13-15 µs for the first pickle after each query (0.6 µs the second
+  time). `GLIBC_TUNABLES` with a per-thread cache of `TCACHE_COUNT` blocks per size keeps most of them out of
+  the fastbins: that pickle 6-7 µs, DuckDB's own execute + fetchall 16-27 µs faster, for +3.4 MiB of peak RSS
+  after 1000-row results (1000 blocks: 3-4 µs and 5-15 µs better still, but +21 MiB, which the small budget
+  levels cannot spare). `BTB_DUCKDB_MALLOC=glibc` starts the host with glibc's defaults (`--glibc-host` of
+  `benchmarks/bench_overhead.py --engine duckdb`: both hosts in one run).
 """
 
 from __future__ import annotations
