@@ -19,7 +19,8 @@ from btbtest import CAN_LIMIT, scratch_provider
 
 from btb.engines.duckdb import wire
 from btb.engines.duckdb.client import HostClient, HostError, HostGone, interrupt
-from btb.infra.engines.duckdb.settings import HOST_BASE, MEMORY_FLOOR, MEMORY_SHARE, PER_THREAD, settings_for_budget
+from btb.infra.engines.duckdb.settings import (HOST_BASE, MEMORY_FLOOR, MEMORY_SHARE, PER_THREAD, TCACHE_COUNT,
+                                               malloc_env, settings_for_budget)
 from btb.infra.local import LocalProvider
 from btb.infra.provider import EngineUnavailable
 
@@ -151,6 +152,26 @@ def test_host_runs_in_the_slot_behind_a_private_socket(provider, trial):
     c.close()
     with pytest.raises(Exception):  # a client without the key is refused at the challenge
         Client(str(sock), family="AF_UNIX", authkey=b"wrong key").send_bytes(wire.dumps(("ping",)))
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(kv.decode().split("=", 1) for kv in raw if b"=" in kv)
+
+
+def test_host_runs_with_the_sized_malloc_cache_unless_told_glibc(trial, monkeypatch):
+    with pytest.raises(ValueError):
+        malloc_env("jemalloc")
+    monkeypatch.delenv("BTB_DUCKDB_MALLOC", raising=False)
+    _, started = trial(None)
+    ep = started.endpoints["duckdb"]
+    assert _environ(ep.pids[0]).get("GLIBC_TUNABLES") == f"glibc.malloc.tcache_count={TCACHE_COUNT}"
+    assert ep.extra["tuning"]["malloc"] == "tuned"
+    monkeypatch.setenv("BTB_DUCKDB_MALLOC", "glibc")
+    _, started = trial(None)
+    ep = started.endpoints["duckdb"]
+    assert "GLIBC_TUNABLES" not in _environ(ep.pids[0]) and ep.extra["tuning"]["malloc"] == "glibc"
+    assert _client(ep).query("select 1") == [(1,)]
 
 
 def test_timeout_and_interrupt_end_the_statement(trial):
