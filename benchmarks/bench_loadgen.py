@@ -1,12 +1,13 @@
 """The load generator's own ceiling on this machine, so every measured rate can be shown below it.
 
-    python benchmarks/bench_loadgen.py [--duration 3] [--pg]
+    python benchmarks/bench_loadgen.py [--duration 3] [--open-clients 4] [--rates 1000 2000 ...] [--pg]
 
 1. No-op engine (btb.workload.noop): closed loop, 1 and 4 clients, as threads and as processes: the ops/s
    the harness issues when the engine answers at once (per op: schedule, Scenario.run's bind / timed /
    canonical and watchdog, six histogram records).
 2. Open loop against the no-op engine at rising rates: the highest rate at which ≥ 95 % of ops still start
-   within the tolerance of schedule (the step is `valid`), threads and processes side by side.
+   within the tolerance of schedule (the step is `valid`), threads and processes side by side, with
+   `--open-clients` clients (a campaign's `mix.open_clients`: workloads-small.yaml uses 16).
 3. With --pg: a real PostgreSQL (started by the local provider) answering `pg_sleep(10 ms)`, closed loop at
    1, 4 and 16 clients as threads and as processes: if psycopg releases the GIL while it waits on the
    socket, threads scale like processes (≈ clients × 100 ops/s) — the measurement behind `clients_as: threads`
@@ -78,6 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--rates", type=float, nargs="*", default=[1000, 2000, 5000, 10000, 20000])
+    ap.add_argument("--open-clients", type=int, default=4, help="clients of the open-loop steps")
     ap.add_argument("--pg", action="store_true", help="also threads vs processes against a real PostgreSQL")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} logical CPUs; window {a.duration:g} s per step after 0.5 s burn-in")
@@ -86,10 +88,11 @@ def main() -> None:
     for how in ("threads", "processes"):
         for c in (1, 4):
             print(line(f"closed {c} client(s) {how}", step("closed", c, None, how, a.duration, make, NOOP)), flush=True)
-    print("— open loop, no-op engine (4 clients)")
+    print(f"— open loop, no-op engine ({a.open_clients} clients)")
     for how in ("threads", "processes"):
         for rate in a.rates:
-            print(line(f"open {rate:g}/s {how}", step("open", 4, rate, how, a.duration, make, NOOP)), flush=True)
+            r = step("open", a.open_clients, rate, how, a.duration, make, NOOP)
+            print(line(f"open {rate:g}/s {how}", r), flush=True)
     if a.pg:
         pg_side(a.duration)
 

@@ -277,17 +277,22 @@ def answers_after_writes(b: Bundle) -> Check:
     if not (b.campaign["spec"].get("workload") or {}).get("ingest"):
         return _check("answers after writes", "no live ingest in this campaign", [], info=True)
     checks = {r["trial"]: r for r in b.records if r.get("kind") == "store_check"}
-    bad = []
+    wrote = {r["trial"] for r in b.records if r.get("kind") == "ingest_step"}
+    bad, unchecked = [], []
     for tid, t in sorted(b.trials.items()):
         c = checks.get(tid)
         if t.get("status") not in MEASURED:
+            if tid in wrote and c is None:
+                unchecked.append(f"{tid} ({t.get('status')})")
             continue
         if c is None or not c.get("after_writes"):
             bad.append(f"{tid}: measured with live ingest but its store was not checked against the updated oracle")
         elif c.get("status") != "ok":
             bad.append(f"{tid}: store check {c.get('status')}: {c.get('message') or c.get('answers_not_checked')}"[:300])
+    never = f"; not checked: {', '.join(unchecked)}, which took writes and ended before the check" if unchecked else ""
     return _check("answers after writes", "each measured trial with live ingest: after its last step, every query × "
-                  "binding equals the oracle updated with its appends and changes, samples = dataset + appended", bad)
+                  "binding equals the oracle updated with its appends and changes, samples = dataset + appended" + never,
+                  bad)
 
 
 ALL = (percentile_order, run_counts, load_steps, answers_after_writes, peak_within_limit, ingested_counts, queries_validated, one_engine_version,

@@ -316,7 +316,7 @@ def workload_files(out_dir: Path, b: Bundle) -> list[Path]:
 
     t = w.tables(b.campaign["spec"], b.summary, b.trials)
     paths = [_csv(out_dir / "scores.csv", t["scores"], w.SCORE_COLUMNS)]
-    live = liveingest.trial_rows(b.records)
+    live = liveingest.trial_rows(b.records, b.trials)
     if live:
         paths.append(_csv(out_dir / "live_ingest.csv", live, liveingest.COLUMNS))
     if t["curves"]:

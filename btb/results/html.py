@@ -210,9 +210,11 @@ def workload_section(b: Bundle) -> dict:
     from btb.results.workload_plots import throughput_latency
 
     t = w.tables(b.campaign.get("spec", {}), b.summary, b.trials)
-    sat = Table(["scenario", "level", "workload", "saturation ops/s", "rates offered", "client-bound", "note", "key"],
+    sat = Table(["scenario", "level", "workload", "saturation ops/s", "reached", "peak achieved ops/s", "rates offered",
+                 "client-bound", "note", "key"],
                 [[r["scenario"], r["level"], r["workload"], _blank_none(r["saturation_ops_s"]),
-                  ", ".join(f"{x:g}" for x in r["rates_offered"]), ", ".join(f"{x:g}" for x in r["client_bound_rates"]),
+                  "yes" if r["reached"] else "no (a bound)",
+                  "" if r["peak_achieved_ops_s"] is None else f"{r['peak_achieved_ops_s']:.1f}", ", ".join(f"{x:g}" for x in r["rates_offered"]), ", ".join(f"{x:g}" for x in r["client_bound_rates"]),
                   r["note"], f"{r['machine']} · {r['protocol']}"] for r in t["saturation"]], left=3)
     steps = Table(["scenario", "level", "step", "offered", "achieved", "resp p50", "resp p95", "resp p99", "serv p99",
                    "errors", "verdict"],
@@ -244,7 +246,7 @@ def ingest_trials(b: Bundle) -> Table | None:
     """Live ingest per trial, every step merged (btb/results/liveingest.py), with its store check's outcome."""
     from btb.results.liveingest import trial_rows
 
-    rows = trial_rows(b.records)
+    rows = trial_rows(b.records, b.trials)
     if not rows:
         return None
     return Table(["scenario", "level", "offered samples/s", "achieved samples/s", "append p95", "start lag p95",
@@ -253,8 +255,9 @@ def ingest_trials(b: Bundle) -> Table | None:
                    *(_ms(None if r[k] is None else r[k] / 1e3) for k in ("append_p95_ms", "start_lag_p95_ms")),
                    r["freshness_n"], *(_ms(None if r[k] is None else r[k] / 1e3) for k in
                                        ("freshness_p50_ms", "freshness_p95_ms", "freshness_p99_ms")), r["write_errors"],
-                   _status(r["store_check"].startswith("ok"), f"{r['store_check']}: {r['answers_checked']} answers, "
-                                                               f"{r['answers_changed']} differ")] for r in rows], left=2)
+                   _status(r["store_check"].startswith("ok"), r["store_check"] if r["store_check"].startswith("not run")
+                           else f"{r['store_check']}: {r['answers_checked']} answers, {r['answers_changed']} differ")]
+                  for r in rows], left=2)
 
 
 def store_checks(b: Bundle) -> Table | None:

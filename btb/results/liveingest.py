@@ -23,8 +23,9 @@ def _ms(x) -> float | None:
     return None if x is None else 1000 * x
 
 
-def trial_rows(records: list[dict]) -> list[dict]:
-    """One row per trial that ran live ingest, in trial order."""
+def trial_rows(records: list[dict], trials: dict | None = None) -> list[dict]:
+    """One row per trial that ran live ingest, in trial order. `trials` (id -> trial state) names why a
+    trial has no store check: it ended (oom, error, ...) before its last step was done."""
     steps: dict[str, list[dict]] = defaultdict(list)
     checks: dict[str, dict] = {}
     for r in records:
@@ -32,10 +33,10 @@ def trial_rows(records: list[dict]) -> list[dict]:
             steps[r["trial"]].append(r)
         elif r.get("kind") == "store_check":
             checks[r["trial"]] = r
-    return [_row(tid, xs, checks.get(tid)) for tid, xs in sorted(steps.items())]
+    return [_row(tid, xs, checks.get(tid), (trials or {}).get(tid, {}).get("status")) for tid, xs in sorted(steps.items())]
 
 
-def _row(tid: str, xs: list[dict], check: dict | None) -> dict:
+def _row(tid: str, xs: list[dict], check: dict | None, status: str | None = None) -> dict:
     ok = [x for x in xs if x.get("status") != "error"]
     fresh = hdr.summary(hdr.merge(x["freshness"] for x in ok if x.get("freshness")))
     serv = hdr.summary(hdr.merge(x["service"] for x in ok if x.get("service")))
@@ -54,6 +55,9 @@ def _row(tid: str, xs: list[dict], check: dict | None) -> dict:
             "freshness_max_ms": _ms(fresh.get("max")),
             "probes_skipped": sum(x.get("probes_skipped") or 0 for x in ok),
             "probe_failures": sum(x.get("probe_failures") or 0 for x in ok),
-            "store_check": ("none" if not check else f"{c.get('status')}" + (" (after writes)" if c.get("after_writes") else "")),
+            "store_check": (f"{c.get('status')}" + (" (after writes)" if c.get("after_writes") else "") if check else
+                            f"not run: the trial ended {status} first" if status and status not in ("completed",
+                                                                                                    "completed-with-errors")
+                            else "none"),
             "answers_checked": len(c.get("answers_sampled") or []), "answers_changed": len(c.get("answers_changed") or {}),
             "appended_samples": c.get("appended_samples"), "store_check_message": c.get("message") or ""}

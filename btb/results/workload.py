@@ -7,7 +7,9 @@
   tolerance, client kind, mix or session digest). Rows of different keys never share a curve, a
   saturation figure or a score.
 - Saturation throughput: the highest offered rate of a valid open-loop step whose response-time p95 is
-  within the campaign's SLO and whose error rate (failed + missed ops) is at most 1 %.
+  within the campaign's SLO and whose error rate (failed + missed ops) is at most 1 %. It is `reached`
+  (a measurement) only when a valid higher rate was offered and failed; when the highest rate offered
+  passed, it is a lower bound and says so ("not reached below X ops/s").
 - Score per scenario × level (ClickBench's rule): the geometric mean over cells of (10 ms + t) /
   (10 ms + t_best), t_best the best t of that cell among the scenarios of the same key and level; lower is
   better, 1.0 best everywhere. A cell is a load step (t = its response p95) or, for the isolated protocol,
@@ -100,23 +102,57 @@ def _order(k: tuple) -> tuple:
     return tuple("" if x is None else x for x in k[:5]) + (k[5], k[6] or 0, k[7] or 0)
 
 
+def _meets(c: dict, slo_s: float) -> bool:
+    return (c["valid"] and c["response_p95_s"] is not None and c["response_p95_s"] <= slo_s
+            and (c["error_rate"] or 0) <= MAX_ERROR_RATE)
+
+
+def _why_not(c: dict, slo_s: float) -> str:
+    """Why a step is past saturation (or says nothing): the first reason that holds."""
+    if not c["valid"]:
+        return "client-bound"
+    if (c["error_rate"] or 0) > MAX_ERROR_RATE:
+        return f"{100 * c['error_rate']:.0f} % failed or missed"
+    if c["response_p95_s"] is None:
+        return "too few ops for a p95"
+    return f"p95 {1000 * c['response_p95_s']:.0f} ms > {1000 * slo_s:g} ms"
+
+
 def saturation(curve: list[dict], slo_s: float) -> list[dict]:
-    """Per (key, scenario, level, workload): the highest valid offered rate with p95 ≤ SLO and ≤ 1 % errors."""
+    """Per (key, scenario, level, workload): the highest valid offered rate with p95 ≤ SLO and ≤ 1 % errors.
+    `reached` says whether it is a measurement: a valid rate above it was offered and failed (the curve
+    bent between the two, `past_ops_s`); otherwise the highest rate offered passed, and the figure is only
+    a lower bound ("not reached below X ops/s"), or no rate passed (saturation below the lowest offered)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for c in curve:
         if c["loop"] == "open":
             groups[(c["machine"], c["dataset_fingerprint"], c["protocol"], c["scenario"], c["level"], c["workload"])].append(c)
     out = []
     for (machine, ds, proto, sc, level, wl), cs in sorted(groups.items()):
-        good = [c for c in cs if c["valid"] and c["response_p95_s"] is not None and c["response_p95_s"] <= slo_s
-                and (c["error_rate"] or 0) <= MAX_ERROR_RATE]
-        best = max(good, key=lambda c: c["offered_ops_s"], default=None)
+        cs = sorted(cs, key=lambda c: c["offered_ops_s"])
+        best = max((c for c in cs if _meets(c, slo_s)), key=lambda c: c["offered_ops_s"], default=None)
+        floor = best["offered_ops_s"] if best else 0.0
+        past = next((c for c in cs if c["offered_ops_s"] > floor and c["valid"] and not _meets(c, slo_s)), None)
+        if best and past:
+            note = (f"reached: met at {floor:g} ops/s (achieved {best['achieved_ops_s']:.1f}), "
+                    f"not at {past['offered_ops_s']:g} ({_why_not(past, slo_s)}; achieved {past['achieved_ops_s']:.1f})")
+        elif best:
+            above = [c["offered_ops_s"] for c in cs if c["offered_ops_s"] > floor]
+            note = (f"not reached below {floor:g} ops/s" if not above else
+                    f"not measured: every rate above {floor:g} ops/s was client-bound")
+        else:
+            note = (f"below the lowest rate: no valid rate offered met p95 ≤ {1000 * slo_s:g} ms"
+                    + (f" ({cs[0]['offered_ops_s']:g} ops/s: {_why_not(cs[0], slo_s)})" if cs else ""))
         out.append({"machine": machine, "dataset_fingerprint": ds, "protocol": proto, "scenario": sc, "level": level,
                     "workload": wl, "slo_ms": 1000 * slo_s,
                     "saturation_ops_s": best["offered_ops_s"] if best else None,
-                    "note": "" if best else f"no valid rate offered met p95 ≤ {1000 * slo_s:g} ms",
-                    "rates_offered": sorted(c["offered_ops_s"] for c in cs),
-                    "client_bound_rates": sorted(c["offered_ops_s"] for c in cs if not c["valid"])})
+                    "reached": bool(best and past) or (best is None and bool(cs) and cs[0]["valid"]),
+                    "achieved_ops_s": best["achieved_ops_s"] if best else None,
+                    "past_ops_s": past["offered_ops_s"] if past else None,
+                    "peak_achieved_ops_s": max((c["achieved_ops_s"] for c in cs if c["valid"]), default=None),
+                    "note": note,
+                    "rates_offered": [c["offered_ops_s"] for c in cs],
+                    "client_bound_rates": [c["offered_ops_s"] for c in cs if not c["valid"]]})
     return out
 
 
@@ -206,7 +242,8 @@ CURVE_COLUMNS = ["machine", "dataset", "dataset_fingerprint", "protocol", "scena
                  "verdict", "response_p50_ms", "response_p95_ms", "response_p99_ms", "response_max_ms",
                  "service_p50_ms", "service_p95_ms", "service_p99_ms", "service_max_ms", "lag_p99_ms", "client_cores"]
 SATURATION_COLUMNS = ["machine", "dataset_fingerprint", "protocol", "scenario", "level", "workload", "slo_ms",
-                      "saturation_ops_s", "rates_offered", "client_bound_rates", "note"]
+                      "saturation_ops_s", "reached", "achieved_ops_s", "past_ops_s", "peak_achieved_ops_s",
+                      "rates_offered", "client_bound_rates", "note"]
 SCORE_COLUMNS = ["machine", "dataset_fingerprint", "protocol", "level", "scenario", "score", "cells", "failed_cells",
                  "dropped_cells", "rule"]
 

@@ -85,3 +85,13 @@ def test_a_measured_trial_without_an_ok_check_after_its_writes_fails_the_self_ch
     c = _check(changed)
     assert not c.ok and "answers of Q6#0 differ" in c.failures[0]
     assert "Q6#0 differ" in render(changed, run_checks(changed))
+
+
+def test_a_trial_that_ended_oom_after_taking_writes_says_its_check_never_ran():
+    b, _ = _bundle(None)
+    b.trials[TID]["status"] = "oom"  # ended before its store check: a finding, not a failed self-check
+    (row,) = trial_rows(b.records, b.trials)
+    assert row["store_check"] == "not run: the trial ended oom first"
+    c = _check(b)
+    assert c.ok and f"not checked: {TID} (oom)" in c.detail
+    assert "not run: the trial ended oom first" in render(b, run_checks(b))
