@@ -17,23 +17,28 @@ The question: count and sum of the samples of the chosen points in a window (2 o
 Data: --points points x 4 samples in `ts` (index on (point_id, time)), the same points on FalkorDB nodes.
 Like with like: each case (layout, size) runs all its rounds together after one warm-up round, so every
 variant finds the same warm state (the session table holding a load of this size, whichever variant made it);
-a round runs the graph part once, then any, temp and auto on the same key rows in an order that cycles through
-all six permutations, then the reference. Rounds per case: as many as take about --case-seconds, within
-[--reps, --small-reps], at least 2 x --reps within 4x of a threshold. Statistic (the calibration's,
-btb.engines.fed_crossing): each column's fastest run over the rounds, auto / the better fixed path as the
-ratio of the fastest runs with a 95 % bootstrap interval over the rounds; beside it the ratio of medians.
-(Other jobs on the machine slow a run, never speed it up: the fastest run reads what a path costs, the
-median how often it was interrupted.) The answers of every path are checked equal in every round. Both engines started by the local provider in one
-slot (--budget-mb: sized settings; default unlimited = fixed). Load average printed before and after.
+a round runs the graph part once, then auto, any and temp on the same key rows in an order rotated round by
+round (auto-any-temp, any-temp-auto, temp-auto-any), then the reference; the garbage collector is off during
+a case's rounds. Rounds per case: as many as take about --case-seconds, within [--reps, --small-reps], at
+least 2 x --reps within 4x of a threshold, rounded up to a multiple of 6. Statistic: medians of wall-clock
+time over the rounds; the criterion auto / the better fixed path as the ratio of medians with a 95 %
+bootstrap interval. Where auto took path X it ran X's code, so auto / X is noise or order; beside it X's
+own noise: the ratio of the medians of its two halves (alternate rotations). A size over 1.1x is reported
+as such, with "within the noise (same code)" when auto took the better path and the ratio is within that
+noise. Per layout, the calibrated threshold is checked to lie between the sizes where either fixed path
+wins by more than the noise. Beside: the ratio of the fastest runs, the run-queue waits' share of the
+runs' wall time (schedstat of client and backend). The answers of every path are checked equal in every
+round. Both engines started by the local provider in one slot (--budget-mb: sized settings; default
+unlimited = fixed). Load average printed before and after.
 
-    python benchmarks/bench_federation.py [--points 1000000] [--reps 9] [--small-reps 61] [--case-seconds 12]
+    python benchmarks/bench_federation.py [--points 1000000] [--reps 9] [--small-reps 301] [--case-seconds 12]
                                           [--root /tmp/bench-fed] [--budget-mb N]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import gc
 import json
 import statistics
 import sys
@@ -94,15 +99,19 @@ def calibrate(fed: federation.Federation, points: int, params: dict) -> fed_cali
     return fed_calibration.calibrate(points, federation.calibration_run(fed, SQL_FED, params))
 
 
-ORDERS = tuple(itertools.permutations(("any", "temp", "auto")))
+VARIANTS = ("auto", "any", "temp")
+ORDERS = tuple(VARIANTS[i:] + VARIANTS[:i] for i in range(len(VARIANTS)))  # rotations: each variant in each place
+BLOCK = len(ORDERS)  # rounds of one full rotation
 
 
 def rounds_for(n: int, warm_s: float, cal, a) -> int:
     """Rounds of a case: as many as take about --case-seconds by its warm-up round, within [--reps,
-    --small-reps]; at least 2 x --reps within 4x of a threshold (where the paths are close)."""
+    --small-reps]; at least 2 x --reps within 4x of a threshold (where the paths are close); a multiple of
+    2 x BLOCK, so each half of the rounds (alternate rotations) holds every order equally often."""
     near = any(t is not None and t / 4 <= n <= t * 4 for t in (cal.thresholds.values() if cal else ()))
     lo = a.reps * (2 if near else 1)
-    return max(lo, min(a.small_reps, int(a.case_seconds / max(warm_s, 1e-6))))
+    want = max(lo, min(a.small_reps, int(a.case_seconds / max(warm_s, 1e-6))))
+    return -(-want // (2 * BLOCK)) * 2 * BLOCK
 
 
 def one_round(pg, g, feds, lay: str, n: int, params: dict, order: Sequence[str], any_text: str) -> dict:
@@ -141,64 +150,90 @@ def one_round(pg, g, feds, lay: str, n: int, params: dict, order: Sequence[str],
 def measure(pg, g, feds, cases, params, a, cal) -> dict:
     """Per case, all its rounds together (each case in the warm state of its own size: the session table
     holds the previous round's load of this size when a temp-table run clears it, whichever variant ran
-    before), after one warm-up round; the three variants' order cycles through all six permutations, so
-    each follows each equally often. {case: {column: [seconds per round], "auto_path": {paths}}}."""
+    before), after one warm-up round; the three variants' order rotates round by round (ORDERS), the
+    garbage collector off during a case's rounds (as in timeit). {case: {column: [seconds per round],
+    "auto_path": {paths}}}."""
     any_text = federation.any_statement(("idx",), SQL_FED)
     res = {}
     for lay, n in cases:
-        t = time.perf_counter()
-        one_round(pg, g, feds, lay, n, params, ORDERS[0], any_text)  # warm-up, not recorded
-        rounds = rounds_for(n, time.perf_counter() - t, cal, a) if cal is not None else 0
-        r: dict = {"auto_path": set()}
-        for rep in range(rounds):
-            out = one_round(pg, g, feds, lay, n, params, ORDERS[rep % len(ORDERS)], any_text)
-            r["auto_path"].add(out.pop("auto_path", None))
-            for k, v in out.items():
-                r.setdefault(k, []).append(v)
+        gc.collect()
+        gc.disable()
+        try:
+            t = time.perf_counter()
+            one_round(pg, g, feds, lay, n, params, ORDERS[0], any_text)  # warm-up, not recorded
+            rounds = rounds_for(n, time.perf_counter() - t, cal, a) if cal is not None else 0
+            r: dict = {"auto_path": set()}
+            for rep in range(rounds):
+                out = one_round(pg, g, feds, lay, n, params, ORDERS[rep % BLOCK], any_text)
+                r["auto_path"].add(out.pop("auto_path", None))
+                for k, v in out.items():
+                    r.setdefault(k, []).append(v)
+        finally:
+            gc.enable()
         res[(lay, n)] = r
     return res
 
 
+def halves_ratio(xs: Sequence[float]) -> float:
+    """The noise of one variant's runs: the ratio (>= 1) of the medians of its two halves, alternate
+    rotations (rounds 0-2, 6-8, ... against 3-5, 9-11, ...), interleaved as auto and a fixed path are."""
+    a = [x for i, x in enumerate(xs) if (i // BLOCK) % 2 == 0]
+    b = [x for i, x in enumerate(xs) if (i // BLOCK) % 2 == 1]
+    ma, mb = statistics.median(a), statistics.median(b)
+    return max(ma / mb, mb / ma)
+
+
 def case_stats(r: dict) -> dict:
-    """Per variant its own time (ms): wall clock less the client's and backend's run-queue waits, median
-    over the rounds (`u`), its phases' medians; the better fixed path by `u`; auto / better by medians of
-    `u` with a 95 % bootstrap interval (the criterion); beside it by wall-clock medians and fastest runs."""
-    own = {k: [max(0.0, w - q) for w, q in zip(r[k], r[f"{k}_q"])] for k in ("any", "temp", "auto", "ref")}
-    u = {k: statistics.median(v) * 1000 for k, v in own.items()}
+    """Medians (ms) of every column; the better fixed path by them; auto / better as the ratio of medians
+    with a 95 % bootstrap interval over the rounds (the criterion); the path auto took (`took`: "any" or
+    "temp"), auto / that path (the same code: noise or order), and that path's own noise (`halves_ratio`);
+    beside them the ratio of the fastest runs and the share of run-queue waits."""
     m = {k: statistics.median(v) * 1000 for k, v in r.items() if k != "auto_path"}
-    best = "any" if u["any"] <= u["temp"] else "temp"
-    wall_fast = min(r["auto"]) / min(min(r["any"]), min(r["temp"]))
-    queued_share = statistics.median(q / w for k in ("any", "temp", "auto") for w, q in zip(r[k], r[f"{k}_q"]))
-    return {"u": u, "m": m, "best": best, "ratio": fed_crossing.ratio_ci(own["auto"], own[best], q=0.5),
-            "n": len(r["auto"]), "median_ratio": m["auto"] / min(m["any"], m["temp"]), "fast_ratio": wall_fast,
-            "queued": queued_share}
+    best = "any" if m["any"] <= m["temp"] else "temp"
+    paths = {"temp_table" if p == "temp_table" else "any" for p in r["auto_path"]}
+    took = "temp" if paths == {"temp_table"} else "any" if paths == {"any"} else "mixed"
+    same = took if took != "mixed" else best
+    queued = statistics.median(q / w for k in VARIANTS for w, q in zip(r[k], r[f"{k}_q"]))
+    return {"m": m, "best": best, "took": took, "ratio": fed_crossing.ratio_ci(r["auto"], r[best], q=0.5),
+            "n": len(r["auto"]), "self": m["auto"] / m[same], "noise": halves_ratio(r[same]),
+            "fast": min(r["auto"]) / min(min(r["any"]), min(r["temp"])), "queued": queued,
+            "temp_any": m["temp"] / m["any"], "margin": max(1.05, halves_ratio(r["any"]), halves_ratio(r["temp"]))}
+
+
+def verdict(st: dict) -> str:
+    ratio = st["ratio"][1]
+    if ratio <= 1.1:
+        return "ok"
+    if st["took"] == st["best"] and ratio <= st["noise"]:
+        return "OVER 1.1x, within the noise (same code)"
+    return "OVER 1.1x" + ("" if st["took"] == st["best"] else f" (auto took {st['took']})")
 
 
 def report(res: dict, cases, cal, load0: str) -> None:
     load1 = Path("/proc/loadavg").read_text().strip()
-    print(f"\nmedians of each case's interleaved rounds (n) of each variant's own time: wall clock less the "
-          f"run-queue waits of client and backend; ms (same answers checked every round); load before: {load0}; "
-          f"after: {load1}")
+    print(f"\nmedians (ms) of each case's interleaved rounds (n; order rotated round by round), wall clock; same "
+          f"answers checked every round; load before: {load0}; after: {load1}")
     print(f"auto's thresholds: {cal.thresholds} ids, band {cal.band}, {cal.status} (calibrated in {cal.seconds:.1f} s)")
-    print(f"{'ids':>21} {'n':>3} {'graph':>8} | {'any: xfer':>9} {'sql':>8} {'own':>8} | {'temp: xfer':>10} "
-          f"{'sql':>8} {'own':>8} | {'auto':>8} {'path':>10} {'auto/best [95%]':>21} | wall: {'medians':>7} "
-          f"{'fastest':>7} {'queued':>6} | {'ANY(%s)':>8}")
-    worst = {"own": 0.0, "median": 0.0, "fast": 0.0}
+    print(f"{'ids':>21} {'n':>3} {'graph':>8} | {'any: xfer':>9} {'sql':>8} {'total':>8} | {'temp: xfer':>10} "
+          f"{'sql':>8} {'total':>8} | {'auto':>8} {'took':>4} {'best':>4} {'auto/best [95%]':>21} {'auto/took':>9} "
+          f"{'noise':>6} | {'fastest':>7} {'queued':>6} | {'ANY(%s)':>8} verdict")
+    worst, verdicts = 0.0, []
     for lay, n in cases:
-        r, st = res[(lay, n)], case_stats(res[(lay, n)])
-        u, m, (lo, ratio, hi) = st["u"], st["m"], st["ratio"]
-        worst = {"own": max(worst["own"], ratio), "median": max(worst["median"], st["median_ratio"]),
-                 "fast": max(worst["fast"], st["fast_ratio"])}
+        st = case_stats(res[(lay, n)])
+        m, (lo, ratio, hi) = st["m"], st["ratio"]
+        worst = max(worst, ratio)
+        verdicts.append(verdict(st))
         label = "all points" if lay == "contiguous" and n == max(c[1] for c in cases) and \
             ("scattered", n) not in cases else lay
         print(f"{label:>10} {n:>10,} {st['n']:>3} {m['graph']:>8.2f} | {m['any_t']:>9.3f} {m['any_s']:>8.2f} "
-              f"{u['any']:>8.2f} | {m['temp_t']:>10.3f} {m['temp_s']:>8.2f} {u['temp']:>8.2f} | {u['auto']:>8.2f} "
-              f"{'/'.join(sorted(r['auto_path'])):>10} {ratio:>6.2f}x [{lo:.2f}-{hi:.2f}] {st['best']:>4} | "
-              f"{st['median_ratio']:>12.2f}x {st['fast_ratio']:>6.2f}x {st['queued']:>6.0%} | {u['ref']:>8.2f}")
-    print(f"\nauto against the better fixed path, worst case: {worst['own']:.2f}x by medians of own time (the "
-          f"criterion), {worst['median']:.2f}x by wall-clock medians, {worst['fast']:.2f}x by fastest wall-clock runs; "
-          f"within 1.1x at every size: {'yes' if worst['own'] <= 1.1 else 'NO'}")
-    print(f"calibration ({cal.clock}; fastest runs, ms; their ratio temp/any [95% interval], rounds):")
+              f"{m['any']:>8.2f} | {m['temp_t']:>10.3f} {m['temp_s']:>8.2f} {m['temp']:>8.2f} | {m['auto']:>8.2f} "
+              f"{st['took']:>4} {st['best']:>4} {ratio:>6.2f}x [{lo:.2f}-{hi:.2f}] {st['self']:>8.2f}x "
+              f"{st['noise']:>5.2f}x | {st['fast']:>6.2f}x {st['queued']:>6.0%} | {m['ref']:>8.2f} {verdicts[-1]}")
+    print(f"\nauto against the better fixed path, worst case: {worst:.2f}x by medians; within 1.1x at "
+          f"{sum(v == 'ok' for v in verdicts)} of {len(verdicts)} sizes; "
+          f"{sum('within the noise' in v for v in verdicts)} over 1.1x within the noise of the same code")
+    check_thresholds(res, cases, cal)
+    print(f"calibration ({cal.clock}; median runs, ms; median of the rounds' ratios temp/any [95% interval], rounds):")
     for lay in cal.any_ms:
         for i, s_ in enumerate(cal.sizes[lay]):
             lo, hi = cal.ratio_ci[lay][i]
@@ -206,11 +241,26 @@ def report(res: dict, cases, cal, load0: str) -> None:
                   f"temp/any {cal.ratio[lay][i]:.2f} [{lo:.2f}-{hi:.2f}] n={cal.rounds[lay][i]}")
 
 
+def check_thresholds(res: dict, cases, cal) -> None:
+    """Per layout: the sizes where a fixed path wins by more than the noise (max of 1.05 and both paths'
+    halves ratios), and whether the calibrated threshold lies between the largest `any` win and the smallest
+    `temp` win."""
+    for lay in LAYOUTS:
+        st = {n: case_stats(res[(l_, n)]) for l_, n in cases if l_ == lay}
+        any_w = [n for n, s_ in st.items() if s_["temp_any"] > s_["margin"]]
+        temp_w = [n for n, s_ in st.items() if 1 / s_["temp_any"] > s_["margin"]]
+        t = cal.thresholds.get(lay)
+        lo, hi = max(any_w, default=0), min(temp_w, default=None)
+        ok = (t is None and hi is None) or (t is not None and lo < t and (hi is None or t <= hi))
+        print(f"threshold check {lay}: any wins beyond the noise at {any_w}, temp at {temp_w}; threshold {t}: "
+              f"{'between them' if ok else 'NOT between them'}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=9, help="rounds of a case at least (2x within 4x of a threshold)")
-    ap.add_argument("--small-reps", type=int, default=61, help="rounds of a case at most")
+    ap.add_argument("--small-reps", type=int, default=301, help="rounds of a case at most")
     ap.add_argument("--case-seconds", type=float, default=12.0,
                     help="rounds of a case: as many as take about this long, within [--reps, --small-reps]")
     ap.add_argument("--root", type=Path, default=Path("/tmp/btb-bench-federation"))

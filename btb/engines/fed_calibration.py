@@ -6,8 +6,9 @@ sizes from statistics). Where they cross depends on the engine, its settings, th
 is measured, not assumed: the same join of ids with `ts` over one day of the dataset, for contiguous ids and
 for ids spread evenly over the points (a building's or a class's points are spread among a dataset's), at
 sizes growing 4x up to every point. Each size: a warm-up pair, then interleaved rounds (both paths a round,
-the order alternating; as many rounds as fit in `SIZE_SECONDS`, at least `reps`, at most `MAX_ROUNDS`), each
-round giving one time of each. `fed_crossing.read` turns them (fastest runs, their ratio) into a threshold, the band where
+the order alternating; as many rounds as fit in `SIZE_SECONDS`, at least `reps`, at most `MAX_ROUNDS`; the
+garbage collector off meanwhile, as in timeit), each round giving one time of each. `fed_crossing.read` turns
+them (the median of the rounds' ratios) into a threshold, the band where
 either path is right to within 5 %, and a status; the size between the two around the crossing is measured
 too (4x steps become 2x there), and sizes whose verdict contradicts the crossing are measured once more
 before the reading is final. Stored in the series database (`btb_federation`), so every later session of the
@@ -16,6 +17,7 @@ load (every trial, after restarts) uses it, and returned for the ingest report.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import time
@@ -29,9 +31,9 @@ from btb.engines import fed_crossing
 
 STORE = "btb_federation"
 SIZES = (16, 64, 256, 1_024, 4_096, 16_384, 65_536, 262_144, 1_048_576)
-REPS = 7  # rounds at least, per size
-MAX_ROUNDS = 41
-SIZE_SECONDS = 0.5  # rounds per size: as many as take about this long, within [reps, MAX_ROUNDS]
+REPS = 9  # rounds at least, per size
+MAX_ROUNDS = 101
+SIZE_SECONDS = 0.6  # rounds per size: as many as take about this long, within [reps, MAX_ROUNDS]
 # The calibration statement: one join of the ids with ts over a window, the shape of Q6/Q7's series part.
 JOIN_SQL = ("SELECT count(*), sum(t.value) FROM fed f JOIN ts t ON t.point_id = f.idx "
             "WHERE t.time >= %(start)s AND t.time < %(end)s")
@@ -47,13 +49,13 @@ class Calibration:
     not clearly slower up to the largest size measured. Contiguous ids cross earlier (the planner, knowing
     their range from `fed`'s statistics, merge-joins a short stretch of the `ts` index), so the layout of an
     id set decides between the two thresholds; it is looked at only between them (`path_for`). Per layout
-    and size measured: the fastest runs of both paths (ms), their ratio temp / any with its 95 % interval,
+    and size measured: the median runs of both paths (ms), the median of the rounds' ratios temp / any with its 95 % interval,
     the rounds; the band (ids) where the paths are within 5 %; the status of the reading."""
 
     thresholds: dict[str, int | None]
     points: int
     sizes: dict[str, list[int]] = field(default_factory=dict)
-    any_ms: dict[str, list[float]] = field(default_factory=dict)  # fastest run per size, per layout
+    any_ms: dict[str, list[float]] = field(default_factory=dict)  # median run per size, per layout
     temp_ms: dict[str, list[float]] = field(default_factory=dict)
     ratio: dict[str, list[float]] = field(default_factory=dict)
     ratio_ci: dict[str, list[list[float]]] = field(default_factory=dict)
@@ -160,10 +162,18 @@ def _time(run: Callable[[str, np.ndarray], Any], ids: np.ndarray, reps: int, int
     got = into if into is not None else Timed()
     warm = _pair(run, ids, "temp_table", queued)
     rounds = min(MAX_ROUNDS, max(reps, int(SIZE_SECONDS * 1000 / max(sum(warm.values()), 1e-3))))
-    for rep in range(rounds):
-        ms = _pair(run, ids, "any" if rep % 2 else "temp_table", queued)
-        got.any_ms.append(ms["any"])
-        got.temp_ms.append(ms["temp_table"])
+    rounds += rounds % 2  # as many rounds with each path first
+    was_on = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for rep in range(rounds):
+            ms = _pair(run, ids, "any" if rep % 2 else "temp_table", queued)
+            got.any_ms.append(ms["any"])
+            got.temp_ms.append(ms["temp_table"])
+    finally:
+        if was_on:
+            gc.enable()
     return got
 
 
@@ -174,7 +184,7 @@ def _ladder(layout: str, run, points: int, ladder: Sequence[int], reps: int, que
     wins = 0
     for n in ladder:
         timed[n] = _time(run, layout_ids(layout, n, points), reps, queued=queued)
-        lo, _, hi = fed_crossing.ratio_ci(timed[n].temp_ms, timed[n].any_ms)
+        lo, _, hi = fed_crossing.paired_ratio_ci(timed[n].temp_ms, timed[n].any_ms)
         wins = wins + 1 if fed_crossing.verdict(lo, hi) == "temp" else 0
         if wins >= 2:
             break
@@ -219,8 +229,8 @@ def calibrate(points: int, run: Callable[[str, np.ndarray], Any], sizes: Sequenc
         ns = sorted(timed)
         out.thresholds[layout] = r.threshold
         out.sizes[layout] = ns
-        out.any_ms[layout] = [round(fed_crossing.low(timed[n].any_ms), 4) for n in ns]
-        out.temp_ms[layout] = [round(fed_crossing.low(timed[n].temp_ms), 4) for n in ns]
+        out.any_ms[layout] = [round(fed_crossing.low(timed[n].any_ms, 0.5), 4) for n in ns]
+        out.temp_ms[layout] = [round(fed_crossing.low(timed[n].temp_ms, 0.5), 4) for n in ns]
         out.ratio[layout] = [round(x, 4) for x in r.ratio]
         out.ratio_ci[layout] = [[round(lo, 4), round(hi, 4)] for lo, hi in r.ratio_ci]
         out.rounds[layout] = [len(timed[n].any_ms) for n in ns]

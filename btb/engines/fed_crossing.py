@@ -1,12 +1,15 @@
 """Where the federation's two paths cross, read from noisy paired timings (`fed_calibration` measures them).
 
-Input: per size, the times of both paths in interleaved rounds (one run of each a round). The statistic is
-the ratio of the paths' fastest runs, temp_table / any: on a machine shared with other jobs a run is slowed,
-never sped up, by the time slices another process takes, so the fastest run reads what the path costs, where
-the median reads how often it was interrupted (measured beside other helpers' jobs at load 14 on 2 cores:
-the same code's medians 11.0 and 12.4 ms at 1k ids, its minima 1.34 and 1.32 ms; Python's timeit documents
-the same choice). Its 95 % interval by bootstrap over the rounds (pairs kept together; seeded, so a reading
-repeats), and a verdict: `any` (the interval lies above 1: ANY faster), `temp` (below 1) or `tie`.
+Input: per size, the times of both paths in interleaved rounds (one run of each a round, the order
+alternating). The statistic is the median over the rounds of each round's ratio temp_table / any (`paired_ratio_ci`):
+the two runs of a round are neighbours in time, so a change of load between rounds cancels in the round's
+ratio, and near the crossing, where the two paths take about as long, another job's time slices hit either
+run alike, so the median of the paired ratios is unbiased there and, unlike the ratio of the fastest runs
+(`ratio_ci`, the statistic until wave 4: an extreme value, one lucky run away from another reading; the
+thresholds of loads of the same data differed by up to 14x with it on this shared machine), steadier from
+load to load. Its 95 % interval by bootstrap over the
+rounds (seeded, so a reading repeats), and a verdict: `any` (the interval lies above 1: ANY faster), `temp`
+(below 1) or `tie`.
 Across sizes the log of the ratios is fitted non-increasing (pool-adjacent-violators, weighted by rounds:
 the temp table's fixed cost matters less the more ids there are), so one noisy size cannot move the crossing
 far. The threshold is where the fit crosses 1 (log-log interpolation between the sizes around it); the
@@ -49,6 +52,20 @@ def ratio_ci(num: Sequence[float], den: Sequence[float], seed: int = 0, q: float
     return float(lo), low(a, q) / low(b, q), float(hi)
 
 
+def paired_ratio_ci(num: Sequence[float], den: Sequence[float], seed: int = 0) -> tuple[float, float, float]:
+    """(low, ratio, high): the median over the rounds of num[i] / den[i] (the two ran in round i) and its
+    `CONFIDENCE` bootstrap interval over the rounds."""
+    a, b = np.asarray(num, float), np.asarray(den, float)
+    if len(a) != len(b) or not len(a):
+        raise ValueError("paired_ratio_ci: one time of each path a round needed")
+    r = np.log(a / b)
+    idx = np.random.default_rng(seed).integers(0, len(r), (BOOTSTRAP, len(r)))
+    boot = np.median(r[idx], axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = np.exp(np.percentile(boot, [tail, 100 - tail]))
+    return float(lo), float(np.exp(np.median(r))), float(hi)
+
+
 def verdict(low: float, high: float) -> str:
     return "any" if low > 1.0 else "temp" if high < 1.0 else "tie"
 
@@ -82,7 +99,7 @@ def level_crossing(sizes: Sequence[int], fit: Sequence[float], level: float) -> 
 class Reading:
     """One layout's reading: threshold (ids; None: ANY at every size measured), band (low, high; None:
     beyond the largest size), status ("resolved", "any: ...", "unresolved: ..."), per size the ratio of the
-    fastest runs temp / any with its interval, and the verdicts."""
+    median of the rounds' ratios temp / any with its interval, and the verdicts."""
 
     threshold: int | None
     band: tuple[float | None, float | None]
@@ -100,7 +117,7 @@ def read(sizes: Sequence[int], runs: Sequence[tuple[Sequence[float], Sequence[fl
         raise ValueError("read: per size, one time of each path a round needed")
     if any(x <= 0 for a, t in runs for x in (*a, *t)):
         raise ValueError("read: times must be positive")
-    stats = [ratio_ci(t, a, seed=i) for i, (a, t) in enumerate(runs)]
+    stats = [paired_ratio_ci(t, a, seed=i) for i, (a, t) in enumerate(runs)]
     med = [m for _, m, _ in stats]
     ci = [(lo, hi) for lo, _, hi in stats]
     v = [verdict(lo, hi) for lo, hi in ci]

@@ -202,6 +202,22 @@ def test_the_fastest_runs_read_the_cost_not_the_interruptions():
         fed_crossing.ratio_ci([1.0, 2.0], [1.0])
 
 
+def test_the_rounds_ratios_cancel_a_load_that_changes_between_rounds():
+    """Both runs of a round slowed alike by a load that changes from round to round (1-10x): the median of
+    the rounds' ratios reads the paths' ratio with an interval at most half as wide (in log) as the ratio of
+    medians' over the same rounds."""
+    rng = np.random.default_rng(5)
+    load = rng.uniform(1, 10, 41)
+    a = load * (1 + rng.uniform(-0.02, 0.02, 41))
+    t = 1.3 * load * (1 + rng.uniform(-0.02, 0.02, 41))
+    lo, ratio, hi = fed_crossing.paired_ratio_ci(t, a)
+    assert 1.25 < lo <= ratio <= hi < 1.35
+    m_lo, _, m_hi = fed_crossing.ratio_ci(t, a, q=0.5)
+    assert np.log(m_hi / m_lo) > 2 * np.log(hi / lo)
+    with pytest.raises(ValueError, match="one time of each path a round"):
+        fed_crossing.paired_ratio_ci([1.0, 2.0], [1.0])
+
+
 def test_one_noisy_size_cannot_move_the_crossing_far_and_is_reported():
     """A size that reads wrongly (a burst of other load) is pooled with its neighbours by the monotone fit:
     the crossing stays where the other sizes put it, and the reading says which size contradicts it."""
