@@ -236,9 +236,20 @@ def check_psutil() -> Check:
                      "the psutil fallback reports no IO bytes")
 
 
+def check_port_guard() -> Check:
+    """Whether a trial's engine ports are closed to other local users (`btb.infra.portguard`)."""
+    from btb.infra import portguard
+
+    why = portguard.enforced()
+    if why:
+        return Check("engine isolation", "degraded", why,
+                     "any local user can query or rewrite a running trial's stores (Oxigraph has no authentication)")
+    return Check("engine isolation", "ok", "iptables owner rule per engine port: other local users' connections refused")
+
+
 def run_checks(broker_url: str | None = None) -> list[Check]:
     steps: list[Callable[[], Check | list[Check]]] = [
-        check_cgroups, check_psutil, check_docker, check_docker_images, check_engines,
+        check_cgroups, check_psutil, check_port_guard, check_docker, check_docker_images, check_engines,
         lambda: check_binary("redis-server", "Redis-based scenarios and a local broker cannot start"),
         lambda: check_binary("oxigraph", "RDF-on-Oxigraph scenarios cannot run locally"),
         check_falkordb,

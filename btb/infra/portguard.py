@@ -47,7 +47,7 @@ def guard(port: int) -> bool:
 
 
 def release(port: int) -> None:
-    if enforced():
+    if not port or enforced():
         return
     while _iptables("-D", port):
         pass

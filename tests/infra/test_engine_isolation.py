@@ -60,3 +60,14 @@ def test_other_users_cannot_reach_a_trials_engines(provider, other_user):  # noq
     for port in ports.values():  # the guard leaves with the engines
         rule = subprocess.run(["iptables", "-w", "-S", "OUTPUT"], capture_output=True, text=True).stdout
         assert f"btb-guard:{port}" not in rule
+
+
+def test_doctor_says_whether_the_engines_are_closed_to_other_users(monkeypatch):
+    from btb.doctor import check_port_guard
+
+    if portguard.enforced():
+        pytest.skip(portguard.enforced())
+    assert check_port_guard().status == "ok"
+    monkeypatch.setenv("PATH", "/nonexistent")  # no iptables to be found: nothing can be enforced, and it says so
+    c = check_port_guard()
+    assert c.status == "degraded" and "no iptables" in c.detail and "rewrite" in c.impact, c

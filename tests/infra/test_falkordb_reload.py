@@ -35,20 +35,30 @@ def _loaded_then_resumed(provider, dataset):
     return tid, scenario_class("F1")(resumed.endpoints, RunOptions(timeout_s=60))
 
 
-def test_f1_answers_every_query_as_validated_after_a_restart_from_its_snapshot(provider, tiny_dataset):
-    tid, s = _loaded_then_resumed(provider, tiny_dataset)
-    bindings = load_bindings(tiny_dataset)
-    wrong = []
+def answers_not_as_validated(s, dataset) -> list[str]:
+    """Every binding of every query run on scenario `s`: those not ok or not the oracle's answer."""
+    wrong, bindings = [], load_bindings(dataset)
+    for qid in QUERY_IDS:
+        for i, params in enumerate(bindings[qid]):
+            out = s.run(qid, params)
+            same, diff = same_answer_for(qid, answer(dataset, qid, params), out.rows or [])
+            if out.status != "ok" or not same:
+                wrong.append(f"{qid}#{i}: {out.status} {out.message or diff}"[:300])
+    return wrong
+
+
+def answers_after_a_reload(provider, dataset) -> list[str]:
+    """F1 loaded, parked and resumed on `provider`: the answers that differ from the validated ones."""
+    tid, s = _loaded_then_resumed(provider, dataset)
     try:
-        for qid in QUERY_IDS:
-            for i, params in enumerate(bindings[qid]):
-                out = s.run(qid, params)
-                same, diff = same_answer_for(qid, answer(tiny_dataset, qid, params), out.rows or [])
-                if out.status != "ok" or not same:
-                    wrong.append(f"{qid}#{i}: {out.status} {out.message or diff}"[:300])
+        return answers_not_as_validated(s, dataset)
     finally:
         s.close()
         provider.stop(tid)
+
+
+def test_f1_answers_every_query_as_validated_after_a_restart_from_its_snapshot(provider, tiny_dataset):
+    wrong = answers_after_a_reload(provider, tiny_dataset)
     assert not wrong, wrong
 
 

@@ -107,32 +107,49 @@ def _btb_reaches(targets) -> None:
             s.close()
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_another_user_gets_nothing_from_a_running_trial(provider, other_user, tiny_dataset, scenario):  # noqa: F811
-    if portguard.enforced():
-        pytest.skip(portguard.enforced())
+def intrude(other_user: str, targets: list[tuple[str, str]], files: list[str]) -> None:
+    """Another user tries every target and reads every file: each refused, while btb reaches the same
+    engines just before and just after (so a stopped engine cannot pass for a refused one)."""
+    _btb_reaches(targets)
+    probes = targets + [("file", f) for f in files]
+    r = as_other(other_user, PYTHON, "-c", PROBE, json.dumps(probes))
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    _btb_reaches(targets)  # the engines still serve btb: what the other user got was a refusal
+    let_in = [(t, g) for t, g in zip(probes, got) if not g.startswith("refused")]
+    assert let_in == [], let_in
+    net = got[:len(targets)]
+    assert all("ConnectionRefused" in g or "Connection refused" in g or "PermissionError" in g for g in net), net
+    assert all("PermissionError" in g for g in got[len(targets):]), got[len(targets):]
+
+
+def guard_rules_left(targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The TCP targets whose port still has a guard rule (after the trial stopped: should be none)."""
+    rules = subprocess.run(["iptables", "-w", "-S", "OUTPUT"], capture_output=True, text=True).stdout
+    return [t for t in targets if t[0] == "tcp" and f"btb-guard:{t[1].rsplit(':', 1)[1]}" in rules]
+
+
+def check_isolated_trial(provider, scenario: str, dataset, other_user: str, targets_of, files_of) -> None:
+    """A trial of `scenario` loaded with `dataset`: another user gets none of `targets_of(endpoints)` nor reads
+    `files_of(trial id)`; the store's counts are unchanged after; the guard leaves with the engines."""
     tid = f"iso-{scenario}-{uuid.uuid4().hex[:6]}"
     started = provider.start(tid, engines_of(scenario), None)
     s = scenario_class(scenario)(started.endpoints, RunOptions(timeout_s=60))
     try:
-        s.ingest(tiny_dataset)
+        s.ingest(dataset)
         before = s.counts()
         assert before and any(before.values()), before
-        targets = _targets(started.endpoints)
-        files = _files(provider._dir(tid))
-        _btb_reaches(targets)
-        r = as_other(other_user, PYTHON, "-c", PROBE, json.dumps(targets + [("file", f) for f in files]))
-        assert r.returncode == 0, r.stderr
-        got = json.loads(r.stdout)
-        _btb_reaches(targets)  # the engines still serve btb: what the other user got was a refusal
-        let_in = [(t, g) for t, g in zip(targets + [("file", f) for f in files], got) if not g.startswith("refused")]
-        assert let_in == [], let_in
-        net = got[:len(targets)]
-        assert all("ConnectionRefused" in g or "Connection refused" in g or "PermissionError" in g for g in net), net
-        assert all("PermissionError" in g for g in got[len(targets):]), got[len(targets):]
+        targets = targets_of(started.endpoints)
+        intrude(other_user, targets, files_of(tid))
         assert s.counts() == before  # DROP ALL and the rest changed nothing
     finally:
         s.close()
         provider.stop(tid)
-    rules = subprocess.run(["iptables", "-w", "-S", "OUTPUT"], capture_output=True, text=True).stdout
-    assert not [t for t in targets if t[0] == "tcp" and f"btb-guard:{t[1].rsplit(':', 1)[1]}" in rules]
+    assert guard_rules_left(targets) == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_another_user_gets_nothing_from_a_running_trial(provider, other_user, tiny_dataset, scenario):  # noqa: F811
+    if portguard.enforced():
+        pytest.skip(portguard.enforced())
+    check_isolated_trial(provider, scenario, tiny_dataset, other_user, _targets, lambda tid: _files(provider._dir(tid)))

@@ -156,6 +156,17 @@ class FalkorDBContainer(ContainerEngine):
 
         return answers_ping(self._client)
 
+    def after_ready(self) -> None:
+        """A server that reloaded its snapshot (every resume, every cold restart): its range indexes are
+        rebuilt before any client is served, as the local engine does (see `rebuild_range_indexes`)."""
+        from btb.infra.engines.falkordb.client import rebuild_range_indexes
+
+        c = self._client(10)
+        try:
+            rebuild_range_indexes(c)
+        finally:
+            c.close()
+
     def before_stop(self) -> None:
         from btb.infra.engines.falkordb.client import shutdown_save
 
@@ -219,8 +230,11 @@ class OxigraphContainer(ContainerEngine):
             except Exception:  # noqa: BLE001
                 version = "?"
             self.eng["version"] = version
+        from btb.infra import portguard
+
         return self.url, f"Oxigraph {version} (image {self.eng.get('image')})", {
             "auth": "none", "settings": {**SERVER_SETTINGS}, "store": self.data_path,
+            "reachable": portguard.enforced() or "btb only: other local users refused by the port guard",
             "versions": {"oxigraph": version, "pip": self.eng.get("image_labels", {}).get("btb.pin.pip", "-")}}
 
 

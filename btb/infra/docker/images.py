@@ -219,11 +219,28 @@ def _quote(v: str) -> str:
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _public_modes(ctx: Path) -> None:
+    """Give the build context the modes its files must have in the image (dirs 0755, files 0644 or 0755).
+
+    Why: btb runs under umask 077 (its state is private), so what it stages here is 0700/0600, and `COPY root/ /`
+    gives those modes to the image's own dirs too: a context staged that way made /usr 0700 in the FalkorDB
+    image, whose engine (uid 999) then could not even exec /sbin/docker-init."""
+    for p in [ctx, *ctx.rglob("*")]:
+        if p.is_dir():
+            p.chmod(0o755)
+        elif p.is_file():
+            p.chmod(0o755 if p.stat().st_mode & 0o100 else 0o644)
+
+
 def _tree_digest(ctx: Path, extra: str) -> str:
+    """The recipe: every file's path, mode and content (an image built from other modes is another image)."""
     h = hashlib.sha256(extra.encode())
     for p in sorted(ctx.rglob("*")):
+        mode = oct(p.stat().st_mode & 0o7777).encode()
         if p.is_file():
-            h.update(str(p.relative_to(ctx)).encode() + b"\0" + _sha256(p).encode() + b"\0")
+            h.update(str(p.relative_to(ctx)).encode() + b"\0" + mode + b"\0" + _sha256(p).encode() + b"\0")
+        elif p.is_dir():
+            h.update(str(p.relative_to(ctx)).encode() + b"/\0" + mode + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -268,6 +285,7 @@ def build_engine(client: Any, spec: EngineImage, rebuild: bool, log: Callable[[s
         ctx.mkdir()
         shutil.copy2(dockerfile, ctx / "Dockerfile")
         labels = CONTEXTS[spec.name](ctx)
+        _public_modes(ctx)
         recipe = _tree_digest(ctx, base.id)
         have = _get(client, spec.local_tag)
         if have is not None and not rebuild and (have.labels or {}).get("btb.recipe") == recipe:

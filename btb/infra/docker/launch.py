@@ -18,6 +18,7 @@ from typing import Any
 
 from btb.engines.base import Endpoint
 from btb.engines.registry import container_driver
+from btb.infra import portguard
 from btb.infra.docker.budget import container_cgroup, oom_kill_count, parent_of
 from btb.infra.docker.images import Resolved, resolve
 from btb.infra.docker.protocol import ContainerEngine
@@ -173,10 +174,7 @@ class ContainerLauncher:
         base_port = drv.default_port + self._port_offset
         last: Exception | None = None
         for attempt in range(START_ATTEMPTS):
-            port = free_port(base_port + 7 * attempt)
-            while port in used:
-                port = free_port(port + 1)
-            eng["port"] = port
+            eng["port"] = port = self._guarded_port(base_port + 7 * attempt, used)
             old = self._container(eng["container"])
             if old is not None:
                 old.remove(force=True)
@@ -200,9 +198,20 @@ class ContainerLauncher:
                 last = e
                 self._keep_log(trial_id, kind, c)  # why it failed stays readable (logs()); `e` carries any OOM kill
                 c.remove(force=True)  # frees its port before we ask whether someone else holds it
+                portguard.release(port)
                 if e.oom_kills or attempt + 1 == START_ATTEMPTS or self._port_is_free(port):
                     raise  # not a port taken meanwhile by someone else: retrying would not help
         raise last or EngineUnavailable(f"{kind}: did not start")
+
+    @staticmethod
+    def _guarded_port(start: int, used: set[int]) -> int:
+        """A free port from `start` on (none of the trial's other engines'), guarded before the engine listens on
+        it: on the host network a container's port is the host's, so only btb's uid may reach it."""
+        port = free_port(start)
+        while port in used:
+            port = free_port(port + 1)
+        portguard.guard(port)
+        return port
 
     @staticmethod
     def _port_is_free(port: int) -> bool:

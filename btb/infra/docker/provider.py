@@ -14,6 +14,7 @@ from typing import Any
 
 from btb.engines.base import Endpoint
 from btb.engines.registry import ENGINES, container_kinds
+from btb.infra import portguard
 from btb.infra.docker.budget import ParentCgroup, budget_mode, parent_of, split
 from btb.infra.docker.images import Resolved
 from btb.infra.docker.launch import LABEL, LOG_TAIL_LINES, ContainerLauncher
@@ -196,6 +197,7 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
         for kind, eng in state.get("engines", {}).items():
             c = self._container(eng.get("id")) or self._container(eng.get("container"))
             if c is None:
+                portguard.release(eng.get("port"))
                 continue
             try:
                 self._halt(self._driver(trial_id, eng), c, clean=True)
@@ -206,6 +208,7 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
                     pass
             self._keep_log(trial_id, kind, c)
             c.remove(force=True)
+            portguard.release(eng.get("port"))  # resume picks a port (and guards it) again
             eng["id"] = None
         parent = parent_of(state)
         if parent is not None:
@@ -280,6 +283,9 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
                 v.remove(force=True)
             except Exception:  # noqa: BLE001
                 pass
+        for eng in (state or {}).get("engines", {}).values():
+            if eng.get("port"):
+                portguard.release(eng["port"])
         parent = parent_of(state) if state else None
         if parent is not None:
             parent.remove()
