@@ -37,6 +37,20 @@ KEEP_LOGS = 200  # trials whose engine logs are kept on this node (oldest remove
 
 
 
+def _mkdirs_passable(path: Path) -> None:
+    """Make `path` and whatever of its parents is missing, each 0711 whatever the umask: the engines run as
+    another OS user who must pass through them (never list them). btb's umask is 077, so `mkdir -p` of the
+    default /var/lib/btb/engines on a fresh machine made /var/lib/btb 0700 and no engine could start there.
+    Dirs that already exist keep their mode (a user's own choice of dir)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+        d.chmod(0o711)
+
+
 def _port_is_free(port: int) -> bool:
     try:
         return free_port(port, span=1) == port
@@ -112,7 +126,7 @@ class LocalProvider(TrialStates, Provider):
         kinds = tuple(kinds)
         self.require(kinds, self.node, "")
         self.stop(trial_id)  # fresh engines: whatever this trial left here before goes first
-        self.trials_dir.mkdir(parents=True, exist_ok=True)
+        _mkdirs_passable(self.trials_dir)
         # engines run as another OS user: it may pass through btb's dirs (o+x, never list or read them)
         # into its own 0700 work dir; nothing else of the node's state is open to it
         self.root.parent.chmod(self.root.parent.stat().st_mode | 0o111)

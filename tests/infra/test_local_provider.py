@@ -266,3 +266,30 @@ def test_a_failed_start_leaves_nothing_behind(provider):
     slot_name = broken._slot_name("doomed")
     for b in capabilities()["v1_controllers"]:
         assert not list(Path("/sys/fs/cgroup", b).rglob(slot_name)), b
+
+
+def test_a_new_engines_dir_made_under_btbs_private_umask_lets_the_engines_in():
+    """A fresh machine: the default engines dir (/var/lib/btb/engines) does not exist yet and btb runs under
+    umask 077. The dirs it makes on the way are passable (0711) for the engines' OS users, whose own work dirs
+    stay 0700: PostgreSQL (initdb as `postgres`) and Oxigraph (as `nobody`) start and serve."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.mkdtemp(prefix="btb-test-fresh-"))
+    base.chmod(0o755)  # as /var/lib is
+    old = os.umask(0o077)
+    p = LocalProvider(base / "btb" / "engines", "fresh")
+    try:
+        started = p.start("fresh-1", ("postgres", "oxigraph"), None)
+        assert set(started.endpoints) == {"postgres", "oxigraph"}
+        for d in (base / "btb", base / "btb" / "engines"):
+            assert d.stat().st_mode & 0o777 == 0o711, (d, oct(d.stat().st_mode))
+        if os.geteuid() == 0:  # the engines ran as other users: their work dirs are theirs alone
+            work = p._dir("fresh-1") / "oxigraph"
+            assert work.stat().st_uid != 0 and work.stat().st_mode & 0o077 == 0, oct(work.stat().st_mode)
+    finally:
+        os.umask(old)
+        for t in p.trials():
+            p.stop(t)
+        shutil.rmtree(base, ignore_errors=True)
