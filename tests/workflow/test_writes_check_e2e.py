@@ -84,7 +84,10 @@ def test_a_store_changed_beside_the_writes_ends_the_level_invalid_saying_what(wo
         pid = conn.execute("SELECT idx FROM points WHERE id = %s", (gate["params"]["point"],)).fetchone()[0]
         n = conn.execute("UPDATE ts SET value = value + 100 WHERE point_id = %s AND time < %s",
                          (pid, gate["params"]["end"])).rowcount
-        conn.execute("INSERT INTO ts (point_id, time, value) VALUES (%s, '2100-01-01T00:00:00Z', 1)", (pid,))
+        # one microsecond after the point's first sample: inside an existing partition (native partitions have
+        # none outside the data's days), at a time no generated or appended sample has
+        conn.execute("INSERT INTO ts (point_id, time, value) SELECT point_id, min(time) + interval '1 microsecond', 1 "
+                     "FROM ts WHERE point_id = %s GROUP BY point_id", (pid,))
     assert n > 0
     assert p.wait(timeout=600) in (0, 1), (tmp_path / "submit.err").read_text()[-2000:]
     t = board.trial(tid)
