@@ -24,7 +24,7 @@ from btb.engines.base import Endpoint
 from btb.engines.registry import ENGINES, local_engine
 from btb.infra import portguard
 from btb.infra.engines import EngineSpec, LocalEngine
-from btb.infra.ports import free_port
+from btb.infra.ports import port_is_free
 from btb.infra.provider import EngineCaps, EngineUnavailable, Provider, Started, sizing_shares
 from btb.infra.statefile import TrialStates, trial_dirname
 
@@ -49,13 +49,6 @@ def _mkdirs_passable(path: Path) -> None:
     for d in reversed(missing):
         d.mkdir(exist_ok=True)
         d.chmod(0o711)
-
-
-def _port_is_free(port: int) -> bool:
-    try:
-        return free_port(port, span=1) == port
-    except RuntimeError:
-        return False
 
 
 class LocalProvider(TrialStates, Provider):
@@ -166,11 +159,7 @@ class LocalProvider(TrialStates, Provider):
         spec = EngineSpec(kind=kind, work=str(self._dir(trial_id) / kind), port=0)
         eng = self._engine(spec)
         for attempt in range(START_ATTEMPTS):
-            port = free_port(base + 7 * attempt)
-            while port in used:
-                port = free_port(port + 1)
-            spec.port = port
-            portguard.guard(port)  # before the engine listens: only btb ever reaches it
+            spec.port = port = portguard.guarded_port(base + 7 * attempt, used)  # only btb ever reaches it
             try:
                 eng.prepare()
             finally:
@@ -182,7 +171,7 @@ class LocalProvider(TrialStates, Provider):
             except Exception:
                 eng.kill()
                 portguard.release(port)
-                if attempt + 1 == START_ATTEMPTS or _port_is_free(port):
+                if attempt + 1 == START_ATTEMPTS or port_is_free(port):
                     raise  # not a port taken meanwhile by someone else: retrying would not help
         raise AssertionError("unreachable")
 

@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 
+from btb.infra.ports import free_port
+
 
 def enforced() -> str:
     """'' when ports can be guarded here, else why not."""
@@ -46,8 +48,24 @@ def guard(port: int) -> bool:
     return True
 
 
-def release(port: int) -> None:
+def release(port: int | None) -> None:
     if not port or enforced():
         return
     while _iptables("-D", port):
         pass
+
+
+def guarded_port(start: int, used: set[int]) -> int:
+    """A free port from `start` on that none of `used` (the trial's other engines) holds, guarded before the
+    engine listens on it (a host-network container's port is the host's, so both providers need it)."""
+    port = free_port(start)
+    while port in used:
+        port = free_port(port + 1)
+    guard(port)
+    return port
+
+
+def reachable() -> str:
+    """Who can reach an engine's port, for its Endpoint (Oxigraph, which has no authentication)."""
+    return enforced() or "btb only: other local users refused by the port guard"
+

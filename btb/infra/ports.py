@@ -24,3 +24,11 @@ def free_port(start: int | None = None, host: str = "127.0.0.1", span: int = 200
             except OSError:
                 continue
     raise RuntimeError(f"no free TCP port in {start}..{start + span - 1}")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nobody listens on `port` now (a failed start asks this: a port taken meanwhile is retried)."""
+    try:
+        return free_port(port, host, span=1) == port
+    except RuntimeError:
+        return False

@@ -195,19 +195,17 @@ def test_leftovers_are_listed_and_stopped(provider):
 def test_a_port_taken_between_probe_and_bind_is_retried_on_another(provider, monkeypatch):
     import socket
 
-    import btb.infra.local as local
-
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", 0))
     squatter.listen()
     taken = squatter.getsockname()[1]
-    real, calls = local.free_port, []
+    real, calls = portguard.free_port, []  # the port a start picks comes from portguard.guarded_port
 
     def racy(start=None, **kw):  # the first probe answers a port someone else binds right after
         calls.append(start)
         return taken if len(calls) == 1 else real(start, **kw)
 
-    monkeypatch.setattr(local, "free_port", racy)
+    monkeypatch.setattr(portguard, "free_port", racy)
     try:
         st = provider.start("port-race", ("postgres",), None)
     finally:

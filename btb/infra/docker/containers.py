@@ -234,7 +234,7 @@ class OxigraphContainer(ContainerEngine):
 
         return self.url, f"Oxigraph {version} (image {self.eng.get('image')})", {
             "auth": "none", "settings": {**SERVER_SETTINGS}, "store": self.data_path,
-            "reachable": portguard.enforced() or "btb only: other local users refused by the port guard",
+            "reachable": portguard.reachable(),
             "versions": {"oxigraph": version, "pip": self.eng.get("image_labels", {}).get("btb.pin.pip", "-")}}
 
 

@@ -22,7 +22,7 @@ from btb.infra import portguard
 from btb.infra.docker.budget import container_cgroup, oom_kill_count, parent_of
 from btb.infra.docker.images import Resolved, resolve
 from btb.infra.docker.protocol import ContainerEngine
-from btb.infra.ports import free_port
+from btb.infra.ports import port_is_free
 from btb.infra.provider import EngineUnavailable, sizing_shares
 from btb.infra.statefile import trial_dirname
 
@@ -174,7 +174,7 @@ class ContainerLauncher:
         base_port = drv.default_port + self._port_offset
         last: Exception | None = None
         for attempt in range(START_ATTEMPTS):
-            eng["port"] = port = self._guarded_port(base_port + 7 * attempt, used)
+            eng["port"] = port = portguard.guarded_port(base_port + 7 * attempt, used)
             old = self._container(eng["container"])
             if old is not None:
                 old.remove(force=True)
@@ -199,26 +199,9 @@ class ContainerLauncher:
                 self._keep_log(trial_id, kind, c)  # why it failed stays readable (logs()); `e` carries any OOM kill
                 c.remove(force=True)  # frees its port before we ask whether someone else holds it
                 portguard.release(port)
-                if e.oom_kills or attempt + 1 == START_ATTEMPTS or self._port_is_free(port):
+                if e.oom_kills or attempt + 1 == START_ATTEMPTS or port_is_free(port):
                     raise  # not a port taken meanwhile by someone else: retrying would not help
         raise last or EngineUnavailable(f"{kind}: did not start")
-
-    @staticmethod
-    def _guarded_port(start: int, used: set[int]) -> int:
-        """A free port from `start` on (none of the trial's other engines'), guarded before the engine listens on
-        it: on the host network a container's port is the host's, so only btb's uid may reach it."""
-        port = free_port(start)
-        while port in used:
-            port = free_port(port + 1)
-        portguard.guard(port)
-        return port
-
-    @staticmethod
-    def _port_is_free(port: int) -> bool:
-        try:
-            return free_port(port, span=1) == port
-        except RuntimeError:
-            return False
 
     def _wait_ready(self, drv: ContainerEngine, c: Any, timeout_s: float | None = None) -> None:
         deadline = time.monotonic() + (timeout_s or self.ready_timeout_s)

@@ -284,8 +284,7 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
             except Exception:  # noqa: BLE001
                 pass
         for eng in (state or {}).get("engines", {}).values():
-            if eng.get("port"):
-                portguard.release(eng["port"])
+            portguard.release(eng.get("port"))
         parent = parent_of(state) if state else None
         if parent is not None:
             parent.remove()

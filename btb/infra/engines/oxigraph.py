@@ -179,7 +179,7 @@ class LocalOxigraph(LocalEngine):
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
             extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "tuning": dict(TUNING), "store": str(self.store),
-                   "reachable": portguard.enforced() or "btb only: other local users refused by the port guard",
+                   "reachable": portguard.reachable(),
                    "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
                    "memory_limit": slot.applied_limit if slot else None,
                    "cgroup_version": slot.version if slot else "none"},
