@@ -211,7 +211,7 @@ class LocalProvider(TrialStates, Provider):
             slot.kill()  # whatever else is left in the trial's slot (orphans of a killed main process)
             out = {}
             for kind, eng in engines.items():
-                self._launch(eng, slot, state.get("budget"), state.get("tuning"))
+                self._launch(eng, slot, state.get("budget"), state.get("tuning"), state.get("query_timeout_s"))
                 out[kind] = eng.endpoint(slot)
             state["engines"] = {k: e.spec.to_json() for k, e in engines.items()}
             self._save(trial_id, state)
@@ -235,16 +235,20 @@ class LocalProvider(TrialStates, Provider):
         self._save(trial_id, state)
 
     @staticmethod
-    def _launch(eng: LocalEngine, slot: CgroupSlot, budget: int | None, tuning: str | None) -> None:
+    def _launch(eng: LocalEngine, slot: CgroupSlot, budget: int | None, tuning: str | None,
+                query_timeout_s: float | None = None) -> None:
         """Start an engine in `slot`; engines whose settings follow the budget get it (and the campaign's
-        tuning) explicitly, also where cgroups cannot enforce it (then the slot has no limit to read)."""
+        tuning) explicitly, also where cgroups cannot enforce it (then the slot has no limit to read); those
+        that take the protocol's query timeout get it."""
         import inspect
 
         params = inspect.signature(eng.launch).parameters
-        kw = {k: v for k, v in (("budget", budget), ("tuning", tuning)) if k in params and (v is not None or k == "budget")}
+        kw = {k: v for k, v in (("budget", budget), ("tuning", tuning), ("query_timeout_s", query_timeout_s))
+              if k in params and (v is not None or k == "budget")}
         eng.launch(slot, **kw)
 
-    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
+    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None,
+               query_timeout_s: float | None = None) -> Started:
         state = self._load(trial_id)
         if state is None or not state.get("engines"):
             raise EngineUnavailable(f"{trial_id}: no loaded engines on node {self.node}")
@@ -256,13 +260,13 @@ class LocalProvider(TrialStates, Provider):
         old.kill()
         old.remove()
         slot = create_slot(self._slot_name(trial_id), budget)
-        state.update(budget=budget, parked=None, tuning=tuning, slot=slot.to_state())
+        state.update(budget=budget, parked=None, tuning=tuning, query_timeout_s=query_timeout_s, slot=slot.to_state())
         self._save(trial_id, state)
         try:
             out = {}
             sizing = sizing_shares(tuple(engines), budget)
             for kind, eng in engines.items():
-                self._launch(eng, slot, sizing[kind], tuning)
+                self._launch(eng, slot, sizing[kind], tuning, query_timeout_s)
                 out[kind] = eng.endpoint(slot)
         except Exception as e:
             try:

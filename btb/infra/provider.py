@@ -113,9 +113,12 @@ class Provider(ABC):
         """Stop the engines cleanly and keep their data (load once, measure many): `resume` restarts them."""
 
     @abstractmethod
-    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
+    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None,
+               query_timeout_s: float | None = None) -> Started:
         """Start parked (or running) engines again from their data under `budget`, in a fresh cgroup,
-        with engine settings sized to that budget (`tuning`: scaled | fixed). Raises EngineUnavailable."""
+        with engine settings sized to that budget (`tuning`: scaled | fixed). `query_timeout_s`: the
+        protocol's per-query timeout, for engines that keep evaluating a query its client gave up on (Oxigraph:
+        its server-side timeout follows it). Raises EngineUnavailable."""
 
     def drop_cache(self, trial_id: str) -> bool:
         """Evict the engines' data files from the OS page cache (a cold run). False where it cannot."""

@@ -217,7 +217,7 @@ def serve(att: Attempt, manifest: Manifest, bindings, path=None) -> tuple[S, str
         return S.ERROR, str(e)[:1000]
     att.status(S.PROVISIONING, budget=budget, store_bytes=att.store_bytes or "")
     try:
-        started = ctx.provider.resume(lid, budget, campaign.memory.tuning)
+        started = ctx.provider.resume(lid, budget, campaign.memory.tuning, campaign.protocol.timeout_s)
     except Exception as e:  # noqa: BLE001 - a budget too small to even start is a finding
         kills = getattr(e, "oom_kills", None)
         if kills:

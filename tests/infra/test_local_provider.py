@@ -291,3 +291,37 @@ def test_a_new_engines_dir_made_under_btbs_private_umask_lets_the_engines_in():
         for t in p.trials():
             p.stop(t)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _sparql(url: str, path: str, body: str, kind: str, timeout: float) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"{url}/{path}", data=body.encode(), headers={"Content-Type": kind})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def test_a_resumed_oxigraph_stops_a_query_its_client_gave_up_on_soon_after_the_protocols_timeout(provider):
+    """Oxigraph keeps evaluating a query whose client went away; served under a trial, its own timeout follows
+    the protocol's (1 s → 3 s), so an abandoned query is cancelled within tens of seconds (its cancellation is
+    checked on store reads: 17 s here at load ~1.5), not after the 600 s backstop. Oxigraph has answered 200 by
+    then (results stream) and ends the body with its cancellation message."""
+    provider.start("oxq", ("oxigraph",), None)
+    url = provider.current("oxq")["oxigraph"].dsn
+    triples = " ".join(f"<urn:s{i}> <urn:p> {i} ." for i in range(400))
+    assert _sparql(url, "update", f"INSERT DATA {{ {triples} }}", "application/sparql-update", 30)[0] in (200, 204)
+    provider.park("oxq")
+    ep = provider.resume("oxq", None, "scaled", query_timeout_s=1).endpoints["oxigraph"]
+    assert ep.extra["settings"]["timeout_s"] == 3
+    endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"  # 400^4 rows
+    t0 = time.monotonic()
+    status, body = _sparql(ep.dsn, "query", endless, "application/sparql-query", 60)
+    took = time.monotonic() - t0
+    assert "cancelled" in body[-200:] and took < 120, (status, body[-200:], took)
+    # served with no protocol timeout (a load, a validate): the backstop
+    provider.park("oxq")
+    assert provider.resume("oxq", None, "scaled").endpoints["oxigraph"].extra["settings"]["timeout_s"] == 600

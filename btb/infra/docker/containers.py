@@ -212,7 +212,7 @@ class OxigraphContainer(ContainerEngine):
     def command(self, budget: int | None, tuning: str | None) -> list[str]:
         from btb.infra.engines.oxigraph import serve_args
 
-        return serve_args(self.data_path, self.host, self.port)
+        return serve_args(self.data_path, self.host, self.port, self.eng.get("query_timeout_s"))
 
     def ready(self) -> bool:
         from btb.infra.engines.oxigraph import sparql_ready
@@ -220,7 +220,7 @@ class OxigraphContainer(ContainerEngine):
         return sparql_ready(self.url)
 
     def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
-        from btb.infra.engines.oxigraph import SERVER_SETTINGS
+        from btb.infra.engines.oxigraph import SERVER_SETTINGS, server_timeout_s
 
         version = self.eng.get("version") or self.eng.get("image_labels", {}).get("btb.pin.oxigraph")
         if not version:
@@ -233,7 +233,8 @@ class OxigraphContainer(ContainerEngine):
         from btb.infra import portguard
 
         return self.url, f"Oxigraph {version} (image {self.eng.get('image')})", {
-            "auth": "none", "settings": {**SERVER_SETTINGS}, "store": self.data_path,
+            "auth": "none", "settings": {**SERVER_SETTINGS, "timeout_s": server_timeout_s(self.eng.get("query_timeout_s"))},
+            "store": self.data_path,
             "reachable": portguard.reachable(),
             "versions": {"oxigraph": version, "pip": self.eng.get("image_labels", {}).get("btb.pin.pip", "-")}}
 

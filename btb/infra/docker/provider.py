@@ -216,7 +216,8 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
         state["parked"] = time.time()
         self._save(trial_id, state)
 
-    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None) -> Started:
+    def resume(self, trial_id: str, budget: int | None, tuning: str | None = None,
+               query_timeout_s: float | None = None) -> Started:
         state = self._load(trial_id)
         if state is None or not state.get("engines"):
             raise EngineUnavailable(f"{trial_id}: no loaded engines on node {self.node}")
@@ -226,6 +227,8 @@ class DockerProvider(ContainerLauncher, TrialStates, Provider):
         try:
             self._new_parent(trial_id, state, budget)
             state["parked"] = None
+            for eng in state["engines"].values():  # each container's driver reads it (Oxigraph's server timeout)
+                eng["query_timeout_s"] = query_timeout_s
             self._save(trial_id, state)
             return self._start_all(trial_id, state, tuning)
         except Exception as e:

@@ -18,6 +18,7 @@ Readiness: `GET /query?query=ASK{}` answers in a few ms once the store is open (
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -33,11 +34,21 @@ from btb.infra.engines.base import (EngineSpec, LocalEngine, as_user, chown_tree
                                     kill_processes, reachable_for, terminate_processes)
 
 USER_CANDIDATES = ("oxigraph", "nobody")
-# A server-side backstop, not the protocol's timeout (that one is the client watchdog's, per scenario): Oxigraph
-# keeps evaluating a query whose client went away, so a cancelled query would otherwise burn a core until done.
+# Oxigraph keeps evaluating a query whose client went away (oxigraph/oxigraph#1336): only its own `--timeout-s`
+# stops it. While loading (long updates) a generous backstop; while serving a trial, the protocol's per-query
+# timeout plus a margin, so the client's watchdog fires first and an abandoned query dies soon after — not
+# 600 s later, holding a thread and its memory (O1 at 512 MiB was OOM-killed under 16 operators so).
 SERVER_TIMEOUT_S = 600
+SERVE_MARGIN_S = 2
 SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir",
                    "timeout_s": SERVER_TIMEOUT_S}
+
+
+def server_timeout_s(query_timeout_s: float | None) -> int:
+    """The server's `--timeout-s` (whole seconds) for a protocol timeout: that + margin, else the backstop."""
+    if not query_timeout_s:
+        return SERVER_TIMEOUT_S
+    return min(SERVER_TIMEOUT_S, max(1, math.ceil(query_timeout_s + SERVE_MARGIN_S)))
 TUNING = {"sized": False, "why": "oxigraph serve exposes no memory setting (RocksDB options fixed in its code): "
                              "the budget acts through the cgroup only"}
 
@@ -84,9 +95,10 @@ def sparql_ready(url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def serve_args(location: str, host: str, port: int) -> list[str]:
+def serve_args(location: str, host: str, port: int, query_timeout_s: float | None = None) -> list[str]:
     """`oxigraph serve` arguments (after the binary): local process or container."""
-    return ["serve", "--location", location, "--bind", f"{host}:{port}", "--timeout-s", str(SERVER_TIMEOUT_S)]
+    return ["serve", "--location", location, "--bind", f"{host}:{port}",
+            "--timeout-s", str(server_timeout_s(query_timeout_s))]
 
 
 class LocalOxigraph(LocalEngine):
@@ -101,6 +113,7 @@ class LocalOxigraph(LocalEngine):
         self.pidfile = self.work / "oxigraph.pid"
         self.user = oxigraph_user()
         self.host = "127.0.0.1"
+        self.timeout_s = SERVER_TIMEOUT_S  # the running server's, recorded in its Endpoint
 
     @classmethod
     def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
@@ -127,11 +140,12 @@ class LocalOxigraph(LocalEngine):
         self.log.touch()
         chown_tree(self.work, self.user)
 
-    def launch(self, slot: CgroupSlot) -> None:
+    def launch(self, slot: CgroupSlot, query_timeout_s: float | None = None) -> None:
         self.prepare()
         self.kill()
         binary = find_oxigraph(self.options.get("bin", ""))
-        argv = as_user(self.user, [str(binary), *serve_args(str(self.store), self.host, self.spec.port)])
+        self.timeout_s = server_timeout_s(query_timeout_s)
+        argv = as_user(self.user, [str(binary), *serve_args(str(self.store), self.host, self.spec.port, query_timeout_s)])
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     env=engine_env(), cwd=str(self.work), start_new_session=True)
@@ -178,7 +192,7 @@ class LocalOxigraph(LocalEngine):
             version=f"Oxigraph {version} (pip oxigraph {pip})",
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
-            extra={"auth": "none", "settings": dict(SERVER_SETTINGS), "tuning": dict(TUNING), "store": str(self.store),
+            extra={"auth": "none", "settings": {**SERVER_SETTINGS, "timeout_s": self.timeout_s}, "tuning": dict(TUNING), "store": str(self.store),
                    "reachable": portguard.reachable(),
                    "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
                    "memory_limit": slot.applied_limit if slot else None,
