@@ -95,3 +95,46 @@ def run_limited(argv: list[str], limit_bytes: int, timeout_s: float = 600):
     finally:
         slot.kill()
         slot.remove()
+
+
+class CampaignRun:
+    """A campaign submitted with `--wait` by `run_campaign`: its id, output dir, the CLI's result, and the
+    summary and records it wrote (read when first asked for)."""
+
+    def __init__(self, cid: str, out, result):
+        self.cid, self.dir, self.result = cid, out / cid, result
+
+    @property
+    def stdout(self) -> str:
+        return self.result.stdout
+
+    @property
+    def summary(self) -> dict:
+        import json
+
+        return json.loads((self.dir / "summary.json").read_text())
+
+    @property
+    def records(self) -> list[dict]:
+        import json
+
+        return [json.loads(x) for x in (self.dir / "records.jsonl").read_text().splitlines()]
+
+
+def write_campaign(tmp_path, body: str):
+    """tmp_path/campaign.yaml: `body` (YAML without `output_dir`) with its results going to tmp_path/results."""
+    camp = tmp_path / "campaign.yaml"
+    camp.write_text(body.strip("\n") + f"\noutput_dir: {tmp_path / 'results'}\n")
+    return camp
+
+
+def run_campaign(btb_cli, tmp_path, body: str, *, check: bool = True, timeout: float = 900) -> CampaignRun:
+    """`btb submit FILE --wait` through the real CLI on `write_campaign(tmp_path, body)`: what it made."""
+    r = btb_cli("submit", write_campaign(tmp_path, body), "--wait", check=check, timeout=timeout)
+    return CampaignRun(campaign_id(r.stdout), tmp_path / "results", r)
+
+
+def submitted(ledger, name: str, timeout_s: float = 60) -> str:
+    """The id of campaign `name` once a `btb submit` running in the background has enqueued it."""
+    return wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith(f"{name}-")), None), timeout_s,
+                      f"campaign {name} to be submitted")

@@ -119,7 +119,8 @@ def summary_rows(b: Bundle) -> list[dict]:
                 "cpu_s": r.get("res_cpu_s"), "io_read_bytes": r.get("res_io_read_bytes"),
                 "io_write_bytes": r.get("res_io_write_bytes"), "memory_source": r.get("res_source"),
                 "prepare": r.get("prepare"), "fingerprint": r.get("fingerprint"),
-                **{c: r.get(c) for c in hotset.CSV_COLUMNS}})
+                **{c: r.get(c) for c in hotset.CSV_COLUMNS},
+                "host_round_trip_p50_ms": _ms(r.get("host_round_trip_p50"))})
     return out
 
 
@@ -128,7 +129,8 @@ SUMMARY_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "query", "sta
                    "median_ci_high_ms", "percentile_note", "peak_working_set_bytes", "mean_working_set_bytes",
                    "peak_memory_bytes", "mean_memory_bytes", "cpu_s",
                    "io_read_bytes", "io_write_bytes", "memory_source", "prepare", "trial", "trial_status",
-                   "fingerprint", *hotset.CSV_COLUMNS]  # what the query read (btb/results/hotset.py)
+                   "fingerprint", *hotset.CSV_COLUMNS,  # what the query read (btb/results/hotset.py)
+                   "host_round_trip_p50_ms"]  # DuckDB: the host's round trip around the recorded DuckDB time
 
 
 def ingest_rows(b: Bundle) -> list[dict]:

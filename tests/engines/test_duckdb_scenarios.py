@@ -105,6 +105,18 @@ def test_a_statement_past_the_timeout_is_a_timeout(loaded):
     assert d1.run("Q3", {"space": "x"}).status == "ok"  # the session goes on
 
 
+def test_what_d1_records_is_duckdbs_own_time_in_the_host_and_the_round_trip_is_kept_beside_it(loaded):
+    """An embedding application waits for execute + fetchall only: D1 records that, timed inside the host; the
+    process boundary around it (btb's, there so that the budget binds DuckDB) is kept per run, outside it."""
+    d1 = loaded(DuckFileScenario)
+    d1._statements["Q5"] = ("select count(*) from range(20000000) t(i) where i % 7 = $k", ("k",))
+    out = d1.run("Q5", {"k": 3})
+    assert out.status == "ok" and out.rows == [(2857143,)], out
+    assert out.seconds == d1._client.engine_s > 0
+    trip = out.notes["host_round_trip_s"]
+    assert out.seconds < trip < out.seconds + 1.0, (out.seconds, trip)  # the same query, one wire around it
+
+
 def test_duckdb_out_of_memory_is_status_oom(loaded):
     d1 = loaded(DuckFileScenario, budget=192 * MiB)
     d1._statements["Q5"] = ("select len(list(i)) from range(60000000) t(i)", ())

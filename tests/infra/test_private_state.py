@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 import pytest
-from btbtest import submit_background, wait_until
+from btbtest import submit_background, submitted, wait_until, write_campaign
 
 from btb.results.store import Ledger
 from btb.trials.board import TrialBoard
@@ -45,19 +45,16 @@ def test_state_ledger_logs_and_results_are_private_during_a_trial(workers, other
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     results = tmp_path / "results"
-    camp = tmp_path / "priv.yaml"
-    camp.write_text(f"""
+    camp = write_campaign(tmp_path, """
 name: private
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 0, runs: 100, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: [unlimited]}
+protocol: {warmups: 0, runs: 100, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q7]
-output_dir: {results}
 """)
     p = submit_background(camp, tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("private-")), None), 60,
-                     "the campaign to be submitted")
+    cid = submitted(ledger, "private")
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 3,
                300, "the trial to measure")

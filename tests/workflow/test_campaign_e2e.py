@@ -6,28 +6,24 @@ from __future__ import annotations
 import json
 
 import pytest
-from btbtest import campaign_id
+from btbtest import run_campaign
 
 pytestmark = pytest.mark.integration
 
 
 def test_demo_like_campaign_end_to_end(flower, flower_get, btb_cli, tmp_path):
     s = flower
-    out = tmp_path / "results"
-    camp = tmp_path / "e2e.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: e2e
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 1, runs: 3, timeout_s: 30, bindings: 2}}
+memory: {levels: [unlimited]}
+protocol: {warmups: 1, runs: 3, timeout_s: 30, bindings: 2}
 queries: [Q1, Q6]
-output_dir: {out}
 """)
-    r = btb_cli("submit", camp, "--wait")
-    cid = campaign_id(r.stdout)
+    r, cid = run.result, run.cid
     assert "Q1" in r.stdout and "Q6" in r.stdout and "p95" in r.stdout
-    summary = json.loads((out / cid / "summary.json").read_text())
+    summary = run.summary
     assert summary["status"] == "done"
     rows = {(x["scenario"], x["query"]): x for x in summary["rows"]}
     for q in ("Q1", "Q6"):
@@ -41,7 +37,7 @@ output_dir: {out}
     assert env and "PostgreSQL" in json.dumps(env)
     assert ing["status"] == "ok" and ing["rows_per_s"] > 0 and ing["bytes_on_disk"] > 0
     assert ing["bytes_per_sample"] == ing["bytes_on_disk"] / ing["samples"] > 0
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    records = run.records
     runs = [x for x in records if x["kind"] == "run"]
     per = {}
     for x in runs:
@@ -53,7 +49,7 @@ output_dir: {out}
         assert sorted(v) == sorted(want), (q, b, v)
     # load once: one ingest; the trial then provisioned its engines again under its own level
     assert [x["kind"] for x in records].count("ingest") == 1 and [x["kind"] for x in records].count("provision") == 1
-    csv_text = (out / cid / "summary.csv").read_text()
+    csv_text = (run.dir / "summary.csv").read_text()
     assert csv_text.count("\n") == 3 and ing["fingerprint"] in csv_text
 
     # Flower saw the campaign's tasks of every kind: the trial (a token of its engine set), its monitor
@@ -107,20 +103,16 @@ def test_campaign_on_an_imported_brick_model(flower, btb_cli, tmp_path):
     model = tmp_path / "models" / "messy.ttl"
     model.parent.mkdir()
     model.write_bytes((Path(__file__).resolve().parents[1] / "data" / "brick" / "messy.ttl").read_bytes())
-    out = tmp_path / "results"
-    camp = tmp_path / "model.yaml"
-    camp.write_text("name: model\ndatasets: [{model: models/messy.ttl, duration: 1d, seed: 2}]\nscenarios: [P1]\n"
-                    "protocol: {warmups: 0, runs: 2, bindings: 2}\nqueries: [Q3, Q8]\n"
-                    f"output_dir: {out}\n")
-    r = btb_cli("submit", camp, "--wait")
-    cid = campaign_id(r.stdout)
-    summary = json.loads((out / cid / "summary.json").read_text())
+    run = run_campaign(btb_cli, tmp_path, "name: model\ndatasets: [{model: models/messy.ttl, duration: 1d, seed: 2}]\n"
+                       "scenarios: [P1]\nprotocol: {warmups: 0, runs: 2, bindings: 2}\nqueries: [Q3, Q8]\n")
+    r = run.result
+    summary = run.summary
     assert summary["status"] == "done"
     rows = {x["query"]: x for x in summary["rows"]}
     assert rows["Q3"]["statuses"] == {"ok": 4} and rows["Q3"]["dataset"] == "messy-1d-s2"
     assert rows["Q8"]["statuses"] == {"no binding in this model": 1} and rows["Q8"]["n"] == 0
     assert "no tenant" in rows["Q8"]["message"]
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    records = run.records
     assert not [x for x in records if x["kind"] == "run" and x["query"] == "Q8"]
     assert [x["status"] for x in records if x["kind"] == "unbound"] == ["no_binding"]
     (ing,) = summary["ingest"]

@@ -11,7 +11,7 @@ import time
 
 import psutil
 import pytest
-from btbtest import run_counts, submit_background, wait_until
+from btbtest import run_counts, submit_background, submitted, wait_until, write_campaign
 
 from btb.infra import stack
 from btb.results.store import Ledger
@@ -104,8 +104,7 @@ def test_fault_mid_trial_loses_and_duplicates_nothing(fault, workers, btb_cli, t
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     name = f"f{list(FAULTS).index(fault)}"
     p = submit_background(_campaign_file(tmp_path, name), tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith(f"{name}-")), None), 60,
-                     "the campaign to be submitted")
+    cid = submitted(ledger, name)
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring"
                and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
@@ -142,8 +141,7 @@ def test_a_paused_attempt_past_its_lease_has_every_later_write_refused_and_count
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     p = submit_background(_campaign_file(tmp_path, "fstop"), tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("fstop-")), None), 60,
-                     "the campaign to be submitted")
+    cid = submitted(ledger, "fstop")
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring"
                and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
@@ -189,19 +187,16 @@ def test_a_lost_loading_attempt_keeps_its_check_and_a_dead_worker_is_replaced(su
     the load's answer check written back, every scenario is validated, no run lost or duplicated."""
     s = supervised
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
-    camp = tmp_path / "fload.yaml"
-    camp.write_text(f"""
+    camp = write_campaign(tmp_path, """
 name: fload
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [F2]
-memory: {{levels: [2GiB, unlimited]}}
-protocol: {{warmups: 0, runs: 30, timeout_s: 30, bindings: 1, validate: true}}
+memory: {levels: [2GiB, unlimited]}
+protocol: {warmups: 0, runs: 30, timeout_s: 30, bindings: 1, validate: true}
 queries: [Q2, Q7]
-output_dir: {tmp_path / 'results'}
 """)
     p = submit_background(camp, tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("fload-")), None), 60,
-                     "the campaign to be submitted")
+    cid = submitted(ledger, "fload")
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 3,
                300, "the loading trial to measure")

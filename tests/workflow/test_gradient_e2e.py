@@ -9,10 +9,8 @@ the OOM assertion for a reason nobody can see."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from btbtest import CAN_LIMIT, campaign_id
+from btbtest import CAN_LIMIT, run_campaign
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(not CAN_LIMIT, reason="no writable cgroup memory controller here: no budget is "
@@ -31,21 +29,16 @@ def assert_cannot_fit(need: int, what: str) -> None:
 
 
 def test_gradient_records_oom_and_continues(workers, btb_cli, tmp_path):
-    out = tmp_path / "results"
-    camp = tmp_path / "gradient.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: gradient
-datasets: [{{profile: small-1d, seed: 5}}]
+datasets: [{profile: small-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [24MiB, 160MiB, unlimited], tuning: fixed}}  # fixed: 128 MB shared_buffers cannot fit 24 MiB
-protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: [24MiB, 160MiB, unlimited], tuning: fixed}  # fixed: 128 MB shared_buffers cannot fit 24 MiB
+protocol: {warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q6, Q7]
-output_dir: {out}
 """)
-    r = btb_cli("submit", camp, "--wait")
-    assert "minimum viable" in r.stdout
-    cid = campaign_id(r.stdout)
-    summary = json.loads((out / cid / "summary.json").read_text())
+    assert "minimum viable" in run.stdout
+    summary = run.summary
     by_level = {t["level"]: t for t in summary["trials"].values()}
     assert set(by_level) == {"24MiB", "160MiB", "unlimited"}
     assert_cannot_fit(working_set_at(summary, "unlimited"), "unlimited")
@@ -56,7 +49,7 @@ output_dir: {out}
     assert by_level["160MiB"]["status"] == "completed" and by_level["unlimited"]["status"] == "completed"
     (mv,) = summary["minimum_viable"]
     assert mv["minimum_viable_level"] == "160MiB"
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    records = run.records
     # loaded once (by the first trial, under the ingest budget: unlimited), then served under each level
     (ing,) = [x for x in records if x["kind"] == "ingest"]
     assert ing["status"] == "ok" and ing["budget"] is None
@@ -73,19 +66,15 @@ output_dir: {out}
 def test_bisection_brackets_minimum_viable_ram(workers, btb_cli, tmp_path):
     """Explicit levels with bisect on: levels are added between the highest failing and the lowest passing
     budget until the bracket is within the resolution; the summary reports the bracket and its status."""
-    out = tmp_path / "results"
-    camp = tmp_path / "bisect.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: bisect
-datasets: [{{profile: small-1d, seed: 5}}]
+datasets: [{profile: small-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [24MiB, 384MiB], bisect: true, resolution: 0.5, tuning: fixed}}
-protocol: {{warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: [24MiB, 384MiB], bisect: true, resolution: 0.5, tuning: fixed}
+protocol: {warmups: 0, runs: 2, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q7]
-output_dir: {out}
-""")
-    cid = campaign_id(btb_cli("submit", camp, "--wait", check=False).stdout)
-    summary = json.loads((out / cid / "summary.json").read_text())
+""", check=False)
+    summary = run.summary
     levels = {t["level"]: t for t in summary["trials"].values()}
     assert_cannot_fit(working_set_at(summary, "384MiB"), "384MiB")
     assert levels["24MiB"]["status"] == "oom" and levels["384MiB"]["status"] == "completed", levels
@@ -95,5 +84,5 @@ output_dir: {out}
     assert mv["failed_below_bytes"] and mv["minimum_viable_bytes"] <= 1.5 * mv["failed_below_bytes"], mv
     assert all(24 * 2**20 < (t["budget"] or 0) < 384 * 2**20 for lv, t in levels.items()
                if lv not in ("24MiB", "384MiB"))
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    records = run.records
     assert [x["kind"] for x in records].count("ingest") == 1  # loaded once for every level

@@ -5,28 +5,23 @@ others (O1), in the per-query summary and summary.csv."""
 from __future__ import annotations
 
 import csv
-import json
 
 import pytest
-from btbtest import campaign_id
+from btbtest import run_campaign
 
 pytestmark = pytest.mark.integration
 
 
 def test_read_figures_recorded_per_query_outside_the_timed_runs(workers, btb_cli, tmp_path):
-    out = tmp_path / "results"
-    camp = tmp_path / "reads.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: reads
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1, O1, F2]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 1, runs: 2, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: [unlimited]}
+protocol: {warmups: 1, runs: 2, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q3, Q7]
-output_dir: {out}
 """)
-    cid = campaign_id(btb_cli("submit", camp, "--wait").stdout)
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    records = run.records
     explains = {(r["scenario"], r["query"]): r for r in records if r["kind"] == "explain"}
     assert set(explains) == {("P1", "Q3"), ("P1", "Q7"), ("F2", "Q7")}, sorted(explains)  # F2 Q3: no SQL part
     for (sid, qid), e in explains.items():
@@ -35,7 +30,7 @@ output_dir: {out}
         runs = [r for r in records if r["kind"] == "run" and r["scenario"] == sid and r["query"] == qid]
         (batch,) = [r for r in records if r["kind"] == "batch" and r["scenario"] == sid and r["query"] == qid]
         assert len(runs) == 4 and e["t_start"] >= max(r["t_end"] for r in runs) and e["t_start"] >= batch["t_end"]
-    rows = {(r["scenario"], r["query"]): r for r in csv.DictReader((out / cid / "summary.csv").open())}
+    rows = {(r["scenario"], r["query"]): r for r in csv.DictReader((run.dir / "summary.csv").open())}
     for key in explains:
         r = rows[key]
         assert r["read_source"] == explains[key]["source"] and int(r["accessed_bytes"]) > 0, r

@@ -3,30 +3,23 @@ size its ingest measured, and every trial records the bytes it ran under."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from btbtest import campaign_id
+from btbtest import run_campaign
 
 pytestmark = pytest.mark.integration
 
 
 def test_relative_levels_resolve_to_fractions_of_the_measured_store(workers, btb_cli, tmp_path):
-    out = tmp_path / "results"
-    camp = tmp_path / "relative.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: relative
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: {{relative: [8, 4]}}}}
-protocol: {{warmups: 0, runs: 1, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: {relative: [8, 4]}}
+protocol: {warmups: 0, runs: 1, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q3, Q6]
-output_dir: {out}
 """)
-    r = btb_cli("submit", camp, "--wait")
-    cid = campaign_id(r.stdout)
-    summary = json.loads((out / cid / "summary.json").read_text())
-    records = [json.loads(x) for x in (out / cid / "records.jsonl").read_text().splitlines()]
+    summary = run.summary
+    records = run.records
     (ing,) = [x for x in records if x["kind"] == "ingest"]
     store = ing["bytes_on_disk"]
     assert ing["status"] == "ok" and store > 0
@@ -36,5 +29,5 @@ output_dir: {out}
         assert by_level[f"rel-{f}"]["budget"] == int(f * store), by_level
     prov = {x["level"]: x for x in records if x["kind"] == "provision"}
     assert prov["rel-4"]["budget"] == int(4 * store) and prov["rel-4"]["store_bytes"] == store
-    rows = list((out / cid / "summary.csv").read_text().splitlines())
+    rows = list((run.dir / "summary.csv").read_text().splitlines())
     assert any(",rel-8," in line and f",{int(8 * store)}," in line for line in rows), rows[:3]

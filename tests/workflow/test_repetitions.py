@@ -10,28 +10,22 @@ independent, interleaved trials, each with its own cold engine, and a summary ro
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from btbtest import campaign_id
+from btbtest import run_campaign
 
 pytestmark = pytest.mark.integration
 
 
 def test_two_interleaved_repetitions_agree_within_their_ci(workers, btb_cli, tmp_path):
-    out = tmp_path / "results"
-    camp = tmp_path / "reps.yaml"
-    camp.write_text(f"""
+    run = run_campaign(btb_cli, tmp_path, """
 name: reps
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1, P2]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 3, runs: 30, timeout_s: 30, bindings: 1, validate: false, repetitions: 2}}  # ms-scale queries: less scheduler noise than sub-ms ones
+memory: {levels: [unlimited]}
+protocol: {warmups: 3, runs: 30, timeout_s: 30, bindings: 1, validate: false, repetitions: 2}  # ms-scale queries: less scheduler noise than sub-ms ones
 queries: [Q7, Q12]
-output_dir: {out}
 """)
-    cid = campaign_id(btb_cli("submit", camp, "--wait").stdout)
-    summary = json.loads((out / cid / "summary.json").read_text())
+    summary = run.summary
     trials = sorted(summary["trials"].items())
     # interleaved: P1 r0, P2 r0, P1 r1, P2 r1 (scenarios alternate, repetitions are whole passes)
     assert [(t["scenario"]) for _, t in trials] == ["P1", "P2", "P1", "P2"]
@@ -50,13 +44,13 @@ output_dir: {out}
     for (sc, q), r in levels.items():  # the across-repetition interval spans both repetitions' medians
         assert r["ci_low"] <= min(rows[(sc, q, 0)]["p50"], rows[(sc, q, 1)]["p50"]) <= r["p50"] <= r["ci_high"]
     assert all(r["cold_p50"] and r["cold_p50"] > 0 for r in levels.values())  # cold apart from warm
-    states = json.loads((out / cid / "summary.json").read_text())["trials"]
+    states = run.summary["trials"]
     assert len(states) == 4
     # the report's own checks on the files: each repetition is a trial of runs × bindings (no false red)
     from btb.results.checks import run_checks
     from btb.results.files import load_bundle
 
-    checks = {c.name: c for c in run_checks(load_bundle(out / cid))}
+    checks = {c.name: c for c in run_checks(load_bundle(run.dir))}
     assert checks["runs × bindings"].ok and checks["percentiles ordered"].ok, checks
     assert checks["every measured query validated"].failures == [
         "protocol.validate is false: answers were not checked against the oracle"]  # said, not hidden

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from btbtest import submit_background, wait_until
+from btbtest import submit_background, submitted, wait_until, write_campaign
 
 from btb.infra.factory import make_provider
 from btb.results.store import Ledger
@@ -17,19 +17,16 @@ pytestmark = pytest.mark.integration
 def test_a_store_changed_under_a_trial_ends_it_invalid_with_the_reason(workers, tmp_path):
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
-    camp = tmp_path / "drift.yaml"
-    camp.write_text(f"""
+    camp = write_campaign(tmp_path, """
 name: storedrift
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [unlimited]}}
-protocol: {{warmups: 0, runs: 200, timeout_s: 30, bindings: 1, validate: true}}
+memory: {levels: [unlimited]}
+protocol: {warmups: 0, runs: 200, timeout_s: 30, bindings: 1, validate: true}
 queries: [Q6]
-output_dir: {tmp_path / 'results'}
 """)
     p = submit_background(camp, tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("storedrift-")), None), 60,
-                     "the campaign to be submitted")
+    cid = submitted(ledger, "storedrift")
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
                300, "the trial to measure")

@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from btbtest import campaign_id, hungry_query, submit_background, wait_until
+from btbtest import campaign_id, hungry_query, submit_background, submitted, wait_until, write_campaign
 
 from btb.campaign import Campaign, plan
 from btb.results.store import Ledger
@@ -40,18 +40,16 @@ def test_a_dataset_that_cannot_be_made_ends_its_trial_with_error(redis_server):
 def test_engine_oom_killed_mid_batch_ends_the_trial_oom_and_the_campaign_goes_on(workers, tmp_path):
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
-    camp = tmp_path / "oom.yaml"
-    camp.write_text(f"""
+    camp = write_campaign(tmp_path, """
 name: om
-datasets: [{{profile: tiny-1d, seed: 5}}]
+datasets: [{profile: tiny-1d, seed: 5}]
 scenarios: [P1]
-memory: {{levels: [256MiB, unlimited]}}
-protocol: {{warmups: 0, runs: 2000, timeout_s: 30, bindings: 1, validate: false}}
+memory: {levels: [256MiB, unlimited]}
+protocol: {warmups: 0, runs: 2000, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q7, Q12]
-output_dir: {tmp_path / 'results'}
 """)
     p = submit_background(camp, tmp_path)
-    cid = wait_until(lambda: next((c for c in ledger.campaigns(5) if c.startswith("om-")), None), 60, "submit")
+    cid = submitted(ledger, "om")
     tid = f"{cid}.t000"
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
                120, "the 256 MiB trial to measure")
