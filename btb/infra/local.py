@@ -268,6 +268,8 @@ class LocalProvider(TrialStates, Provider):
             for kind, eng in engines.items():
                 self._launch(eng, slot, sizing[kind], tuning, query_timeout_s)
                 out[kind] = eng.endpoint(slot)
+            state["engines"] = {k: e.spec.to_json() for k, e in engines.items()}  # what each launch kept
+            self._save(trial_id, state)
         except Exception as e:
             try:
                 kills = slot.oom_kill_count()

@@ -317,6 +317,7 @@ def test_a_resumed_oxigraph_stops_a_query_its_client_gave_up_on_soon_after_the_p
     provider.park("oxq")
     ep = provider.resume("oxq", None, "scaled", query_timeout_s=1).endpoints["oxigraph"]
     assert ep.extra["settings"]["timeout_s"] == 3
+    assert provider.current("oxq")["oxigraph"].extra["settings"]["timeout_s"] == 3  # another process's view too
     endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"  # 400^4 rows
     t0 = time.monotonic()
     status, body = _sparql(ep.dsn, "query", endless, "application/sparql-query", 60)

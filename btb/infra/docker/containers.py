@@ -220,7 +220,7 @@ class OxigraphContainer(ContainerEngine):
         return sparql_ready(self.url)
 
     def describe(self, container: Any) -> tuple[str, str, dict[str, Any]]:
-        from btb.infra.engines.oxigraph import SERVER_SETTINGS, server_timeout_s
+        from btb.infra.engines.oxigraph import server_settings
 
         version = self.eng.get("version") or self.eng.get("image_labels", {}).get("btb.pin.oxigraph")
         if not version:
@@ -233,7 +233,7 @@ class OxigraphContainer(ContainerEngine):
         from btb.infra import portguard
 
         return self.url, f"Oxigraph {version} (image {self.eng.get('image')})", {
-            "auth": "none", "settings": {**SERVER_SETTINGS, "timeout_s": server_timeout_s(self.eng.get("query_timeout_s"))},
+            "auth": "none", "settings": server_settings(self.eng.get("query_timeout_s")),
             "store": self.data_path,
             "reachable": portguard.reachable(),
             "versions": {"oxigraph": version, "pip": self.eng.get("image_labels", {}).get("btb.pin.pip", "-")}}

@@ -40,8 +40,7 @@ USER_CANDIDATES = ("oxigraph", "nobody")
 # 600 s later, holding a thread and its memory (O1 at 512 MiB was OOM-killed under 16 operators so).
 SERVER_TIMEOUT_S = 600
 SERVE_MARGIN_S = 2
-SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir",
-                   "timeout_s": SERVER_TIMEOUT_S}
+SERVER_SETTINGS = {"bind": "127.0.0.1", "auth": "none (Oxigraph has none): loopback only, private store dir"}
 
 
 def server_timeout_s(query_timeout_s: float | None) -> int:
@@ -49,6 +48,12 @@ def server_timeout_s(query_timeout_s: float | None) -> int:
     if not query_timeout_s:
         return SERVER_TIMEOUT_S
     return min(SERVER_TIMEOUT_S, max(1, math.ceil(query_timeout_s + SERVE_MARGIN_S)))
+
+
+def server_settings(query_timeout_s: float | None) -> dict[str, Any]:
+    """What an Endpoint records of the server it started (local process or container)."""
+    return {**SERVER_SETTINGS, "timeout_s": server_timeout_s(query_timeout_s)}
+
 TUNING = {"sized": False, "why": "oxigraph serve exposes no memory setting (RocksDB options fixed in its code): "
                              "the budget acts through the cgroup only"}
 
@@ -113,7 +118,6 @@ class LocalOxigraph(LocalEngine):
         self.pidfile = self.work / "oxigraph.pid"
         self.user = oxigraph_user()
         self.host = "127.0.0.1"
-        self.timeout_s = SERVER_TIMEOUT_S  # the running server's, recorded in its Endpoint
 
     @classmethod
     def available(cls, options: dict[str, Any]) -> tuple[bool, str]:
@@ -144,7 +148,7 @@ class LocalOxigraph(LocalEngine):
         self.prepare()
         self.kill()
         binary = find_oxigraph(self.options.get("bin", ""))
-        self.timeout_s = server_timeout_s(query_timeout_s)
+        self.spec.extra["query_timeout_s"] = query_timeout_s  # kept with the spec: what its Endpoint reports
         argv = as_user(self.user, [str(binary), *serve_args(str(self.store), self.host, self.spec.port, query_timeout_s)])
         with open(self.log, "ab") as log:
             proc = subprocess.Popen(slot.wrap(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -192,7 +196,7 @@ class LocalOxigraph(LocalEngine):
             version=f"Oxigraph {version} (pip oxigraph {pip})",
             pids=(pid,) if pid else (),
             cgroup=str(slot.memory_dir) if slot and slot.memory_dir else None,
-            extra={"auth": "none", "settings": {**SERVER_SETTINGS, "timeout_s": self.timeout_s}, "tuning": dict(TUNING), "store": str(self.store),
+            extra={"auth": "none", "settings": server_settings(self.spec.extra.get("query_timeout_s")), "tuning": dict(TUNING), "store": str(self.store),
                    "reachable": portguard.reachable(),
                    "binary": str(binary), "versions": {"oxigraph": version, "pip": pip},
                    "memory_limit": slot.applied_limit if slot else None,
