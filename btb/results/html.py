@@ -217,12 +217,13 @@ def workload_section(b: Bundle) -> dict:
                   "" if r["peak_achieved_ops_s"] is None else f"{r['peak_achieved_ops_s']:.1f}", ", ".join(f"{x:g}" for x in r["rates_offered"]), ", ".join(f"{x:g}" for x in r["client_bound_rates"]),
                   r["note"], f"{r['machine']} · {r['protocol']}"] for r in t["saturation"]], left=3)
     steps = Table(["scenario", "level", "step", "offered", "achieved", "resp p50", "resp p95", "resp p99", "serv p99",
-                   "errors", "verdict"],
+                   "errors", "verdict", "resp p95 per class (ms)"],
                   [[c["scenario"], c["level"], f"{c['workload']} {c['loop']} {c['clients']}c",
                     _blank_none(c["offered_ops_s"]), f"{c['achieved_ops_s']:.1f}", _ms(c["response_p50_s"]),
                     _ms(c["response_p95_s"]), _ms(c["response_p99_s"]), _ms(c["service_p99_s"]),
                     "" if c["error_rate"] is None else f"{100 * c['error_rate']:.1f} %",
-                    _status(c["valid"], c["verdict"])] for c in t["curves"]], left=3)
+                    _status(c["valid"], c["verdict"]), w.class_text(c.get("classes") or {})] for c in t["curves"]],
+                  left=3)
     scores = Table(["scenario", "level", "score", "cells", "failed", "dropped", "key"],
                    [[r["scenario"], r["level"], "" if r["score"] is None else f"{r['score']:.2f}", r["cells"],
                      r["failed_cells"], r["dropped_cells"], f"{r['machine']} · {r['protocol']}"]
@@ -239,7 +240,7 @@ def workload_section(b: Bundle) -> dict:
     return {"live_ingest": ingest if live else None, "store_checks": store_checks(b), "ingest_trials": ingest_trials(b),
             "load_plots": _svgs(throughput_latency(t["curves"], t["slo_ms"])) if t["curves"] else [],
             "saturation": sat if t["curves"] else None, "load_steps": steps if t["curves"] else None,
-            "scores": scores, "score_rule": t["scores"][0]["rule"] if t["scores"] else "", "slo_ms": t["slo_ms"]}
+            "scores": scores, "score_rule": t["scores"][0]["rule"] if t["scores"] else "", "slo_text": t["slo_text"]}
 
 
 def ingest_trials(b: Bundle) -> Table | None:

@@ -17,7 +17,9 @@ from btb.results.plots import COLORS, svg
 STYLES = (("response_p50_s", ":", "p50"), ("response_p95_s", "-", "p95"), ("response_p99_s", "--", "p99"))
 
 
-def throughput_latency(curve: list[dict], slo_ms: float) -> list[tuple[str, str]]:
+def throughput_latency(curve: list[dict], slo_ms: float | None) -> list[tuple[str, str]]:
+    """One figure per (key, workload, loop), a panel per level; `slo_ms` None: the SLO is per query class
+    (the saturation table holds it), so no single line is drawn."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for c in curve:
         groups[(c["machine"], c["dataset"], c["protocol"], c["workload"], c["loop"])].append(c)
@@ -39,7 +41,8 @@ def throughput_latency(curve: list[dict], slo_ms: float) -> list[tuple[str, str]
                 bad = [(c[xkey], c["response_p95_s"] * 1e3) for c in pts if not c["valid"] and c["response_p95_s"]]
                 if bad:
                     ax.plot(*zip(*bad), "x", color=color, ms=8, mew=2)
-            ax.axhline(slo_ms, color="grey", lw=0.8)
+            if slo_ms is not None:
+                ax.axhline(slo_ms, color="grey", lw=0.8)
             ax.set_yscale("log")
             ax.set_title(f"{level}")
             ax.set_xlabel("offered ops/s" if loop == "open" else "achieved ops/s")
@@ -50,7 +53,8 @@ def throughput_latency(curve: list[dict], slo_ms: float) -> list[tuple[str, str]
             fig.legend(handles, labels, loc="upper center", ncol=min(6, len(labels)), frameon=False,
                        bbox_to_anchor=(0.5, 1.1))
         fig.suptitle(f"{ds} · {wl} {loop} loop: p50 (dotted) p95 (solid) p99 (dashed); × client-bound; "
-                     f"grey: SLO {slo_ms:g} ms", y=1.18, fontsize=9)
+                     + (f"grey: SLO {slo_ms:g} ms" if slo_ms is not None else "SLO per query class (table)"),
+                     y=1.18, fontsize=9)
         fig.tight_layout()
         out.append((f"{wl} {loop} — {ds} — {machine} — {proto}", svg(fig)))
     return out

@@ -19,6 +19,11 @@ QUERIES = tuple(f"Q{i}" for i in range(1, 14))  # equal to btb.engines.base.QUER
 # Q10), reports 5 % (Q9 Q1 Q2 Q5).
 DEFAULT_WEIGHTS: dict[str, float] = {"Q12": 25, "Q4": 15, "Q3": 10, "Q6": 10, "Q11": 5, "Q7": 8, "Q8": 8,
                                      "Q13": 7, "Q10": 7, "Q9": 2, "Q1": 1, "Q2": 1, "Q5": 1}
+# The same four classes name what an SLO per class bounds (`slo_ms: {dashboard: 1000, analytics: 10000, ...}`):
+# a dashboard tile and a week's analytics are not held to one latency.
+QUERY_CLASSES: dict[str, tuple[str, ...]] = {"dashboard": ("Q12", "Q4", "Q3"), "realtime": ("Q6", "Q11"),
+                                             "analytics": ("Q7", "Q8", "Q13", "Q10"), "reports": ("Q9", "Q1", "Q2", "Q5")}
+CLASS_OF: dict[str, str] = {q: c for c, qs in QUERY_CLASSES.items() for q in qs}
 INGEST_MODULE = "btb.workload.ingest"  # the live-append generator (write path of every scenario)
 
 
@@ -31,6 +36,10 @@ def _known(qids: list[str], field: str) -> list[str]:
     if bad:
         raise ValueError(f"{field}: unknown queries {bad}; allowed: Q1..Q13")
     return qids
+
+
+def _classes(names) -> str:
+    return "; ".join(f"{c}: {' '.join(QUERY_CLASSES[c])}" for c in names)
 
 
 def _clients(v: list[int], field: str) -> list[int]:
@@ -136,7 +145,8 @@ class WorkloadSpec(_Strict):
     sessions: SessionSpec = SessionSpec()
     load: LoadSpec = LoadSpec()
     ingest: IngestSpec | None = Field(None, description="live appends beside the read workload (or alone: read none)")
-    slo_ms: float = Field(100.0, gt=0, le=3_600_000, description="p95 bound of the saturation throughput")
+    slo_ms: float | dict[str, float] = Field(100.0, description="p95 bound of the saturation throughput: one for every "
+                                             "op, or one per query class (dashboard, realtime, analytics, reports)")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="seeds the query sequence, bindings and arrivals")
 
     @field_validator("read")
@@ -147,6 +157,21 @@ class WorkloadSpec(_Strict):
                 raise ValueError("give each read workload once, e.g. [mix, sessions]")
             return [x for x in ("mix", "sessions") if x in v]
         return v
+
+    @field_validator("slo_ms")
+    @classmethod
+    def _slo(cls, v):
+        bounds = v if isinstance(v, dict) else {"slo_ms": v}
+        unknown = [k for k in bounds if isinstance(v, dict) and k not in QUERY_CLASSES]
+        if unknown:
+            raise ValueError(f"slo_ms: unknown query classes {unknown}; allowed: {', '.join(QUERY_CLASSES)} "
+                             f"({_classes(QUERY_CLASSES)})")
+        if not bounds:
+            raise ValueError("slo_ms: give one bound in ms for every op, or one per query class, e.g. "
+                             "{dashboard: 1000, realtime: 1000, analytics: 10000, reports: 10000}")
+        if any(not (0 < float(b) <= 3_600_000) for b in bounds.values()):
+            raise ValueError("slo_ms: each bound is a p95 in ms in (0, 3600000]")
+        return {k: float(b) for k, b in v.items()} if isinstance(v, dict) else float(v)
 
     @property
     def reads(self) -> list[str]:
@@ -164,6 +189,12 @@ class WorkloadSpec(_Strict):
             raise ValueError("workload: read: none needs an ingest section (nothing would run)")
         if "mix" in self.reads and not (self.mix.clients or self.mix.rate):
             raise ValueError("workload.mix: a mix needs clients (closed loop) or rate (open loop) steps")
+        if isinstance(self.slo_ms, dict):
+            unbound = sorted({CLASS_OF[q] for q in self.queries()} - set(self.slo_ms))
+            if unbound:
+                raise ValueError(f"workload.slo_ms: no bound for the query classes {unbound}, which the read workloads "
+                                 f"issue ({_classes(unbound)}); give "
+                                 "each a bound, or one number for every op")
         return self
 
     def unavailable(self) -> str | None:

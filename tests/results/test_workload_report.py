@@ -24,15 +24,19 @@ def _hist(xs) -> str:
     return hdr.encode(h)
 
 
-def _step(sc, rate, lat, trial="t1", node="n1", valid=True, ok=None, missed=0, level="1GiB", seed=0):
+def _step(sc, rate, lat, trial="t1", node="n1", valid=True, ok=None, missed=0, level="1GiB", seed=0, per_query=None):
     xs = np.random.default_rng(seed).exponential(lat, 400)
     n = 400 if ok is None else ok
+    if per_query:  # {qid: latencies}: the step's ops are these, per query
+        xs = np.concatenate([np.asarray(v, float) for v in per_query.values()])
+        n = len(xs)
     return {"workload": "mix", "loop": "open", "clients": 16, "rate": rate, "step": 0, "label": "x", "burn_in_s": 1,
             "duration_s": 10, "arrival": "uniform", "clients_as": "threads", "ops": 400, "ok": n, "missed": missed,
             "statuses": {"ok": n}, "achieved_ops_s": n / 10, "response": _hist(xs[:n]), "service": _hist(xs[:n] / 2),
             "lag": _hist(np.full(400, 0.0005)), "valid": valid, "verdict": "valid" if valid else "client-bound",
             "tolerance_ms": 50, "client_cores": 0.1, "scenario": sc, "dataset": "tiny-1d-s1", "level": level,
-            "node": node, "trial": trial}
+            "node": node, "trial": trial,
+            "per_query": {q: [_hist(v), _hist(np.asarray(v) / 2)] for q, v in (per_query or {}).items()}}
 
 
 def test_repetitions_merge_by_histogram_not_by_averaging_percentiles():
@@ -60,6 +64,31 @@ def test_saturation_is_the_highest_valid_rate_within_the_slo():
     # too many failed ops disqualify a rate even within the SLO
     bad = w.saturation(w.curves([_step("P1", 2, 0.005, ok=380, missed=10)], {}, ENV, {}, SPEC), 0.100)
     assert bad[0]["saturation_ops_s"] is None
+
+
+def test_an_slo_per_query_class_holds_each_class_to_its_own_bound():
+    rng = np.random.default_rng(5)
+    def mixed(dash_s, analytics_s, reports):  # 300 dashboard ops, 100 analytics, a few reports
+        return {"Q12": rng.exponential(dash_s, 300), "Q7": rng.exponential(analytics_s, 100),
+                "Q9": np.full(reports, 2.0)}
+    rows = [_step("P1", 2, 0, per_query=mixed(0.02, 1.0, 3)), _step("P1", 4, 0, per_query=mixed(0.05, 1.5, 3)),
+            _step("P1", 8, 0, per_query=mixed(0.6, 3.0, 3))]
+    curve = w.curves(rows, {}, ENV, {}, SPEC)
+    by_rate = {c["offered_ops_s"]: c for c in curve}
+    c4 = by_rate[4.0]["classes"]
+    want = hdr.merge([rows[1]["per_query"]["Q7"][0]])
+    assert c4["analytics"]["n"] == 100 and c4["analytics"]["p95_s"] == want.get_value_at_percentile(95) / 1e6
+    assert c4["reports"]["p95_s"] is None and math.isclose(c4["reports"]["max_s"], 2.0, rel_tol=1e-3)  # 3 ops: no p95, the slowest op stands
+    assert by_rate[4.0]["response_p95_s"] > 1.0  # one bound over the whole mix is held to its analytics
+    assert w.saturation(curve, w.Slo.of(1000))[0]["saturation_ops_s"] is None
+    slo = w.Slo.of({"dashboard": 500, "analytics": 10000, "reports": 5000})
+    (sat,) = w.saturation(curve, slo)
+    assert sat["saturation_ops_s"] == 4.0 and sat["reached"] and sat["past_ops_s"] == 8.0
+    assert "not at 8 (dashboard p95" in sat["note"] and sat["slo_ms"] == "dashboard 500 / analytics 10000 / reports 5000"
+    assert "reports 2,001 (max of 3)" in w.class_text(c4)  # HdrHistogram keeps 3 digits
+    # the slowest op of a thin class is held to its bound: reports at 2 s fail a 1-s bound at every rate
+    strict = w.saturation(curve, w.Slo.of({"dashboard": 500, "analytics": 10000, "reports": 1000}))[0]
+    assert strict["saturation_ops_s"] is None and "reports max of 3 2001 ms > 1000 ms" in strict["note"]
 
 
 def test_score_follows_clickbench_with_failed_cells_penalised_and_client_bound_dropped():

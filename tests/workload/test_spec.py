@@ -52,6 +52,12 @@ def test_no_workload_section_is_the_isolated_protocol(tmp_path):
     ("workload: {read: mix, load: {duration_s: 0}}", "workload.load.duration_s"),
     ("workload: {read: mix, slo_ms: -5}", "workload.slo_ms"),
     ("workload: {read: mix, colour: red}", "workload.colour"),
+    ("workload: {read: mix, slo_ms: {dash: 100}}", "unknown query classes ['dash']"),
+    ("workload: {read: mix, slo_ms: {}}", "one per query class"),
+    ("workload: {read: mix, slo_ms: {dashboard: 0, realtime: 1, analytics: 1, reports: 1}}", "(0, 3600000]"),
+    ("workload: {read: mix, slo_ms: {dashboard: 500, realtime: 500}}",
+     "no bound for the query classes ['analytics', 'reports']"),
+    ("workload: {read: mix, slo_ms: true}", "workload.slo_ms"),
     ("queries: [Q1, Q6]\nworkload: {read: mix, mix: {weights: {Q1: 1, Q12: 1}}}", "issues ['Q12'], which queries: leaves out"),
 ])
 def test_bad_workload_is_one_line_naming_the_field(tmp_path, text, needle):
@@ -94,7 +100,16 @@ def test_steps_follow_the_file(tmp_path):
     assert len(plan(c, "cid")) == 1  # a trial is still (dataset, scenario, level): its steps run inside it
 
 
+def test_an_slo_per_query_class_needs_a_bound_only_for_the_classes_the_workload_issues(tmp_path):
+    c = _load(tmp_path, "workload: {read: sessions, slo_ms: {dashboard: 1000, realtime: 1000, analytics: 10000}}")
+    assert c.workload.slo_ms == {"dashboard": 1000.0, "realtime": 1000.0, "analytics": 10000.0}  # no reports issued
+    assert _load(tmp_path, "workload: {read: mix, slo_ms: 250}").workload.slo_ms == 250.0
+
+
 def test_default_mix_is_the_predecessors_classes():
+    from btb.workload.spec import CLASS_OF
+
+    assert {CLASS_OF[q] for q in QUERIES} == {"dashboard", "realtime", "analytics", "reports"}
     w = WorkloadSpec(read="mix").mix.weights
     dashboard, realtime = w["Q12"] + w["Q4"] + w["Q3"], w["Q6"] + w["Q11"]
     analytics, reports = w["Q7"] + w["Q8"] + w["Q13"] + w["Q10"], w["Q9"] + w["Q1"] + w["Q2"] + w["Q5"]
