@@ -25,7 +25,7 @@ os.environ.update(
     BTB_REDIS_PORT=str(_free_port()),
     BTB_FLOWER_PORT=str(_free_port()),
     BTB_PG_PORT=str(_free_port()),
-    BTB_NODE="testnode",
+    BTB_NODE=f"testnode-{os.getpid()}",  # two suites on one machine never share cgroup slots or containers
     BTB_RESULTS_DIR=str(_STATE / "results"),
     BTB_ENGINES_DIR=str(_ENGINES),
     BTB_LEASE_TTL_S="6",  # a dead node's trial is re-queued within seconds in tests (30 s by default)
