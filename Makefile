@@ -15,9 +15,10 @@ demo: setup
 # The test suite on real services (Redis, PostgreSQL, Celery workers started by the tests themselves).
 # The Docker tests (provider, images, compose) need a Docker engine: scripts/dockerd.sh installs and starts
 # one where none answers (vfs, host network); their images are built by the tests, cached between runs.
+# The 30 slowest tests are listed at the end, so a CI log says where the suite's time goes.
 test: setup
 	./scripts/dockerd.sh
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=30
 
 # The images compose.workers.yml runs (btb/worker:<version>, btb/redis:bookworm), built locally from Debian
 # packages and wheels; skipped when up to date. Starts a Docker engine first where none answers.
