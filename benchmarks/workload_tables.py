@@ -1,54 +1,99 @@
-"""Markdown tables for docs/workloads.md from a workloads campaign's result files:
+"""Markdown tables for docs/workloads.md from a workloads campaign's result files (load_curves.csv,
+saturation.csv, live_ingest.csv, scores.csv):
 
     python benchmarks/workload_tables.py results/<campaign>
+
+A curve cell is `achieved ops/s: response p50 / p95 ms, failed %` (+ the verdict when not valid); the class
+table gives each query class's response p95 per mix step (a class too thin for a p95: its slowest op).
 """
-import csv, sys, json
+
+from __future__ import annotations
+
+import csv
+import sys
 from pathlib import Path
-d = Path(sys.argv[1])
-def rows(name):
+
+ORDER = ["P1", "P2", "P1c", "F1", "F2", "M1", "M2", "O1", "O2", "D1", "D2"]
+
+
+def read(d: Path, name: str) -> list[dict]:
     p = d / name
     return list(csv.DictReader(p.open())) if p.exists() else []
-def f(x, nd=0):
-    if x in (None, "", "None"): return "—"
-    v = float(x); return f"{v:,.{nd}f}"
-curve = rows("load_curves.csv")
-order = ["P1","P2","F1","F2","O1","O2"]
-lv = sorted({r["level"] for r in curve}, key=lambda s: (len(s), s))
-print("### mix open loop"); rates = sorted({float(r["offered_ops_s"]) for r in curve if r["workload"]=="mix" and r["loop"]=="open"})
-print("| scenario | budget | " + " | ".join(f"{r:g}/s" for r in rates) + " |"); print("|---|---|" + "---|"*len(rates))
-for L in lv:
-  for s in order:
-    cells=[]
-    for rate in rates:
-      m=[r for r in curve if r["scenario"]==s and r["level"]==L and r["workload"]=="mix" and r["loop"]=="open" and float(r["offered_ops_s"])==rate]
-      if not m: cells.append("—"); continue
-      r=m[0]; fail = (int(r["ops"])-int(r["ok"]))/max(1,int(r["ops"]))*100
-      cells.append(f"{f(r['achieved_ops_s'],1)}: {f(r['response_p50_ms'])} / {f(r['response_p95_ms'])}, {fail:.0f} %" + ("" if r["verdict"]=="valid" else f" {r['verdict']}"))
-    if any(c!="—" for c in cells): print(f"| {s} | {L} | " + " | ".join(cells) + " |")
-print("\n### sessions")
-ops = sorted({int(float(r["clients"])) for r in curve if r["workload"]=="sessions"})
-print("| scenario | budget | " + " | ".join(f"{o} operators" for o in ops) + " |"); print("|---|---|" + "---|"*len(ops))
-for L in lv:
-  for s in order:
-    cells=[]
-    for o in ops:
-      m=[r for r in curve if r["scenario"]==s and r["level"]==L and r["workload"]=="sessions" and int(float(r["clients"]))==o]
-      if not m: cells.append("—"); continue
-      r=m[0]; fail=(int(r["ops"])-int(r["ok"]))/max(1,int(r["ops"]))*100
-      cells.append(f"{f(r['achieved_ops_s'],2)}: {f(r['response_p50_ms'])} / {f(r['response_p95_ms'])}, {fail:.0f} %" + ("" if r["verdict"]=="valid" else f" {r['verdict']}"))
-    if any(c!="—" for c in cells): print(f"| {s} | {L} | " + " | ".join(cells) + " |")
-print("\n### saturation")
-sat = rows("saturation.csv")
-print("| scenario | budget | workload | saturation ops/s | reached | peak achieved | note |"); print("|---|---|---|---|---|---|---|")
-for L in lv:
-  for s in order:
-    for r in sat:
-      if r["scenario"]==s and r["level"]==L:
-        print(f"| {s} | {L} | {r['workload']} | {r['saturation_ops_s'] or '—'} | {r['reached']} | {r['peak_achieved_ops_s']} | {r['note'][:140]} |")
-print("\n### live ingest")
-li = rows("live_ingest.csv")
-if li:
-  print(list(li[0].keys()))
-  for r in li[:80]: print(r)
-print("\n### scores"); 
-for r in rows("scores.csv"): print(r)
+
+
+def num(x: str | None, digits: int = 0) -> str:
+    return "—" if x in (None, "", "None") else f"{float(x):,.{digits}f}"
+
+
+def levels(rows: list[dict]) -> list[str]:
+    return sorted({r["level"] for r in rows}, key=lambda s: (len(s), s))
+
+
+def scenarios(rows: list[dict]) -> list[str]:
+    return sorted({r["scenario"] for r in rows}, key=lambda s: ORDER.index(s) if s in ORDER else len(ORDER))
+
+
+def table(head: list[str], body: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                     + ["| " + " | ".join(r) + " |" for r in body])
+
+
+def cell(r: dict, digits: int = 1) -> str:
+    failed = 100 * (int(r["ops"]) - int(r["ok"])) / max(1, int(r["ops"]))
+    return (f"{num(r['achieved_ops_s'], digits)}: {num(r['response_p50_ms'])} / {num(r['response_p95_ms'])}, "
+            f"{failed:.0f} %" + ("" if r["verdict"] == "valid" else f" {r['verdict']}"))
+
+
+def steps(curve: list[dict], workload: str, column: str, fmt) -> str:
+    """One row per (level, scenario), one column per step value (`rate` or `clients`)."""
+    mine = [r for r in curve if r["workload"] == workload and (workload != "mix" or r["loop"] == "open")]
+    keys = sorted({float(r[column]) for r in mine})
+    body = []
+    for level in levels(mine):
+        for sc in scenarios(mine):
+            got = {float(r[column]): r for r in mine if r["scenario"] == sc and r["level"] == level}
+            if got:
+                body.append([sc, level] + [fmt(got[k]) if k in got else "—" for k in keys])
+    name = "ops/s" if column == "offered_ops_s" else "operators"
+    return table(["scenario", "budget"] + [f"{k:g} {name}" for k in keys], body)
+
+
+def main() -> None:
+    d = Path(sys.argv[1])
+    curve = read(d, "load_curves.csv")
+    print("### mix, open loop: achieved ops/s: response p50 / p95 ms, failed %\n")
+    print(steps(curve, "mix", "offered_ops_s", cell))
+    print("\n### mix, open loop: response p95 ms per query class\n")
+    print(steps(curve, "mix", "offered_ops_s", lambda r: r.get("class_response_p95_ms") or "—"))
+    print("\n### sessions: achieved ops/s: response p50 / p95 ms, failed %\n")
+    print(steps(curve, "sessions", "clients", lambda r: cell(r, 2)))
+    sat = read(d, "saturation.csv")
+    print("\n### saturation\n")
+    print(table(["scenario", "budget", "workload", "saturation ops/s", "reached", "peak achieved", "note"],
+                [[r["scenario"], r["level"], r["workload"], r["saturation_ops_s"] or "—", r["reached"],
+                  num(r["peak_achieved_ops_s"], 2), r["note"]]
+                 for level in levels(sat) for sc in scenarios(sat) for r in sat
+                 if r["scenario"] == sc and r["level"] == level]))
+    live = read(d, "live_ingest.csv")
+    if live:
+        print("\n### live ingest beside every step, freshness, and the answers after it\n")
+        print(table(["scenario", "budget", "offered / achieved samples/s", "append p95 ms", "writer start lag p95 ms",
+                     "freshness n", "p50 ms", "p95 ms", "answers after the writes"],
+                    [[r["scenario"], r["level"], f"{num(r['offered_samples_per_s'])} / {num(r['achieved_samples_per_s'])}",
+                      num(r["append_p95_ms"], 1), num(r["start_lag_p95_ms"]), r["freshness_n"],
+                      num(r["freshness_p50_ms"], 1), num(r["freshness_p95_ms"]),
+                      f"{r['store_check']}: {r['answers_checked']} answers, {r['answers_changed']} changed, "
+                      f"+{num(r['appended_samples'])} samples"
+                      + (f"; {r['write_errors']} write errors" if r["write_errors"] not in ("", "0") else "")]
+                     for level in levels(live) for sc in scenarios(live) for r in live
+                     if r["scenario"] == sc and r["level"] == level]))
+    score = read(d, "scores.csv")
+    if score:
+        print("\n### scores\n")
+        print(table(["scenario", "level", "score", "cells", "failed", "dropped"],
+                    [[r["scenario"], r["level"], num(r["score"], 2), r["cells"], r["failed_cells"], r["dropped_cells"]]
+                     for r in score]))
+
+
+if __name__ == "__main__":
+    main()

@@ -48,6 +48,13 @@ def submit_background(campaign_file, log_dir):
                             env=os.environ.copy())
 
 
+def background_campaign(campaign_file, log_dir, ledger, name: str):
+    """`submit_background`, then wait until campaign `name` is enqueued: (process, campaign id, first trial id)."""
+    p = submit_background(campaign_file, log_dir)
+    cid = submitted(ledger, name)
+    return p, cid, f"{cid}.t000"
+
+
 def hungry_query(dsn: str) -> None:
     """A query that needs far more than a test budget, in the trial's own PostgreSQL: the kernel OOM-kills
     the backend (a 4 GB work_mem sort of 30 M md5 strings)."""

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from btb.dataset.integrity import DatasetError, verify
 from btb.engines.base import FEDERATION_PATHS, QUERY_IDS
+from btb.monitor.own import OwnMemory
 from btb.validate import ValidationReport, validate
 
 STYLE = {"no binding in this model": "cyan", "ok": "green", "mismatch": "bold red", "error": "red", "timeout": "yellow", "unsupported": "magenta"}
@@ -121,12 +122,16 @@ def validate_cmd(
     print_import_summary(manifest, console)
     try:
         settings = get_settings()
-        report = validate(dataset, ids, provider=make_provider(settings, validate_node(settings)), timeout_s=timeout_s,
-                          federation=federation)
+        with OwnMemory() as own:
+            report = validate(dataset, ids, provider=make_provider(settings, validate_node(settings)),
+                              timeout_s=timeout_s, federation=federation)
     except EngineUnavailable as e:
         Console(stderr=True).print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     render(report, ids, console)
+    if own.peak_bytes is not None:
+        console.print(f"btb's own RSS: peak {own.peak_bytes / 2**20:,.0f} MiB (this process; the engines are not in it)",
+                      markup=False, highlight=False)
     console.print(f"hybrids' federation path: {federation}", markup=False, highlight=False)
     failed = not report.ok or (report.empty_oracle and not allow_empty)
     console.print("[red]VALIDATION FAILED[/]" if failed else "[green]all answers match the oracle[/]")

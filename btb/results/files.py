@@ -8,7 +8,8 @@
     records.jsonl        the same records, one JSON object a line
     samples.parquet      every monitor sample, one row each, with its trial
     summary.csv          every (dataset, scenario, level, query) of the plan, failed ones included, + status
-    ingest.csv           every (dataset, scenario, level) ingest, failed ones included
+    ingest.csv           every (dataset, scenario, level) ingest, failed ones included; btb_rss_peak_bytes is btb's
+                         own RSS peak over the attempt that made the load (load and serving; btb/monitor/own.py)
     minimum_viable.csv   per (dataset, scenario): the lowest level from which every level upward completed
     scores.csv           per (machine, dataset, protocol, level, scenario): the summary score (btb/results/workload.py)
     load_curves.csv      load workloads: per step, offered/achieved ops/s, response and service p50/p95/p99, verdict
@@ -151,14 +152,14 @@ def ingest_rows(b: Bundle) -> list[dict]:
                     "x_dataset": r.get("x_dataset"), "peak_working_set_bytes": r.get("res_peak_working_set_bytes"),
                     "peak_memory_bytes": r.get("res_peak_bytes"), "cpu_s": r.get("res_cpu_s"), "io_write_bytes": r.get("res_io_write_bytes"),
                     "applied_limit_bytes": r.get("applied_limit"), "budget_mode": r.get("budget_mode"),
-                    "backend": r.get("backend"), "node": r.get("node") or t.get("node"), "trial": tid,
+                    "btb_rss_peak_bytes": t.get("btb_rss_peak_bytes"), "backend": r.get("backend"), "node": r.get("node") or t.get("node"), "trial": tid,
                     "message": r.get("message") or ("" if r else t.get("message", ""))})
     return out
 
 
 INGEST_COLUMNS = ["dataset", "scenario", "level", "budget_bytes", "status", "ingest_s", "rows_per_s", "bytes_on_disk",
                   "bytes_per_sample", "x_dataset", "peak_working_set_bytes", "peak_memory_bytes", "cpu_s", "io_write_bytes", "applied_limit_bytes",
-                  "budget_mode",
+                  "budget_mode", "btb_rss_peak_bytes",
                   "backend", "node", "trial", "message"]
 
 

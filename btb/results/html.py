@@ -144,10 +144,10 @@ def ingest_table(b: Bundle) -> Table:
                      "—" if r["rows_per_s"] is None else f"{r['rows_per_s']:,.0f}", _mib(r["bytes_on_disk"]),
                      "—" if r.get("bytes_per_sample") is None else f"{r['bytes_per_sample']:.1f}",
                      "—" if r.get("x_dataset") is None else f"{r['x_dataset']:.1f}×",
-                     _mib(r["peak_working_set_bytes"]), _mib(r["applied_limit_bytes"]), r["node"],
-                     (r["message"] or "")[:160]])
+                     _mib(r["peak_working_set_bytes"]), _mib(r["applied_limit_bytes"]), _mib(r.get("btb_rss_peak_bytes")),
+                     r["node"], (r["message"] or "")[:160]])
     return Table(["dataset", "scenario", "level", "status", "seconds", "rows/s", "on disk MiB", "B/sample",
-                  "× dataset", "peak MiB", "limit MiB", "node", "message"], rows, left=13)
+                  "× dataset", "peak MiB", "limit MiB", "btb RSS peak MiB", "node", "message"], rows, left=14)
 
 
 def min_viable_table(b: Bundle) -> Table:

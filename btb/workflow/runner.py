@@ -14,6 +14,7 @@ import math
 import time
 
 from btb.campaign import Campaign, Trial
+from btb.monitor.own import OwnMemory
 from btb.trials import lifecycle
 from btb.trials.lifecycle import TrialStatus as S
 from btb.trials.board import Claim, LeaseLost
@@ -39,6 +40,7 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
     final: tuple[S, str] | None = None
     requeue_why = ""
     att = None
+    own = OwnMemory().start()  # btb's own RSS over the attempt, load included (issue 27: <= 1 GiB)
     try:
         campaign = campaign_of(ctx, trial.campaign_id)
         att = Attempt(ctx, claim, trial, campaign, hb)
@@ -69,14 +71,15 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
                 ctx.provider.park(att.engines_id)  # the load stays for the next level
         except Exception:  # noqa: BLE001 - engines may be gone already; the orphan sweep retries
             pass
-    out = _close(ctx, claim, trial, hb, final, requeue_why, att.campaign if att else None)
+        own.stop()
+    out = _close(ctx, claim, trial, hb, final, requeue_why, att.campaign if att else None, own.fields())
     hb.stop()
     ctx.after_trial(trial.campaign_id)
     return out
 
 
 def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: tuple[S, str] | None,
-           requeue_why: str, campaign: Campaign | None = None) -> dict:
+           requeue_why: str, campaign: Campaign | None = None, own: dict | None = None) -> dict:
     from btb.results.aggregate import reduce_trial
 
     board = ctx.board
@@ -87,7 +90,7 @@ def _close(ctx: NodeContext, claim: Claim, trial: Trial, hb: Heartbeat, final: t
     status, message = final or (S.ERROR, "attempt ended without a status")
     try:  # every write fenced (compare-and-set on the lease and the status): a lost attempt's are refused
         board.set(trial.id, claim, status=S.FINISHING)
-        board.set(trial.id, claim, resources=_resources_verdict(ctx, trial.id, claim.attempt))
+        board.set(trial.id, claim, resources=_resources_verdict(ctx, trial.id, claim.attempt), **(own or {}))
         board.set(trial.id, claim, status=status, message=message, finished=time.time())
     except LeaseLost:
         return {"trial": trial.id, "status": "lease-lost"}

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 import pytest
-from btbtest import submit_background, submitted, wait_until, write_campaign
+from btbtest import background_campaign, wait_until, write_campaign
 
 from btb.results.store import Ledger
 from btb.trials.board import TrialBoard
@@ -53,9 +53,7 @@ memory: {levels: [unlimited]}
 protocol: {warmups: 0, runs: 100, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q7]
 """)
-    p = submit_background(camp, tmp_path)
-    cid = submitted(ledger, "private")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(camp, tmp_path, ledger, "private")
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 3,
                300, "the trial to measure")
     state = s.state_dir

@@ -51,6 +51,13 @@ queries: [Q1, Q6]
     assert [x["kind"] for x in records].count("ingest") == 1 and [x["kind"] for x in records].count("provision") == 1
     csv_text = (run.dir / "summary.csv").read_text()
     assert csv_text.count("\n") == 3 and ing["fingerprint"] in csv_text
+    # btb's own RSS over the attempt (the worker process alone, not its engines): in trials.json and ingest.csv
+    (trial,) = json.loads((run.dir / "trials.json").read_text()).values()
+    assert 20 * 2**20 < trial["btb_rss_start_bytes"] <= trial["btb_rss_peak_bytes"] < 2**30, trial
+    import csv
+
+    (row,) = csv.DictReader((run.dir / "ingest.csv").open())
+    assert int(row["btb_rss_peak_bytes"]) == trial["btb_rss_peak_bytes"]
 
     # Flower saw the campaign's tasks of every kind: the trial (a token of its engine set), its monitor
     # (named by trial id) and the aggregation of the campaign; none was retried

@@ -11,7 +11,7 @@ import time
 
 import psutil
 import pytest
-from btbtest import run_counts, submit_background, submitted, wait_until, write_campaign
+from btbtest import background_campaign, run_counts, wait_until, write_campaign
 
 from btb.infra import stack
 from btb.results.store import Ledger
@@ -103,9 +103,7 @@ def test_fault_mid_trial_loses_and_duplicates_nothing(fault, workers, btb_cli, t
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     name = f"f{list(FAULTS).index(fault)}"
-    p = submit_background(_campaign_file(tmp_path, name), tmp_path)
-    cid = submitted(ledger, name)
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(_campaign_file(tmp_path, name), tmp_path, ledger, name)
     wait_until(lambda: board.trial(tid).get("status") == "measuring"
                and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
                120, "the trial to measure")
@@ -140,9 +138,7 @@ def test_a_paused_attempt_past_its_lease_has_every_later_write_refused_and_count
     counted in the trial; the re-run measures every run once."""
     s = workers
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
-    p = submit_background(_campaign_file(tmp_path, "fstop"), tmp_path)
-    cid = submitted(ledger, "fstop")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(_campaign_file(tmp_path, "fstop"), tmp_path, ledger, "fstop")
     wait_until(lambda: board.trial(tid).get("status") == "measuring"
                and sum(1 for r in ledger.trial_records(tid, "run") if r["query"] == "Q7") >= 3,
                120, "the trial to measure")
@@ -195,9 +191,7 @@ memory: {levels: [2GiB, unlimited]}
 protocol: {warmups: 0, runs: 30, timeout_s: 30, bindings: 1, validate: true}
 queries: [Q2, Q7]
 """)
-    p = submit_background(camp, tmp_path)
-    cid = submitted(ledger, "fload")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(camp, tmp_path, ledger, "fload")
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 3,
                300, "the loading trial to measure")
     assert ledger.trial_records(tid, "validation") and ledger.trial_records(tid, "ingest")

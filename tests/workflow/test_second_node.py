@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-from btbtest import campaign_id, run_counts, submit_background, submitted, wait_until
+from btbtest import background_campaign, campaign_id, run_counts, wait_until
 
 from btb.infra import netns
 from btb.infra.local import LocalProvider
@@ -123,8 +123,7 @@ def test_a_node_killed_mid_trial_has_its_trial_rerun_once_elsewhere(workers, tmp
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     with node_on_separate_host(s, "nodeb", 2, tmp_path / "nodeb.log") as node_b:
         wait_until(lambda: "nodeb" in board.nodes(), 90, "node B to register")
-        p = submit_background(_campaign(tmp_path, "kill", "[P1]", "[unlimited, 512MiB, 384MiB]", RUNS), tmp_path)
-        cid = submitted(ledger, "kill")
+        p, cid, _ = background_campaign(_campaign(tmp_path, "kill", "[P1]", "[unlimited, 512MiB, 384MiB]", RUNS), tmp_path, ledger, "kill")
 
         def measuring_on_b():
             for tid, t in board.trials(cid).items():

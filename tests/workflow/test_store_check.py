@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from btbtest import submit_background, submitted, wait_until, write_campaign
+from btbtest import background_campaign, wait_until, write_campaign
 
 from btb.infra.factory import make_provider
 from btb.results.store import Ledger
@@ -25,9 +25,7 @@ memory: {levels: [unlimited]}
 protocol: {warmups: 0, runs: 200, timeout_s: 30, bindings: 1, validate: true}
 queries: [Q6]
 """)
-    p = submit_background(camp, tmp_path)
-    cid = submitted(ledger, "storedrift")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(camp, tmp_path, ledger, "storedrift")
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
                300, "the trial to measure")
     (gate,) = ledger.trial_records(tid, "validation")

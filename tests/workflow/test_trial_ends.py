@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from btbtest import campaign_id, hungry_query, submit_background, submitted, wait_until, write_campaign
+from btbtest import background_campaign, campaign_id, hungry_query, wait_until, write_campaign
 
 from btb.campaign import Campaign, plan
 from btb.results.store import Ledger
@@ -48,9 +48,7 @@ memory: {levels: [256MiB, unlimited]}
 protocol: {warmups: 0, runs: 2000, timeout_s: 30, bindings: 1, validate: false}
 queries: [Q7, Q12]
 """)
-    p = submit_background(camp, tmp_path)
-    cid = submitted(ledger, "om")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(camp, tmp_path, ledger, "om")
     wait_until(lambda: board.trial(tid).get("status") == "measuring" and len(ledger.trial_records(tid, "run")) >= 5,
                120, "the 256 MiB trial to measure")
     from btb.infra.factory import make_provider

@@ -9,7 +9,7 @@ import json
 
 import psycopg
 import pytest
-from btbtest import campaign_id, submit_background, submitted, wait_until
+from btbtest import background_campaign, campaign_id, wait_until
 
 from btb.infra.factory import make_provider
 from btb.results.store import Ledger
@@ -73,9 +73,7 @@ def test_a_store_changed_beside_the_writes_ends_the_level_invalid_saying_what(wo
     board, ledger = TrialBoard(s.redis_url), Ledger(s.redis_url)
     camp = tmp_path / "drift.yaml"
     _campaign(camp, tmp_path / "results", "writedrift", "[unlimited]", 20)
-    p = submit_background(camp, tmp_path)
-    cid = submitted(ledger, "writedrift")
-    tid = f"{cid}.t000"
+    p, cid, tid = background_campaign(camp, tmp_path, ledger, "writedrift")
     wait_until(lambda: board.trial(tid).get("load_step"), 300, "the load step to start")
     gate = next(g for g in ledger.trial_records(tid, "validation") if g["query"] == "Q6" and g["binding"] == 0)
     eps = make_provider(s, s.node).current(f"load~{cid}~{board.trial(tid)['dataset']}~P1")

@@ -1,0 +1,36 @@
+"""btb's own RSS: the sampler sees this process's allocations, never a child's (the engines, DuckDB's host
+and client processes are measured as what they are), and a trial records its peak."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from btb.monitor.own import OwnMemory, rss_bytes
+
+MiB = 2**20
+
+
+def test_the_peak_holds_an_allocation_of_this_process_made_and_freed_between_two_ends():
+    with OwnMemory(period_s=0.02) as m:
+        block = bytearray(300 * MiB)  # zero-filled: every page touched
+        time.sleep(0.2)
+        del block
+        time.sleep(0.1)
+    assert m.peak_bytes - m.start_bytes >= 280 * MiB
+    assert m.end_bytes < m.peak_bytes - 200 * MiB  # freed before the end: only the peak remembers it
+    assert set(m.fields()) == {"btb_rss_peak_bytes", "btb_rss_start_bytes", "btb_rss_end_bytes"}
+
+
+def test_a_childs_memory_is_not_btbs():
+    child = "import time; b = bytearray(400 * 2**20); print('ready', flush=True); time.sleep(5)"
+    with OwnMemory(period_s=0.02) as m:
+        p = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            time.sleep(0.2)
+        finally:
+            p.kill()
+            p.wait()
+    assert m.peak_bytes - m.start_bytes < 100 * MiB and rss_bytes() < m.start_bytes + 100 * MiB
