@@ -109,7 +109,7 @@ def step_rows(records: list[dict]) -> list[dict]:
     """A trial's load steps as rows (what the trial summary keeps: encoded histograms, no samples)."""
     keep = ("workload", "loop", "clients", "rate", "step", "label", "burn_in_s", "duration_s", "arrival", "clients_as",
             "ops", "ok", "missed", "statuses", "error_rate", "achieved_ops_s", "response", "service", "lag",
-            "on_schedule_share", "tolerance_ms", "valid", "verdict", "why", "client_cores", "skipped_refreshes",
+            "per_query", "on_schedule_share", "tolerance_ms", "valid", "verdict", "why", "client_cores", "skipped_refreshes",
             "scenario", "dataset", "level", "node", "trial", "t_start", "t_end")
     return [{k: r.get(k) for k in keep} for r in records if r.get("kind") == "load_step"]
 

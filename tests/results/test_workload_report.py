@@ -71,8 +71,9 @@ def test_an_slo_per_query_class_holds_each_class_to_its_own_bound():
     def mixed(dash_s, analytics_s, reports):  # 300 dashboard ops, 100 analytics, a few reports
         return {"Q12": rng.exponential(dash_s, 300), "Q7": rng.exponential(analytics_s, 100),
                 "Q9": np.full(reports, 2.0)}
-    rows = [_step("P1", 2, 0, per_query=mixed(0.02, 1.0, 3)), _step("P1", 4, 0, per_query=mixed(0.05, 1.5, 3)),
-            _step("P1", 8, 0, per_query=mixed(0.6, 3.0, 3))]
+    steps = [_step("P1", 2, 0, per_query=mixed(0.02, 1.0, 3)), _step("P1", 4, 0, per_query=mixed(0.05, 1.5, 3)),
+             _step("P1", 8, 0, per_query=mixed(0.6, 3.0, 3))]
+    rows = w.step_rows([s | {"kind": "load_step"} for s in steps])  # what a trial's summary keeps of its records
     curve = w.curves(rows, {}, ENV, {}, SPEC)
     by_rate = {c["offered_ops_s"]: c for c in curve}
     c4 = by_rate[4.0]["classes"]
