@@ -31,7 +31,9 @@ queries: [Q6, Q1]
 
 
 def test_shipped_campaigns_are_valid():
-    for name in ("demo.yaml", "example.yaml", "soda-hall.yaml"):
+    names = sorted(p.name for p in (REPO / "campaigns").glob("*.yaml"))
+    assert {"demo.yaml", "example.yaml", "soda-hall.yaml", "workloads-small.yaml", "scale-rss.yaml"} <= set(names)
+    for name in names:
         c = load_campaign(REPO / "campaigns" / name)
         assert plan(c, "x"), name
 
