@@ -3,7 +3,7 @@ saturation.csv, live_ingest.csv, scores.csv):
 
     python benchmarks/workload_tables.py results/<campaign>
 
-A curve cell is `achieved ops/s: response p50 / p95 ms, failed %` (+ the verdict when not valid); the class
+A curve cell is `achieved ops/s: response p50 / p95 ms, failed + missed %` (+ the verdict when not valid); the class
 table gives each query class's response p95 per mix step (a class too thin for a p95: its slowest op).
 """
 
@@ -39,9 +39,10 @@ def table(head: list[str], body: list[list[str]]) -> str:
 
 
 def cell(r: dict, digits: int = 1) -> str:
-    failed = 100 * (int(r["ops"]) - int(r["ok"])) / max(1, int(r["ops"]))
+    """`achieved: p50 / p95 ms, failed + missed %` (missed: due in the window, never started before its end)."""
+    errors = 100 * float(r["error_rate"] or 0)
     return (f"{num(r['achieved_ops_s'], digits)}: {num(r['response_p50_ms'])} / {num(r['response_p95_ms'])}, "
-            f"{failed:.0f} %" + ("" if r["verdict"] == "valid" else f" {r['verdict']}"))
+            f"{errors:.0f} %" + ("" if r["verdict"] == "valid" else f" {r['verdict']}"))
 
 
 def steps(curve: list[dict], workload: str, column: str, fmt) -> str:
@@ -61,11 +62,11 @@ def steps(curve: list[dict], workload: str, column: str, fmt) -> str:
 def main() -> None:
     d = Path(sys.argv[1])
     curve = read(d, "load_curves.csv")
-    print("### mix, open loop: achieved ops/s: response p50 / p95 ms, failed %\n")
+    print("### mix, open loop: achieved ops/s: response p50 / p95 ms, failed + missed %\n")
     print(steps(curve, "mix", "offered_ops_s", cell))
     print("\n### mix, open loop: response p95 ms per query class\n")
     print(steps(curve, "mix", "offered_ops_s", lambda r: r.get("class_response_p95_ms") or "—"))
-    print("\n### sessions: achieved ops/s: response p50 / p95 ms, failed %\n")
+    print("\n### sessions: achieved ops/s: response p50 / p95 ms, failed + missed %\n")
     print(steps(curve, "sessions", "clients", lambda r: cell(r, 2)))
     sat = read(d, "saturation.csv")
     print("\n### saturation\n")
