@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
+from btb.monitor.own import give_back
 from btb.trials.lifecycle import TrialStatus as S
 from btb.workflow import storecheck
 from btb.workflow.attempt import Attempt, load_id, run_options, scenario_for
@@ -100,6 +101,7 @@ def _step(att: Attempt, index: int, plan: StepPlan | None, live, endpoints: dict
                 bad[status] = bad.get(status, 0) + n
         if rec["missed"]:
             bad["missed"] = bad.get("missed", 0) + rec["missed"]
+    give_back()  # the step's clients' freed memory, before the next step (outside every window)
     oom = att.oom_since(att.oom_base)
     if not oom:
         att.ensure_monitor()

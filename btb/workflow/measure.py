@@ -20,6 +20,7 @@ from btb.campaign import level_bytes
 from btb.dataset.format import Manifest, load_bindings, load_unbound
 from btb.engines.registry import scenario_class
 from btb.envinfo import environment_fingerprint
+from btb.monitor.own import give_back
 from btb.trials.lifecycle import TrialStatus as S
 from btb.validate import check_query
 from btb.workflow import loadrecords, storecheck
@@ -132,6 +133,7 @@ def _ingest(att: Attempt, lid: str, path, manifest: Manifest, bindings) -> tuple
             f"{type(e).__name__}: {e}"
         message = message[:1000]
     t1 = time.time()
+    give_back()  # the load's buffers, before the gate and the level (after t1: outside the ingest's time)
     mismatched = {k: (v, manifest.counts.get(k)) for k, v in counts.items()
                   if k in manifest.counts and manifest.counts[k] != v}
     if status == "ok" and mismatched:
@@ -298,7 +300,7 @@ def _batch(att: Attempt, scenario, qid: str, bindings: list[dict], bad: dict[str
     """The query's cold run, then warm-ups and measured runs over its bindings. An OOM kill ends the
     trial (the level cannot serve the workload); any other failure is recorded, the engine made healthy,
     and runs go on."""
-    ctx, p = att.ctx, att.campaign.protocol
+    p = att.campaign.protocol
     t_batch0 = time.time()
     att.phase(qid)
     statuses: dict[str, int] = {}

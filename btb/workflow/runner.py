@@ -14,7 +14,7 @@ import math
 import time
 
 from btb.campaign import Campaign, Trial
-from btb.monitor.own import OwnMemory
+from btb.monitor.own import OwnMemory, give_back
 from btb.trials import lifecycle
 from btb.trials.lifecycle import TrialStatus as S
 from btb.trials.board import Claim, LeaseLost
@@ -71,6 +71,7 @@ def run_trial(ctx: NodeContext, claim: Claim) -> dict:
                 ctx.provider.park(att.engines_id)  # the load stays for the next level
         except Exception:  # noqa: BLE001 - engines may be gone already; the orphan sweep retries
             pass
+        give_back()  # what the attempt freed goes back to the OS before the next trial (its start is recorded)
         own.stop()
     out = _close(ctx, claim, trial, hb, final, requeue_why, att.campaign if att else None, own.fields())
     hb.stop()
