@@ -36,28 +36,36 @@ def test_a_childs_memory_is_not_btbs():
     assert m.peak_bytes - m.start_bytes < 100 * MiB and rss_bytes() < m.start_bytes + 100 * MiB
 
 
+CHURN = """
+import sys, threading
+from btb.monitor import own
+if sys.argv[1] == "off":
+    own._LIBC = None  # the collector alone: what glibc keeps stays kept
+survivors = []
+def churn():  # many blocks (as decoded rows are) in this thread's arena; 1 in 50 outlives the thread, so
+    made = [bytes(4000) for _ in range(20_000)]  # the arena cannot shrink from its top: freed, not returned
+    survivors.extend(made[::50])
+own.give_back()
+before = own.rss_bytes()
+threads = [threading.Thread(target=churn) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+held = own.rss_bytes()
+own.give_back()
+print(before, held, own.rss_bytes())
+"""
+
+
 def test_give_back_returns_what_threads_freed_to_the_os():
     """Freed blocks of many threads stay in glibc's arenas (a worker after 16 client threads held 1.9 GB it no
-    longer used): give_back hands them back, so the next trial starts from what btb holds, not what it held."""
-    import threading
+    longer used): give_back hands them back, so the next trial starts from what btb holds, not what it held.
+    In a fresh interpreter each, so what this test process allocated before cannot be reused."""
+    def run(trim: str) -> tuple[int, int, int]:
+        out = subprocess.run([sys.executable, "-c", CHURN, trim], capture_output=True, text=True, check=True)
+        return tuple(map(int, out.stdout.split()))
 
-    from btb.monitor.own import give_back
-
-    survivors = []
-
-    def churn():  # many blocks (as decoded rows are) in this thread's arena; 1 in 50 outlives the thread, so
-        made = [bytes(4000) for _ in range(10_000)]  # the arena cannot shrink from its top: freed, not returned
-        survivors.extend(made[::50])
-
-    give_back()
-    before = rss_bytes()
-    threads = [threading.Thread(target=churn) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    held = rss_bytes()
-    give_back()
-    after = rss_bytes()
-    assert held - before > 200 * MiB, (before, held)  # 8 × 10k × 4 kB freed but held by the arenas
-    assert after - before < (held - before) / 3, (before, held, after)  # survivors: 8 × 200 × 4 kB = 6 MiB
+    before, held, after = run("on")
+    assert held - before > 150 * MiB, (before, held)  # of 8 × 20k × 4 kB made, what the arenas hold freed
+    assert after - before < (held - before) / 3, (before, held, after)  # survivors: 8 × 400 × 4 kB = 12 MiB
+    before, held, after = run("off")
+    assert after - before > 150 * MiB, (before, held, after)  # without malloc_trim it stays
