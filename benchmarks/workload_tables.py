@@ -13,7 +13,9 @@ import csv
 import sys
 from pathlib import Path
 
-ORDER = ["P1", "P2", "P1c", "F1", "F2", "M1", "M2", "O1", "O2", "D1", "D2"]
+from btb.engines.registry import SCENARIOS
+
+ORDER = list(SCENARIOS)  # the registry's order: P1 P1c P2 F1 F2 M1 M2 O1 O2 D1 D2
 
 
 def read(d: Path, name: str) -> list[dict]:

@@ -2,8 +2,7 @@
 
 Issue 27 bounds it (≤ 1 GiB whatever the dataset), so every trial and `btb validate` record it. The engines,
 DuckDB's host and client processes are children of btb but are not btb's memory: they are measured as what they
-are (the monitor, by cgroup), so this reads /proc/self/statm (RSS of this process, no children) and never a
-tree. ru_maxrss is no substitute: it is the peak of the process's whole life, and a worker lives for many trials.
+are (the monitor, by cgroup), so this reads the RSS of this process (psutil: /proc/self/statm), never a tree. ru_maxrss is no substitute: it is the peak of the process's whole life, and a worker lives for many trials.
 """
 
 from __future__ import annotations
@@ -11,18 +10,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import os
 import threading
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
+import psutil
 
 
 def rss_bytes() -> int | None:
-    """This process's resident set now (None where /proc is not there)."""
+    """This process's resident set now (None where the OS does not say). The process is looked up at each
+    call: a Celery pool child forks after import, and a Process made then would name its parent."""
     try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * PAGE
-    except (OSError, ValueError, IndexError):
+        return psutil.Process().memory_info().rss
+    except psutil.Error:
         return None
 
 

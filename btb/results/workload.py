@@ -76,7 +76,7 @@ class Slo:
         for cls, bound in self.per_class_s.items():
             k = got.get(cls)
             if k and k["n"]:
-                what, t = ("p95", k["p95_s"]) if k["p95_s"] is not None else (f"max of {k['n']}", k["max_s"])
+                what, t = class_latency(k)
                 if t > bound:
                     return f"{cls} {what} {1000 * t:.0f} ms > {1000 * bound:g} ms"
         return None
@@ -145,11 +145,11 @@ def curves(rows: list[dict], trials: dict, environment: dict, fingerprints: dict
             **{f"response_{p}_s": s_r.get(p) for p in ("p50", "p95", "p99", "max")},
             **{f"service_{p}_s": s_s.get(p) for p in ("p50", "p95", "p99", "max")},
             "lag_p99_s": s_l.get("p99"), "client_cores": max((r["client_cores"] or 0) for r in rs),
-            "classes": _classes(rs), "response": hdr.encode(resp), "service": hdr.encode(serv)})
+            "classes": class_stats(rs), "response": hdr.encode(resp), "service": hdr.encode(serv)})
     return out
 
 
-def _classes(rs: list[dict]) -> dict[str, dict]:
+def class_stats(rs: list[dict]) -> dict[str, dict]:
     """Per query class with ok ops: n, p95 and max of the response times, from the merged per-query histograms."""
     out = {}
     for cls, qids in QUERY_CLASSES.items():
@@ -160,10 +160,19 @@ def _classes(rs: list[dict]) -> dict[str, dict]:
     return out
 
 
+def class_latency(k: dict) -> tuple[str, float]:
+    """What stands for a class in a step: ("p95", its p95), or ("max of n", its slowest op) when n < 20."""
+    return ("p95", k["p95_s"]) if k["p95_s"] is not None else (f"max of {k['n']}", k["max_s"])
+
+
 def class_text(classes: dict) -> str:
     """`dashboard 120, analytics 3,200 (max of 6)` ms: each class's p95, or its max when too few ops."""
-    return ", ".join(f"{c} {1000 * (k['p95_s'] if k['p95_s'] is not None else k['max_s']):,.0f}"
-                     + ("" if k["p95_s"] is not None else f" (max of {k['n']})") for c, k in classes.items() if k["n"])
+    out = []
+    for c, k in classes.items():
+        if k["n"]:
+            what, t = class_latency(k)
+            out.append(f"{c} {1000 * t:,.0f}" + ("" if what == "p95" else f" ({what})"))
+    return ", ".join(out)
 
 
 def _order(k: tuple) -> tuple:
@@ -183,13 +192,11 @@ def _why_not(c: dict, slo: Slo) -> str:
     return slo.miss(c) or "met"
 
 
-def saturation(curve: list[dict], slo: Slo | float) -> list[dict]:
+def saturation(curve: list[dict], slo: Slo) -> list[dict]:
     """Per (key, scenario, level, workload): the highest valid offered rate with p95 ≤ SLO and ≤ 1 % errors.
     `reached` says whether it is a measurement: a valid rate above it was offered and failed (the curve
     bent between the two, `past_ops_s`); otherwise the highest rate offered passed, and the figure is only
-    a lower bound ("not reached below X ops/s"), or no rate passed (saturation below the lowest offered).
-    A bare number is one bound in seconds on every op's p95."""
-    slo = slo if isinstance(slo, Slo) else Slo(float(slo))
+    a lower bound ("not reached below X ops/s"), or no rate passed (saturation below the lowest offered)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for c in curve:
         if c["loop"] == "open":
@@ -300,7 +307,7 @@ def tables(spec: dict, summary: dict, trials: dict) -> dict:
     timeout_s = float((spec.get("protocol") or {}).get("timeout_s", 60.0))
     curve = curves(summary.get("load") or [], trials, env, fps, spec)
     cells = cells_from_curves(curve, spec) if curve else cells_from_isolated(summary.get("rows") or [], trials, env, fps, spec)
-    return {"curves": curve, "saturation": saturation(curve, slo), "slo_ms": slo.overall_s and 1000 * slo.overall_s,
+    return {"curves": curve, "saturation": saturation(curve, slo), "slo_ms": None if slo.overall_s is None else 1000 * slo.overall_s,
             "slo_text": slo.text,
             "scores": scores(cells, timeout_s, failed_trials(trials, env, fps, list(cells)))}
 

@@ -162,7 +162,7 @@ class WorkloadSpec(_Strict):
     @classmethod
     def _slo(cls, v):
         bounds = v if isinstance(v, dict) else {"slo_ms": v}
-        unknown = [k for k in bounds if isinstance(v, dict) and k not in QUERY_CLASSES]
+        unknown = [k for k in v if k not in QUERY_CLASSES] if isinstance(v, dict) else []
         if unknown:
             raise ValueError(f"slo_ms: unknown query classes {unknown}; allowed: {', '.join(QUERY_CLASSES)} "
                              f"({_classes(QUERY_CLASSES)})")

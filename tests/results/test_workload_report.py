@@ -53,7 +53,7 @@ def test_saturation_is_the_highest_valid_rate_within_the_slo():
     rows = [_step("P1", 2, 0.005), _step("P1", 5, 0.010), _step("P1", 10, 0.020, valid=False),  # client-bound
             _step("P1", 20, 0.500),  # over the SLO
             _step("P2", 2, 0.500), _step("P3", 2, 0.005), _step("P3", 5, 0.010)]
-    sat = {s["scenario"]: s for s in w.saturation(w.curves(rows, {}, ENV, {}, SPEC), 0.100)}
+    sat = {s["scenario"]: s for s in w.saturation(w.curves(rows, {}, ENV, {}, SPEC), w.Slo(0.100))}
     assert sat["P1"]["saturation_ops_s"] == 5.0 and sat["P1"]["client_bound_rates"] == [10.0]
     # measured: the curve bent between 5/s (met) and 20/s (over the SLO); the client-bound 10/s says nothing
     assert sat["P1"]["reached"] and sat["P1"]["past_ops_s"] == 20.0 and "not at 20 (p95" in sat["P1"]["note"]
@@ -62,7 +62,7 @@ def test_saturation_is_the_highest_valid_rate_within_the_slo():
     assert sat["P3"]["saturation_ops_s"] == 5.0 and not sat["P3"]["reached"]
     assert sat["P3"]["note"] == "not reached below 5 ops/s" and sat["P3"]["past_ops_s"] is None
     # too many failed ops disqualify a rate even within the SLO
-    bad = w.saturation(w.curves([_step("P1", 2, 0.005, ok=380, missed=10)], {}, ENV, {}, SPEC), 0.100)
+    bad = w.saturation(w.curves([_step("P1", 2, 0.005, ok=380, missed=10)], {}, ENV, {}, SPEC), w.Slo(0.100))
     assert bad[0]["saturation_ops_s"] is None
 
 
